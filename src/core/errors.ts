@@ -1,0 +1,43 @@
+/** Exit codes shared by every command (DESIGN.md §7). */
+export const ExitCode = {
+  ok: 0,
+  qualityGate: 1,
+  usage: 2,
+  internal: 3,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * A problem with what the user gave us (a file, a flag, a tensor name). Printed as one sentence,
+ * without a stack, and mapped to its exit code by the CLI entry point.
+ */
+export class UserError extends Error {
+  readonly exitCode: ExitCodeValue;
+  constructor(message: string, options: { exitCode?: ExitCodeValue; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UserError';
+    this.exitCode = options.exitCode ?? ExitCode.usage;
+  }
+}
+
+/** A bug in quantscope: printed with its stack, exit code 3. */
+export class InternalError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'InternalError';
+  }
+}
+
+/** The user cancelled long work (Ctrl-C, Esc). Results written so far are kept and marked incomplete. */
+export class CancelledError extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+/** The message of anything thrown, for wrapping foreign errors once at a boundary. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
