@@ -1,0 +1,92 @@
+import { hasNonFiniteFailure, higherIsBetter, metricValue, valueMeets, type MetricName, type Metrics } from './metrics.js';
+
+/** How a tensor's error came about (DESIGN.md §5, own vs accumulated error). */
+export type Verdict = 'source' | 'amplifier' | 'follows';
+
+/** One compared tensor. */
+export interface ComparisonRow {
+  readonly tensor: string;
+  /** Producing node's name ('' for a graph input). */
+  readonly node: string;
+  readonly opType: string;
+  /** Topological index of the producing node. */
+  readonly index: number;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  /** Accumulated error: the whole quantized graph up to this tensor; null when it could not be compared. */
+  readonly metrics: Metrics | null;
+  /** Own error: only the producing node quantized, fed the float reference values. */
+  readonly own?: Metrics | null;
+  readonly verdict?: Verdict | null;
+  readonly pass: boolean;
+  /** Why the row has no metrics, in one sentence (missing on one side, shape mismatch...). */
+  readonly error?: string;
+}
+
+/** How much the taps themselves moved an output (a tap splits fused groups, DESIGN.md §4). */
+export interface TapPerturbation {
+  readonly output: string;
+  readonly metric: MetricName;
+  /** The output's metric in the run with the taps. */
+  readonly withTaps: number;
+  /** The output's metric in a run with no taps. */
+  readonly withoutTaps: number;
+}
+
+/** What a reference plan (INT16 by default) reaches at the outputs on the same inputs. */
+export interface Achievable {
+  readonly label: string;
+  readonly value: number;
+}
+
+export interface ComparisonReport {
+  readonly schemaVersion: 1;
+  readonly model?: string;
+  readonly profile?: string;
+  readonly metric: MetricName;
+  readonly threshold: number;
+  /** Rows in topological order. */
+  readonly rows: ComparisonRow[];
+  /** Tensor name of the earliest failing row. */
+  readonly firstFailing: string | null;
+  /** Tensor name of the 'source' row with the worst own error. */
+  readonly worstSource: string | null;
+  /** Names of the rows that are graph outputs. */
+  readonly outputs: string[];
+  readonly perturbation?: TapPerturbation | null;
+  readonly achievable?: Achievable | null;
+  readonly findings?: unknown[];
+}
+
+/**
+ * Whether a tensor passes: it has metrics, y has no NaN/Inf where x is finite, and the metric
+ * meets the threshold in its better direction (>= for cosine/SNR/PSNR, <= for the errors).
+ */
+export function rowPasses(metrics: Metrics | null | undefined, metric: MetricName, threshold: number): boolean {
+  if (!metrics) return false;
+  if (hasNonFiniteFailure(metrics)) return false;
+  return valueMeets(metric, metricValue(metrics, metric), threshold);
+}
+
+/** The tensor of the failing row with the lowest topological index (ties: first in the list). */
+export function firstFailing(rows: readonly ComparisonRow[]): string | null {
+  let best: ComparisonRow | null = null;
+  for (const r of rows) if (!r.pass && (best === null || r.index < best.index)) best = r;
+  return best ? best.tensor : null;
+}
+
+/** The tensor of the 'source' row whose own error is worst on the metric; null when there is none. */
+export function worstSource(rows: readonly ComparisonRow[], metric: MetricName): string | null {
+  let best: ComparisonRow | null = null;
+  let bestValue = 0;
+  const sign = higherIsBetter(metric) ? 1 : -1;
+  for (const r of rows) {
+    if (r.verdict !== 'source' || !r.own) continue;
+    const v = sign * metricValue(r.own, metric);
+    if (best === null || v < bestValue || (Number.isNaN(v) && !Number.isNaN(bestValue))) {
+      best = r;
+      bestValue = v;
+    }
+  }
+  return best ? best.tensor : null;
+}

@@ -1,0 +1,120 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TensorStats } from '../quant/calibration-stats.js';
+import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
+import {
+  cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable,
+} from '../quant/calibration-table.js';
+import { activationQuant, type Profile } from '../quant/profile.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { toFloat32 } from '../core/tensor.js';
+import { UserError } from '../core/errors.js';
+import { calibrationSamples } from './calibration-inputs.js';
+import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
+import { silent, throwIfCancelled, type ProgressListener } from './events.js';
+import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+
+export interface CalibrateOptions {
+  readonly ctx: ModelContext;
+  readonly profile: Profile;
+  /** `--calib` values; none: calibrate on the evaluation inputs. */
+  readonly calib?: readonly string[];
+  readonly method?: CalibrationMethod;
+  readonly percentile?: number;
+  readonly maxMemory?: number;
+  /** Also write the table here. */
+  readonly out?: string;
+  /** Reuse a cached table with the same key (default true). */
+  readonly useCache?: boolean;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface CalibrateResult {
+  readonly table: CalibrationTable;
+  readonly path: string;
+  readonly cached: boolean;
+}
+
+/**
+ * Runs the float model over the calibration samples, tapping every float activation in groups
+ * that fit the memory budget, keeps running statistics only, and derives each tensor's 8-bit
+ * range with the chosen method and its 16-bit range by min/max (16 bits have 256 times the
+ * levels, so clipping outliers buys almost nothing there). Cached by model, inputs, method and
+ * profile.
+ */
+export async function calibrate(options: CalibrateOptions): Promise<CalibrateResult> {
+  const { ctx, profile } = options;
+  const onProgress = options.onProgress ?? silent;
+  const method = options.method ?? 'percentile';
+  const percentile = method === 'percentile' ? options.percentile ?? DEFAULT_PERCENTILE : null;
+  onProgress({ type: 'stage', stage: 'calibrate', detail: 'reading calibration inputs' });
+  const samples = await calibrationSamples(ctx, options.calib ?? []);
+  const inputSha256s = samples.flatMap((s) => s.sources.map((x) => x.sha256));
+  const id = calibrationId({ modelSha256: ctx.modelSha256, inputSha256s, method, percentile, profile: profile.name + JSON.stringify(profile.activations) });
+  const cachePath = cachedCalibrationPath(id);
+  if ((options.useCache ?? true) && existsSync(cachePath)) {
+    const table = readCalibrationTable(cachePath);
+    if (options.out) writeFileAtomic(options.out, `${JSON.stringify(table, null, 2)}\n`);
+    onProgress({ type: 'log', level: 'info', message: `calibration ${id} reused from the cache` });
+    return { table, path: options.out ?? cachePath, cached: true };
+  }
+
+  const tensors = allActivationTensors(ctx.graph).filter((t) => {
+    const dtype = ctx.values.get(t)?.dtype;
+    return dtype === undefined || dtype === null || dtype === 'float32';
+  });
+  const stats = new Map(tensors.map((t) => [t, new TensorStats(t)]));
+  const groups = groupBySize(tensors, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const backend = await floatBackendFor(ctx);
+  const total = groups.length * samples.length;
+  let done = 0;
+  try {
+    for (const group of groups) {
+      await backend.prepare(group);
+      for (const sample of samples) {
+        throwIfCancelled(options.signal);
+        const out = await backend.run(sample.feeds, group);
+        for (const t of group) {
+          const value = out.get(t) ?? sample.feeds.get(t);
+          if (value && value.dtype === 'float32') (stats.get(t) as TensorStats).update(toFloat32(value));
+        }
+        done += 1;
+        onProgress({ type: 'progress', stage: 'calibrate', done, total, detail: `${samples.length} sample(s), ${tensors.length} tensors` });
+      }
+    }
+  } finally {
+    await backend.dispose();
+  }
+
+  const int8 = activationQuant(profile, 'int8');
+  const int16 = activationQuant(profile, 'int16');
+  const entries: Record<string, CalibratedTensor> = {};
+  for (const [name, s] of stats) {
+    if (s.count === 0) continue;
+    entries[name] = {
+      min: s.min,
+      max: s.max,
+      int8: deriveRange(s, method, { bits: 8, symmetric: int8.symmetric, percentile: percentile ?? undefined }),
+      int16: deriveRange(s, 'minmax', { bits: 16, symmetric: int16.symmetric }),
+    };
+  }
+  if (Object.keys(entries).length === 0) throw new UserError('Calibration saw no finite activation value; check the calibration inputs.');
+  const table: CalibrationTable = {
+    schemaVersion: 1,
+    id,
+    method,
+    percentile,
+    profile: profile.name,
+    modelSha256: ctx.modelSha256,
+    inputs: samples.flatMap((s) => s.sources),
+    samples: samples.length,
+    createdAt: new Date().toISOString(),
+    tensors: entries,
+  };
+  const text = `${JSON.stringify(table, null, 2)}\n`;
+  mkdirSync(dirname(cachePath), { recursive: true });
+  writeFileAtomic(cachePath, text);
+  if (options.out) writeFileAtomic(options.out, text);
+  return { table, path: options.out ?? cachePath, cached: false };
+}

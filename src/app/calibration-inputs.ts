@@ -1,0 +1,66 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { closestNames, displayName } from '../core/closest.js';
+import { UserError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { isImageFile } from '../store/image.js';
+import { TENSOR_FILE_EXTENSIONS } from '../store/tensor-file.js';
+import type { ModelContext } from './context.js';
+import { resolveInputs, type InputSpec } from './inputs.js';
+
+/** One calibration sample: a feed for every model input, and where it came from. */
+export interface CalibrationSample {
+  readonly feeds: Map<string, Tensor>;
+  readonly sources: readonly { source: string; sha256: string }[];
+}
+
+function isCalibrationFile(file: string): boolean {
+  return isImageFile(file) || TENSOR_FILE_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
+}
+
+/** A file, or the supported files of a folder (sorted, not recursive). */
+function expand(path: string): string[] {
+  if (!existsSync(path)) throw new UserError(`Calibration path '${displayName(path)}' does not exist.`);
+  if (!statSync(path).isDirectory()) return [path];
+  const files = readdirSync(path).filter(isCalibrationFile).sort().map((f) => join(path, f));
+  if (files.length === 0) throw new UserError(`Calibration folder '${displayName(path)}' holds no image or tensor file.`);
+  return files;
+}
+
+/**
+ * Turns `--calib` values into samples. `PATH` (a file or a folder) feeds the model's only input,
+ * `NAME=PATH` a named input; sample i takes the i-th file of each named input, and inputs with no
+ * calibration files get synthetic data seeded by i. Without any `--calib`, the evaluation inputs
+ * are the one sample.
+ */
+export async function calibrationSamples(ctx: ModelContext, calib: readonly string[]): Promise<CalibrationSample[]> {
+  if (calib.length === 0) return [{ feeds: ctx.feeds, sources: ctx.sources.map((s) => ({ source: s.source, sha256: s.sha256 })) }];
+  const names = ctx.graph.inputs.map((i) => i.name);
+  const byInput = new Map<string, string[]>();
+  for (const value of calib) {
+    const named = names.find((n) => value.startsWith(`${n}=`));
+    let name: string;
+    let path: string;
+    if (named !== undefined) {
+      name = named;
+      path = value.slice(named.length + 1);
+    } else if (names.length === 1) {
+      name = names[0];
+      path = value;
+    } else {
+      const guess = value.includes('=') ? value.slice(0, value.indexOf('=')) : value;
+      const close = closestNames(guess, names).map((n) => `'${displayName(n)}'`).join(', ');
+      throw new UserError(`--calib '${displayName(value)}' must name one of the model's inputs as NAME=PATH (inputs: ${close}).`);
+    }
+    byInput.set(name, [...(byInput.get(name) ?? []), ...expand(path)]);
+  }
+  const count = Math.max(...[...byInput.values()].map((f) => f.length));
+  const samples: CalibrationSample[] = [];
+  for (let i = 0; i < count; i++) {
+    const specs: InputSpec[] = [];
+    for (const [name, files] of byInput) specs.push({ name, path: files[i % files.length] });
+    const { feeds, sources } = await resolveInputs(ctx.graph, specs, { shapes: ctx.shapes, preprocess: ctx.preprocess, seed: i + 1 });
+    samples.push({ feeds, sources: sources.map((s) => ({ source: s.source, sha256: s.sha256 })) });
+  }
+  return samples;
+}

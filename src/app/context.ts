@@ -1,0 +1,83 @@
+import { basename } from 'node:path';
+import type { Graph } from '../core/graph.js';
+import type { Tensor } from '../core/tensor.js';
+import { inferShapes, tensorBytes, type InferredValue } from '../analysis/shape-inference.js';
+import { FloatBackend } from '../backends/float.js';
+import { initializerTensor, modelSha256 } from '../onnx/index.js';
+import type { InputEntry } from '../store/manifest.js';
+import { parsePreprocess, type Preprocess } from '../store/image.js';
+import { parseInputSpec, parseShapeSpec, resolveInputs } from './inputs.js';
+import { loadModel, type LoadedModel } from './load-model.js';
+
+/** The model and inputs part shared by every command that runs a model. */
+export interface ModelInputOptions {
+  readonly modelPath: string;
+  /** `--input` values. */
+  readonly inputs?: readonly string[];
+  /** `--shape` values. */
+  readonly shapes?: readonly string[];
+  /** `--preprocess` value. */
+  readonly preprocess?: string;
+  readonly seed?: number;
+}
+
+export interface ModelContext {
+  readonly loaded: LoadedModel;
+  readonly graph: Graph;
+  readonly modelName: string;
+  readonly modelSha256: string;
+  readonly feeds: Map<string, Tensor>;
+  readonly sources: readonly InputEntry[];
+  readonly preprocess?: Preprocess;
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+  /** Inferred dtype and shape of every tensor, with the actual input shapes. */
+  readonly values: ReadonlyMap<string, InferredValue>;
+  bytesOf(tensor: string): number | null;
+}
+
+/** Loads the model, resolves its inputs and infers every tensor's shape. */
+export async function openModel(options: ModelInputOptions): Promise<ModelContext> {
+  const loaded = loadModel(options.modelPath);
+  const graph = loaded.graph;
+  const names = graph.inputs.map((i) => i.name);
+  const specs = (options.inputs ?? []).map((t) => parseInputSpec(t, names));
+  const shapes: Record<string, number[]> = {};
+  for (const s of options.shapes ?? []) {
+    const { name, shape } = parseShapeSpec(s);
+    shapes[name] = shape;
+  }
+  const preprocess = options.preprocess ? parsePreprocess(options.preprocess) : undefined;
+  const { feeds, sources } = await resolveInputs(graph, specs, { shapes, preprocess, seed: options.seed });
+  const values = valuesFor(loaded, feeds);
+  return {
+    loaded,
+    graph,
+    modelName: basename(options.modelPath).replace(/\.onnx$/i, ''),
+    modelSha256: modelSha256(loaded.model),
+    feeds,
+    sources,
+    preprocess,
+    shapes,
+    values,
+    bytesOf: (t) => {
+      const v = values.get(t);
+      return v ? tensorBytes(v) : null;
+    },
+  };
+}
+
+export function valuesFor(loaded: LoadedModel, feeds: ReadonlyMap<string, Tensor>): Map<string, InferredValue> {
+  const inputShapes = new Map([...feeds].map(([k, t]) => [k, t.dims]));
+  return inferShapes(loaded.graph, inputShapes, (name) => initializerTensor(loaded.model, name));
+}
+
+/** Every tensor a full comparison can tap: graph inputs, then node outputs, in topological order. */
+export function allActivationTensors(graph: Graph): string[] {
+  const out = graph.inputs.map((i) => i.name);
+  for (const n of graph.nodes) for (const o of n.outputs) if (o !== '') out.push(o);
+  return out;
+}
+
+export async function floatBackendFor(ctx: ModelContext): Promise<FloatBackend> {
+  return FloatBackend.create(ctx.loaded.model, { label: `model '${ctx.loaded.path}'` });
+}

@@ -1,0 +1,28 @@
+import { QuantBackend } from '../backends/quant.js';
+import type { OnnxModel } from '../onnx/index.js';
+import type { CalibrationTable } from '../quant/calibration-table.js';
+import { rangeFromTable } from '../quant/calibration-table.js';
+import type { Plan } from '../quant/plan.js';
+import { buildQdqModel, type QdqOutput } from '../quant/qdq-rewrite.js';
+import type { ModelContext } from './context.js';
+
+/** Builds the QDQ model of a plan for a tap set. */
+export function qdqModel(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, taps: readonly string[]): QdqOutput {
+  return buildQdqModel({
+    model: ctx.loaded.model,
+    graph: ctx.graph,
+    plan,
+    range: (t, bits) => rangeFromTable(calibration, t, bits),
+    taps: new Set(taps),
+    values: ctx.values,
+  });
+}
+
+/** The quant backend for a plan: one QDQ model per tap set, built on demand. */
+export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable): Promise<QuantBackend> {
+  return QuantBackend.create({
+    build: (taps): OnnxModel => qdqModel(ctx, plan, calibration, taps).model,
+    graphOutputs: ctx.graph.outputs.map((o) => o.name),
+    label: `the ${plan.profile.name} QDQ model of '${ctx.loaded.path}'`,
+  });
+}

@@ -1,0 +1,50 @@
+import type { Tensor } from '../core/tensor.js';
+import { editModel, serializeModel, graphOf, type OnnxModel } from '../onnx/index.js';
+import type { Backend } from './backend.js';
+import { OrtSession, type OptimizationLevel } from './session.js';
+import { TapSessionCache } from './tap-session-cache.js';
+
+export interface FloatBackendOptions {
+  readonly optimization?: OptimizationLevel;
+  readonly threads?: number;
+  readonly label?: string;
+}
+
+/**
+ * The float reference: the original model on onnxruntime's CPU provider in fp32, with the taps
+ * added as graph outputs. A session is built for a set of taps and reused while later runs ask
+ * for a subset of it (`prepare` builds one for a superset up front, as grouped compares do).
+ */
+export class FloatBackend implements Backend {
+  readonly kind = 'float' as const;
+  private readonly cache: TapSessionCache;
+
+  private constructor(private readonly model: OnnxModel, options: FloatBackendOptions) {
+    const outputs = graphOf(model).outputs.map((o) => o.name);
+    this.cache = new TapSessionCache(outputs, (taps) =>
+      OrtSession.create(serializeModel(editModel(this.model, { addOutputs: taps })), {
+        optimization: options.optimization,
+        threads: options.threads,
+        label: options.label ?? 'the float model',
+      }),
+    );
+  }
+
+  static async create(model: OnnxModel, options: FloatBackendOptions = {}): Promise<FloatBackend> {
+    return new FloatBackend(model, options);
+  }
+
+  /** Builds the session for a superset of the taps that later runs will ask for. */
+  async prepare(taps: readonly string[]): Promise<void> {
+    await this.cache.sessionFor(taps, true);
+  }
+
+  async run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>> {
+    const { session, fetches } = await this.cache.sessionFor(taps, false);
+    return session.run(feeds, fetches);
+  }
+
+  async dispose(): Promise<void> {
+    await this.cache.dispose();
+  }
+}

@@ -1,0 +1,78 @@
+import ort from 'onnxruntime-node';
+import { UserError, messageOf } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { fromOrtTensor, toOrtTensor } from './ort-tensor.js';
+
+export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  readonly optimization?: OptimizationLevel;
+  readonly threads?: number;
+  /** Shown in errors: the model file or a description of the rewritten model. */
+  readonly label: string;
+}
+
+/**
+ * One onnxruntime session over serialized model bytes, translating core tensors in and out.
+ * The only place (with ort-tensor.ts) that touches onnxruntime types.
+ */
+export class OrtSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly label: string,
+  ) {}
+
+  static async create(bytes: Uint8Array, options: SessionOptions): Promise<OrtSession> {
+    try {
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        graphOptimizationLevel: options.optimization ?? 'all',
+        logSeverityLevel: 3,
+        // onnxruntime refuses an explicit undefined here, so the key is present only when set.
+        ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+      });
+      return new OrtSession(session, options.label);
+    } catch (error) {
+      throw new UserError(`onnxruntime could not load ${options.label} (${firstLine(messageOf(error))}).`, { cause: error });
+    }
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  /** Runs once and returns the requested outputs (all outputs when `fetches` is omitted). */
+  async run(feeds: ReadonlyMap<string, Tensor>, fetches?: readonly string[]): Promise<Map<string, Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) {
+      const t = feeds.get(name);
+      if (!t) throw new UserError(`No value was given for the model input '${name}' of ${this.label}.`);
+      ortFeeds[name] = toOrtTensor(t);
+    }
+    let results: ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = fetches ? await this.session.run(ortFeeds, [...fetches]) : await this.session.run(ortFeeds);
+    } catch (error) {
+      throw new UserError(`onnxruntime failed to run ${this.label} (${firstLine(messageOf(error))}).`, { cause: error });
+    }
+    const out = new Map<string, Tensor>();
+    for (const [name, value] of Object.entries(results)) {
+      out.set(name, fromOrtTensor(value as ort.Tensor));
+      (value as ort.Tensor).dispose?.();
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}

@@ -1,0 +1,40 @@
+import yargs from 'yargs';
+import { ExitCode, type ExitCodeValue } from '../core/errors.js';
+import { reportError } from './errors.js';
+import { inspectCommand } from './commands/inspect.js';
+import { runCommand } from './commands/run.js';
+
+/** A command handler sets this to report a quality-gate result without throwing. */
+export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
+
+/** Parses argv, runs one command, and returns the process exit code. Never throws. */
+export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
+  exitState.code = ExitCode.ok;
+  let usageError: string | null = null;
+  try {
+    await yargs([...argv])
+      .scriptName('quantscope')
+      .usage('$0 <command> [options]\n\nFind and fix the layers where a network loses precision when quantized.')
+      .command(inspectCommand)
+      .command(runCommand)
+      .demandCommand(1, 'Name a command; `quantscope --help` lists them.')
+      .strict()
+      .recommendCommands()
+      .help()
+      .alias('h', 'help')
+      .version()
+      .wrap(Math.min(100, process.stdout.columns ?? 100))
+      .fail((message, error) => {
+        if (error) throw error;
+        usageError = message;
+      })
+      .parseAsync();
+  } catch (error) {
+    return reportError(error, (t) => process.stderr.write(t));
+  }
+  if (usageError !== null) {
+    process.stderr.write(`quantscope: ${usageError}\n`);
+    return ExitCode.usage;
+  }
+  return exitState.code;
+}

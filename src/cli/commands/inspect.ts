@@ -1,0 +1,56 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import Table from 'cli-table3';
+import { inspect, type InspectResult } from '../../app/inspect.js';
+import { displayName } from '../../core/closest.js';
+import { formatDims } from '../../core/tensor.js';
+import { print, printJson } from '../output.js';
+
+interface InspectArgs {
+  model: string;
+  ops?: string;
+  json: boolean;
+}
+
+export const inspectCommand: CommandModule<object, InspectArgs> = {
+  command: 'inspect <model>',
+  describe: 'List a model\'s real inputs, outputs and nodes in topological order',
+  builder: (y: Argv) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+      .option('ops', { type: 'string', describe: 'Only nodes of these op types (comma-separated)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as unknown as Argv<InspectArgs>,
+  handler: (args: ArgumentsCamelCase<InspectArgs>) => {
+    const ops = args.ops ? args.ops.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const result = inspect({ modelPath: args.model, ops });
+    if (args.json) {
+      printJson({ inputs: result.inputs, outputs: result.outputs, nodes: result.nodes, model: result.model,
+        irVersion: result.irVersion, opsets: result.opsets, initializerCount: result.initializerCount });
+    } else {
+      print(formatInspect(result));
+    }
+  },
+};
+
+export function formatInspect(result: InspectResult): string {
+  const lines: string[] = [];
+  const opsets = Object.entries(result.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
+  lines.push(`${result.model}: IR ${result.irVersion}, opset ${opsets}, ${result.nodeCount} nodes, ${result.initializerCount} initializers${result.producer ? `, produced by ${result.producer}` : ''}`);
+  const io = new Table({ head: ['', 'name', 'shape', 'dtype'], style: { head: [], border: [] } });
+  for (const i of result.inputs) io.push(['input', displayName(i.name, 60), formatDims(i.shape ?? undefined), i.dtype ?? '?']);
+  for (const o of result.outputs) io.push(['output', displayName(o.name, 60), formatDims(o.shape ?? undefined), o.dtype ?? '?']);
+  lines.push(io.toString());
+  const table = new Table({ head: ['#', 'op type', 'node', 'inputs', 'outputs', 'output shape'], style: { head: [], border: [] } });
+  for (const n of result.nodes) {
+    table.push([
+      String(n.index),
+      n.opType,
+      displayName(n.name, 40),
+      n.inputs.map((t) => displayName(t, 30)).join('\n'),
+      n.outputs.map((t) => displayName(t, 30)).join('\n'),
+      n.outputShape ? formatDims(n.outputShape) : '',
+    ]);
+  }
+  lines.push(table.toString());
+  lines.push(`ops: ${Object.entries(result.opCounts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  return lines.join('\n');
+}

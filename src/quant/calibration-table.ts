@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UserError, messageOf } from '../core/errors.js';
+import type { CalibrationMethod, Range } from './calibration-methods.js';
+import { isCalibrationMethod } from './calibration-methods.js';
+
+/**
+ * The calibration result: per activation tensor, the observed extremes and the ranges the
+ * method derived for 8- and 16-bit quantization. Written as JSON, cached by its id.
+ */
+export interface CalibrationTable {
+  readonly schemaVersion: 1;
+  /** sha256 over model, inputs, method, percentile and profile (first 16 hex digits). */
+  readonly id: string;
+  readonly method: CalibrationMethod;
+  readonly percentile: number | null;
+  readonly profile: string;
+  readonly modelSha256: string;
+  readonly inputs: readonly { readonly source: string; readonly sha256: string }[];
+  readonly samples: number;
+  readonly createdAt: string;
+  readonly tensors: Readonly<Record<string, CalibratedTensor>>;
+}
+
+export interface CalibratedTensor {
+  readonly min: number;
+  readonly max: number;
+  readonly int8: Range;
+  readonly int16: Range;
+}
+
+export interface CalibrationKey {
+  readonly modelSha256: string;
+  readonly inputSha256s: readonly string[];
+  readonly method: CalibrationMethod;
+  readonly percentile: number | null;
+  readonly profile: string;
+}
+
+export function calibrationId(key: CalibrationKey): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([1, key.modelSha256, [...key.inputSha256s], key.method, key.percentile, key.profile]));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Where cached calibrations live: $QUANTSCOPE_CACHE, else $XDG_CACHE_HOME/quantscope, else ~/.cache/quantscope. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.QUANTSCOPE_CACHE) return env.QUANTSCOPE_CACHE;
+  const base = env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(base, 'quantscope');
+}
+
+export function cachedCalibrationPath(id: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'calibration', `${id}.json`);
+}
+
+/** The range to use for a tensor at a width; undefined when the table does not cover it. */
+export function rangeFromTable(table: CalibrationTable, tensor: string, bits: 8 | 16): Range | undefined {
+  const t = table.tensors[tensor];
+  if (!t) return undefined;
+  return bits === 8 ? t.int8 : t.int16;
+}
+
+function isRange(v: unknown): v is Range {
+  return typeof v === 'object' && v !== null && Number.isFinite((v as Range).min) && Number.isFinite((v as Range).max) && (v as Range).min <= (v as Range).max;
+}
+
+/** Reads and validates a calibration file; a bad one is a UserError naming the file and field. */
+export function readCalibrationTable(path: string): CalibrationTable {
+  if (!existsSync(path)) throw new UserError(`Calibration file '${path}' does not exist.`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`Calibration file '${path}' is not valid JSON (${messageOf(error)}).`);
+  }
+  const bad = (field: string, why: string) => new UserError(`Calibration file '${path}': field '${field}' ${why}.`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`Calibration file '${path}' does not hold a JSON object.`);
+  const t = json as Record<string, unknown>;
+  if (t.schemaVersion !== 1) throw bad('schemaVersion', 'must be 1');
+  if (typeof t.id !== 'string') throw bad('id', 'must be a string');
+  if (typeof t.method !== 'string' || !isCalibrationMethod(t.method)) throw bad('method', 'must be minmax, percentile, entropy or mse');
+  if (typeof t.profile !== 'string') throw bad('profile', 'must be a string');
+  if (typeof t.modelSha256 !== 'string') throw bad('modelSha256', 'must be a string');
+  if (typeof t.tensors !== 'object' || t.tensors === null || Array.isArray(t.tensors)) throw bad('tensors', 'must be an object');
+  for (const [name, v] of Object.entries(t.tensors as Record<string, unknown>)) {
+    const e = v as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || !isRange(e.int8) || !isRange(e.int16) || typeof e.min !== 'number' || typeof e.max !== 'number') {
+      throw bad(`tensors.${name}`, 'must have numbers min and max and ranges int8 and int16 with min <= max');
+    }
+  }
+  return json as CalibrationTable;
+}

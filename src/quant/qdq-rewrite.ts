@@ -1,0 +1,328 @@
+import { InternalError, UserError } from '../core/errors.js';
+import { intAttr, intsAttr, type Dim, type Graph, type GraphNode } from '../core/graph.js';
+import type { DType } from '../core/dtype.js';
+import { displayName } from '../core/closest.js';
+import { makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
+import { roundThroughHalf } from '../core/float16.js';
+import { editModel, initializerTensor, type ModelEdit, type OnnxModel } from '../onnx/index.js';
+import type { Range } from './calibration-methods.js';
+import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
+import { isQuantizedIn, type Plan } from './plan.js';
+import { activationQuant, REDUCTION_OPS, weightLayout, weightQuant, type Precision } from './profile.js';
+import { QdqEmitter } from './qdq-emitter.js';
+import { NameAllocator } from './qdq-names.js';
+import {
+  biasSafeWeightScales, perChannelWeightParams, perTensorWeightParams, quantizeBias, quantParams, quantizeTensor,
+  type PerChannelParams, type QuantParams,
+} from './qparams.js';
+
+/** A tensor's known dtype and shape (what shape inference gives). */
+export interface KnownValue {
+  readonly dtype: DType | null;
+  readonly shape: readonly Dim[] | null;
+}
+
+export interface QdqInput {
+  readonly model: OnnxModel;
+  readonly graph: Graph;
+  readonly plan: Plan;
+  /** The calibrated range of an activation tensor for the given width. */
+  readonly range: (tensor: string, bits: 8 | 16) => Range | undefined;
+  /** Tensors that will be read out: each splits a fusion group and is stored at boundary precision. */
+  readonly taps: ReadonlySet<string>;
+  /** Inferred dtypes and shapes (for which tensors are float, and reduction sizes). */
+  readonly values: ReadonlyMap<string, KnownValue>;
+}
+
+/** What was done to one tensor: the quant.json entry of DESIGN.md §6. */
+export interface TensorQuantRecord {
+  readonly tensor: string;
+  readonly kind: 'activation' | 'weight' | 'bias' | 'fp16';
+  /** The consumer or producer node that decided the precision. */
+  readonly node: string;
+  readonly bits: 8 | 16 | 32;
+  readonly signed: boolean;
+  readonly scale: number | number[] | null;
+  readonly zeroPoint: number | number[] | null;
+  readonly axis: number | null;
+  readonly range: Range | null;
+}
+
+export interface QdqOutput {
+  readonly model: OnnxModel;
+  readonly records: readonly TensorQuantRecord[];
+  /** Things the rewrite could not emulate, in one sentence each (e.g. a reduction of unknown size). */
+  readonly notes: readonly string[];
+  readonly qdqDomain: '' | 'com.microsoft';
+}
+
+/** Op types whose outputs are never float, so fp16 rounding never applies to them. */
+const NON_FLOAT_OUTPUT_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf', 'TopK']);
+
+function isFloatTensor(input: QdqInput, tensor: string): boolean {
+  const dtype = input.values.get(tensor)?.dtype ?? input.graph.values.get(tensor)?.dtype;
+  if (dtype) return dtype === 'float32';
+  const producer = input.graph.producer.get(tensor);
+  if (producer && NON_FLOAT_OUTPUT_OPS.has(producer.opType)) return false;
+  // Unknown dtype: a data input (index 0) of a float op is float in every model quantscope targets.
+  return true;
+}
+
+function isQuantPrecision(p: Precision | undefined): p is 'int8' | 'int16' {
+  return p === 'int8' || p === 'int16';
+}
+
+/**
+ * Rewrites a float model into the QDQ model the quant backend runs and `emit` writes
+ * (DESIGN.md §4):
+ *
+ * 1. Storage. Every tensor that leaves a kernel (a fusion group's output, or an ungrouped node's
+ *    output) is stored at the kernel's precision: int8/int16 as a Q/DQ pair with its calibrated
+ *    per-tensor range, fp16 as a Cast round trip, fp32 untouched. Inner tensors of a group stay
+ *    fp32. The producer is renamed to write `<t>__…` and the pair writes `t`, so tensor names, taps
+ *    and graph outputs keep the float model's names.
+ * 2. Quantized nodes. Each activation input is read at the node's precision: directly when it is
+ *    already stored on that grid, else through its own Q/DQ pair (the explicit requantization
+ *    where regions of different precision meet). Weights are stored quantized with a
+ *    DequantizeLinear (per channel on the output-channel axis, or per tensor, as the profile says).
+ *    An int8 node's bias is int32 with scale input_scale × weight_scale when the profile asks for
+ *    it; int16 nodes keep a float bias, whose int32 form would overflow at 16-bit scales.
+ * 3. fp16 float ops. Float activation inputs not already stored in fp16 are rounded through fp16;
+ *    float initializers are replaced by fp16-rounded copies. Reductions whose accumulation is fp16
+ *    (ReduceMean, GlobalAveragePool) become ReduceSum, the sum rounded through fp16 (so a sum past
+ *    65504 becomes infinite, as on the device), then divided by the element count. Partial sums
+ *    that overflow and come back are not modelled; other ops' internal accumulation is fp32.
+ */
+export function buildQdqModel(input: QdqInput): QdqOutput {
+  const { graph, plan } = input;
+  const opset = graph.opsets.get('') ?? graph.opsets.get('ai.onnx') ?? 1;
+  const qdqDomain: '' | 'com.microsoft' = opset >= 21 ? '' : 'com.microsoft';
+  const names = new NameAllocator(graph);
+  const emit = new QdqEmitter(names, qdqDomain);
+  const records: TensorQuantRecord[] = [];
+  const notes: string[] = [];
+
+  const groups = fusionGroups(graph, plan, input.taps);
+  const groupOf = groupByNode(groups);
+  const inner = innerTensorSet(groups);
+  const precisionOf = (node: GraphNode): Precision => plan.precision.get(node.name) ?? plan.profile.floatOps;
+  const kernelPrecision = (node: GraphNode): Precision => groupOf.get(node.name)?.precision ?? precisionOf(node);
+
+  const newInputs = new Map<string, string[]>();
+  const newOutputs = new Map<string, string[]>();
+  const inputsOf = (node: GraphNode): string[] => {
+    let list = newInputs.get(node.name);
+    if (!list) { list = [...node.inputs]; newInputs.set(node.name, list); }
+    return list;
+  };
+  const outputsOf = (node: GraphNode): string[] => {
+    let list = newOutputs.get(node.name);
+    if (!list) { list = [...node.outputs]; newOutputs.set(node.name, list); }
+    return list;
+  };
+  const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => {
+    const r = input.range(tensor, bits);
+    if (!r) throw new UserError(`The calibration has no range for tensor '${displayName(tensor)}', which node '${displayName(node.name)}' quantizes; calibrate again for this model and profile.`);
+    return r;
+  };
+
+  // 1. Storage precision of every tensor that leaves a kernel.
+  const stored = new Map<string, { precision: Precision; params?: QuantParams }>();
+  for (const node of graph.nodes) {
+    const precision = kernelPrecision(node);
+    if (precision === 'fp32') continue;
+    node.outputs.forEach((t, k) => {
+      if (t === '' || inner.has(t) || !isFloatTensor(input, t)) return;
+      const renamed = names.fresh(`${t}__${precision === 'fp16' ? 'fp32' : 'accumulator'}`);
+      outputsOf(node)[k] = renamed;
+      if (isQuantPrecision(precision)) {
+        const aq = activationQuant(plan.profile, precision);
+        const range = rangeOf(t, aq.bits, node);
+        const p = quantParams(range, aq.bits, aq.symmetric);
+        emit.quantizeDequantize(renamed, t, p);
+        stored.set(t, { precision, params: p });
+        records.push({ tensor: t, kind: 'activation', node: node.name, bits: p.bits, signed: p.signed, scale: p.scale, zeroPoint: p.zeroPoint, axis: null, range });
+      } else {
+        emit.roundThroughHalf(renamed, t);
+        stored.set(t, { precision });
+        records.push({ tensor: t, kind: 'fp16', node: node.name, bits: 16, signed: true, scale: null, zeroPoint: null, axis: null, range: null });
+      }
+    });
+  }
+
+  // 2. Inputs of quantized nodes.
+  const requantized = new Map<string, { name: string; params: QuantParams }>();
+  const replacedWeights = new Set<string>();
+  for (const node of graph.nodes) {
+    const precision = precisionOf(node);
+    if (!isQuantizedIn(plan, node) || !isQuantPrecision(precision)) continue;
+    const weightRank = graph.initializers.get(node.inputs[1] ?? '')?.dims.length;
+    const layout = weightLayout(node, weightRank);
+    const aq = activationQuant(plan.profile, precision);
+    const inputs = inputsOf(node);
+    let inputScale: number | null = null;
+    for (let k = 0; k < node.inputs.length; k++) {
+      const x = node.inputs[k];
+      if (x === '' || graph.initializers.has(x) || (layout !== null && k === layout.bias)) continue;
+      const s = stored.get(x);
+      if (s && s.precision === precision && s.params) {
+        if (k === 0) inputScale = s.params.scale;
+        continue;
+      }
+      const key = `${x}\u0000${precision}`;
+      let rq = requantized.get(key);
+      if (!rq) {
+        const range = rangeOf(x, aq.bits, node);
+        const params = quantParams(range, aq.bits, aq.symmetric);
+        rq = { name: emit.fresh(`${x}__${precision}`), params };
+        emit.quantizeDequantize(x, rq.name, params);
+        requantized.set(key, rq);
+        records.push({ tensor: x, kind: 'activation', node: node.name, bits: params.bits, signed: params.signed, scale: params.scale, zeroPoint: params.zeroPoint, axis: null, range });
+      }
+      inputs[k] = rq.name;
+      if (k === 0) inputScale = rq.params.scale;
+    }
+    if (!layout) continue;
+    const wName = node.inputs[layout.weight];
+    // A MatMul/Gemm of two activations: both were quantized above as activations.
+    if (!wName || !graph.initializers.has(wName)) continue;
+    const w = initializerTensor(input.model, wName);
+    if (w.dtype !== 'float32') continue;
+    const wq = weightQuant(plan.profile, precision);
+    const axis = layout.axis >= 0 && layout.axis < w.dims.length ? layout.axis : -1;
+    let wp: QuantParams | PerChannelParams = wq.granularity === 'per-channel' && axis >= 0
+      ? perChannelWeightParams(w, axis, wq.bits, wq.symmetric)
+      : perTensorWeightParams(w, wq.bits, wq.symmetric);
+    const bName = layout.bias !== null ? node.inputs[layout.bias] : undefined;
+    const bias = bName && graph.initializers.has(bName) ? initializerTensor(input.model, bName) : undefined;
+    const int32Bias = plan.profile.bias === 'int32' && precision === 'int8' && bias !== undefined && bias.dtype === 'float32'
+      && inputScale !== null && (node.opType === 'Conv' || node.opType === 'ConvTranspose' || (node.opType === 'Gemm' && bias.dims.length === 1));
+    if (int32Bias && bias) {
+      const scales = 'scales' in wp ? wp.scales : Float32Array.of(wp.scale);
+      const safe = biasSafeWeightScales(toFloat32(bias), inputScale as number, scales);
+      wp = 'scales' in wp ? { ...wp, scales: safe } : { ...wp, scale: safe[0] };
+    }
+    const wq8 = quantizeTensor(w, wp);
+    inputs[layout.weight] = emit.dequantizeInitializer(`${wName}__${precision}`, wq8, wp);
+    replacedWeights.add(wName);
+    records.push({
+      tensor: wName, kind: 'weight', node: node.name, bits: wp.bits, signed: wp.signed,
+      scale: 'scales' in wp ? [...wp.scales] : wp.scale, zeroPoint: 'scales' in wp ? [...wp.zeroPoints] : wp.zeroPoint,
+      axis: 'scales' in wp ? wp.axis : null, range: null,
+    });
+    if (int32Bias && bias && bName && layout.bias !== null) {
+      const scales = 'scales' in wp ? wp.scales : Float32Array.of(wp.scale);
+      const qb = quantizeBias(toFloat32(bias), inputScale as number, scales);
+      const perChannel = 'scales' in wp;
+      inputs[layout.bias] = emit.dequantizeInitializer(`${bName}__int32`, makeTensor('int32', bias.dims, qb.values),
+        { scales: perChannel ? qb.scales : Float32Array.of(qb.scales[0]), axis: perChannel ? 0 : null, int32: true });
+      replacedWeights.add(bName);
+      records.push({ tensor: bName, kind: 'bias', node: node.name, bits: 32, signed: true, scale: perChannel ? [...qb.scales] : qb.scales[0], zeroPoint: 0, axis: perChannel ? 0 : null, range: null });
+    }
+  }
+
+  // 3. Float ops at fp16: their float inputs and constants are fp16 values.
+  const halfInputs = new Map<string, string>();
+  const halfConstants = new Map<string, string>();
+  const removeNodes: string[] = [];
+  for (const node of graph.nodes) {
+    if (isQuantizedIn(plan, node) || precisionOf(node) !== 'fp16') continue;
+    const inputs = inputsOf(node);
+    const group = groupOf.get(node.name);
+    node.inputs.forEach((x, k) => {
+      if (x === '') return;
+      if (graph.initializers.has(x)) {
+        const init = graph.initializers.get(x);
+        if (!init || init.dtype !== 'float32') return;
+        let h = halfConstants.get(x);
+        if (!h) {
+          const t = initializerTensor(input.model, x);
+          h = emit.initializer(`${x}__fp16_values`, makeTensor('float32', t.dims, roundThroughHalf(toFloat32(t))));
+          halfConstants.set(x, h);
+        }
+        inputs[k] = h;
+        return;
+      }
+      if (stored.get(x)?.precision === 'fp16') return;
+      if (group && group.innerTensors.includes(x)) return;
+      if (!isFloatTensor(input, x)) return;
+      let h = halfInputs.get(x);
+      if (!h) {
+        h = emit.fresh(`${x}__fp16_input`);
+        emit.roundThroughHalf(x, h);
+        halfInputs.set(x, h);
+      }
+      inputs[k] = h;
+    });
+    if (plan.profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && node.opType !== 'ReduceSum') {
+      const replaced = emulateHalfReduction(node, inputs, outputsOf(node)[0]);
+      if (replaced) removeNodes.push(node.name);
+    }
+  }
+
+  function emulateHalfReduction(node: GraphNode, inputs: readonly string[], output: string): boolean {
+    const shape = input.values.get(node.inputs[0])?.shape;
+    if (!shape || shape.some((d) => typeof d !== 'number')) {
+      notes.push(`The fp16 accumulation of '${node.name}' is not emulated because its input shape is unknown; only its result is rounded.`);
+      return false;
+    }
+    const dims = shape as number[];
+    let axes: number[];
+    if (node.opType === 'GlobalAveragePool') {
+      axes = dims.map((_, i) => i).slice(2);
+    } else {
+      const attrAxes = intsAttr(node, 'axes');
+      const inputAxes = node.inputs[1] && graph.initializers.has(node.inputs[1]) ? [...toFloat32(initializerTensor(input.model, node.inputs[1]))] : undefined;
+      if (node.inputs[1] && !inputAxes) {
+        notes.push(`The fp16 accumulation of '${node.name}' is not emulated because its axes are computed at run time.`);
+        return false;
+      }
+      axes = (inputAxes ?? attrAxes ?? dims.map((_, i) => i)).map((a) => (a < 0 ? a + dims.length : a));
+      if (axes.length === 0 && intAttr(node, 'noop_with_empty_axes', 0) === 1) return false;
+    }
+    const keepdims = node.opType === 'GlobalAveragePool' ? 1 : intAttr(node, 'keepdims', 1);
+    const count = axes.reduce((n, a) => n * dims[a], 1);
+    const sum = emit.fresh(`${output}__sum`);
+    if (opset >= 13) {
+      const axesInit = emit.initializer(`${node.name}__axes`, makeTensor('int64', [axes.length], BigInt64Array.from(axes.map(BigInt))));
+      emit.node('ReduceSum', [inputs[0], axesInit], [sum], { keepdims: { kind: 'int', value: keepdims } });
+    } else {
+      emit.node('ReduceSum', [inputs[0]], [sum], { axes: { kind: 'ints', value: axes }, keepdims: { kind: 'int', value: keepdims } });
+    }
+    const sumHalf = emit.fresh(`${output}__sum_fp16`);
+    emit.roundThroughHalf(sum, sumHalf);
+    const n = emit.initializer(`${node.name}__count`, makeTensor('float32', [], Float32Array.of(count)));
+    emit.node('Div', [sumHalf, n], [output]);
+    return true;
+  }
+
+  const edit: ModelEdit = {
+    removeNodes,
+    setNodeInputs: Object.fromEntries([...newInputs].filter(([n]) => !removeNodes.includes(n))),
+    setNodeOutputs: Object.fromEntries([...newOutputs].filter(([n]) => !removeNodes.includes(n))),
+    addNodes: emit.nodes,
+    setInitializers: emit.initializers,
+    removeInitializers: [...replacedWeights, ...halfConstants.keys()].filter((w) => !stillUsed(w)),
+    addOutputs: [...input.taps].filter((t) => !graph.initializers.has(t)),
+    opsetImports: qdqDomain === 'com.microsoft' ? { 'com.microsoft': 1 } : {},
+  };
+
+  function stillUsed(initializer: string): boolean {
+    for (const node of graph.nodes) {
+      if (removeNodes.includes(node.name)) continue;
+      const inputs = newInputs.get(node.name) ?? node.inputs;
+      if (inputs.includes(initializer)) return true;
+    }
+    return graph.outputs.some((o) => o.name === initializer) || emit.nodes.some((n) => n.inputs.includes(initializer));
+  }
+
+  let model: OnnxModel;
+  try {
+    model = editModel(input.model, edit);
+  } catch (error) {
+    if (error instanceof UserError) throw new InternalError(`the QDQ rewrite produced an invalid edit: ${error.message}`, { cause: error });
+    throw error;
+  }
+  return { model, records, notes, qdqDomain };
+}
+

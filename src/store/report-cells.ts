@@ -1,0 +1,101 @@
+import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
+import { formatMetric, formatTarget, higherIsBetter, metricValue, type MetricName } from '../analysis/metrics.js';
+import { displayName } from '../core/closest.js';
+import { formatDims } from '../core/tensor.js';
+
+/**
+ * The text of a report's cells, shared by the terminal table and the Markdown report. Every name
+ * passes through displayName, so control characters and escape sequences in a hostile tensor
+ * name are shown as `\x1b` and never reach a terminal.
+ */
+
+export interface Column {
+  readonly header: string;
+  readonly align: 'left' | 'right';
+  /** The narrowest the column may be cut to, to fit a width (long names); undefined: never cut. */
+  readonly minWidth?: number;
+  /** Columns that may be cut are cut in this order, each down to its minWidth before the next. */
+  readonly cutOrder?: number;
+  /** Columns with a dropOrder are left out of a too narrow table, lowest first (the node name mostly repeats the tensor name). */
+  readonly dropOrder?: number;
+  readonly cell: (row: ComparisonRow, report: ComparisonReport) => string;
+}
+
+/** Cuts already escaped text to at most `max` characters by replacing its middle with an ellipsis (the ends of ONNX names say most). */
+export function cutMiddle(shown: string, max: number): string {
+  const chars = [...shown];
+  if (chars.length <= max) return shown;
+  if (max <= 1) return '…'.slice(0, max);
+  const head = Math.ceil((max - 1) / 2);
+  const tail = max - 1 - head;
+  return `${chars.slice(0, head).join('')}…${tail > 0 ? chars.slice(chars.length - tail).join('') : ''}`;
+}
+
+function metricCell(name: MetricName): (row: ComparisonRow) => string {
+  return (row) => (row.metrics ? formatMetric(name, metricValue(row.metrics, name)) : '-');
+}
+
+const BASE_METRICS: readonly MetricName[] = ['cosine', 'snrDb', 'maxAbs', 'relL2'];
+const DROP_ORDER: Partial<Record<MetricName, number>> = { relL2: 3, maxAbs: 4 };
+const HEADERS: Partial<Record<MetricName, string>> = { cosine: 'cosine', snrDb: 'SNR dB', maxAbs: 'max abs', relL2: 'relL2', psnrDb: 'PSNR dB' };
+
+/** The pass cell's text: 'pass', 'FAIL', or 'FAIL nan' when y has NaN/Inf where x is finite. */
+export function passText(row: ComparisonRow): string {
+  if (row.pass) return 'pass';
+  if (row.metrics && row.metrics.nonFiniteIntroduced > 0) return 'FAIL nan';
+  return 'FAIL';
+}
+
+/** The columns of a report: #, op type, node, tensor, shape, cosine, SNR, max abs, relL2, [the report's metric], own, verdict, pass. */
+export function reportColumns(report: ComparisonReport): Column[] {
+  const metrics = BASE_METRICS.includes(report.metric) ? BASE_METRICS : [...BASE_METRICS, report.metric];
+  const hasOwn = report.rows.some((r) => r.own !== undefined);
+  const hasVerdict = report.rows.some((r) => r.verdict !== undefined && r.verdict !== null);
+  const columns: Column[] = [
+    { header: '#', align: 'right', cell: (r) => String(r.index) },
+    { header: 'op type', align: 'left', minWidth: 8, cutOrder: 2, cell: (r) => displayName(r.opType, 4096) },
+    { header: 'node', align: 'left', minWidth: 12, cutOrder: 1, dropOrder: 1, cell: (r) => displayName(r.node, 4096) },
+    { header: 'tensor', align: 'left', minWidth: 12, cutOrder: 4, cell: (r) => displayName(r.tensor, 4096) },
+    { header: 'shape', align: 'left', minWidth: 12, cutOrder: 3, dropOrder: 5, cell: (r) => formatDims(r.shape) },
+    ...metrics.map((m): Column => ({ header: HEADERS[m] ?? m, align: 'right', dropOrder: DROP_ORDER[m], cell: metricCell(m) })),
+  ];
+  if (hasOwn) {
+    columns.push({ header: 'own', align: 'right', dropOrder: 2, cell: (r) => (r.own ? formatMetric('cosine', r.own.cosine) : '-') });
+  }
+  if (hasVerdict) columns.push({ header: 'verdict', align: 'left', dropOrder: 6, cell: (r) => r.verdict ?? '' });
+  columns.push({ header: 'pass', align: 'left', cell: passText });
+  return columns;
+}
+
+/** The report's criterion in words, e.g. "cosine >= 0.99". */
+export function criterionText(report: ComparisonReport): string {
+  return formatTarget({ metric: report.metric, op: higherIsBetter(report.metric) ? '>=' : '<=', value: report.threshold }).replace(/(>=|<=)/, ' $1 ');
+}
+
+export interface SummaryEscapes {
+  /** Shows a name (default displayName). */
+  readonly quote?: (name: string) => string;
+  /** Shows free text such as an error message (default as is). */
+  readonly text?: (text: string) => string;
+}
+
+/** Summary sentences naming the first failing tensor and the worst source (names escaped, not cut). */
+export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = {}): string[] {
+  const quote = escape.quote ?? ((n: string) => displayName(n));
+  const text = escape.text ?? ((t: string) => t);
+  const failing = report.rows.filter((r) => !r.pass).length;
+  const lines = [`${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`];
+  const first = report.firstFailing === null ? undefined : report.rows.find((r) => r.tensor === report.firstFailing);
+  if (report.firstFailing === null) lines.push('No tensor fails.');
+  else if (first) lines.push(`First failing tensor: ${quote(first.tensor)} (node ${quote(first.node)}, ${quote(first.opType)}, #${first.index}).`);
+  else lines.push(`First failing tensor: ${quote(report.firstFailing)}.`);
+  if (report.worstSource !== null) lines.push(`Worst source: ${quote(report.worstSource)}.`);
+  const p = report.perturbation;
+  if (p) {
+    lines.push(`Tap perturbation at ${quote(p.output)}: ${p.metric} ${formatMetric(p.metric, p.withTaps)} with taps, ${formatMetric(p.metric, p.withoutTaps)} without.`);
+  }
+  const a = report.achievable;
+  if (a) lines.push(`${quote(a.label)} reaches ${report.metric} ${formatMetric(report.metric, a.value)} at the outputs on the same inputs.`);
+  for (const r of report.rows) if (r.error) lines.push(`Not compared: ${quote(r.tensor)}: ${text(displayName(r.error, 300))}`);
+  return lines;
+}

@@ -1,0 +1,93 @@
+import Table from 'cli-table3';
+import type { ComparisonReport } from '../analysis/comparison.js';
+import { displayName } from '../core/closest.js';
+import { cutMiddle, passText, reportColumns, summaryLines } from './report-cells.js';
+
+export { formatCsv } from './report-csv.js';
+export { formatJson, parseReportJson } from './report-json.js';
+export { formatMarkdown } from './report-markdown.js';
+
+export interface TableOptions {
+  /** Colour pass/FAIL green/red and bold the headers with plain ANSI codes. */
+  readonly color: boolean;
+  /** Total width in columns (default 120); long names are cut in the middle with an ellipsis to fit. */
+  readonly width?: number;
+}
+
+const GREEN = '\x1b[32m';
+const RED = '\x1b[31m';
+const RESET_FG = '\x1b[39m';
+const BOLD = '\x1b[1m';
+const RESET_BOLD = '\x1b[22m';
+
+/**
+ * The comparison as a terminal table (cli-table3, one line per row) followed by summary lines.
+ * Long names are cut in the middle to fit `width`; when even that does not fit, columns are left
+ * out in this order: node (it mostly repeats the tensor name), own, relL2, max abs, shape, verdict. Without colour the output holds no escape
+ * sequence at all; names are escaped by displayName either way. The first failing row's index is red.
+ */
+export function formatTable(report: ComparisonReport, options: TableOptions): string {
+  const width = options.width ?? 120;
+  let columns = reportColumns(report);
+  let cells = report.rows.map((row) => columns.map((c) => c.cell(row, report)));
+  const naturalOf = () => columns.map((c, j) => Math.max(c.header.length, ...cells.map((r) => [...r[j]].length)));
+  let fit = fitWidths(naturalOf(), columns, width);
+  for (;;) {
+    if (fit.fits) break;
+    let drop = -1;
+    columns.forEach((c, j) => {
+      if (c.dropOrder !== undefined && (drop < 0 || c.dropOrder < (columns[drop].dropOrder as number))) drop = j;
+    });
+    if (drop < 0) break;
+    columns = columns.filter((_, j) => j !== drop);
+    cells = cells.map((r) => r.filter((_, j) => j !== drop));
+    fit = fitWidths(naturalOf(), columns, width);
+  }
+  const limits = fit.widths;
+  const paint = (text: string, code: string, reset: string): string => (options.color ? `${code}${text}${reset}` : text);
+  const table = new Table({
+    head: columns.map((c) => paint(c.header, BOLD, RESET_BOLD)),
+    colAligns: columns.map((c) => c.align),
+    colWidths: limits.map((w) => w + 2),
+    wordWrap: false,
+    style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1, compact: true },
+  });
+  const passColumn = columns.length - 1;
+  report.rows.forEach((row, i) => {
+    table.push(
+      cells[i].map((text, j) => {
+        if (j === passColumn) return paint(passText(row), row.pass ? GREEN : RED, RESET_FG);
+        const cut = columns[j].minWidth !== undefined ? cutMiddle(text, limits[j]) : text;
+        if (j === 0 && row.tensor === report.firstFailing) return paint(cut, RED, RESET_FG);
+        return cut;
+      }),
+    );
+  });
+  const head: string[] = [];
+  const title = [report.model, report.profile].filter((x): x is string => x !== undefined).map((x) => displayName(x)).join(' · ');
+  if (title) head.push(title);
+  return [...head, table.toString(), ...summaryLines(report)].join('\n');
+}
+
+/**
+ * Content widths for the columns: the natural widths when the table fits in `total` (counting a
+ * border and two padding characters per column), else the columns that may be cut lose width in
+ * their cutOrder, each down to its minWidth before the next. `fits` says whether the result fits.
+ */
+export function fitWidths(
+  natural: readonly number[], cuts: readonly { minWidth?: number; cutOrder?: number }[], total: number,
+): { widths: number[]; fits: boolean } {
+  const widths = [...natural];
+  let excess = widths.reduce((a, b) => a + b, 0) + widths.length * 3 + 1 - total;
+  const order = cuts
+    .map((c, j) => ({ j, min: c.minWidth, rank: c.cutOrder ?? 0 }))
+    .filter((c): c is { j: number; min: number; rank: number } => c.min !== undefined)
+    .sort((a, b) => a.rank - b.rank);
+  for (const { j, min } of order) {
+    if (excess <= 0) break;
+    const cut = Math.min(excess, Math.max(0, widths[j] - min));
+    widths[j] -= cut;
+    excess -= cut;
+  }
+  return { widths, fits: excess <= 0 };
+}

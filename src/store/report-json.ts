@@ -1,0 +1,59 @@
+import type { ComparisonReport } from '../analysis/comparison.js';
+import { UserError, messageOf } from '../core/errors.js';
+
+/**
+ * report.json. JSON has no Infinity or NaN, so every non-finite number is written as the string
+ * "Infinity", "-Infinity" or "NaN" (an SNR of +Inf for identical tensors is common);
+ * parseReportJson turns them back into numbers in the numeric fields only, so a tensor named
+ * "NaN" stays a string.
+ */
+
+const NON_FINITE: Readonly<Record<string, number>> = { Infinity: Infinity, '-Infinity': -Infinity, NaN: Number.NaN };
+
+/** The report as indented JSON with schemaVersion first; non-finite numbers as strings (see the module comment). */
+export function formatJson(report: ComparisonReport): string {
+  const { schemaVersion, ...rest } = report;
+  return `${JSON.stringify({ schemaVersion, ...rest }, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value), 2)}\n`;
+}
+
+/** Reads report.json text back; `source` names the file in errors. */
+export function parseReportJson(text: string, source = 'report.json'): ComparisonReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${source} is not valid JSON (${messageOf(error)}).`, { cause: error });
+  }
+  if (typeof data !== 'object' || data === null || !Array.isArray((data as { rows?: unknown }).rows)) {
+    throw new UserError(`${source} is not a quantscope comparison report (no rows).`);
+  }
+  const report = data as Record<string, unknown> & { rows: Record<string, unknown>[] };
+  if (report.schemaVersion !== 1) {
+    throw new UserError(`${source} has report schema version ${JSON.stringify(report.schemaVersion)}; this quantscope reads version 1.`);
+  }
+  report.threshold = reviveNumber(report.threshold);
+  for (const row of report.rows) {
+    if (row.metrics) row.metrics = reviveAll(row.metrics);
+    if (row.own) row.own = reviveAll(row.own);
+  }
+  for (const key of ['perturbation', 'achievable']) {
+    const o = report[key] as Record<string, unknown> | null | undefined;
+    if (o) for (const k of ['withTaps', 'withoutTaps', 'value']) if (k in o) o[k] = reviveNumber(o[k]);
+  }
+  return report as unknown as ComparisonReport;
+}
+
+function reviveNumber(value: unknown): unknown {
+  return typeof value === 'string' && value in NON_FINITE ? NON_FINITE[value] : value;
+}
+
+/** Revives every string leaf of an all-numeric object (metrics and their nested ranges/percentiles). */
+function reviveAll(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reviveAll);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = reviveAll(v);
+    return out;
+  }
+  return reviveNumber(value);
+}
