@@ -24,5 +24,7 @@ export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration
     build: (taps): OnnxModel => qdqModel(ctx, plan, calibration, taps).model,
     graphOutputs: ctx.graph.outputs.map((o) => o.name),
     label: `the ${plan.profile.name} QDQ model of '${ctx.loaded.path}'`,
+    // onnxruntime fuses Q/DQ into QLinear* kernels that exist only from opset 10.
+    disableQdqFusion: (ctx.graph.opsets.get('') ?? 1) < 10,
   });
 }

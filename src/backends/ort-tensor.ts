@@ -3,7 +3,11 @@ import type { DType } from '../core/dtype.js';
 import { InternalError } from '../core/errors.js';
 import { makeTensor, type Tensor, type TensorData } from '../core/tensor.js';
 
-/** The one table from core dtypes to onnxruntime's type strings; the inverse is derived. */
+/**
+ * The one table from core dtypes to onnxruntime's type strings; the inverse is derived. int4 and
+ * uint4 are left out on purpose: onnxruntime-node 1.30's binding rejects them as feeds ("Tensor.type
+ * is not supported") and aborts the whole process (V8 out of memory) when it returns one.
+ */
 const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
   float32: 'float32',
   float64: 'float64',
@@ -18,14 +22,17 @@ const ORT_TYPE: Partial<Record<DType, ort.Tensor.Type>> = {
   uint64: 'uint64',
   bool: 'bool',
   string: 'string',
-  int4: 'int4',
-  uint4: 'uint4',
 };
 const CORE_TYPE = new Map<string, DType>(Object.entries(ORT_TYPE).map(([k, v]) => [v as string, k as DType]));
 
-/** Whether onnxruntime-node can pass tensors of this dtype in or out (no bfloat16, float8, complex). */
+/** Whether onnxruntime-node can pass tensors of this dtype in or out (not bfloat16, float8, int4, complex). */
 export function isOrtDType(dtype: DType): boolean {
   return ORT_TYPE[dtype] !== undefined;
+}
+
+/** The core dtype of an onnxruntime type string, undefined for one that cannot cross the binding. */
+export function dtypeOfOrtType(type: string): DType | undefined {
+  return CORE_TYPE.get(type);
 }
 
 export function ortTypeOf(dtype: DType): ort.Tensor.Type {

@@ -10,6 +10,8 @@ export interface QuantBackendOptions {
   readonly optimization?: OptimizationLevel;
   readonly threads?: number;
   readonly label?: string;
+  /** See SessionOptions.disableQdqFusion. */
+  readonly disableQdqFusion?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export class QuantBackend implements Backend {
       optimization: this.options.optimization,
       threads: this.options.threads,
       label: this.options.label ?? 'the quantized model',
+      disableQdqFusion: this.options.disableQdqFusion,
     });
     this.current = { key, taps: new Set(unique), pinned, session };
   }

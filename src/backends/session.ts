@@ -1,7 +1,7 @@
 import ort from 'onnxruntime-node';
 import { UserError, messageOf } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { fromOrtTensor, toOrtTensor } from './ort-tensor.js';
+import { dtypeOfOrtType, fromOrtTensor, isOrtDType, toOrtTensor } from './ort-tensor.js';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -10,6 +10,12 @@ export interface SessionOptions {
   readonly threads?: number;
   /** Shown in errors: the model file or a description of the rewritten model. */
   readonly label: string;
+  /**
+   * Keep QuantizeLinear/DequantizeLinear as separate ops instead of fusing them into integer
+   * kernels. Needed below opset 10, where onnxruntime's fusion would emit QLinearConv into an
+   * opset that lacks it.
+   */
+  readonly disableQdqFusion?: boolean;
 }
 
 /**
@@ -30,6 +36,7 @@ export class OrtSession {
         logSeverityLevel: 3,
         // onnxruntime refuses an explicit undefined here, so the key is present only when set.
         ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+        ...(options.disableQdqFusion ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
       });
       return new OrtSession(session, options.label);
     } catch (error) {
@@ -51,8 +58,10 @@ export class OrtSession {
     for (const name of this.session.inputNames) {
       const t = feeds.get(name);
       if (!t) throw new UserError(`No value was given for the model input '${name}' of ${this.label}.`);
+      if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${name}' of ${this.label}.`);
       ortFeeds[name] = toOrtTensor(t);
     }
+    for (const name of fetches ?? this.session.outputNames) this.checkFetchable(name);
     let results: ort.InferenceSession.OnnxValueMapType;
     try {
       results = fetches ? await this.session.run(ortFeeds, [...fetches]) : await this.session.run(ortFeeds);
@@ -65,6 +74,17 @@ export class OrtSession {
       (value as ort.Tensor).dispose?.();
     }
     return out;
+  }
+
+  /**
+   * Refuses, before running, an output the binding cannot hand back: it aborts the process (rather
+   * than throwing) when asked for an int4/uint4 tensor.
+   */
+  private checkFetchable(name: string): void {
+    const meta = this.session.outputMetadata[this.session.outputNames.indexOf(name)];
+    if (meta?.isTensor && dtypeOfOrtType(meta.type) === undefined) {
+      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${name}' of ${this.label}.`);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { selectTensors } from '../core/selector.js';
+import { CancelledError } from '../core/errors.js';
+import type { Backend } from '../backends/backend.js';
+import { defaultRunId } from '../store/manifest.js';
+import { RunDir } from '../store/run-dir.js';
+import { planToFile } from '../quant/plan.js';
+import { floatBackendFor, type ModelContext } from './context.js';
+import { silent, type ProgressListener } from './events.js';
+import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { quantBackendFor } from './quantize.js';
+import type { QuantSetup } from './quant-setup.js';
+
+export type BackendChoice = 'float' | 'quant' | 'both';
+
+export interface RunOptions {
+  readonly ctx: ModelContext;
+  readonly backend: BackendChoice;
+  /** Tap specs (selection language); default `@outputs`. */
+  readonly taps?: readonly string[];
+  /** Run directory; default `dumps/<model>-<timestamp>`. */
+  readonly outDir?: string;
+  readonly quant?: QuantSetup;
+  readonly maxMemory?: number;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface RunResult {
+  readonly outDir: string;
+  readonly status: 'complete' | 'incomplete';
+  readonly taps: readonly string[];
+  readonly tensors: readonly { backend: 'float' | 'quant'; name: string; file: string; shape: readonly number[]; dtype: string }[];
+}
+
+/**
+ * Runs the chosen backends on the inputs and writes every tapped tensor to a run directory.
+ * Taps run in groups that fit the memory budget; each backend's model holds all the taps (so the
+ * quant numerics do not depend on the grouping) and each run fetches one group. An interrupted
+ * run keeps what it wrote, under a manifest that says incomplete.
+ */
+export async function runModel(options: RunOptions): Promise<RunResult> {
+  const { ctx } = options;
+  const onProgress = options.onProgress ?? silent;
+  const taps = selectTensors(ctx.graph, options.taps && options.taps.length > 0 ? options.taps : ['@outputs']);
+  const outDir = options.outDir ?? join('dumps', defaultRunId(ctx.loaded.path));
+  const quant = options.quant;
+  const run = RunDir.create(outDir, {
+    model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
+    inputs: ctx.sources,
+    profile: quant?.profile.name ?? null,
+    plan: quant ? planToFile(quant.plan) : null,
+    calibrationId: quant?.calibration.id ?? null,
+    taps,
+  });
+  const sides: { side: 'float' | 'quant'; make: () => Promise<Backend & { prepare(t: readonly string[]): Promise<void> }> }[] = [];
+  if (options.backend !== 'quant') sides.push({ side: 'float', make: () => floatBackendFor(ctx) });
+  if (options.backend !== 'float') {
+    if (!quant) throw new Error('the quant backend needs a quant setup');
+    sides.push({ side: 'quant', make: () => quantBackendFor(ctx, quant.plan, quant.calibration) });
+  }
+  const groups = groupBySize(taps, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const total = groups.length * sides.length;
+  let done = 0;
+  try {
+    for (const { side, make } of sides) {
+      const backend = await make();
+      try {
+        await backend.prepare(taps);
+        for (const group of groups) {
+          if (options.signal?.aborted) throw new CancelledError('Run cancelled; the tensors written so far are kept and the manifest says incomplete.');
+          const out = await backend.run(ctx.feeds, group);
+          for (const t of group) {
+            const value = out.get(t) ?? ctx.feeds.get(t);
+            if (!value) continue;
+            const node = ctx.graph.producer.get(t);
+            run.writeTensor(side, t, value, node ? { name: node.name, opType: node.opType } : null);
+          }
+          done += 1;
+          onProgress({ type: 'progress', stage: `run ${side}`, done, total, detail: `${group.length} tensor(s)` });
+        }
+      } finally {
+        await backend.dispose();
+      }
+    }
+  } catch (error) {
+    run.flush();
+    throw error;
+  }
+  run.complete();
+  const manifest = run.manifest;
+  return {
+    outDir,
+    status: manifest.status,
+    taps,
+    tensors: manifest.tensors.map((t) => ({ backend: t.backend, name: t.name, file: t.file, shape: t.shape, dtype: t.dtype })),
+  };
+}
