@@ -1,6 +1,7 @@
 import type { Dim, Graph, ValueInfo } from '../core/graph.js';
 import { UserError } from '../core/errors.js';
-import { modelInfo } from '../onnx/index.js';
+import { initializerTensor, modelInfo } from '../onnx/index.js';
+import { inferShapes, type InferredValue } from '../analysis/shape-inference.js';
 import { loadModel } from './load-model.js';
 
 export interface InspectOptions {
@@ -42,7 +43,7 @@ function valueOf(v: ValueInfo): InspectValue {
   return { name: v.name, shape: v.shape ? [...v.shape] : null, dtype: v.dtype ?? null };
 }
 
-export function describeGraph(graph: Graph, ops: readonly string[] = []): Omit<InspectResult, 'model' | 'irVersion' | 'producer' | 'opsets'> {
+export function describeGraph(graph: Graph, ops: readonly string[] = [], values: ReadonlyMap<string, InferredValue> = inferShapes(graph)): Omit<InspectResult, 'model' | 'irVersion' | 'producer' | 'opsets'> {
   const wanted = new Set(ops.map((o) => o.toLowerCase()));
   if (wanted.size > 0) {
     const present = new Set(graph.nodes.map((n) => n.opType.toLowerCase()));
@@ -62,7 +63,7 @@ export function describeGraph(graph: Graph, ops: readonly string[] = []): Omit<I
       domain: n.domain,
       inputs: [...n.inputs],
       outputs: [...n.outputs],
-      outputShape: graph.values.get(n.outputs[0])?.shape ? [...(graph.values.get(n.outputs[0])?.shape ?? [])] : null,
+      outputShape: values.get(n.outputs[0])?.shape ? [...(values.get(n.outputs[0])?.shape ?? [])] : null,
     }));
   return {
     inputs: graph.inputs.map(valueOf),
@@ -83,6 +84,6 @@ export function inspect(options: InspectOptions): InspectResult {
     irVersion: info.irVersion,
     producer: info.producer,
     opsets: Object.fromEntries(info.opsets),
-    ...describeGraph(loaded.graph, options.ops),
+    ...describeGraph(loaded.graph, options.ops, inferShapes(loaded.graph, undefined, (name) => initializerTensor(loaded.model, name))),
   };
 }

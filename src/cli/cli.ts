@@ -4,13 +4,14 @@ import { reportError } from './errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 
+class UsageError extends Error {}
+
 /** A command handler sets this to report a quality-gate result without throwing. */
 export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
 
 /** Parses argv, runs one command, and returns the process exit code. Never throws. */
 export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
   exitState.code = ExitCode.ok;
-  let usageError: string | null = null;
   try {
     await yargs([...argv])
       .scriptName('quantscope')
@@ -26,15 +27,16 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
       .wrap(Math.min(100, process.stdout.columns ?? 100))
       .fail((message, error) => {
         if (error) throw error;
-        usageError = message;
+        // Throwing stops yargs before any handler runs.
+        throw new UsageError(message);
       })
       .parseAsync();
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`quantscope: ${error.message} (see quantscope --help)\n`);
+      return ExitCode.usage;
+    }
     return reportError(error, (t) => process.stderr.write(t));
-  }
-  if (usageError !== null) {
-    process.stderr.write(`quantscope: ${usageError}\n`);
-    return ExitCode.usage;
   }
   return exitState.code;
 }
