@@ -33,7 +33,7 @@ export class OrtSession {
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: options.optimization ?? 'all',
-        logSeverityLevel: 3,
+        logSeverityLevel: 4,
         // onnxruntime refuses an explicit undefined here, so the key is present only when set.
         ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
         ...(options.disableQdqFusion ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
