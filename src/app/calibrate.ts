@@ -1,15 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { TensorStats } from '../quant/calibration-stats.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
 import {
-  cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable,
+  cacheDir, cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable,
 } from '../quant/calibration-table.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { toFloat32 } from '../core/tensor.js';
-import { UserError } from '../core/errors.js';
-import { calibrationSamples } from './calibration-inputs.js';
+import { messageOf, UserError } from '../core/errors.js';
+import { calibrationSamples, type CalibrationSample } from './calibration-inputs.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
@@ -40,12 +41,15 @@ export interface CalibrateResult {
  * Runs the float model over the calibration samples, tapping every float activation in groups
  * that fit the memory budget, keeps running statistics only, and derives each tensor's 8-bit
  * range with the chosen method and its 16-bit range by min/max (16 bits have 256 times the
- * levels, so clipping outliers buys almost nothing there). Cached by model, inputs, method and
- * profile.
+ * levels, so clipping outliers buys almost nothing there). The table is cached by model, inputs,
+ * method and profile. Underneath it, the statistics themselves are cached by model and inputs
+ * alone (they depend on nothing else), so another method or profile on the same inputs derives
+ * its table without running the model again.
  */
 export async function calibrate(options: CalibrateOptions): Promise<CalibrateResult> {
   const { ctx, profile } = options;
   const onProgress = options.onProgress ?? silent;
+  const useCache = options.useCache ?? true;
   const method = options.method ?? 'percentile';
   const percentile = method === 'percentile' ? options.percentile ?? DEFAULT_PERCENTILE : null;
   onProgress({ type: 'stage', stage: 'calibrate', detail: 'reading calibration inputs' });
@@ -53,38 +57,23 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   const inputSha256s = samples.flatMap((s) => s.sources.map((x) => x.sha256));
   const id = calibrationId({ modelSha256: ctx.modelSha256, inputSha256s, method, percentile, profile: profile.name + JSON.stringify(profile.activations) });
   const cachePath = cachedCalibrationPath(id);
-  if ((options.useCache ?? true) && existsSync(cachePath)) {
+  if (useCache && existsSync(cachePath)) {
     const table = readCalibrationTable(cachePath);
     if (options.out) writeFileAtomic(options.out, `${JSON.stringify(table, null, 2)}\n`);
     onProgress({ type: 'log', level: 'info', message: `calibration ${id} reused from the cache` });
     return { table, path: options.out ?? cachePath, cached: true };
   }
 
-  const tensors = allActivationTensors(ctx.graph).filter((t) => {
-    const dtype = ctx.values.get(t)?.dtype;
-    return dtype === undefined || dtype === null || dtype === 'float32';
-  });
-  const stats = new Map(tensors.map((t) => [t, new TensorStats(t)]));
-  const groups = groupBySize(tensors, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
-  const backend = await floatBackendFor(ctx);
-  const total = groups.length * samples.length;
-  let done = 0;
-  try {
-    for (const group of groups) {
-      await backend.prepare(group);
-      for (const sample of samples) {
-        throwIfCancelled(options.signal);
-        const out = await backend.run(sample.feeds, group);
-        for (const t of group) {
-          const value = out.get(t) ?? sample.feeds.get(t);
-          if (value && value.dtype === 'float32') (stats.get(t) as TensorStats).update(toFloat32(value));
-        }
-        done += 1;
-        onProgress({ type: 'progress', stage: 'calibrate', done, total, detail: `${samples.length} sample(s), ${tensors.length} tensors` });
-      }
-    }
-  } finally {
-    await backend.dispose();
+  const statsPath = cachedStatisticsPath(ctx.modelSha256, inputSha256s);
+  let stats = useCache ? readCachedStatistics(statsPath, onProgress) : undefined;
+  if (stats) {
+    onProgress({ type: 'log', level: 'info', message: `calibration statistics of ${samples.length} sample(s) reused from the cache` });
+  } else {
+    stats = await collectStatistics(ctx, samples, options);
+    mkdirSync(dirname(statsPath), { recursive: true });
+    writeFileAtomic(statsPath, JSON.stringify({
+      schemaVersion: 1, modelSha256: ctx.modelSha256, inputSha256s, tensors: [...stats.values()].map((s) => s.toJSON()),
+    }));
   }
 
   const int8 = activationQuant(profile, 'int8');
@@ -117,4 +106,58 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   writeFileAtomic(cachePath, text);
   if (options.out) writeFileAtomic(options.out, text);
   return { table, path: options.out ?? cachePath, cached: false };
+}
+
+/** Every float activation's running statistics over the samples, from float runs in memory-bounded tap groups. */
+async function collectStatistics(ctx: ModelContext, samples: readonly CalibrationSample[], options: CalibrateOptions): Promise<Map<string, TensorStats>> {
+  const onProgress = options.onProgress ?? silent;
+  const tensors = allActivationTensors(ctx.graph).filter((t) => {
+    const dtype = ctx.values.get(t)?.dtype;
+    return dtype === undefined || dtype === null || dtype === 'float32';
+  });
+  const stats = new Map(tensors.map((t) => [t, new TensorStats(t)]));
+  const groups = groupBySize(tensors, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const backend = await floatBackendFor(ctx);
+  const total = groups.length * samples.length;
+  let done = 0;
+  try {
+    for (const group of groups) {
+      await backend.prepare(group);
+      for (const sample of samples) {
+        throwIfCancelled(options.signal);
+        const out = await backend.run(sample.feeds, group);
+        for (const t of group) {
+          const value = out.get(t) ?? sample.feeds.get(t);
+          if (value && value.dtype === 'float32') (stats.get(t) as TensorStats).update(toFloat32(value));
+        }
+        done += 1;
+        onProgress({ type: 'progress', stage: 'calibrate', done, total, detail: `${samples.length} sample(s), ${tensors.length} tensors` });
+      }
+    }
+  } finally {
+    await backend.dispose();
+  }
+  return stats;
+}
+
+/** Where the statistics of a model over some inputs are cached: keyed by the model and input hashes only. */
+function cachedStatisticsPath(modelSha256: string, inputSha256s: readonly string[]): string {
+  const key = createHash('sha256').update(JSON.stringify([1, 'statistics', modelSha256, [...inputSha256s]])).digest('hex').slice(0, 16);
+  return join(cacheDir(), 'statistics', `${key}.json`);
+}
+
+/**
+ * Cached statistics, or undefined when there are none. A damaged cache file is not an error (the
+ * statistics are simply collected again) but is reported, since it is otherwise invisible.
+ */
+function readCachedStatistics(file: string, onProgress: ProgressListener): Map<string, TensorStats> | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { schemaVersion?: unknown; tensors?: TensorStatsJSON[] };
+    if (json.schemaVersion !== 1 || !Array.isArray(json.tensors)) throw new Error('unexpected layout');
+    return new Map(json.tensors.map((t) => [t.name, TensorStats.fromJSON(t)]));
+  } catch (error) {
+    onProgress({ type: 'log', level: 'warn', message: `ignoring the damaged calibration statistics cache '${file}' (${messageOf(error)})` });
+    return undefined;
+  }
 }

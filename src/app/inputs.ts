@@ -205,7 +205,7 @@ async function loadImage(info: ValueInfo, file: string, wanted: readonly Dim[] |
 }
 
 /** NHWC when only the last dim looks like channels (1 or 3), else NCHW. */
-function inferLayout(dims: readonly Dim[] | undefined): Layout {
+export function inferLayout(dims: readonly Dim[] | undefined): Layout {
   if (!dims || dims.length !== 4) return 'NCHW';
   const isC = (d: Dim) => d === 1 || d === 3;
   return isC(dims[3]) && !isC(dims[1]) ? 'NHWC' : 'NCHW';

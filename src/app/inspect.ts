@@ -1,4 +1,5 @@
 import type { Dim, Graph, ValueInfo } from '../core/graph.js';
+import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import { initializerTensor, modelInfo } from '../onnx/index.js';
 import { inferShapes, type InferredValue } from '../analysis/shape-inference.js';
@@ -49,7 +50,7 @@ export function describeGraph(graph: Graph, ops: readonly string[] = [], values:
     const present = new Set(graph.nodes.map((n) => n.opType.toLowerCase()));
     const missing = [...wanted].filter((o) => !present.has(o));
     if (missing.length === wanted.size) {
-      throw new UserError(`The model has no node of op type ${[...wanted].join(', ')} (flag --ops); it has ${[...new Set(graph.nodes.map((n) => n.opType))].sort().join(', ')}.`);
+      throw new UserError(`The model has no node of op type ${[...wanted].map((o) => displayName(o, 40)).join(', ')} (flag --ops); it has ${[...new Set(graph.nodes.map((n) => displayName(n.opType, 40)))].sort().join(', ')}.`);
     }
   }
   const opCounts: Record<string, number> = {};

@@ -1,3 +1,4 @@
+import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 
 /** The default memory budget for tapped tensors of one backend run (see groupBySize). */
@@ -43,4 +44,74 @@ export function groupBySize(tensors: readonly string[], bytesOf: (t: string) => 
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/** A tensor that a backend run holds, for the memory rule (see planMemory). */
+export interface HeldTensor {
+  readonly name: string;
+  /** Bytes; null when the size is not known before running (such tensors are not counted). */
+  readonly bytes: number | null;
+}
+
+export interface MemoryPlan {
+  /** The groups of taps, each run with the inputs and outputs held beside it. */
+  readonly groups: string[][];
+  /** Bytes the inputs and outputs take in every run. */
+  readonly fixedBytes: number;
+  /** Bytes left for one group of taps. */
+  readonly tapBudget: number;
+}
+
+/**
+ * The memory rule of a run (`--max-memory`, DESIGN.md §5). One backend run holds the model's
+ * inputs, its outputs and one group of taps, so:
+ *
+ * - the inputs and outputs together must fit the budget;
+ * - each tap must fit beside them (a tap that is itself an input or an output costs nothing
+ *   more); and
+ * - the taps are grouped, in order, into what the budget leaves after the inputs and outputs.
+ *
+ * A breach is a UserError before anything is run or written, naming the largest tensor at fault,
+ * its size and the budget. Tensors whose size is unknown until the model runs (dynamic shapes that
+ * inference cannot settle) are not checked and count as `unknownBytes` in the grouping.
+ * onnxruntime's own working memory and the model's weights come on top of the budget.
+ * `budgetLabel` names the budget in messages, e.g. "--max-memory 1.0 MB".
+ */
+export function planMemory(
+  taps: readonly HeldTensor[],
+  inputs: readonly HeldTensor[],
+  outputs: readonly HeldTensor[],
+  budget: number,
+  budgetLabel = `--max-memory ${formatBytes(budget)}`,
+  unknownBytes = 16 * 1024 * 1024,
+): MemoryPlan {
+  const fixed = new Map<string, number>();
+  for (const t of [...inputs, ...outputs]) if (t.bytes !== null) fixed.set(t.name, t.bytes);
+  let fixedBytes = 0;
+  let largestFixed: [string, number] | undefined;
+  for (const [name, bytes] of fixed) {
+    fixedBytes += bytes;
+    if (!largestFixed || bytes > largestFixed[1]) largestFixed = [name, bytes];
+  }
+  if (fixedBytes > budget && largestFixed) {
+    const role = inputs.some((t) => t.name === largestFixed[0]) ? 'input' : 'output';
+    throw new UserError(
+      `The model's inputs and outputs alone take ${formatBytes(fixedBytes)} (the largest, ${role} '${displayName(largestFixed[0])}', ${formatBytes(largestFixed[1])}), more than ${budgetLabel}; raise --max-memory.`,
+    );
+  }
+  const tapBudget = budget - fixedBytes;
+  let largestTap: HeldTensor | undefined;
+  for (const t of taps) {
+    if (t.bytes === null || fixed.has(t.name)) continue;
+    if (!largestTap || t.bytes > (largestTap.bytes as number)) largestTap = t;
+  }
+  if (largestTap && (largestTap.bytes as number) > tapBudget) {
+    const beside = fixedBytes > 0 ? ` beside the model's inputs and outputs (${formatBytes(fixedBytes)})` : '';
+    throw new UserError(
+      `Tap '${displayName(largestTap.name)}' alone takes ${formatBytes(largestTap.bytes as number)}, which does not fit${beside} in ${budgetLabel}; raise --max-memory or leave it out of the taps.`,
+    );
+  }
+  const sizes = new Map(taps.map((t) => [t.name, fixed.has(t.name) ? 0 : t.bytes]));
+  const groups = groupBySize(taps.map((t) => t.name), (t) => sizes.get(t) ?? null, tapBudget, unknownBytes);
+  return { groups, fixedBytes, tapBudget };
 }

@@ -18,13 +18,20 @@ export function qdqModel(ctx: ModelContext, plan: Plan, calibration: Calibration
   });
 }
 
+/**
+ * Whether onnxruntime may fuse the QDQ model's Q/DQ pairs into integer kernels: only from opset
+ * 10, where the QLinear* ops exist (below it, the fusion would emit ops the model's opset lacks).
+ */
+export function usesQdqFusion(ctx: ModelContext): boolean {
+  return (ctx.graph.opsets.get('') ?? 1) >= 10;
+}
+
 /** The quant backend for a plan: one QDQ model per tap set, built on demand. */
 export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable): Promise<QuantBackend> {
   return QuantBackend.create({
     build: (taps): OnnxModel => qdqModel(ctx, plan, calibration, taps).model,
     graphOutputs: ctx.graph.outputs.map((o) => o.name),
     label: `the ${plan.profile.name} QDQ model of '${ctx.loaded.path}'`,
-    // onnxruntime fuses Q/DQ into QLinear* kernels that exist only from opset 10.
-    disableQdqFusion: (ctx.graph.opsets.get('') ?? 1) < 10,
+    disableQdqFusion: !usesQdqFusion(ctx),
   });
 }

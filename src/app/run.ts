@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { selectTensors } from '../core/selector.js';
 import { CancelledError } from '../core/errors.js';
+import { byteSize } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { defaultRunId } from '../store/manifest.js';
 import { RunDir } from '../store/run-dir.js';
 import { planToFile } from '../quant/plan.js';
 import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, type ProgressListener } from './events.js';
-import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { DEFAULT_MAX_MEMORY, formatBytes, planMemory } from './memory.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
 
@@ -34,15 +35,36 @@ export interface RunResult {
 }
 
 /**
+ * The taps of a run and their groups under the memory rule (planMemory): refuses, before anything
+ * is run or written, a tap or set of inputs that cannot fit the budget. The run command calls it
+ * before calibrating, so a run that cannot fit fails at once.
+ */
+export function planRun(ctx: ModelContext, tapSpecs: readonly string[] | undefined, maxMemory: number | undefined): { taps: string[]; groups: string[][] } {
+  const taps = selectTensors(ctx.graph, tapSpecs && tapSpecs.length > 0 ? tapSpecs : ['@outputs']);
+  const budget = maxMemory ?? DEFAULT_MAX_MEMORY;
+  const held = (t: string) => ({ name: t, bytes: ctx.bytesOf(t) });
+  const { groups } = planMemory(
+    taps.map(held),
+    [...ctx.feeds].map(([name, t]) => ({ name, bytes: byteSize(t) })),
+    ctx.graph.outputs.map((o) => held(o.name)),
+    budget,
+    maxMemory === undefined ? `the default --max-memory of ${formatBytes(budget)}` : `--max-memory ${formatBytes(budget)}`,
+  );
+  return { taps, groups };
+}
+
+/**
  * Runs the chosen backends on the inputs and writes every tapped tensor to a run directory.
- * Taps run in groups that fit the memory budget; each backend's model holds all the taps (so the
- * quant numerics do not depend on the grouping) and each run fetches one group. An interrupted
- * run keeps what it wrote, under a manifest that says incomplete.
+ * Taps run in groups that fit the memory budget beside the inputs and outputs (planRun); each
+ * backend's model holds all the taps (so the quant numerics do not depend on the grouping) and
+ * each run fetches one group. An interrupted run keeps what it wrote, under a manifest that says
+ * incomplete.
  */
 export async function runModel(options: RunOptions): Promise<RunResult> {
   const { ctx } = options;
   const onProgress = options.onProgress ?? silent;
-  const taps = selectTensors(ctx.graph, options.taps && options.taps.length > 0 ? options.taps : ['@outputs']);
+  // Checked before the run directory exists, so a refused run leaves nothing behind.
+  const { taps, groups } = planRun(ctx, options.taps, options.maxMemory);
   const outDir = options.outDir ?? join('dumps', defaultRunId(ctx.loaded.path));
   const quant = options.quant;
   const run = RunDir.create(outDir, {
@@ -59,7 +81,6 @@ export async function runModel(options: RunOptions): Promise<RunResult> {
     if (!quant) throw new Error('the quant backend needs a quant setup');
     sides.push({ side: 'quant', make: () => quantBackendFor(ctx, quant.plan, quant.calibration) });
   }
-  const groups = groupBySize(taps, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
   const total = groups.length * sides.length;
   let done = 0;
   try {

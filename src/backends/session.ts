@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { displayName } from '../core/closest.js';
 import { UserError, messageOf } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { dtypeOfOrtType, fromOrtTensor, isOrtDType, toOrtTensor } from './ort-tensor.js';
@@ -33,6 +34,7 @@ export class OrtSession {
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: options.optimization ?? 'all',
+        enableCpuMemArena: false,
         logSeverityLevel: 4,
         // onnxruntime refuses an explicit undefined here, so the key is present only when set.
         ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
@@ -54,11 +56,13 @@ export class OrtSession {
 
   /** Runs once and returns the requested outputs (all outputs when `fetches` is omitted). */
   async run(feeds: ReadonlyMap<string, Tensor>, fetches?: readonly string[]): Promise<Map<string, Tensor>> {
+    refuseNul(feeds.keys(), 'input', this.label);
+    refuseNul(fetches ?? [], 'tensor', this.label);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) {
       const t = feeds.get(name);
-      if (!t) throw new UserError(`No value was given for the model input '${name}' of ${this.label}.`);
-      if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${name}' of ${this.label}.`);
+      if (!t) throw new UserError(`No value was given for the model input '${displayName(name)}' of ${this.label}.`);
+      if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${displayName(name)}' of ${this.label}.`);
       ortFeeds[name] = toOrtTensor(t);
     }
     for (const name of fetches ?? this.session.outputNames) this.checkFetchable(name);
@@ -83,7 +87,7 @@ export class OrtSession {
   private checkFetchable(name: string): void {
     const meta = this.session.outputMetadata[this.session.outputNames.indexOf(name)];
     if (meta?.isTensor && dtypeOfOrtType(meta.type) === undefined) {
-      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${name}' of ${this.label}.`);
+      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${displayName(name)}' of ${this.label}.`);
     }
   }
 
@@ -92,7 +96,23 @@ export class OrtSession {
   }
 }
 
+/**
+ * The first line of an onnxruntime message, escaped: it quotes node and tensor names from the
+ * model, which may hold terminal escape sequences or NUL.
+ */
 function firstLine(text: string): string {
   const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
-  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+  return displayName(line, 300);
+}
+
+/**
+ * onnxruntime-node passes names to C as NUL-terminated strings, so a name with a NUL in it would be
+ * cut there and fail as a different, confusing name (or match another tensor): refuse it clearly.
+ */
+function refuseNul(names: Iterable<string>, what: 'input' | 'tensor', label: string): void {
+  for (const name of names) {
+    if (name.includes('\0')) {
+      throw new UserError(`The ${what} '${displayName(name)}' of ${label} has a NUL character in its name, which onnxruntime cannot handle (it cuts the name there); rename it in the model${what === 'tensor' ? ' or leave it out of the taps' : ''}.`);
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import type { DType } from './dtype.js';
 import type { Tensor } from './tensor.js';
+import { displayName } from './closest.js';
 import { UserError } from './errors.js';
 
 /** A node attribute, translated from ONNX's AttributeProto. Subgraphs stay inside onnx/. */
@@ -89,7 +90,7 @@ export function buildGraph(parts: GraphParts): Graph {
   parts.nodes.forEach((node, i) => {
     for (const t of pending[i]) {
       if (!producedBy.has(t)) {
-        throw new UserError(`Node '${node.name}' (${node.opType}) reads tensor '${t}', which no node produces and which is not a graph input or initializer.`);
+        throw new UserError(`Node '${displayName(node.name)}' (${displayName(node.opType, 60)}) reads tensor '${displayName(t)}', which no node produces and which is not a graph input or initializer.`);
       }
       const list = waiting.get(t) ?? [];
       list.push(i);
@@ -116,8 +117,9 @@ export function buildGraph(parts: GraphParts): Graph {
     }
   }
   if (order.length !== parts.nodes.length) {
-    const stuck = parts.nodes.find((_, i) => !order.includes(i));
-    throw new UserError(`The graph has a cycle through node '${stuck?.name ?? '?'}'.`);
+    const placed = new Set(order);
+    const stuck = parts.nodes.find((_, i) => !placed.has(i));
+    throw new UserError(`The graph has a cycle through node '${displayName(stuck?.name ?? '?')}'.`);
   }
 
   const nodes: GraphNode[] = order.map((i, index) => Object.freeze({ ...parts.nodes[i], index }));

@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import { lanes } from '../core/dtype.js';
+import { bytesPerElement, lanes } from '../core/dtype.js';
 import { allocate, elementCount, makeTensor, type Tensor } from '../core/tensor.js';
 import { int64ToSafeNumber } from './int64.js';
 import type { SparseTensorProto } from './proto-types.js';
@@ -8,8 +8,14 @@ import { decodeTensor, type TensorContext } from './tensor-proto.js';
 /**
  * A SparseTensorProto made dense: `values` is [NNZ]; `indices` is either [NNZ] linear indices or
  * [NNZ, rank] coordinates; every other element is zero (the empty string for strings).
- * Indices outside the shape are a UserError.
+ * Indices outside the shape are a UserError. The dense copy is the one allocation here that the
+ * file's size does not bound (a few bytes can claim a shape of 10^12 zeros), so it is refused above
+ * MAX_DENSE_BYTES, before anything is allocated.
  */
+
+/** The largest dense copy of a sparse tensor quantscope makes: 256 MiB. */
+export const MAX_DENSE_BYTES = 256 * 1024 * 1024;
+
 export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Tensor {
   const what = ctx.what;
   const dims = (sparse.dims ?? []).map((d, i) => int64ToSafeNumber(d, `Dimension ${i} of sparse tensor ${what}`));
@@ -20,7 +26,10 @@ export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Te
   const count = elementCount(dims);
   if (values.dims.length !== 1) throw new UserError(`Sparse tensor ${what} has values of rank ${values.dims.length}, not 1.`);
   // A dense copy of a huge sparse shape would be a huge allocation: refuse it up front.
-  if (count > 2 ** 31 - 1) throw new UserError(`Sparse tensor ${what} of shape [${dims.join(',')}] is too large to make dense.`);
+  const denseBytes = count * lanes(values.dtype) * Math.max(1, bytesPerElement(values.dtype));
+  if (denseBytes > MAX_DENSE_BYTES) {
+    throw new UserError(`Sparse tensor ${what} of shape [${dims.join(',')}] would take ${denseBytes} bytes when made dense, more than the ${MAX_DENSE_BYTES} bytes quantscope allows.`);
+  }
   const rank = indices.dims.length === 2 ? indices.dims[1] : 1;
   if (indices.dims[0] !== nnz || (indices.dims.length === 2 && rank !== dims.length) || indices.dims.length > 2) {
     throw new UserError(`Sparse tensor ${what} has indices of shape [${indices.dims.join(',')}] for ${nnz} values of a rank-${dims.length} tensor.`);

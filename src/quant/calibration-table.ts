@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { displayName } from '../core/closest.js';
 import { UserError, messageOf } from '../core/errors.js';
 import type { CalibrationMethod, Range } from './calibration-methods.js';
 import { isCalibrationMethod } from './calibration-methods.js';
@@ -58,8 +59,9 @@ export function cachedCalibrationPath(id: string, env: NodeJS.ProcessEnv = proce
 
 /** The range to use for a tensor at a width; undefined when the table does not cover it. */
 export function rangeFromTable(table: CalibrationTable, tensor: string, bits: 8 | 16): Range | undefined {
+  // Own properties only: a tensor named 'constructor' or '__proto__' must not find Object's.
+  if (!Object.prototype.hasOwnProperty.call(table.tensors, tensor)) return undefined;
   const t = table.tensors[tensor];
-  if (!t) return undefined;
   return bits === 8 ? t.int8 : t.int16;
 }
 
@@ -67,17 +69,22 @@ function isRange(v: unknown): v is Range {
   return typeof v === 'object' && v !== null && Number.isFinite((v as Range).min) && Number.isFinite((v as Range).max) && (v as Range).min <= (v as Range).max;
 }
 
-/** Reads and validates a calibration file; a bad one is a UserError naming the file and field. */
+/**
+ * Reads and validates a calibration file; a bad one is a UserError naming the file and field.
+ * Names from the file are shown escaped (displayName), since the file may come from anywhere.
+ */
 export function readCalibrationTable(path: string): CalibrationTable {
-  if (!existsSync(path)) throw new UserError(`Calibration file '${path}' does not exist.`);
+  const label = `Calibration file '${displayName(path)}'`;
+  if (!existsSync(path)) throw new UserError(`${label} does not exist.`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UserError(`Calibration file '${path}' is not valid JSON (${messageOf(error)}).`);
+    // V8 quotes the text around the error, which may hold control characters: show it escaped.
+    throw new UserError(`${label} is not valid JSON (${displayName(messageOf(error), 200)}).`, { cause: error });
   }
-  const bad = (field: string, why: string) => new UserError(`Calibration file '${path}': field '${field}' ${why}.`);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`Calibration file '${path}' does not hold a JSON object.`);
+  const bad = (field: string, why: string) => new UserError(`${label}: field '${displayName(field)}' ${why}.`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${label} does not hold a JSON object.`);
   const t = json as Record<string, unknown>;
   if (t.schemaVersion !== 1) throw bad('schemaVersion', 'must be 1');
   if (typeof t.id !== 'string') throw bad('id', 'must be a string');

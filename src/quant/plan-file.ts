@@ -32,7 +32,8 @@ export function parsePlanText(text: string, file: string): PlanFile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${label} is not valid JSON (${messageOf(error)}).`, { cause: error });
+    // V8 quotes the text around the error, which may hold control characters: show it escaped.
+    throw new UserError(`${label} is not valid JSON (${displayName(messageOf(error), 200)}).`, { cause: error });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new UserError(`${label} must hold a JSON object with fields 'profile' and 'overrides'.`);
@@ -63,7 +64,7 @@ export function parsePlanText(text: string, file: string): PlanFile {
     const value = values[key];
     if (!isPrecision(value)) {
       throw new UserError(
-        `${label}: override '${displayName(key)}' must be 'int8', 'int16', 'fp16' or 'fp32', not ${typeof value === 'string' ? `'${displayName(value, 40)}'` : JSON.stringify(value)}.`,
+        `${label}: override '${displayName(key)}' must be 'int8', 'int16', 'fp16' or 'fp32', not ${typeof value === 'string' ? `'${displayName(value, 40)}'` : displayName(JSON.stringify(value) ?? String(value), 40)}.`,
       );
     }
     overrides.push([key, value]);

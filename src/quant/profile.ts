@@ -106,7 +106,8 @@ export function loadProfile(nameOrPath: string): Profile {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`Profile '${displayName(nameOrPath)}' is not valid JSON (${messageOf(error)}).`, { cause: error });
+    // V8 quotes the text around the error, which may hold control characters: show it escaped.
+    throw new UserError(`Profile '${displayName(nameOrPath)}' is not valid JSON (${displayName(messageOf(error), 200)}).`, { cause: error });
   }
   return parseProfile(json, file, path.basename(file, path.extname(file)));
 }

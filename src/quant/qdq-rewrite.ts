@@ -1,5 +1,5 @@
 import { InternalError, UserError } from '../core/errors.js';
-import { intAttr, intsAttr, type Dim, type Graph, type GraphNode } from '../core/graph.js';
+import type { Dim, Graph, GraphNode } from '../core/graph.js';
 import type { DType } from '../core/dtype.js';
 import { displayName } from '../core/closest.js';
 import { makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
@@ -8,13 +8,11 @@ import { editModel, initializerTensor, type ModelEdit, type OnnxModel } from '..
 import type { Range } from './calibration-methods.js';
 import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
 import { isQuantizedIn, type Plan } from './plan.js';
-import { activationQuant, REDUCTION_OPS, weightLayout, weightQuant, type Precision } from './profile.js';
+import { activationQuant, REDUCTION_OPS, weightLayout, type Precision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
+import { emulateHalfReduction, quantizeNodeWeights, type NodeRewriteContext } from './qdq-node.js';
 import { NameAllocator } from './qdq-names.js';
-import {
-  biasSafeWeightScales, perChannelWeightParams, perTensorWeightParams, quantizeBias, quantParams, quantizeTensor,
-  type PerChannelParams, type QuantParams,
-} from './qparams.js';
+import { quantParams, type QuantParams } from './qparams.js';
 
 /** A tensor's known dtype and shape (what shape inference gives). */
 export interface KnownValue {
@@ -59,13 +57,18 @@ export interface QdqOutput {
 /** Op types whose outputs are never float, so fp16 rounding never applies to them. */
 const NON_FLOAT_OUTPUT_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf', 'TopK']);
 
-function isFloatTensor(input: QdqInput, tensor: string): boolean {
-  const dtype = input.values.get(tensor)?.dtype ?? input.graph.values.get(tensor)?.dtype;
+/** Whether the rewrite treats a tensor as float32 (and so quantizes or rounds it). Emit's precision check shares it. */
+export function isFloatValue(graph: Graph, values: ReadonlyMap<string, KnownValue>, tensor: string): boolean {
+  const dtype = values.get(tensor)?.dtype ?? graph.values.get(tensor)?.dtype;
   if (dtype) return dtype === 'float32';
-  const producer = input.graph.producer.get(tensor);
+  const producer = graph.producer.get(tensor);
   if (producer && NON_FLOAT_OUTPUT_OPS.has(producer.opType)) return false;
   // Unknown dtype: a data input (index 0) of a float op is float in every model quantscope targets.
   return true;
+}
+
+function isFloatTensor(input: QdqInput, tensor: string): boolean {
+  return isFloatValue(input.graph, input.values, tensor);
 }
 
 function isQuantPrecision(p: Precision | undefined): p is 'int8' | 'int16' {
@@ -101,6 +104,7 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
   const emit = new QdqEmitter(names, qdqDomain);
   const records: TensorQuantRecord[] = [];
   const notes: string[] = [];
+  const nodeContext: NodeRewriteContext = { input, emit, records, notes, opset };
 
   const groups = fusionGroups(graph, plan, input.taps);
   const groupOf = groupByNode(groups);
@@ -182,43 +186,7 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
       inputs[k] = rq.name;
       if (k === 0) inputScale = rq.params.scale;
     }
-    if (!layout) continue;
-    const wName = node.inputs[layout.weight];
-    // A MatMul/Gemm of two activations: both were quantized above as activations.
-    if (!wName || !graph.initializers.has(wName)) continue;
-    const w = initializerTensor(input.model, wName);
-    if (w.dtype !== 'float32') continue;
-    const wq = weightQuant(plan.profile, precision);
-    const axis = layout.axis >= 0 && layout.axis < w.dims.length ? layout.axis : -1;
-    let wp: QuantParams | PerChannelParams = wq.granularity === 'per-channel' && axis >= 0
-      ? perChannelWeightParams(w, axis, wq.bits, wq.symmetric)
-      : perTensorWeightParams(w, wq.bits, wq.symmetric);
-    const bName = layout.bias !== null ? node.inputs[layout.bias] : undefined;
-    const bias = bName && graph.initializers.has(bName) ? initializerTensor(input.model, bName) : undefined;
-    const int32Bias = plan.profile.bias === 'int32' && precision === 'int8' && bias !== undefined && bias.dtype === 'float32'
-      && inputScale !== null && (node.opType === 'Conv' || node.opType === 'ConvTranspose' || (node.opType === 'Gemm' && bias.dims.length === 1));
-    if (int32Bias && bias) {
-      const scales = 'scales' in wp ? wp.scales : Float32Array.of(wp.scale);
-      const safe = biasSafeWeightScales(toFloat32(bias), inputScale as number, scales);
-      wp = 'scales' in wp ? { ...wp, scales: safe } : { ...wp, scale: safe[0] };
-    }
-    const wq8 = quantizeTensor(w, wp);
-    inputs[layout.weight] = emit.dequantizeInitializer(`${wName}__${precision}`, wq8, wp);
-    replacedWeights.add(wName);
-    records.push({
-      tensor: wName, kind: 'weight', node: node.name, bits: wp.bits, signed: wp.signed,
-      scale: 'scales' in wp ? [...wp.scales] : wp.scale, zeroPoint: 'scales' in wp ? [...wp.zeroPoints] : wp.zeroPoint,
-      axis: 'scales' in wp ? wp.axis : null, range: null,
-    });
-    if (int32Bias && bias && bName && layout.bias !== null) {
-      const scales = 'scales' in wp ? wp.scales : Float32Array.of(wp.scale);
-      const qb = quantizeBias(toFloat32(bias), inputScale as number, scales);
-      const perChannel = 'scales' in wp;
-      inputs[layout.bias] = emit.dequantizeInitializer(`${bName}__int32`, makeTensor('int32', bias.dims, qb.values),
-        { scales: perChannel ? qb.scales : Float32Array.of(qb.scales[0]), axis: perChannel ? 0 : null, int32: true });
-      replacedWeights.add(bName);
-      records.push({ tensor: bName, kind: 'bias', node: node.name, bits: 32, signed: true, scale: perChannel ? [...qb.scales] : qb.scales[0], zeroPoint: 0, axis: perChannel ? 0 : null, range: null });
-    }
+    for (const w of quantizeNodeWeights(nodeContext, node, precision, inputScale, inputs)) replacedWeights.add(w);
   }
 
   // 3. Float ops at fp16: their float inputs and constants are fp16 values.
@@ -255,45 +223,9 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
       inputs[k] = h;
     });
     if (plan.profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && node.opType !== 'ReduceSum') {
-      const replaced = emulateHalfReduction(node, inputs, outputsOf(node)[0]);
+      const replaced = emulateHalfReduction(nodeContext, node, inputs, outputsOf(node)[0]);
       if (replaced) removeNodes.push(node.name);
     }
-  }
-
-  function emulateHalfReduction(node: GraphNode, inputs: readonly string[], output: string): boolean {
-    const shape = input.values.get(node.inputs[0])?.shape;
-    if (!shape || shape.some((d) => typeof d !== 'number')) {
-      notes.push(`The fp16 accumulation of '${node.name}' is not emulated because its input shape is unknown; only its result is rounded.`);
-      return false;
-    }
-    const dims = shape as number[];
-    let axes: number[];
-    if (node.opType === 'GlobalAveragePool') {
-      axes = dims.map((_, i) => i).slice(2);
-    } else {
-      const attrAxes = intsAttr(node, 'axes');
-      const inputAxes = node.inputs[1] && graph.initializers.has(node.inputs[1]) ? [...toFloat32(initializerTensor(input.model, node.inputs[1]))] : undefined;
-      if (node.inputs[1] && !inputAxes) {
-        notes.push(`The fp16 accumulation of '${node.name}' is not emulated because its axes are computed at run time.`);
-        return false;
-      }
-      axes = (inputAxes ?? attrAxes ?? dims.map((_, i) => i)).map((a) => (a < 0 ? a + dims.length : a));
-      if (axes.length === 0 && intAttr(node, 'noop_with_empty_axes', 0) === 1) return false;
-    }
-    const keepdims = node.opType === 'GlobalAveragePool' ? 1 : intAttr(node, 'keepdims', 1);
-    const count = axes.reduce((n, a) => n * dims[a], 1);
-    const sum = emit.fresh(`${output}__sum`);
-    if (opset >= 13) {
-      const axesInit = emit.initializer(`${node.name}__axes`, makeTensor('int64', [axes.length], BigInt64Array.from(axes.map(BigInt))));
-      emit.node('ReduceSum', [inputs[0], axesInit], [sum], { keepdims: { kind: 'int', value: keepdims } });
-    } else {
-      emit.node('ReduceSum', [inputs[0]], [sum], { axes: { kind: 'ints', value: axes }, keepdims: { kind: 'int', value: keepdims } });
-    }
-    const sumHalf = emit.fresh(`${output}__sum_fp16`);
-    emit.roundThroughHalf(sum, sumHalf);
-    const n = emit.initializer(`${node.name}__count`, makeTensor('float32', [], Float32Array.of(count)));
-    emit.node('Div', [sumHalf, n], [output]);
-    return true;
   }
 
   const edit: ModelEdit = {

@@ -78,7 +78,8 @@ export function readManifest(dirOrFile: string): RunManifest {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`File '${displayName(file, 400)}' is not valid JSON (${(error as Error).message}).`, { cause: error });
+    // V8 quotes the text around the error, which may hold control characters: show it escaped.
+    throw new UserError(`File '${displayName(file, 400)}' is not valid JSON (${displayName((error as Error).message, 200)}).`, { cause: error });
   }
   return validateManifest(value, file);
 }

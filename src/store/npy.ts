@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import { displayName } from '../core/closest.js';
 import { dtypeFromNumpy, dtypeInfo, lanes, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
-import { allocate, elementCount, makeTensor, type Tensor } from '../core/tensor.js';
+import { elementCount, makeTensor, type Tensor } from '../core/tensor.js';
 import { writeFileAtomic, type AtomicWriteOptions } from './atomic.js';
-import { byteView, fileItemSize, fixLoadedElements, littleEndianBytes, openForReading, readFully, typedArrayFromBytes } from './raw-bin.js';
+import { allocateForFile, byteView, fileItemSize, fixLoadedElements, littleEndianBytes, openForReading, readFully, typedArrayFromBytes } from './raw-bin.js';
 
 /**
  * numpy `.npy` files (format versions 1.0, 2.0 and 3.0; see numpy.lib.format).
@@ -29,6 +29,8 @@ const ALIGN = 64;
 /** numpy itself refuses headers above 10,000 bytes by default; we are more tolerant but bounded. */
 const MAX_HEADER_BYTES = 1 << 20;
 const MAX_NESTING = 16;
+/** numpy 2 allows 64 dimensions (numpy 1: 32); a longer shape is a corrupt header. */
+const MAX_RANK = 64;
 
 interface NpyLayout {
   readonly dtype: DType;
@@ -115,6 +117,7 @@ function parseHeaderText(text: string, source: string): { dtype: DType; dims: nu
   if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
     throw bad(source, "'shape' is not a tuple of non-negative integers");
   }
+  if (shape.length > MAX_RANK) throw bad(source, `'shape' has ${shape.length} dimensions, more than numpy's ${MAX_RANK}`);
   const { dtype, bigEndian } = dtypeOfDescr(descr, source);
   return { dtype, dims: shape as number[], bigEndian };
 }
@@ -149,7 +152,7 @@ export function readNpy(path: string): Tensor {
       return out;
     };
     const layout = layoutOf(readAt, size, path);
-    const data = allocate(layout.dtype, elementCount(layout.dims) * lanes(layout.dtype));
+    const data = allocateForFile(layout.dtype, elementCount(layout.dims) * lanes(layout.dtype), path);
     readFully(fd, byteView(data), layout.dataOffset, path);
     fixLoadedElements(data, layout.dtype, layout.bigEndian);
     return makeTensor(layout.dtype, layout.dims, data);

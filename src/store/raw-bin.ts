@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { totalmem } from 'node:os';
 import { displayName } from '../core/closest.js';
 import { bytesPerElement, dtypeInfo, lanes, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
@@ -118,6 +119,26 @@ export function encodeRawBin(tensor: Tensor): Uint8Array {
   return littleEndianBytes(tensor);
 }
 
+/**
+ * Allocates the elements of a tensor about to be read from `source`. Callers have already checked
+ * that the file holds exactly these bytes, so the size is justified by the input; but a file larger
+ * than this machine's memory (or than V8 can allocate) is refused here as a UserError naming the
+ * file, rather than crashing the process with an out-of-memory error.
+ */
+export function allocateForFile(dtype: DType, length: number, source: string): TensorData {
+  const bytes = length * bytesPerElement(dtype);
+  const memory = totalmem();
+  if (bytes > memory) {
+    throw new UserError(`File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, more than this machine's ${memory} bytes of memory.`);
+  }
+  try {
+    return allocate(dtype, length);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UserError(`File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, which cannot be allocated (${error.message}).`, { cause: error });
+  }
+}
+
 /** Opens a file for reading; a missing or unreadable file is the user's error, named in one sentence. */
 export function openForReading(path: string): number {
   try {
@@ -146,7 +167,7 @@ export function readRawBin(path: string, dtype: DType, dims: readonly number[] |
   try {
     const size = fs.fstatSync(fd).size;
     const shape = rawShape(size, dtype, dims, path);
-    const data = allocate(dtype, elementCount(shape) * lanes(dtype));
+    const data = allocateForFile(dtype, elementCount(shape) * lanes(dtype), path);
     readFully(fd, byteView(data), 0, path);
     fixLoadedElements(data, dtype, false);
     return makeTensor(dtype, shape, data);

@@ -80,7 +80,8 @@ function conform(tensor: Tensor, options: TensorFileOptions, file: string): Tens
   const shape = options.shape;
   if (shape === undefined || sameDims(shape, tensor.dims)) return tensor;
   if (elementCount(shape) !== elementCount(tensor.dims)) {
-    throw new UserError(`File '${displayName(file, 400)}' holds a tensor of shape ${formatDims(tensor.dims)}, which cannot be read as shape ${formatDims(shape)}.`);
+    // The asked-for shape may come from a hostile manifest with thousands of dims: cut it for display.
+    throw new UserError(`File '${displayName(file, 400)}' holds a tensor of shape ${displayName(formatDims(tensor.dims), 200)}, which cannot be read as shape ${displayName(formatDims(shape), 200)}.`);
   }
   return makeTensor(tensor.dtype, shape, tensor.data);
 }

@@ -33,8 +33,9 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
 
 export function formatInspect(result: InspectResult): string {
   const lines: string[] = [];
-  const opsets = Object.entries(result.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
-  lines.push(`${result.model}: IR ${result.irVersion}, opset ${opsets}, ${result.nodeCount} nodes, ${result.initializerCount} initializers${result.producer ? `, produced by ${result.producer}` : ''}`);
+  // Everything below comes from the model file: names, op types, domains and the producer are shown escaped.
+  const opsets = Object.entries(result.opsets).map(([d, v]) => `${displayName(d || 'ai.onnx', 60)} ${v}`).join(', ');
+  lines.push(`${displayName(result.model, 400)}: IR ${result.irVersion}, opset ${opsets}, ${result.nodeCount} nodes, ${result.initializerCount} initializers${result.producer ? `, produced by ${displayName(result.producer, 120)}` : ''}`);
   const io = new Table({ head: ['', 'name', 'shape', 'dtype'], style: { head: [], border: [] } });
   for (const i of result.inputs) io.push(['input', displayName(i.name, 60), formatDims(i.shape ?? undefined), i.dtype ?? '?']);
   for (const o of result.outputs) io.push(['output', displayName(o.name, 60), formatDims(o.shape ?? undefined), o.dtype ?? '?']);
@@ -43,7 +44,7 @@ export function formatInspect(result: InspectResult): string {
   for (const n of result.nodes) {
     table.push([
       String(n.index),
-      n.opType,
+      displayName(n.opType, 40),
       displayName(n.name, 40),
       n.inputs.map((t) => displayName(t, 30)).join('\n'),
       n.outputs.map((t) => displayName(t, 30)).join('\n'),
@@ -51,6 +52,6 @@ export function formatInspect(result: InspectResult): string {
     ]);
   }
   lines.push(table.toString());
-  lines.push(`ops: ${Object.entries(result.opCounts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  lines.push(`ops: ${Object.entries(result.opCounts).map(([k, v]) => `${v} ${displayName(k, 40)}`).join(', ')}`);
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { openModel } from '../../app/context.js';
-import { runModel, type BackendChoice } from '../../app/run.js';
+import { planRun, runModel, type BackendChoice } from '../../app/run.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { maxMemoryOf, modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
@@ -25,6 +25,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { signal, release } = cancelOnSignals();
     try {
       const ctx = await openModel(modelInputOptions(args));
+      planRun(ctx, args.taps, maxMemoryOf(args)); // the memory rule, before a long calibration
       const quant = args.backend === 'float' ? undefined : await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const result = await runModel({ ctx, backend: args.backend, taps: args.taps, outDir: args.out, quant, maxMemory: maxMemoryOf(args), onProgress, signal });
       if (args.json) {

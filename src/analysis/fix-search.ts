@@ -1,0 +1,194 @@
+import { InternalError } from '../core/errors.js';
+
+/**
+ * Fix (DESIGN.md §5) as a pure state machine over "regions": sets of nodes promoted together,
+ * known to this machine only by a key. `next()` asks for an evaluation of a set of promoted
+ * regions (one quant run with no taps, reported as met or not plus a score), for the next region
+ * to promote (the app bisects and applies its region rule), or gives the result. Tests drive it
+ * with tables; app/fix.ts drives it with models.
+ *
+ * `bisect` strategy: evaluate the plan; while an output misses the target and the budget allows,
+ * locate a region (bisect) and promote it, then evaluate again.
+ * `sensitivity` strategy: with every region but one promoted, evaluate each region's effect
+ * alone (its "sensitivity"); then promote regions greedily, worst score first, evaluating after
+ * each, until the target is met or the budget is spent.
+ * Both then prune: each promoted region in reverse order is tried demoted, and stays demoted if
+ * the target still holds. An evaluation of a set already evaluated is answered from memory.
+ */
+
+export interface RegionKey {
+  readonly key: string;
+}
+
+export interface Evaluation {
+  /** Every output meets the target. */
+  readonly met: boolean;
+  /** How good the outputs are, higher is better (the worst output's target metric, oriented). */
+  readonly score: number;
+}
+
+export type FixPurpose = 'baseline' | 'promotion' | 'sensitivity' | 'prune';
+
+export type FixStep<G extends RegionKey> =
+  | { readonly kind: 'evaluate'; readonly promoted: readonly G[]; readonly purpose: FixPurpose; readonly subject?: G }
+  | { readonly kind: 'locate'; readonly promoted: readonly G[] }
+  | { readonly kind: 'done'; readonly outcome: FixOutcome<G> };
+
+export interface FixOutcome<G extends RegionKey> {
+  readonly met: boolean;
+  /** The promoted regions that survived pruning, in promotion order. */
+  readonly promoted: readonly G[];
+  /** Regions promoted and then demoted again by pruning. */
+  readonly pruned: readonly G[];
+  /** Why the loop stopped promoting. */
+  readonly stop: 'met' | 'budget' | 'nothing-to-promote';
+  /** The evaluation of the final set. */
+  readonly final: Evaluation;
+  /** Sensitivity strategy: each region's score with only it left unpromoted, worst first. */
+  readonly ranking: readonly { readonly region: G; readonly score: number }[];
+}
+
+export interface FixSearchInit<G extends RegionKey> {
+  readonly strategy: 'bisect' | 'sensitivity';
+  readonly maxPromotions: number;
+  /** Sensitivity strategy: every region that can be promoted. */
+  readonly regions?: readonly G[];
+}
+
+type Phase = 'baseline' | 'promote' | 'sensitivity' | 'greedy' | 'prune' | 'done';
+
+export class FixSearch<G extends RegionKey> {
+  private readonly memo = new Map<string, Evaluation>();
+  private phase: Phase = 'baseline';
+  private promoted: G[] = [];
+  private pruned: G[] = [];
+  private stop: FixOutcome<G>['stop'] = 'met';
+  private pending: FixStep<G> | null = null;
+  private outcome: FixOutcome<G> | null = null;
+  private ranking: { region: G; score: number }[] = [];
+  private sensitivityAt = 0;
+  private greedyAt = 0;
+  private pruneAt = 0;
+  private final: Evaluation | null = null;
+
+  constructor(private readonly init: FixSearchInit<G>) {
+    if (!(init.maxPromotions >= 0)) throw new InternalError('maxPromotions must be >= 0');
+    this.step();
+  }
+
+  next(): FixStep<G> {
+    if (this.outcome) return { kind: 'done', outcome: this.outcome };
+    if (!this.pending) throw new InternalError('fix has neither a step nor a result');
+    return this.pending;
+  }
+
+  /** Answers the pending evaluation. */
+  reportEvaluation(evaluation: Evaluation): void {
+    const p = this.pending;
+    if (!p || p.kind !== 'evaluate') throw new InternalError('fix got an evaluation with none pending');
+    this.pending = null;
+    this.memo.set(keyOf(p.promoted), evaluation);
+    this.step();
+  }
+
+  /** Answers the pending locate: the region to promote next, or null when nothing is left. */
+  reportRegion(region: G | null): void {
+    const p = this.pending;
+    if (!p || p.kind !== 'locate') throw new InternalError('fix got a region with no locate pending');
+    this.pending = null;
+    if (region === null || this.promoted.some((r) => r.key === region.key)) {
+      this.toPrune('nothing-to-promote', this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
+    } else {
+      this.promoted.push(region);
+    }
+    this.step();
+  }
+
+  /** Moves the machine until it needs an answer. */
+  private step(): void {
+    for (;;) {
+      switch (this.phase) {
+        case 'baseline': {
+          const e = this.memo.get(keyOf([]));
+          if (!e) return this.ask({ kind: 'evaluate', promoted: [], purpose: 'baseline' });
+          if (e.met) return this.finish('met', e);
+          this.phase = this.init.strategy === 'bisect' ? 'promote' : 'sensitivity';
+          continue;
+        }
+        case 'promote': {
+          const e = this.memo.get(keyOf(this.promoted));
+          if (!e) return this.ask({ kind: 'evaluate', promoted: [...this.promoted], purpose: 'promotion' });
+          if (e.met) { this.toPrune('met', e); continue; }
+          if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
+          return this.ask({ kind: 'locate', promoted: [...this.promoted] });
+        }
+        case 'sensitivity': {
+          const regions = this.init.regions ?? [];
+          if (this.sensitivityAt < regions.length) {
+            const subject = regions[this.sensitivityAt];
+            const others = regions.filter((r) => r.key !== subject.key);
+            const e = this.memo.get(keyOf(others));
+            if (!e) return this.ask({ kind: 'evaluate', promoted: others, purpose: 'sensitivity', subject });
+            this.ranking.push({ region: subject, score: e.score });
+            this.sensitivityAt += 1;
+            continue;
+          }
+          // Worst first; ties keep the regions' order (a stable sort).
+          this.ranking.sort((a, b) => orderScore(a.score) - orderScore(b.score));
+          this.phase = 'greedy';
+          continue;
+        }
+        case 'greedy': {
+          const e = this.memo.get(keyOf(this.promoted));
+          if (!e) return this.ask({ kind: 'evaluate', promoted: [...this.promoted], purpose: 'promotion' });
+          if (e.met) { this.toPrune('met', e); continue; }
+          if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
+          if (this.greedyAt >= this.ranking.length) { this.toPrune('nothing-to-promote', e); continue; }
+          this.promoted.push(this.ranking[this.greedyAt].region);
+          this.greedyAt += 1;
+          continue;
+        }
+        case 'prune': {
+          // Pruning only makes sense once the target is met: it keeps it met with fewer promotions.
+          if (this.stop !== 'met' || this.pruneAt < 0) return this.finish(this.stop, this.final ?? this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
+          const without = this.promoted.filter((_, i) => i !== this.pruneAt);
+          const known = this.memo.get(keyOf(without));
+          if (!known) return this.ask({ kind: 'evaluate', promoted: without, purpose: 'prune', subject: this.promoted[this.pruneAt] });
+          if (known.met) {
+            this.pruned.push(this.promoted.splice(this.pruneAt, 1)[0]);
+            this.final = known;
+          }
+          this.pruneAt -= 1;
+          continue;
+        }
+        case 'done':
+          return;
+      }
+    }
+  }
+
+  private toPrune(stop: FixOutcome<G>['stop'], e: Evaluation): void {
+    this.stop = stop;
+    this.final = e;
+    this.phase = 'prune';
+    this.pruneAt = this.promoted.length - 1;
+  }
+
+  private ask(step: FixStep<G>): void {
+    this.pending = step;
+  }
+
+  private finish(stop: FixOutcome<G>['stop'], final: Evaluation): void {
+    this.phase = 'done';
+    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking] };
+  }
+}
+
+/** Sort key for scores, worst first: NaN counts as the worst. */
+function orderScore(score: number): number {
+  return Number.isNaN(score) ? -Infinity : score;
+}
+
+function keyOf(regions: readonly RegionKey[]): string {
+  return JSON.stringify(regions.map((r) => r.key).sort());
+}

@@ -1,0 +1,225 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
+import { computeMetrics } from '../analysis/metrics.js';
+import { DumpsBackend, listDumpTensors, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
+import { displayName } from '../core/closest.js';
+import { messageOf, UserError } from '../core/errors.js';
+import type { Graph } from '../core/graph.js';
+import { selectTensors } from '../core/selector.js';
+import type { Tensor } from '../core/tensor.js';
+import { MANIFEST_FILE, readManifest, type RunSide } from '../store/manifest.js';
+import { readTensorFile, tensorFormatOf } from '../store/tensor-file.js';
+import { allActivationTensors } from './context.js';
+import {
+  assembleReport, checkCancelled, criterionOf, gatePasses, writePlots, writeReportJson, type Criterion,
+} from './compare-report.js';
+import { silent, type ProgressListener } from './events.js';
+import { loadModel } from './load-model.js';
+
+export interface CompareDumpsOptions {
+  /** The reference directory (typically the float run). */
+  readonly refDir: string;
+  /** The directory under test (typically a device dump). */
+  readonly testDir: string;
+  /** `--map`: a JSON map from tensor names to files (see readDumpMap); applied in each directory where its files exist. */
+  readonly mapFile?: string;
+  /** A model: rows get node names, op types and topological order, and Ascend-style files can be matched. */
+  readonly modelPath?: string;
+  /** Tap specs (with a model): compare these tensors, reporting any without files; default every tensor found. */
+  readonly taps?: readonly string[];
+  readonly metric?: string;
+  readonly threshold?: number;
+  /** A directory to write report.json into. */
+  readonly outDir?: string;
+  readonly plot?: string;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface CompareDumpsResult {
+  readonly report: ComparisonReport;
+  readonly gatePasses: boolean;
+  readonly plots: readonly string[];
+  readonly reportFile: string | null;
+}
+
+interface Candidate {
+  readonly name: string;
+  readonly node: string;
+  readonly opType: string;
+  readonly index: number;
+  /** Report the tensor even when neither directory has it (it was asked for by name). */
+  readonly required: boolean;
+}
+
+/** Reads `dir`'s manifest side for a role: the reference reads 'float', the test 'quant', when the manifest holds it. */
+function sideFor(dir: string, wanted: RunSide): RunSide | undefined {
+  const sides = new Set(listDumpTensors(dir).flatMap((f) => (f.backend ? [f.backend] : [])));
+  return sides.has(wanted) ? wanted : undefined;
+}
+
+/** The map entries whose files exist in `dir`; an entry found in neither directory is an error. */
+function mapsFor(map: DumpMap, file: string, dirs: readonly string[]): DumpMap[] {
+  const out: Record<string, DumpMap[string]>[] = dirs.map(() => ({}));
+  for (const [name, entry] of Object.entries(map)) {
+    const rel = typeof entry === 'string' ? entry : entry.file;
+    const found = dirs.map((d) => existsSync(resolve(d, rel)));
+    if (!found.some(Boolean)) {
+      throw new UserError(`The dump map '${displayName(file, 400)}' gives file '${displayName(rel, 400)}' for tensor '${displayName(name)}', but neither dump directory holds it.`);
+    }
+    found.forEach((f, i) => { if (f) out[i][name] = entry; });
+  }
+  return out;
+}
+
+/**
+ * Tensors named by the files of a directory, for a compare without a model: the manifest's
+ * entries of `side` in manifest order, then the other files' names sorted (quantscope file names
+ * without their hash, else the base name; Ascend-style files as `node:output`).
+ */
+function namesInDir(dir: string, side: RunSide | undefined, ascend: Map<string, { node: string; outputIndex: number }>): string[] {
+  const manifest = existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
+  const listed = (manifest?.tensors ?? []).filter((e) => side === undefined || e.backend === side).map((e) => e.name);
+  const others: string[] = [];
+  for (const f of listDumpTensors(dir)) {
+    if (f.backend !== undefined) continue;
+    if (f.tensor !== null) others.push(f.tensor);
+    else if (f.node !== undefined && f.outputIndex !== undefined) {
+      const name = `${f.node}:${f.outputIndex}`;
+      ascend.set(name, { node: f.node, outputIndex: f.outputIndex });
+      others.push(name);
+    }
+  }
+  return [...new Set([...listed, ...others.sort()])];
+}
+
+function candidatesFromModel(graph: Graph, taps: readonly string[] | undefined): Candidate[] {
+  const required = taps && taps.length > 0 ? new Set([...selectTensors(graph, taps), ...graph.outputs.map((o) => o.name)]) : null;
+  return allActivationTensors(graph)
+    .filter((t) => required === null || required.has(t))
+    .map((t) => {
+      const node = graph.producer.get(t);
+      return { name: t, node: node?.name ?? '', opType: node?.opType ?? '', index: node?.index ?? -1, required: required !== null };
+    });
+}
+
+/** Whether a matched file says its own dtype and shape (.npy, .pb, or given by a manifest or the map). */
+function describes(m: DumpMatch): boolean {
+  const format = tensorFormatOf(m.path);
+  return format === 'npy' || format === 'pb' || m.dtype !== undefined || m.shape !== undefined;
+}
+
+/** Reads a matched file; raw and text files without a dtype or shape take the other side's. */
+function readMatch(m: DumpMatch, other: Tensor | undefined): Tensor {
+  if (describes(m) || !other) return readTensorFile(m.path, { dtype: m.dtype, shape: m.shape });
+  return readTensorFile(m.path, { dtype: m.dtype ?? other.dtype, shape: m.shape ?? other.dims });
+}
+
+/**
+ * Compares two directories of recorded tensors, one of which may come from a real device
+ * (DESIGN.md §4, the dumps backend): files are matched to tensor names by manifest, name,
+ * Ascend-style name or the user's map. With a model, rows carry node names, op types and
+ * topological order; without one, they follow the reference manifest's order, else the names'
+ * order. A tensor missing on one side, unreadable, of another size, or with NaN/Inf introduced is
+ * reported in its row and the comparison goes on. Tensors are read one pair at a time.
+ */
+export async function compareDumps(options: CompareDumpsOptions): Promise<CompareDumpsResult> {
+  const onProgress = options.onProgress ?? silent;
+  const criterion = criterionOf(options.metric, options.threshold);
+  if (options.plot !== undefined && !options.plot.toLowerCase().endsWith('.png')) throw new UserError(`--plot '${options.plot}' must name a .png file.`);
+  for (const [flag, dir] of [['--ref', options.refDir], ['--test', options.testDir]] as const) {
+    if (!existsSync(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
+  }
+  const loaded = options.modelPath !== undefined ? loadModel(options.modelPath) : undefined;
+  if (!loaded && options.taps && options.taps.length > 0) throw new UserError('--taps selects tensors of a model; name the model to compare dump directories by taps.');
+  const map = options.mapFile !== undefined ? readDumpMap(options.mapFile) : {};
+  const [refMap, testMap] = mapsFor(map, options.mapFile ?? '', [options.refDir, options.testDir]);
+  const refSide = sideFor(options.refDir, 'float');
+  const testSide = sideFor(options.testDir, 'quant');
+
+  let candidates: Candidate[];
+  const ascend = new Map<string, { node: string; outputIndex: number }>();
+  if (loaded) {
+    candidates = candidatesFromModel(loaded.graph, options.taps);
+  } else {
+    const refNames = namesInDir(options.refDir, refSide, ascend);
+    const known = new Set(refNames);
+    const more = [...Object.keys(map), ...namesInDir(options.testDir, testSide, ascend)].filter((n) => !known.has(n));
+    candidates = [...refNames, ...[...new Set(more)].sort()].map((name, index) => ({ name, node: '', opType: '', index, required: true }));
+  }
+  const names = candidates.map((c) => c.name);
+  const nodeOf = (t: string): { node: string; outputIndex: number } | undefined => {
+    if (loaded) {
+      const node = loaded.graph.producer.get(t);
+      return node ? { node: node.name, outputIndex: node.outputs.indexOf(t) } : undefined;
+    }
+    return ascend.get(t);
+  };
+  const outputs = loaded ? loaded.graph.outputs.map((o) => o.name) : [];
+  const ref = await DumpsBackend.open(options.refDir, { names, map: refMap, side: refSide, nodeOf, outputs });
+  const test = await DumpsBackend.open(options.testDir, { names, map: testMap, side: testSide, nodeOf, outputs });
+  const manifestNodes = new Map((ref.manifest?.tensors ?? []).filter((e) => e.backend === ref.side).map((e) => [e.name, e]));
+
+  const rows: ComparisonRow[] = [];
+  const images: { name: string; ref: Tensor; test: Tensor }[] = [];
+  let unmatched = 0;
+  onProgress({ type: 'stage', stage: 'compare dumps', detail: `${candidates.length} candidate tensor(s)` });
+  for (const [i, c] of candidates.entries()) {
+    checkCancelled(options.signal, 'Compare');
+    const rm = ref.matchOf(c.name);
+    const tm = test.matchOf(c.name);
+    if (!rm && !tm && !c.required) continue;
+    const entry = manifestNodes.get(c.name);
+    const base = { tensor: c.name, node: c.node || (entry?.node ?? ''), opType: c.opType || (entry?.opType ?? ''), index: c.index };
+    const row = comparePair(base, rm, tm, options, criterion);
+    if (!rm || !tm) unmatched += 1;
+    rows.push(row.row);
+    if (outputs.includes(c.name) && row.ref && row.test) images.push({ name: c.name, ref: row.ref, test: row.test });
+    onProgress({ type: 'progress', stage: 'compare dumps', done: i + 1, total: candidates.length });
+  }
+  if (unmatched > 0) onProgress({ type: 'log', level: 'warn', message: `${unmatched} tensor(s) have a file on one side only or none` });
+
+  const report = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: loaded.path } : {}) });
+  const plots = options.plot !== undefined ? await writePlots(options.plot, report, images) : [];
+  let reportFile: string | null = null;
+  if (options.outDir !== undefined) {
+    mkdirSync(options.outDir, { recursive: true });
+    reportFile = writeReportJson(options.outDir, report);
+  }
+  return { report, gatePasses: gatePasses(report), plots, reportFile };
+}
+
+function comparePair(
+  base: Pick<ComparisonRow, 'tensor' | 'node' | 'opType' | 'index'>, rm: DumpMatch | undefined, tm: DumpMatch | undefined,
+  options: CompareDumpsOptions, criterion: Criterion,
+): { row: ComparisonRow; ref?: Tensor; test?: Tensor } {
+  const fail = (error: string, shape: readonly number[] = [], dtype = ''): { row: ComparisonRow } => ({
+    row: { ...base, shape: [...shape], dtype, metrics: null, pass: false, error },
+  });
+  if (!rm && !tm) return fail('No file holds it in either directory.');
+  if (!rm) return fail(`No file holds it in the reference directory '${displayName(options.refDir, 200)}'.`);
+  if (!tm) return fail(`No file holds it in the test directory '${displayName(options.testDir, 200)}'.`);
+  let x: Tensor | undefined;
+  let y: Tensor | undefined;
+  try {
+    if (describes(rm) || !describes(tm)) {
+      x = readMatch(rm, undefined);
+      y = readMatch(tm, x);
+    } else {
+      y = readMatch(tm, undefined);
+      x = readMatch(rm, y);
+    }
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return fail(messageOf(error), x?.dims ?? y?.dims, x?.dtype ?? y?.dtype);
+  }
+  const shape = x.dims.length <= 1 && y.dims.length > 1 ? y.dims : x.dims;
+  try {
+    const metrics = computeMetrics(x, y);
+    return { row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: rowPasses(metrics, criterion.metric, criterion.threshold) }, ref: x, test: y };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return fail(messageOf(error), shape, x.dtype);
+  }
+}

@@ -1,0 +1,150 @@
+import { join, dirname, basename, extname } from 'node:path';
+import { firstFailing, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
+import { higherIsBetter, isMetricName, metricValue, resolveMetricName, METRIC_NAMES, type MetricName, type Metrics } from '../analysis/metrics.js';
+import { CancelledError, UserError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import { sanitizeName } from '../store/file-names.js';
+import { formatJson } from '../store/report-format.js';
+import { isImageLike } from '../store/report-image.js';
+import { writeDepthPlot, writeImageComparison } from '../store/report-plot.js';
+
+/** Pieces shared by the two compare use-cases (model runs and dump directories). */
+
+export const DEFAULT_METRIC: MetricName = 'cosine';
+/** A tensor passes at cosine >= 0.99 by default (DESIGN.md §5). */
+export const DEFAULT_THRESHOLD = 0.99;
+export const REPORT_FILE = 'report.json';
+
+export interface Criterion {
+  readonly metric: MetricName;
+  readonly threshold: number;
+}
+
+/**
+ * The metric and threshold of a report. Without a metric: cosine >= 0.99. The cosines
+ * (cosine, worstChannelCosine) default to 0.99; any other metric needs its threshold, since its
+ * scale depends on the data (dB, squared units...).
+ */
+export function criterionOf(metric: string | undefined, threshold: number | undefined): Criterion {
+  let name: MetricName = DEFAULT_METRIC;
+  if (metric !== undefined) {
+    const resolved = isMetricName(metric) ? metric : resolveMetricName(metric);
+    if (!resolved) throw new UserError(`--metric '${metric}' is not a metric; use one of ${METRIC_NAMES.join(', ')}.`);
+    name = resolved;
+  }
+  if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a finite number, not ${threshold}.`);
+  if (threshold === undefined && name !== 'cosine' && name !== 'worstChannelCosine') {
+    throw new UserError(`--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 30' : '--threshold 1e-3'}); only the cosines default to ${DEFAULT_THRESHOLD}.`);
+  }
+  return { metric: name, threshold: threshold ?? DEFAULT_THRESHOLD };
+}
+
+/** The worst of some metric values in the metric's direction (NaN is worst); NaN for none. */
+export function worstValue(metric: MetricName, values: readonly number[]): number {
+  let worst = Number.NaN;
+  let first = true;
+  for (const v of values) {
+    if (Number.isNaN(v)) return Number.NaN;
+    if (first || (higherIsBetter(metric) ? v < worst : v > worst)) worst = v;
+    first = false;
+  }
+  return worst;
+}
+
+export interface ReportParts {
+  readonly criterion: Criterion;
+  readonly rows: ComparisonRow[];
+  readonly outputs: string[];
+  readonly model?: string;
+  readonly profile?: string;
+  readonly perturbation?: TapPerturbation | null;
+  readonly achievable?: Achievable | null;
+}
+
+/** The report: rows sorted by topological index (stable), the first failing tensor and the worst source. */
+export function assembleReport(parts: ReportParts): ComparisonReport {
+  const rows = parts.rows.map((r, i) => ({ r, i })).sort((a, b) => a.r.index - b.r.index || a.i - b.i).map((x) => x.r);
+  const { metric, threshold } = parts.criterion;
+  return {
+    schemaVersion: 1,
+    ...(parts.model !== undefined ? { model: parts.model } : {}),
+    ...(parts.profile !== undefined ? { profile: parts.profile } : {}),
+    metric,
+    threshold,
+    rows,
+    firstFailing: firstFailing(rows),
+    worstSource: worstSource(rows, metric),
+    outputs: parts.outputs,
+    ...(parts.perturbation !== undefined ? { perturbation: parts.perturbation } : {}),
+    ...(parts.achievable !== undefined ? { achievable: parts.achievable } : {}),
+  };
+}
+
+/**
+ * The quality gate of `--fail-under`: every output row passes. A report without output rows
+ * (dump directories compared without a model) gates on every row.
+ */
+export function gatePasses(report: ComparisonReport): boolean {
+  const outputs = new Set(report.outputs);
+  const gated = report.rows.some((r) => outputs.has(r.tensor)) ? report.rows.filter((r) => outputs.has(r.tensor)) : report.rows;
+  return gated.every((r) => r.pass);
+}
+
+/**
+ * The tap perturbation (DESIGN.md §4): for each output, its metric in the run with the taps and in
+ * a run without; the output whose two values differ most is reported (the first on ties).
+ */
+export function perturbationOf(metric: MetricName, pairs: readonly { output: string; withTaps: Metrics; withoutTaps: Metrics }[]): TapPerturbation | null {
+  let best: TapPerturbation | null = null;
+  let bestGap = -1;
+  for (const p of pairs) {
+    const withTaps = metricValue(p.withTaps, metric);
+    const withoutTaps = metricValue(p.withoutTaps, metric);
+    const gap = withTaps === withoutTaps ? 0 : Math.abs(withTaps - withoutTaps);
+    const g = Number.isNaN(gap) ? Infinity : gap;
+    if (g > bestGap) {
+      best = { output: p.output, metric, withTaps, withoutTaps };
+      bestGap = g;
+    }
+  }
+  return best;
+}
+
+/** Writes report.json into a directory, atomically. */
+export function writeReportJson(dir: string, report: ComparisonReport): string {
+  const file = join(dir, REPORT_FILE);
+  writeFileAtomic(file, formatJson(report));
+  return file;
+}
+
+/** The file of an output's image comparison beside the depth plot: `<plot>-<output>.png`. */
+export function imagePlotPath(plot: string, output: string): string {
+  const ext = extname(plot);
+  const stem = ext.toLowerCase() === '.png' ? basename(plot, ext) : basename(plot);
+  return join(dirname(plot), `${stem}-${sanitizeName(output, 60)}.png`);
+}
+
+/**
+ * Writes the depth plot and, for each image-like output pair (N,C,H,W with C = 1 or 3), the
+ * float / quantized / error image beside it. Returns the files written.
+ */
+export async function writePlots(plot: string, report: ComparisonReport, images: readonly { name: string; ref: Tensor; test: Tensor }[]): Promise<string[]> {
+  if (extname(plot).toLowerCase() !== '.png') throw new UserError(`--plot '${plot}' must name a .png file.`);
+  await writeDepthPlot(plot, report);
+  const written = [plot];
+  for (const { name, ref, test } of images) {
+    if (!isImageLike(ref.dims) || ref.data.length !== test.data.length) continue;
+    const file = imagePlotPath(plot, name);
+    await writeImageComparison(file, ref, test, { title: `${name}: float vs quantized` });
+    written.push(file);
+  }
+  return written;
+}
+
+/** Throws CancelledError when the signal has fired. */
+export function checkCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (!signal?.aborted) return;
+  if (signal.reason instanceof CancelledError) throw signal.reason;
+  throw new CancelledError(`${what} cancelled; results written so far are kept and marked incomplete.`);
+}

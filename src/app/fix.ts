@@ -1,0 +1,365 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
+import { formatTarget, higherIsBetter, meetsTarget, metricValue, parseTarget, type Metrics, type Target } from '../analysis/metrics.js';
+import { displayName } from '../core/closest.js';
+import { InternalError, UserError } from '../core/errors.js';
+import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
+import { planCost, type PlanCost } from '../quant/cost.js';
+import { fusionGroups, groupByNode } from '../quant/fusion.js';
+import { writePlanFile } from '../quant/plan-file.js';
+import { isQuantizable, planToFile, withOverrides, type Override, type Plan } from '../quant/plan.js';
+import type { Precision } from '../quant/profile.js';
+import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
+import type { ModelContext } from './context.js';
+import { emitModel, type EmitResult } from './emit.js';
+import { silent, throwIfCancelled, type ProgressListener } from './events.js';
+import type { QuantSetup } from './quant-setup.js';
+
+/** The outputs' target of `fix` when none is given (DESIGN.md §5). */
+export const DEFAULT_TARGET = 'cosine>=0.999';
+export const DEFAULT_MAX_PROMOTIONS = 8;
+
+/** One precision change of a promotion. */
+export interface PrecisionChange {
+  readonly node: string;
+  readonly opType: string;
+  readonly from: Precision;
+  readonly to: Precision;
+}
+
+/**
+ * A region promoted as one: the nodes a device runs together, and why they were chosen.
+ * `culprit` is the node bisect named (or, for the sensitivity strategy, the region's first node).
+ */
+export interface Region {
+  readonly key: string;
+  readonly culprit: string;
+  /** `culprit`: the culprit's kernel; `producers`: the kernels whose stored outputs feed it; `sensitivity`: ranked. */
+  readonly reason: 'culprit' | 'producers' | 'sensitivity';
+  readonly changes: readonly PrecisionChange[];
+}
+
+/** The precision a node is promoted to: int8 → int16 for quantized ops, fp16 → fp32; null when already there. */
+export function promotionOf(plan: Plan, node: GraphNode): Precision | null {
+  const p = plan.precision.get(node.name) ?? plan.profile.floatOps;
+  if (p === 'int8' && isQuantizable(plan.profile, node)) return 'int16';
+  if (p === 'fp16') return 'fp32';
+  return null;
+}
+
+function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionChange[]): Region | null {
+  if (changes.length === 0) return null;
+  const unique = [...new Map(changes.map((c) => [c.node, c])).values()];
+  return { key: unique.map((c) => c.node).sort().join('\u0000'), culprit, reason, changes: unique };
+}
+
+/**
+ * The region to promote for a culprit node under the current plan. The rule:
+ *
+ * 1. The culprit's kernel: its fusion group under the plan (with no taps, as the device fuses it),
+ *    or the node alone. Its quantized ops go int8 → int16 and its float ops fp16 → fp32. A float
+ *    op fused behind a Conv (Conv→InstanceNormalization→Relu) thus promotes the Conv that sets
+ *    its group's storage precision.
+ * 2. When that changes nothing (the culprit is an fp32 float op such as a Concat or an
+ *    InstanceNormalization of its own, or its kernel is already promoted and still fails), the
+ *    error comes from the grids its inputs are stored on: walking up each activation input, the
+ *    nearest kernels that can still be promoted (passing through fp32 float ops and kernels
+ *    already promoted) form the region.
+ *
+ * Null when nothing upstream can be promoted any more.
+ */
+export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): Region | null {
+  const groupOf = groupByNode(fusionGroups(graph, plan));
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const kernel = (node: GraphNode): GraphNode[] => (groupOf.get(node.name)?.nodes ?? [node.name]).map((n) => byName.get(n) as GraphNode);
+  const changesOf = (nodes: readonly GraphNode[]): PrecisionChange[] => nodes.flatMap((n) => {
+    const to = promotionOf(plan, n);
+    return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
+  });
+  const own = kernel(culprit);
+  const direct = regionOf(culprit.name, 'culprit', changesOf(own));
+  if (direct) return direct;
+
+  // Breadth-first over kernels, one level at a time; the first level holding kernels that can
+  // be promoted is the region (the nearest ones only, however many paths lead further up).
+  const visited = new Set(own.map((n) => n.name));
+  const inputsOf = (members: readonly GraphNode[]): GraphNode[] => members
+    .flatMap((m) => activationInputs(graph, m))
+    .flatMap((t) => {
+      const p = graph.producer.get(t);
+      return p && !visited.has(p.name) ? [p] : [];
+    });
+  let level = inputsOf(own);
+  while (level.length > 0) {
+    const changes: PrecisionChange[] = [];
+    const next: GraphNode[] = [];
+    for (const producer of level) {
+      if (visited.has(producer.name)) continue;
+      const members = kernel(producer);
+      for (const m of members) visited.add(m.name);
+      const found = changesOf(members);
+      if (found.length > 0) changes.push(...found);
+      else next.push(...members);
+    }
+    if (changes.length > 0) return regionOf(culprit.name, 'producers', changes);
+    level = inputsOf(next);
+  }
+  return null;
+}
+
+/** Every region the sensitivity strategy ranks: each kernel with something to promote, in order. */
+export function sensitivityRegions(graph: Graph, plan: Plan): Region[] {
+  const groupOf = groupByNode(fusionGroups(graph, plan));
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const seen = new Set<string>();
+  const regions: Region[] = [];
+  for (const node of graph.nodes) {
+    if (seen.has(node.name)) continue;
+    const members = (groupOf.get(node.name)?.nodes ?? [node.name]).map((n) => byName.get(n) as GraphNode);
+    for (const m of members) seen.add(m.name);
+    const changes = members.flatMap((n) => {
+      const to = promotionOf(plan, n);
+      return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
+    });
+    const region = regionOf(members[0].name, 'sensitivity', changes);
+    if (region) regions.push(region);
+  }
+  return regions;
+}
+
+/** The plan with the regions' changes appended as overrides (by exact node name). */
+export function planWith(graph: Graph, base: Plan, regions: readonly Region[]): Plan {
+  const overrides: Override[] = regions.flatMap((r) => r.changes.map((c) => [c.node, c.to] as const));
+  return overrides.length === 0 ? base : withOverrides(base, graph, overrides);
+}
+
+export interface FixOptions {
+  readonly ctx: ModelContext;
+  readonly quant: QuantSetup;
+  /** `--target`, e.g. `psnrDb>=45`; default cosine>=0.999. */
+  readonly target?: string;
+  readonly strategy?: 'bisect' | 'sensitivity';
+  /** Regions promoted at most (before pruning); default 8. */
+  readonly maxPromotions?: number;
+  /** Plan file to write; default `dumps/<model>.fix-plan.json`. */
+  readonly planOut?: string;
+  /** Also emit and verify the fixed model to this `.onnx` file. */
+  readonly emit?: string;
+  /** Or emit it into this directory under emit's default name (`<name>.<tag>.onnx`). */
+  readonly emitDir?: string;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface OutputResult {
+  readonly tensor: string;
+  readonly metrics: Metrics;
+  readonly pass: boolean;
+}
+
+/** One located culprit in the bisect strategy, and the region chosen for it. */
+export interface FixRound {
+  readonly culprit: CulpritSearch['culprit'];
+  readonly monotone: boolean;
+  readonly certificate: CulpritSearch['certificate'];
+  readonly probes: number;
+  readonly region: Region | null;
+}
+
+export interface FixReport {
+  readonly schemaVersion: 1;
+  readonly model: string;
+  readonly profile: string;
+  readonly strategy: 'bisect' | 'sensitivity';
+  readonly target: string;
+  readonly met: boolean;
+  readonly stop: FixOutcome<Region>['stop'];
+  /** Node names whose precision the final plan raises, in promotion order. */
+  readonly promoted: readonly string[];
+  readonly regions: readonly Region[];
+  /** Regions promoted on the way and demoted again by pruning. */
+  readonly pruned: readonly Region[];
+  /** The outputs under the final plan. */
+  readonly outputs: readonly OutputResult[];
+  /** The outputs under the plan fix started from. */
+  readonly before: readonly OutputResult[];
+  readonly cost: PlanCost;
+  /** Quant runs, every evaluation, probe and certificate included. */
+  readonly quantRuns: number;
+  readonly rounds: readonly FixRound[];
+  /** Sensitivity strategy: each region's output score with only it left unpromoted, worst first. */
+  readonly ranking: readonly { readonly region: string; readonly value: number }[];
+  /** The plan file written. */
+  readonly plan: string;
+  readonly overrides: readonly Override[];
+  readonly emitted: EmittedFiles | null;
+}
+
+/** The files `--emit` wrote, and what their verification checked. */
+export interface EmittedFiles {
+  readonly model: string;
+  readonly quant: string;
+  readonly manifest: string;
+  /** Nodes whose precision was read back from the written file and found as planned. */
+  readonly verifiedNodes: number;
+  /** Every output of the written model, run in a fresh session, equals the quant backend's. */
+  readonly outputsIdentical: boolean;
+}
+
+/** The worst output's target metric, oriented so that higher is better; NaN/Inf introduced is −∞. */
+function scoreOf(outputs: readonly OutputResult[], target: Target): number {
+  let score = Infinity;
+  for (const o of outputs) {
+    const v = o.metrics.nonFiniteIntroduced > 0 ? -Infinity : metricValue(o.metrics, target.metric);
+    const oriented = Number.isNaN(v) ? -Infinity : higherIsBetter(target.metric) ? v : -v;
+    score = Math.min(score, oriented);
+  }
+  return score;
+}
+
+/**
+ * Fix (DESIGN.md §5): drives the fix state machine (analysis/fix-search.ts). Each evaluation is
+ * one quant run with no taps; each locate bisects the first failing output under the current plan
+ * (reusing the measurements of tensors no promotion has touched since) and applies
+ * promotionRegion to the culprit. The final plan is written as a plan file, and emitted and
+ * verified when asked.
+ */
+export async function fix(options: FixOptions): Promise<FixReport> {
+  const { ctx, quant } = options;
+  const graph = ctx.graph;
+  const target = parseTarget(options.target ?? DEFAULT_TARGET, '--target');
+  const strategy = options.strategy ?? 'bisect';
+  const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
+  if (!Number.isInteger(maxPromotions) || maxPromotions < 0) throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
+  const planOut = options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`);
+  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit)) throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
+  const onProgress = options.onProgress ?? silent;
+  const criterion = { metric: target.metric, threshold: target.value };
+  const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
+  const search = new FixSearch<Region>({ strategy, maxPromotions, regions });
+  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; metrics: Map<string, Metrics> }>();
+  const rounds: FixRound[] = [];
+  let known = new Map<string, Metrics>();
+  let currentKey: string | null = null;
+  const prober = await Prober.create(ctx, quant);
+  try {
+    const evaluate = async (promoted: readonly Region[]): Promise<Evaluation> => {
+      const plan = planWith(graph, quant.plan, promoted);
+      await prober.usePlan(plan);
+      const metrics = (await prober.measure([])).outputs;
+      const outputs = prober.outputs.map((t) => {
+        const m = metrics.get(t) as Metrics;
+        return { tensor: t, metrics: m, pass: meetsTarget(m, target) };
+      });
+      currentKey = keyOf(promoted);
+      evaluated.set(currentKey, { plan, outputs, metrics });
+      return { met: outputs.every((o) => o.pass), score: scoreOf(outputs, target) };
+    };
+
+    onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatTarget(target)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
+    for (;;) {
+      throwIfCancelled(options.signal);
+      const step = search.next();
+      if (step.kind === 'done') return await finish(step.outcome);
+      if (step.kind === 'evaluate') {
+        const e = await evaluate(step.promoted);
+        const what = step.purpose === 'sensitivity' ? `all but ${displayName(step.subject?.culprit ?? '', 40)} promoted`
+          : step.purpose === 'prune' ? `without ${displayName(step.subject?.culprit ?? '', 40)}` : `${step.promoted.length} region(s) promoted`;
+        onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${target.metric} ${formatScore(e.score, target)})` });
+        search.reportEvaluation(e);
+        continue;
+      }
+      // locate: the last evaluation was of this very set, and the prober still runs its plan.
+      const key = keyOf(step.promoted);
+      const state = evaluated.get(key);
+      if (!state || currentKey !== key) {
+        await evaluate(step.promoted);
+      }
+      const { plan, outputs, metrics } = evaluated.get(key) as NonNullable<typeof state>;
+      const failing = outputs.find((o) => !o.pass) as OutputResult;
+      const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
+      const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
+      const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
+      const region = promotionRegion(graph, plan, node);
+      rounds.push({ culprit: found.culprit, monotone: found.monotone, certificate: found.certificate, probes: found.probes.length, region });
+      onProgress({
+        type: 'log', level: 'info',
+        message: `bisect: culprit ${displayName(node.name, 60)} (${node.opType}); ${region ? `promoting ${region.changes.map((c) => `${displayName(c.node, 40)} ${c.from}→${c.to}`).join(', ')}` : 'nothing left to promote'}`,
+      });
+      known = region ? untouched(graph, found.observed, region) : new Map(found.observed);
+      search.reportRegion(region);
+    }
+  } finally {
+    await prober.dispose();
+  }
+
+  async function finish(outcome: FixOutcome<Region>): Promise<FixReport> {
+    // Every set the search saw was evaluated here, the final one included.
+    const final = evaluated.get(keyOf(outcome.promoted));
+    if (!final) throw new InternalError('fix ended on a plan it never evaluated');
+    const plan = final.plan;
+    const before = evaluated.get(keyOf([]))?.outputs ?? [];
+    const overrides = plan.overrides;
+    mkdirSync(dirname(planOut) || '.', { recursive: true });
+    writePlanFile(planOut, planToFile(plan));
+    const cost = planCost(graph, plan, knownShapes(ctx));
+    let emitted: FixReport['emitted'] = null;
+    if (options.emit !== undefined || options.emitDir !== undefined) {
+      const result: EmitResult = await emitModel({ ctx, setup: { ...quant, plan }, out: options.emit, outDir: options.emitDir, onProgress, signal: options.signal });
+      emitted = {
+        model: result.paths.model,
+        quant: result.paths.quant,
+        manifest: result.paths.manifest,
+        verifiedNodes: result.verification.precision.nodes.length,
+        outputsIdentical: result.verification.outputs.every((o) => o.identical),
+      };
+    }
+    return {
+      schemaVersion: 1,
+      model: ctx.modelName,
+      profile: quant.profile.name,
+      strategy,
+      target: formatTarget(target),
+      met: outcome.met,
+      stop: outcome.stop,
+      promoted: outcome.promoted.flatMap((r) => r.changes.map((c) => c.node)),
+      regions: outcome.promoted,
+      pruned: outcome.pruned,
+      outputs: final.outputs,
+      before,
+      cost,
+      quantRuns: prober.quantRuns,
+      rounds,
+      ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: higherIsBetter(target.metric) ? r.score : -r.score })),
+      plan: planOut,
+      overrides,
+      emitted,
+    };
+  }
+}
+
+function formatScore(score: number, target: Target): string {
+  const v = higherIsBetter(target.metric) ? score : -score;
+  return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
+}
+
+function keyOf(regions: readonly Region[]): string {
+  return JSON.stringify(regions.map((r) => r.key).sort());
+}
+
+/** The measurements still valid after promoting a region: tensors that depend on none of its nodes. */
+function untouched(graph: Graph, observed: ReadonlyMap<string, Metrics>, region: Region): Map<string, Metrics> {
+  const changed = new Set(region.changes.map((c) => c.node));
+  const tainted = new Set<string>();
+  for (const node of graph.nodes) {
+    if (changed.has(node.name) || node.inputs.some((t) => tainted.has(t))) for (const t of node.outputs) tainted.add(t);
+  }
+  return new Map([...observed].filter(([t]) => !tainted.has(t)));
+}
+
+function knownShapes(ctx: ModelContext): Map<string, number[]> {
+  const shapes = new Map<string, number[]>();
+  for (const [name, v] of ctx.values) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
+  return shapes;
+}

@@ -1,0 +1,82 @@
+import { basename } from 'node:path';
+import type { GraphNode } from '../core/graph.js';
+import { readPlanFile } from '../quant/plan-file.js';
+import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../quant/plan.js';
+import { loadProfile, type Precision, type Profile } from '../quant/profile.js';
+import { openModel, type ModelContext, type ModelInputOptions } from './context.js';
+import type { QuantSetupOptions } from './quant-setup.js';
+
+/**
+ * The state behind an interactive session: the opened model, the profile, and the plan the user
+ * edits. Opening it does no calibration and runs no model, so the first screen appears as soon as
+ * the graph is read; the heavy work happens in jobs (session-jobs.ts).
+ */
+export interface SessionOptions {
+  readonly model: ModelInputOptions;
+  readonly quant: QuantSetupOptions;
+  /** `--metric` and `--threshold` of compare and bisect (default cosine >= 0.99). */
+  readonly metric?: string;
+  readonly threshold?: number;
+  /** `--target` of fix (default cosine >= 0.999). */
+  readonly target?: string;
+  /** Where emit writes (default as `quantscope emit`). */
+  readonly emitDir?: string;
+}
+
+export interface Session {
+  readonly options: SessionOptions;
+  readonly ctx: ModelContext;
+  readonly profile: Profile;
+  /** The plan from the plan file and `--precision` flags, before any edit in the session. */
+  readonly basePlan: Plan;
+  /** What the header shows: `name=source` per input, sources shortened to their file names. */
+  readonly inputLabels: readonly string[];
+}
+
+export async function openSession(options: SessionOptions): Promise<Session> {
+  const ctx = await openModel(options.model);
+  const planFile = options.quant.planFile ? readPlanFile(options.quant.planFile) : undefined;
+  const profile = loadProfile(options.quant.profile ?? planFile?.profile ?? 'generic-int8');
+  const basePlan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
+  const inputLabels = ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
+  return { options, ctx, profile, basePlan, inputLabels };
+}
+
+/** The overrides a job applies: the session's base ones (plan file, flags), then the edits. */
+export function sessionOverrides(session: Session, edits: readonly Override[]): Override[] {
+  return [...session.basePlan.overrides, ...edits];
+}
+
+/** The plan with the session's edits applied (later edits win). */
+export function planWithEdits(session: Session, edits: readonly Override[]): Plan {
+  return edits.length === 0 ? session.basePlan : resolvePlan(session.ctx.graph, session.profile, sessionOverrides(session, edits));
+}
+
+/** The precision after `current` in the node's allowed list, wrapping around. */
+export function nextPrecision(profile: Profile, node: GraphNode, current: Precision | undefined): Precision {
+  const allowed = allowedPrecisions(profile, node);
+  const at = current === undefined ? -1 : allowed.indexOf(current);
+  return allowed[(at + 1) % allowed.length];
+}
+
+/**
+ * Sets one node's precision in the session's edits: earlier edits of the node are dropped, and
+ * setting it back to its precision before any edit (`base`) leaves no edit at all, so the list
+ * holds exactly the nodes that differ. The spec names the node exactly (see exactSpec).
+ */
+export function editPrecision(edits: readonly Override[], node: GraphNode, precision: Precision, base: Precision | undefined): Override[] {
+  const spec = exactSpec(node.name);
+  const others = edits.filter(([s]) => s !== spec);
+  return precision === base ? others : [...others, [spec, precision] as const];
+}
+
+/**
+ * A selection-language term that selects exactly this node or tensor name. Plain names are used
+ * as they are; a name that the language would read as a pattern or a list (commas, `*`, `?`, a
+ * leading `@`, `op:`, `re:`) becomes an anchored `re:` term, which also keeps commas whole.
+ */
+export function exactSpec(name: string): string {
+  const special = /[,*?]/.test(name) || name.startsWith('@') || name.startsWith('op:') || name.startsWith('re:') || name.trim() !== name;
+  if (!special) return name;
+  return `re:^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`;
+}

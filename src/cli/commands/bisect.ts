@@ -1,0 +1,79 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { bisect, type BisectReport } from '../../app/bisect.js';
+import { openModel } from '../../app/context.js';
+import { setUpQuant } from '../../app/quant-setup.js';
+import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import { print, printJson, progressPrinter } from '../output.js';
+import { cancelOnSignals } from '../signals.js';
+
+interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs {
+  output?: string;
+  metric?: string;
+  threshold?: number;
+}
+
+/**
+ * `quantscope bisect`: the earliest failing layer behind a failing output, one tap per quant run.
+ * Exit codes: 0 the culprit was found or the output passes; 2 bad input.
+ */
+export const bisectCommand: CommandModule<object, BisectArgs> = {
+  command: 'bisect <model>',
+  describe: 'Find the first layer where the quantized model fails, with as few taps as possible',
+  builder: (y: Argv) =>
+    withOutputOptions(withQuantOptions(withModelOptions(y)))
+      .option('output', { type: 'string', describe: 'Graph output to bisect (default: the first failing one)' })
+      .option('metric', { type: 'string', describe: 'Metric a tensor passes on (default cosine)' })
+      .option('threshold', { type: 'number', describe: 'Threshold of the metric (default 0.99 for cosine)' }) as unknown as Argv<BisectArgs>,
+  handler: async (args: ArgumentsCamelCase<BisectArgs>) => {
+    const onProgress = progressPrinter({ quiet: args.quiet || args.json });
+    const { signal, release } = cancelOnSignals();
+    try {
+      const ctx = await openModel(modelInputOptions(args));
+      const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
+      const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, onProgress, signal });
+      if (args.json) printJson(report);
+      else print(formatBisect(report));
+    } finally {
+      release();
+    }
+  },
+};
+
+function value(metric: MetricName, m: Metrics | null): string {
+  if (!m) return '-';
+  const text = `${metric} ${formatMetric(metric, metricValue(m, metric))}`;
+  return m.nonFiniteIntroduced > 0 ? `${text}, ${m.nonFiniteIntroduced} NaN/Inf` : text;
+}
+
+/** The report for people: verdict, culprit, inputs, probes, perturbation. */
+export function formatBisect(r: BisectReport): string {
+  const name = (t: string, n = 60): string => displayName(t, n);
+  const gate = `${r.metric} ${higherIsBetter(r.metric) ? '>=' : '<='} ${r.threshold}`;
+  const out = `output '${name(r.output.tensor)}' (${value(r.metric, r.output.metrics)})`;
+  if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).`;
+  const lines = [
+    `${out} fails ${gate} under ${r.profile}`,
+    `culprit: ${name(r.culprit.node)} (${r.culprit.opType}, ${r.culprit.precision}) -> '${name(r.culprit.tensor)}': ${value(r.metric, r.culprit.metrics)}`,
+  ];
+  for (const i of r.inputs) {
+    lines.push(`  input '${name(i.tensor)}': ${i.identical ? 'identical to the reference (nothing quantized upstream)' : `${value(r.metric, i.metrics)} ${i.pass ? 'pass' : 'FAIL'}`}`);
+  }
+  const certificate = {
+    'inputs-pass': 'its inputs pass in the same run',
+    'inputs-identical': 'none of its inputs can differ from the reference',
+    'culprit-passed': 'its inputs pass, but it passes too once they are tapped (the taps changed the numerics)',
+  }[r.certificate ?? 'inputs-pass'];
+  lines.push(`certificate: ${certificate}${r.monotone ? '' : '; the error was not monotone along the order, so the search continued among the failing input\u2019s ancestors'}`);
+  lines.push(`probes (${r.candidates} candidates; ${r.quantRuns} quant runs, budget ${r.runBudget}):`);
+  r.probes.forEach((p, k) => {
+    const taps = p.taps.map((t) => `${name(t.tensor, 40)} ${formatMetric(r.metric, metricValue(t.metrics, r.metric))} ${t.pass ? 'pass' : 'FAIL'}`).join('; ');
+    lines.push(`  ${String(k + 1).padStart(2)} ${p.kind.padEnd(11)} ${taps}`);
+  });
+  if (r.perturbation) {
+    const p = r.perturbation;
+    lines.push(`tap perturbation: '${name(p.output, 40)}' ${p.metric} ${formatMetric(p.metric, p.withTaps)} with the probe taps vs ${formatMetric(p.metric, p.withoutTaps)} without`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,90 @@
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { openModel } from '../../app/context.js';
+import { DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, type FixReport, type Region } from '../../app/fix.js';
+import { setUpQuant } from '../../app/quant-setup.js';
+import { formatMetric, metricValue, parseTarget } from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import { ExitCode } from '../../core/errors.js';
+import { exitState } from '../cli.js';
+import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import { print, printJson, progressPrinter } from '../output.js';
+import { cancelOnSignals } from '../signals.js';
+
+interface FixArgs extends ModelArgs, QuantArgs, OutputArgs {
+  target: string;
+  strategy: 'bisect' | 'sensitivity';
+  'max-promotions'?: number;
+  maxPromotions?: number;
+  emit?: string;
+  out?: string;
+}
+
+/**
+ * `quantscope fix`: promotes the regions that break the outputs until they meet the target,
+ * writes the plan file and, with --emit, the verified model.
+ * Exit codes: 0 the target is met; 1 it is not (the plan reached is still written); 2 bad input.
+ */
+export const fixCommand: CommandModule<object, FixArgs> = {
+  command: 'fix <model>',
+  describe: 'Promote the failing layers to INT16/FP32 until the outputs meet a target; write the plan (and the model)',
+  builder: (y: Argv) =>
+    withOutputOptions(withQuantOptions(withModelOptions(y)))
+      .option('target', { type: 'string', default: DEFAULT_TARGET, describe: 'What every output must reach: METRIC>=X or METRIC<=X (cosine, snrDb, psnrDb, mse, ...)' })
+      .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
+      .option('max-promotions', { type: 'number', default: DEFAULT_MAX_PROMOTIONS, describe: 'Regions promoted at most (before pruning)' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default dumps/<model>.fix-plan.json)' })
+      .option('emit', { type: 'string', describe: 'Also write and verify the fixed model: FILE.onnx (with .quant.json and .manifest.json beside it)' })
+      .check((a) => {
+        parseTarget(String(a.target), '--target');
+        return true;
+      }) as unknown as Argv<FixArgs>,
+  handler: async (args: ArgumentsCamelCase<FixArgs>) => {
+    const onProgress = progressPrinter({ quiet: args.quiet || args.json });
+    const { signal, release } = cancelOnSignals();
+    try {
+      const ctx = await openModel(modelInputOptions(args));
+      const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
+      const report = await fix({
+        ctx, quant, target: args.target, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions,
+        planOut: args.out, emit: args.emit, onProgress, signal,
+      });
+      if (args.json) printJson(report);
+      else print(formatFix(report));
+      if (!report.met) exitState.code = ExitCode.qualityGate;
+    } finally {
+      release();
+    }
+  },
+};
+
+function regionText(r: Region): string {
+  const why = r.reason === 'producers' ? `feeds ${displayName(r.culprit, 40)}` : r.reason === 'culprit' ? 'culprit' : 'ranked';
+  return `${r.changes.map((c) => `${displayName(c.node, 40)} (${c.opType}) ${c.from}->${c.to}`).join(', ')}  [${why}]`;
+}
+
+/** The fix result for people: verdict, before/after, promotions, cost, files. */
+export function formatFix(r: FixReport): string {
+  const metric = parseTarget(r.target).metric;
+  const lines: string[] = [];
+  const regions = r.regions.length;
+  const verdict = r.met
+    ? regions === 0 ? 'already met, nothing promoted' : `met with ${regions} promotion(s)`
+    : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
+  lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}): ${verdict}; ${r.quantRuns} quant runs`);
+  const shown = (m: FixReport['outputs'][number]['metrics']): string =>
+    `${metric} ${formatMetric(metric, metricValue(m, metric))}${metric === 'cosine' ? '' : `, cosine ${formatMetric('cosine', m.cosine)}`}${m.nonFiniteIntroduced > 0 ? `, ${m.nonFiniteIntroduced} NaN/Inf` : ''}`;
+  for (const before of r.before) {
+    const after = r.outputs.find((o) => o.tensor === before.tensor);
+    lines.push(`  '${displayName(before.tensor, 40)}': ${shown(before.metrics)} -> ${after ? shown(after.metrics) : '-'}`);
+  }
+  if (regions > 0) {
+    lines.push('promoted:');
+    for (const region of r.regions) lines.push(`  ${regionText(region)}`);
+  }
+  if (r.pruned.length > 0) lines.push(`pruned (promoted on the way, not needed): ${r.pruned.map((p) => p.changes.map((c) => displayName(c.node, 40)).join('+')).join(', ')}`);
+  const c = r.cost;
+  lines.push(`cost: ${(100 * c.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * c.weightShareAboveInt8).toFixed(1)}% of weights above INT8 (weights ${c.weightBytes} bytes vs ${c.weightBytesAllInt8} all-INT8)`);
+  lines.push(`plan: ${r.plan}`);
+  if (r.emitted) lines.push(`emitted and verified: ${r.emitted.model} (+ ${r.emitted.quant}, ${r.emitted.manifest})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,55 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { UserError } from '../../core/errors.js';
+import { modelInputOptions, quantSetupOptions, withModelOptions, withQuantOptions, type ModelArgs, type QuantArgs } from '../options.js';
+
+interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs {
+  model?: string;
+  filter?: string;
+  metric?: string;
+  threshold?: number;
+  target?: string;
+  'emit-dir'?: string;
+}
+
+/** The demo model shipped with the package (DESIGN.md §7), opened by a plain `quantscope`. */
+export const DEMO_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'demo-generator.onnx');
+
+/**
+ * `quantscope tui [model]`: the interactive terminal UI. Without a model it opens the demo model.
+ * It needs a terminal on stdin and stdout; otherwise it fails at once (exit 2) with one line
+ * saying so, and never waits for keys.
+ */
+export const tuiCommand: CommandModule<object, TuiArgs> = {
+  command: 'tui [model]',
+  describe: 'Interactive terminal UI: graph, results, bisect, fix, emit (default model: the demo)',
+  builder: (y: Argv) =>
+    withQuantOptions(withModelOptions(y))
+      .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (default: the demo model)' })
+      .option('filter', { type: 'string', describe: 'Initial graph filter (selection language: op:Conv, re:..., @hotspots)' })
+      .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default cosine)', group: 'Thresholds:' })
+      .option('threshold', { type: 'number', describe: 'Threshold a tensor must meet (default 0.99 for cosine)', group: 'Thresholds:' })
+      .option('target', { type: 'string', describe: 'Target of fix at the outputs, e.g. cosine>=0.999', group: 'Thresholds:' })
+      .option('emit-dir', { type: 'string', describe: 'Directory emit writes to (default models)' }) as unknown as Argv<TuiArgs>,
+  handler: async (args: ArgumentsCamelCase<TuiArgs>) => {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      throw new UserError('The TUI needs a terminal on stdin and stdout; in scripts use the inspect, compare, bisect, fix and emit commands.');
+    }
+    // ink prints only the last frame when a CI variable is set; an interactive terminal is not CI.
+    for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = '0';
+    const { openSession } = await import('../../app/session.js');
+    const { workerRunner } = await import('../../app/worker-runner.js');
+    const { runTui } = await import('../../ui/launch.js');
+    const options = {
+      model: modelInputOptions({ ...args, model: args.model ?? DEMO_MODEL }),
+      quant: quantSetupOptions(args),
+      metric: args.metric,
+      threshold: args.threshold,
+      target: args.target,
+      emitDir: args['emit-dir'],
+    };
+    const session = await openSession(options);
+    await runTui({ session, runner: workerRunner(options), initialFilter: args.filter });
+  },
+};

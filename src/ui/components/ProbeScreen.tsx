@@ -1,0 +1,91 @@
+import { Box, Text } from 'ink';
+import type { ProbeView } from '../../app/session-jobs.js';
+import { safeText } from '../format.js';
+import { probeCells, type LineTone, type ToneLine } from '../probe-lines.js';
+import { theme } from '../theme.js';
+import { visibleRange, type Viewport } from '../viewport.js';
+
+export interface ProbeScreenProps {
+  readonly width: number;
+  /** Rows of the probe list. */
+  readonly listHeight: number;
+  /** Rows of the result box below the list. */
+  readonly boxHeight: number;
+  readonly title: string;
+  readonly probes: readonly ProbeView[];
+  readonly view: Viewport;
+  readonly running: boolean;
+  /** Result lines, empty while running. */
+  readonly lines: readonly ToneLine[];
+  readonly error: string | null;
+}
+
+const TONES: Readonly<Record<LineTone, string | undefined>> = {
+  plain: undefined, good: theme.pass, bad: theme.fail, dim: theme.dim, accent: theme.accent,
+};
+
+function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right' }): React.JSX.Element {
+  return (
+    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
+      <Text color={props.color} wrap="truncate-end">{props.text}</Text>
+    </Box>
+  );
+}
+
+/** The probes of a bisect or fix as they arrive (the list follows the newest), then the result. */
+export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
+  const count = props.probes.length;
+  // While running, follow the newest probe; afterwards the user scrolls.
+  const view = props.running ? { cursor: Math.max(0, count - 1), offset: Math.max(0, count - props.listHeight) } : props.view;
+  const { from, to } = visibleRange(view, count, props.listHeight);
+  const c = { step: 3, range: 11, op: 14, value: 9, verdict: 5 };
+  const tensor = Math.max(8, props.width - (c.step + c.range + c.op + c.value + c.verdict + 6));
+  const lines = props.error ? [{ text: safeText(props.error), tone: 'bad' as const }] : props.lines;
+  const boxLines = lines.slice(0, props.boxHeight);
+  return (
+    <Box flexDirection="column" width={props.width}>
+      <Box width={props.width}>
+        <Text bold color={theme.accent}>{props.title}</Text>
+        <Text color={theme.dim}> · {count} probe{count === 1 ? '' : 's'}{props.running ? ' so far' : ''}</Text>
+      </Box>
+      <Box width={props.width}>
+        <Cell width={c.step} text="#" color={theme.dim} align="right" />
+        <Text> </Text>
+        <Cell width={c.range} text="range" color={theme.dim} />
+        <Text> </Text>
+        <Cell width={tensor} text="probe" color={theme.dim} />
+        <Text> </Text>
+        <Cell width={c.op} text="op" color={theme.dim} />
+        <Text> </Text>
+        <Cell width={c.value} text="metric" color={theme.dim} align="right" />
+        <Text> </Text>
+        <Cell width={c.verdict} text="" color={theme.dim} />
+      </Box>
+      {props.probes.slice(from, to).map((p, i) => {
+        const cells = probeCells(p);
+        return (
+          <Box key={from + i} width={props.width} height={1} flexShrink={0}>
+            <Cell width={c.step} text={cells.step} color={theme.dim} align="right" />
+            <Text> </Text>
+            <Cell width={c.range} text={cells.range} color={theme.dim} />
+            <Text> </Text>
+            <Cell width={tensor} text={cells.tensor} />
+            <Text> </Text>
+            <Cell width={c.op} text={cells.op} />
+            <Text> </Text>
+            <Cell width={c.value} text={cells.value} color={TONES[cells.tone]} align="right" />
+            <Text> </Text>
+            <Cell width={c.verdict} text={cells.verdict} color={TONES[cells.tone]} />
+          </Box>
+        );
+      })}
+      {to - from < props.listHeight ? <Box height={props.listHeight - (to - from)} /> : null}
+      <Box flexDirection="column" width={props.width} height={props.boxHeight}>
+        {props.running && boxLines.length === 0 ? <Text color={theme.dim}>probing… each probe runs the quantized model with one tap</Text> : null}
+        {boxLines.map((l, i) => (
+          <Text key={i} color={TONES[l.tone]} wrap="truncate-end">{l.text}</Text>
+        ))}
+      </Box>
+    </Box>
+  );
+}

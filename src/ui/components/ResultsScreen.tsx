@@ -1,0 +1,110 @@
+import { Box, Text } from 'ink';
+import type { ComparisonReport } from '../../analysis/comparison.js';
+import type { MetricName } from '../../analysis/metrics-target.js';
+import { METRIC_LABELS } from '../format.js';
+import { depthSparkline, reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
+import { statusColor, theme } from '../theme.js';
+import { visibleRange, type Viewport } from '../viewport.js';
+
+export interface ResultsScreenProps {
+  readonly width: number;
+  /** Table rows the screen holds. */
+  readonly height: number;
+  readonly report: ComparisonReport;
+  readonly metric: MetricName;
+  readonly view: Viewport;
+}
+
+interface Columns { index: number; tensor: number; op: number; value: number; verdict: number }
+
+function columns(width: number, count: number): Columns {
+  const index = Math.max(3, String(count).length);
+  const op = width >= 100 ? 20 : 12;
+  const value = 9;
+  const verdict = 9;
+  const fixed = 3 + index + 1 + 1 + op + 1 + value + 1 + value + 1 + verdict + 1;
+  return { index, tensor: Math.max(8, width - fixed - 1), op, value, verdict };
+}
+
+function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right'; bold?: boolean }): React.JSX.Element {
+  return (
+    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
+      <Text color={props.color} bold={props.bold} wrap="truncate-end">{props.text}</Text>
+    </Box>
+  );
+}
+
+/** The comparison table (accumulated and own error), the sparkline along depth, the first failure marked. */
+export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
+  const { report, metric } = props;
+  const c = columns(props.width, report.rows.length);
+  const { from, to } = visibleRange(props.view, report.rows.length, props.height);
+  const rows = report.rows.slice(from, to).map((r) => resultRowView(r, report, metric));
+  const spark = depthSparkline(report, metric, props.width - 1);
+  const filler = Math.max(0, props.height - rows.length);
+  const label = METRIC_LABELS[metric];
+  const [summary, effects] = reportSummary(report);
+  // The metric's name in the column titles when it fits; the sparkline line always names it.
+  const title = (side: string): string => (side.length + 1 + label.length <= c.value ? `${side} ${label}` : side);
+  return (
+    <Box flexDirection="column" width={props.width}>
+      <Box width={props.width}>
+        <Text wrap="truncate-end">{summary}</Text>
+      </Box>
+      <Box width={props.width}>
+        <Text color={theme.dim} wrap="truncate-end">{effects}</Text>
+      </Box>
+      <Box width={props.width}>
+        <Text color={theme.dim}>{spark.label} </Text>
+        <Text>
+          {spark.cells.map((cell, i) => (
+            <Text key={i} color={cell.failing ? theme.fail : theme.pass}>{cell.char}</Text>
+          ))}
+        </Text>
+        <Text color={theme.dim}> {spark.range}</Text>
+      </Box>
+      <Box width={props.width}>
+        <Text>{'   '}</Text>
+        <Cell width={c.index} text="#" color={theme.dim} align="right" />
+        <Text> </Text>
+        <Cell width={c.tensor} text="tensor" color={theme.dim} />
+        <Text> </Text>
+        <Cell width={c.op} text="op" color={theme.dim} />
+        <Text> </Text>
+        <Cell width={c.value} text={title('acc')} color={theme.dim} align="right" />
+        <Text> </Text>
+        <Cell width={c.value} text={title('own')} color={theme.dim} align="right" />
+        <Text> </Text>
+        <Cell width={c.verdict} text="verdict" color={theme.dim} />
+      </Box>
+      {rows.map((row, i) => (
+        <ResultRow key={from + i} row={row} columns={c} selected={from + i === props.view.cursor} />
+      ))}
+      {filler > 0 ? <Box height={filler} /> : null}
+    </Box>
+  );
+}
+
+function ResultRow(props: { row: ResultRowView; columns: Columns; selected: boolean }): React.JSX.Element {
+  const { row, columns: c, selected } = props;
+  const first = row.firstFailing;
+  const nameColor = first ? theme.firstFailFg : undefined;
+  return (
+    <Box height={1} flexShrink={0} backgroundColor={selected ? theme.cursorBg : undefined}>
+      <Text color={theme.accent} bold>{selected ? '›' : ' '}</Text>
+      <Text color={theme.fail} bold>{first ? '▶' : ' '}</Text>
+      <Text color={statusColor(row.status)}>{row.status === 'fail' ? '✗' : '✓'}</Text>
+      <Cell width={c.index} text={String(row.index)} color={theme.dim} align="right" />
+      <Text> </Text>
+      <Cell width={c.tensor} text={row.tensor} color={nameColor} bold={first || selected} />
+      <Text> </Text>
+      <Cell width={c.op} text={row.opType} />
+      <Text> </Text>
+      <Cell width={c.value} text={row.accumulated} color={statusColor(row.status)} align="right" />
+      <Text> </Text>
+      <Cell width={c.value} text={row.own} align="right" />
+      <Text> </Text>
+      <Cell width={c.verdict} text={row.verdict} color={row.verdict ? theme.verdict[row.verdict as keyof typeof theme.verdict] : undefined} />
+    </Box>
+  );
+}

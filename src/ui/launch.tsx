@@ -1,0 +1,34 @@
+import { render } from 'ink';
+import type { JobRunner } from '../app/job-runner.js';
+import type { Session } from '../app/session.js';
+import { App } from './components/App.js';
+
+export interface TuiOptions {
+  readonly session: Session;
+  readonly runner: JobRunner;
+  readonly initialFilter?: string;
+  readonly stdin?: NodeJS.ReadStream;
+  readonly stdout?: NodeJS.WriteStream;
+}
+
+const ALT_SCREEN_ON = '\x1b[?1049h';
+const ALT_SCREEN_OFF = '\x1b[?1049l';
+
+/**
+ * Runs the TUI on the terminal until the user quits: the alternate screen while it runs (the
+ * shell's scrollback is left as it was), the job runner disposed at the end, even on a crash.
+ */
+export async function runTui(options: TuiOptions): Promise<void> {
+  const stdout = options.stdout ?? process.stdout;
+  const stdin = options.stdin ?? process.stdin;
+  stdout.write(ALT_SCREEN_ON);
+  try {
+    const instance = render(<App session={options.session} runner={options.runner} initialFilter={options.initialFilter} />, {
+      stdout, stdin, exitOnCtrlC: false, patchConsole: true,
+    });
+    await instance.waitUntilExit();
+  } finally {
+    stdout.write(ALT_SCREEN_OFF);
+    await options.runner.dispose();
+  }
+}

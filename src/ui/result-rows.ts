@@ -1,0 +1,68 @@
+import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
+import { higherIsBetter, metricValue, type MetricName } from '../analysis/metrics-target.js';
+import { displayName } from '../core/closest.js';
+import { formatMetric, METRIC_LABELS } from './format.js';
+import { sparkline, type SparkCell } from './sparkline.js';
+import type { Status } from './theme.js';
+
+/** One results-table row as text. */
+export interface ResultRowView {
+  readonly index: number;
+  readonly tensor: string;
+  readonly opType: string;
+  /** Accumulated error in the shown metric. */
+  readonly accumulated: string;
+  /** Own error in the shown metric ('—' when not measured). */
+  readonly own: string;
+  readonly verdict: string;
+  readonly status: Status;
+  readonly firstFailing: boolean;
+}
+
+export function resultRowView(row: ComparisonRow, report: ComparisonReport, metric: MetricName): ResultRowView {
+  return {
+    index: row.index,
+    tensor: displayName(row.tensor),
+    opType: row.opType || 'input',
+    accumulated: row.metrics ? formatMetric(metric, metricValue(row.metrics, metric)) : 'error',
+    own: row.own ? formatMetric(metric, metricValue(row.own, metric)) : '—',
+    verdict: row.verdict ?? '',
+    status: row.pass ? 'pass' : 'fail',
+    firstFailing: report.firstFailing === row.tensor,
+  };
+}
+
+/** The two summary lines above the table: verdicts, then what the taps changed and what INT16 reaches. */
+export function reportSummary(report: ComparisonReport): [string, string] {
+  const failing = report.rows.filter((r) => !r.pass).length;
+  const op = higherIsBetter(report.metric) ? '≥' : '≤';
+  const parts = [`${failing} of ${report.rows.length} fail ${report.metric} ${op} ${report.threshold}`];
+  if (report.firstFailing !== null) {
+    const row = report.rows.find((r) => r.tensor === report.firstFailing);
+    parts.push(`first ${displayName(report.firstFailing, 40)}${row ? ` #${row.index}` : ''}`);
+  }
+  if (report.worstSource !== null) parts.push(`worst source ${displayName(report.worstSource, 30)}`);
+  const second: string[] = [];
+  if (report.perturbation) {
+    const p = report.perturbation;
+    second.push(`taps moved ${displayName(p.output, 24)} ${formatMetric(p.metric, p.withoutTaps)} → ${formatMetric(p.metric, p.withTaps)}`);
+  } else {
+    second.push('taps moved no output');
+  }
+  if (report.achievable) second.push(`${report.achievable.label} reaches ${formatMetric(report.metric, report.achievable.value)}`);
+  return [parts.join(' · '), second.join(' · ')];
+}
+
+/** The metric along depth, one cell per row or bucket, with the min and max shown beside it. */
+export function depthSparkline(report: ComparisonReport, metric: MetricName, width: number): { cells: SparkCell[]; label: string; range: string } {
+  const values = report.rows.map((r) => (r.metrics ? metricValue(r.metrics, metric) : null));
+  const fails = report.rows.map((r) => !r.pass);
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  const lo = finite.reduce((a, b) => Math.min(a, b), Infinity);
+  const hi = finite.reduce((a, b) => Math.max(a, b), -Infinity);
+  const range = finite.length > 0 ? `${formatMetric(metric, lo)}..${formatMetric(metric, hi)}` : '';
+  const label = METRIC_LABELS[metric];
+  const room = Math.max(4, width - label.length - range.length - 3);
+  const log = !higherIsBetter(metric);
+  return { cells: sparkline(values, fails, { width: room, higherIsBetter: higherIsBetter(metric), log }), label, range };
+}

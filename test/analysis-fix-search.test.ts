@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { FixSearch, type Evaluation, type FixOutcome, type FixPurpose, type FixSearchInit } from '../src/analysis/fix-search.js';
+
+interface R { readonly key: string }
+const r = (key: string): R => ({ key });
+
+/**
+ * Drives a fix search with a fake backend: `score(set)` is the output metric with those regions
+ * promoted (met at >= 0.999), `locate(set)` the next region a bisect would name.
+ */
+function drive(
+  init: FixSearchInit<R>,
+  score: (keys: string[]) => number,
+  locate: (keys: string[]) => string | null = () => null,
+): { outcome: FixOutcome<R>; evaluations: { keys: string[]; purpose: FixPurpose }[]; locates: number } {
+  const search = new FixSearch<R>(init);
+  const evaluations: { keys: string[]; purpose: FixPurpose }[] = [];
+  let locates = 0;
+  for (;;) {
+    const step = search.next();
+    if (step.kind === 'done') return { outcome: step.outcome, evaluations, locates };
+    const keys = step.promoted.map((x) => x.key).sort();
+    if (step.kind === 'evaluate') {
+      evaluations.push({ keys, purpose: step.purpose });
+      const s = score(keys);
+      const e: Evaluation = { met: s >= 0.999, score: s };
+      search.reportEvaluation(e);
+    } else {
+      locates += 1;
+      const k = locate(keys);
+      search.reportRegion(k === null ? null : r(k));
+    }
+  }
+}
+
+/** Each promoted region adds its gain to a 0.99 baseline. */
+const additive = (gains: Record<string, number>) => (keys: string[]): number => 0.99 + keys.reduce((s, k) => s + (gains[k] ?? 0), 0);
+
+describe('FixSearch, bisect strategy', () => {
+  it('stops at once when the baseline meets the target', () => {
+    const { outcome, evaluations } = drive({ strategy: 'bisect', maxPromotions: 5 }, () => 0.9995);
+    expect(outcome).toMatchObject({ met: true, promoted: [], stop: 'met' });
+    expect(evaluations).toHaveLength(1);
+  });
+
+  it('promotes what bisect names until met, then prunes a promotion that turned out useless', () => {
+    // a is needed, b is useless, c is needed; bisect names a, then b, then c.
+    const order = ['a', 'b', 'c'];
+    const { outcome, evaluations, locates } = drive(
+      { strategy: 'bisect', maxPromotions: 5 },
+      additive({ a: 0.005, c: 0.005 }),
+      (keys) => order[keys.length] ?? null,
+    );
+    expect(outcome.met).toBe(true);
+    expect(outcome.promoted.map((x) => x.key)).toEqual(['a', 'c']);
+    expect(outcome.pruned.map((x) => x.key)).toEqual(['b']);
+    expect(locates).toBe(3);
+    // baseline, a, ab, abc, then prune: ab (known: fails, no run), ac (met: b dropped), c (fails).
+    expect(evaluations.map((e) => e.keys.join(''))).toEqual(['', 'a', 'ab', 'abc', 'ac', 'c']);
+    expect(evaluations.slice(4).every((e) => e.purpose === 'prune')).toBe(true);
+    expect(outcome.final.score).toBeCloseTo(1.0, 9);
+  });
+
+  it('stops at the promotion budget without pruning', () => {
+    const { outcome } = drive({ strategy: 'bisect', maxPromotions: 2 }, additive({ a: 0.004, b: 0.004, c: 0.004 }), (k) => ['a', 'b', 'c'][k.length]);
+    expect(outcome).toMatchObject({ met: false, stop: 'budget' });
+    expect(outcome.promoted.map((x) => x.key)).toEqual(['a', 'b']);
+  });
+
+  it('stops when nothing is left to promote, or bisect names a region already promoted', () => {
+    const none = drive({ strategy: 'bisect', maxPromotions: 5 }, () => 0.5, () => null);
+    expect(none.outcome).toMatchObject({ met: false, stop: 'nothing-to-promote', promoted: [] });
+    const again = drive({ strategy: 'bisect', maxPromotions: 5 }, () => 0.5, () => 'a');
+    expect(again.outcome).toMatchObject({ met: false, stop: 'nothing-to-promote' });
+    expect(again.outcome.promoted.map((x) => x.key)).toEqual(['a']);
+  });
+
+  it('a budget of 0 promotes nothing', () => {
+    const { outcome, locates } = drive({ strategy: 'bisect', maxPromotions: 0 }, () => 0.5, () => 'a');
+    expect(outcome).toMatchObject({ met: false, stop: 'budget' });
+    expect(locates).toBe(0);
+  });
+});
+
+describe('FixSearch, sensitivity strategy', () => {
+  it('ranks regions by the score with only them unpromoted and promotes the worst first', () => {
+    // Promoting everything: 0.99 + 0.012 = 1.002. With only b unpromoted: 0.995 (the worst).
+    const gains = { a: 0.002, b: 0.007, c: 0.003 };
+    const { outcome, evaluations } = drive({ strategy: 'sensitivity', maxPromotions: 3, regions: ['a', 'b', 'c'].map(r) }, additive(gains));
+    expect(outcome.ranking.map((x) => x.region.key)).toEqual(['b', 'c', 'a']);
+    expect(outcome.promoted.map((x) => x.key)).toEqual(['b', 'c']);
+    expect(outcome.met).toBe(true);
+    // baseline, 3 sensitivities, b, then bc (met; known from the sensitivity of a, no run), prune: b known failing, c fails.
+    expect(evaluations.map((e) => `${e.purpose}:${e.keys.join('')}`)).toEqual([
+      'baseline:', 'sensitivity:bc', 'sensitivity:ac', 'sensitivity:ab', 'promotion:b', 'prune:c',
+    ]);
+  });
+
+  it('counts NaN scores as the worst', () => {
+    const score = (keys: string[]): number => (keys.join('') === 'b' ? Number.NaN : 0.99 + keys.length * 0.0001);
+    const { outcome } = drive({ strategy: 'sensitivity', maxPromotions: 1, regions: ['a', 'b'].map(r) }, score);
+    expect(outcome.ranking[0].region.key).toBe('a');
+  });
+
+  it('gives up when every region is promoted and the target is still missed', () => {
+    const { outcome } = drive({ strategy: 'sensitivity', maxPromotions: 9, regions: ['a', 'b'].map(r) }, () => 0.5);
+    expect(outcome).toMatchObject({ met: false, stop: 'nothing-to-promote' });
+    expect(outcome.promoted).toHaveLength(2);
+  });
+});
+
+describe('FixSearch protocol', () => {
+  it('refuses answers that were not asked for', () => {
+    const s = new FixSearch<R>({ strategy: 'bisect', maxPromotions: 1 });
+    expect(() => s.reportRegion(r('a'))).toThrow(/no locate pending/);
+    s.reportEvaluation({ met: false, score: 0 });
+    expect(s.next().kind).toBe('locate');
+    expect(() => s.reportEvaluation({ met: true, score: 1 })).toThrow(/none pending/);
+  });
+});

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HAS_SHARED, SHARED, runCli, tempDir } from './helpers/cli.js';
+
+/**
+ * The quant backend on a real model: udnie (fast neural style, 720x720, values 0..255),
+ * calibrated on three photographs and evaluated on a fourth, through `quantscope emit` (which
+ * also verifies each written model). One calibration serves all three plans: the first emit
+ * measures the statistics, the others derive their tables from the cached statistics.
+ */
+
+const UDNIE = join(SHARED, 'models', 'udnie.onnx');
+const IMAGES = join(SHARED, 'images');
+
+if (!HAS_SHARED) console.log(`skipping the udnie quantization test: ${SHARED} is absent`);
+
+describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 against float', () => {
+  it('all-INT16 reaches cosine >= 0.9999 and PSNR >= 70 dB; the INT8 plans lose PSNR', () => {
+    const work = tempDir('qs-udnie-');
+    const cache = join(work, 'cache');
+    const common = [
+      'emit', UDNIE, '--input', join(IMAGES, 'fish_720.png'), '--preprocess', 'size=720x720',
+      '--calib', join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg'), join(IMAGES, 'hummingbird.jpg'), '--peak', '255',
+    ];
+    const plans: [string, string[]][] = [
+      ['generic-int8', ['--profile', 'generic-int8']],
+      ['int8-fp16', ['--profile', 'int8-fp16']],
+      ['all-int16', ['--profile', 'generic-int8', '--precision', '*=int16']],
+    ];
+    const figures: Record<string, { cosine: number; snrDb: number; psnrDb: number }> = {};
+    plans.forEach(([name, args], i) => {
+      const started = Date.now();
+      const r = runCli([...common, ...args, '--out', join(work, `udnie.${name}.onnx`)], { env: { QUANTSCOPE_CACHE: cache }, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.includes('reused from the cache'), 'only the first plan measures the calibration statistics').toBe(i > 0);
+      const manifest = JSON.parse(readFileSync(join(work, `udnie.${name}.manifest.json`), 'utf8'));
+      expect(manifest.verification).toMatchObject({ nodesChecked: 59, precisionMismatches: 0 });
+      expect(manifest.runtime.sessionOptions).toEqual({ 'session.disable_quant_qdq': '1' });
+      figures[name] = manifest.evaluation.outputs[0];
+      const q = JSON.parse(readFileSync(join(work, `udnie.${name}.quant.json`), 'utf8'));
+      expect(q.qdqDomain).toBe('com.microsoft');
+      console.log(`udnie ${name}: cosine ${figures[name].cosine.toFixed(6)}, SNR ${figures[name].snrDb.toFixed(1)} dB, PSNR ${figures[name].psnrDb.toFixed(1)} dB (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    });
+    expect(figures['all-int16'].cosine).toBeGreaterThanOrEqual(0.9999);
+    expect(figures['all-int16'].psnrDb).toBeGreaterThanOrEqual(70);
+    for (const name of ['generic-int8', 'int8-fp16']) {
+      // Cosine barely moves on 0..255 images; PSNR shows the INT8 loss.
+      expect(figures[name].cosine).toBeGreaterThan(0.999);
+      expect(figures[name].psnrDb).toBeGreaterThan(30);
+      expect(figures[name].psnrDb).toBeLessThan(figures['all-int16'].psnrDb - 20);
+    }
+  }, 90_000);
+});
