@@ -121,6 +121,42 @@ describe('BisectSearch when the error is not monotone', () => {
   });
 });
 
+describe('BisectSearch with a suspect (the previous culprit of fix)', () => {
+  const values = [1, 1, 1, 1, 1, 0.5, 0.4, 0.3];
+  const value = (t: string): number => values[Number(t.slice(1))];
+  const run = (suspect: string, v: (t: string) => number = value) => {
+    const search = new BisectSearch<number>({ candidates: chain(8), outputResult: v('t7'), passes, suspect });
+    let runs = 1;
+    for (;;) {
+      const step = search.next();
+      if (step.done) return { outcome: step.outcome, runs };
+      runs += 1;
+      search.report(new Map(step.probe.taps.map((t) => [t, v(t)])));
+    }
+  };
+
+  it('still failing with passing inputs: the culprit again after one run', () => {
+    const { outcome, runs } = run('t5');
+    expect(outcome).toMatchObject({ culprit: 't5', certificate: 'inputs-pass', monotone: true });
+    expect(runs).toBe(2);
+  });
+
+  it('cleared: the search goes on after it', () => {
+    const later = (t: string): number => [1, 1, 1, 1, 1, 1, 0.4, 0.3][Number(t.slice(1))];
+    const { outcome } = run('t5', later);
+    expect(outcome.culprit).toBe('t6');
+    expect(outcome.probes[0]).toMatchObject({ kind: 'certificate', taps: ['t4', 't5'] });
+    // t5 passing is known, so the search starts after it: t6 is probed, then certified.
+    expect(outcome.probes.map((p) => p.taps)).toEqual([['t4', 't5'], ['t6'], ['t5', 't6']]);
+  });
+
+  it('an input fails: the search moves earlier without calling the error non-monotone', () => {
+    const { outcome } = run('t7');
+    expect(outcome.culprit).toBe('t5');
+    expect(outcome.monotone).toBe(true);
+  });
+});
+
 describe('BisectSearch protocol', () => {
   it('refuses a report with no probe pending or lacking a tapped tensor', () => {
     const done = new BisectSearch<number>({ candidates: chain(1), outputResult: 0, passes });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
+import { bisect } from '../src/app/bisect.js';
 import { fix, type FixOptions } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';
@@ -89,10 +90,18 @@ const UDNIE = join(SHARED, 'models', 'udnie.onnx');
 const IMAGES = join(SHARED, 'images');
 if (!HAS_SHARED) console.log(`skipping the udnie fix test: ${SHARED} is absent`);
 
-describe.skipIf(!HAS_SHARED)('fix on udnie', () => {
-  it('INT8 keeps cosine above 0.999 but loses PSNR; fix --target psnrDb>=45 reaches it', async () => {
+describe.skipIf(!HAS_SHARED)('bisect and fix on udnie', () => {
+  it('INT8 keeps cosine above 0.999 but loses PSNR; bisect stays within its run budget; fix --target psnrDb>=45 reaches it', async () => {
     const ctx = await openModel({ modelPath: UDNIE, inputs: [join(IMAGES, 'fish_720.png')], preprocess: 'size=720x720' });
     const quant = await setUpQuant(ctx, { calib: ['cat.jpg', 'dog.jpg', 'hummingbird.jpg'].map((f) => join(IMAGES, f)) });
+
+    const b = await bisect({ ctx, quant, metric: 'psnrDb', threshold: 45 });
+    console.log(`udnie bisect psnrDb>=45: culprit ${b.culprit?.node} (${b.culprit?.opType}), ${b.quantRuns} quant runs over ${b.candidates} candidates (budget ${b.runBudget})`);
+    expect(b.output.pass).toBe(false);
+    expect(b.culprit).not.toBeNull();
+    expect(b.quantRuns).toBeLessThanOrEqual(b.runBudget);
+    expect(b.inputs.every((i) => i.pass)).toBe(true);
+
     const report = await fix({ ctx, quant, target: 'psnrDb>=45', maxPromotions: 16, planOut: join(dir, 'udnie.plan.json') });
     const before = report.before[0].metrics;
     const after = report.outputs[0].metrics;

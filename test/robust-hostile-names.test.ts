@@ -91,7 +91,7 @@ describe('hostile names through the CLI', () => {
     const file = path.join(work, 'hostile-op.onnx');
     writeModel(createModel({
       name: 'op', opsets: { '': 13, '\u001b[31mdom': 1 }, producer: '\u001b]0;prod\u0007',
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
+      inputs: [{ name: 'x', dtype: 'float32', shape: ['\u001b]0;dim\u0007'] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
       nodes: [{ name: 'n', opType: '\u001b[2JEvil', domain: '\u001b[31mdom', inputs: ['x'], outputs: ['y'] }], initializers: [],
     }), file);
     const table = runCli(['inspect', file]);
@@ -99,11 +99,12 @@ describe('hostile names through the CLI', () => {
     expect(table.stdout).not.toMatch(RAW_CONTROL);
     expect(table.stdout).toContain('\\x1b[2JEvil');
     expect(table.stdout).toContain('produced by \\x1b]0;prod\\x07');
+    expect(table.stdout).toContain('[\\x1b]0;dim\\x07]');
     const ops = runCli(['inspect', file, '--ops', 'Conv']);
     expect(ops.code).toBe(2);
     expect(ops.stderr).not.toMatch(RAW_CONTROL);
     // onnxruntime's own message quotes the op type: it is escaped as well.
-    const run = runCli(['run', file, '--out', path.join(work, 'hostile-op-run')]);
+    const run = runCli(['run', file, '--shape', 'x=1', '--out', path.join(work, 'hostile-op-run')]);
     expect(run.code).toBe(2);
     expect(run.stderr).not.toMatch(RAW_CONTROL);
     expect(run.stderr).toContain('\\x1b[2JEvil');

@@ -85,6 +85,18 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     expect(runCli(['run', model, '--taps', '@all', '--max-memory', '3MB', '--out', path.join(work, 'run-3mb'), '--quiet']).code).toBe(0);
   });
 
+  it('a declared input shape too large for this machine, before allocating it', () => {
+    const huge = path.join(work, 'huge-input.onnx');
+    writeModel(createModel({
+      name: 'huge', opsets: { '': 13 },
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }],
+      nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }], initializers: [],
+    }), huge);
+    const r = runCli(['run', huge, '--out', path.join(work, 'run-huge')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^quantscope: The synthetic input 'x' of shape \[1,3,1000000,1000000\] would take [\d.]+ GB, more than this machine's [\d.]+ GB of memory; give a smaller shape\.\n$/);
+  });
+
   it('an input file larger than the budget, before calibrating', () => {
     const b2 = new GraphBuilder({ name: 'big-input', opset: 13, irVersion: 7, seed: 6 });
     b2.output(b2.relu(b2.input('x', [1, 4, 512, 512]), { name: 'relu', out: 'y' }));

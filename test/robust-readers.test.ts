@@ -86,11 +86,10 @@ describe('size claims are refused before anything is allocated', () => {
     expect(message).toMatch(/'claim\.npy' is truncated or corrupt: its shape \(1000000, 1000000\) of float32 needs 4000000000000 bytes/);
   });
 
-  it('a .npy header with more dimensions than numpy allows', () => {
-    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${Array(65).fill(1).join(', ')}), }`;
-    const text = new TextEncoder().encode(`${header}\n`);
-    const bytes = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, text.length & 0xff, text.length >> 8, ...text, 0, 0, 0, 0]);
-    expect(userError(() => parseNpy(bytes, 'rank.npy'))).toMatch(/has 65 dimensions, more than numpy's 64/);
+  it('a .npy header with thousands of dimensions that do not match the data gets a short message', () => {
+    const bytes = new Uint8Array([...encodeNpyHeader('float32', Array(30_000).fill(1)), 1, 2]);
+    const message = userError(() => parseNpy(bytes, 'rank.npy'));
+    expect(message).toMatch(/^File 'rank\.npy' is truncated or corrupt: its shape \(1, 1, 1, .*…\(90000 chars\) of float32 needs 4 bytes of data but the file holds 2\.$/);
   });
 
   it('a .npy or .bin file larger than this machine\'s memory (sparse on disk)', () => {

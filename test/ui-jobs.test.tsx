@@ -66,7 +66,7 @@ describe('bisect and fix screens', () => {
     job.emit({ type: 'probe', probe: probe(2, '2..21', 'enc_s_relu2_out', 'Relu', 0.999867, true) });
     await waitFor(() => frame(app).includes('2 probes so far'), 'the second probe');
     expect(frame(app)).toMatch(/ 2 2\.\.21\s+enc_s_relu2_out\s+Relu\s+0\.999867 pass/);
-    expect(frame(app)).toMatch(/^█{3}░+ bisect: bisect search 1\/6 res1_norm1_out FAIL \d+ ms Esc cancels$/m);
+    expect(frame(app)).toMatch(/^█{3}░+ bisect search 1\/6 res1_norm1_out FAIL +\d+ ms Esc cancels$/m);
     job.emit({ type: 'probe', probe: probe(3, 'certify', 'fuse_conv_out', 'Conv', 0.997053, true, 'input') });
     job.emit({ type: 'probe', probe: probe(3, 'certify', 'fuse_norm_out', 'InstanceNormalization', 0.647038, false, 'culprit') });
     await waitFor(() => frame(app).includes('fuse_norm_out (culprit)'), 'the certificate probes');
@@ -105,8 +105,15 @@ describe('bisect and fix screens', () => {
     await waitFor(() => frame(app).includes('2 probes so far'), 'the live rows');
     expect(frame(app)).toMatch(/ 1 round 1\s+baseline: 0 region\(s\) promoted\s+evaluate\s+0\.882140 FAIL/);
     expect(frame(app)).toMatch(/ 2 round 1\s+res1_norm1_out\s+probe\s+— FAIL/);
+    for (let i = 3; i <= 14; i++) job.emit({ type: 'probe', probe: probe(i, 'round 2', `t${i}_out`, 'probe', 0.5, false) });
+    await waitFor(() => frame(app).includes('14 probes so far'), 'more rows than fit');
     job.finish({ kind: 'fix', result: FIX });
     await waitFor(() => frame(app).includes('fix · idle'), 'the result');
+    // The list stays at its end, where the search finished; the first rows scroll out.
+    expect(frame(app)).toMatch(/ 14 round 2\s+t14_out/);
+    expect(frame(app)).not.toContain('baseline: 0 region(s) promoted');
+    app.stdin.write('g');
+    await waitFor(() => frame(app).includes('baseline: 0 region(s) promoted'), 'scrolling to the top');
     const text = frame(app);
     expect(text).toContain('target cosine ≥ 0.999: reached');
     expect(text).toContain('promoted fuse_conv');

@@ -44,7 +44,7 @@ describe('results screen', () => {
       'res1_norm2_out', 'res2_norm1_out', 'res2_norm2_out', 'upsample_out', 'up_norm_out',
     ]);
     job.emit({ type: 'progress', stage: 'compare', done: 1, total: 4, detail: '3 tensor(s)' });
-    await waitFor(() => frame(app).includes('compare: compare 1/4 3 tensor(s)'), 'the progress line');
+    await waitFor(() => frame(app).includes('compare 1/4 3 tensor(s)'), 'the progress line');
     expect(frame(app)).toMatch(/graph · compare…/);
     expect(frame(app)).toContain('Esc cancel');
     job.finish({ kind: 'compare', report: demoReport(), taps: job.request.taps ?? [] });

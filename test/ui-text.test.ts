@@ -137,6 +137,9 @@ describe('graph filter and session edits', () => {
     ['NORM', 8],
     ['fuse_conv,op:Concat', 2],
     ['nothing-like-this', 0],
+    ['op:Inst', 8],
+    ['op:inst|conc', 9],
+    ['op:Nope', 0],
   ])('filter %j shows %i nodes', (text, count) => {
     const r = filterNodes(session.ctx.graph, text);
     expect(r.ok && r.indices.length).toBe(count);

@@ -21,6 +21,9 @@ import type { Graph, GraphNode } from '../core/graph.js';
  * `monotone: false`. Each continuation moves strictly earlier in the order, so the search ends.
  * If the culprit itself passes in the certificate run (its taps changed the numerics) it is
  * still named, and `certificate` says so.
+ *
+ * Suspect. `fix` bisects again after each promotion; the previous culprit is then certified
+ * first, and when it still fails with passing inputs it is the culprit again after one run.
  */
 
 export interface BisectCandidate {

@@ -1,6 +1,6 @@
 import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
-import type { TapPerturbation } from '../analysis/comparison.js';
-import { computeMetrics, metricValue, valueMeets, hasNonFiniteFailure, type MetricName, type Metrics } from '../analysis/metrics.js';
+import { rowPasses, type TapPerturbation } from '../analysis/comparison.js';
+import { computeMetrics, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
@@ -124,16 +124,21 @@ export class Prober {
     return { tensor, node: node?.name ?? '', opType: node?.opType ?? '', metrics, pass: passes(metrics, criterion) };
   }
 
+  /** Releases both backends; quantRuns keeps its count. */
   async dispose(): Promise<void> {
-    await this.quant?.dispose();
-    this.quant = null;
+    if (this.quant) {
+      this.runsBefore += this.quant.runs;
+      await this.quant.dispose();
+      this.quant = null;
+    }
+    this.references.clear();
     await this.float.dispose();
   }
 }
 
-/** Whether a tensor's metrics meet the criterion: no NaN/Inf introduced, the metric on the right side. */
+/** Whether a tensor's metrics meet the criterion (rowPasses: no NaN/Inf introduced, the metric on the right side). */
 export function passes(m: Metrics, c: Criterion): boolean {
-  return !hasNonFiniteFailure(m) && valueMeets(c.metric, metricValue(m, c.metric), c.threshold);
+  return rowPasses(m, c.metric, c.threshold);
 }
 
 /** Whether the node changes values in the quant model: quantized, fp16, or in a group stored at either. */
@@ -198,6 +203,8 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
   const onProgress = options.onProgress ?? silent;
   const outputMetrics = options.baseline.get(output) as Metrics;
   const candidates = bisectCandidates(ctx.graph, output, { isFloat: (t) => isFloatTensor(ctx, t), alters: altersUnder(ctx.graph, plan) });
+  // The failing output always ends the list, even if the plan seems to leave it untouched.
+  if (candidates[candidates.length - 1]?.tensor !== output) candidates.push({ tensor: output, inputs: [] });
   const known = new Map(options.known ?? []);
   const search = new BisectSearch<Metrics>({ candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect });
   const observed = new Map<string, Metrics>(known);
@@ -278,17 +285,27 @@ export interface BisectReport {
 }
 
 /**
+ * Checks the options that need no quant run (the output name, the metric and threshold), so a
+ * caller can refuse them before calibrating; returns the criterion.
+ */
+export function checkBisectOptions(ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold'>): Criterion {
+  const criterion = criterionOf(options.metric, options.threshold);
+  const outputs = ctx.graph.outputs.map((o) => o.name);
+  if (options.output !== undefined && !outputs.includes(options.output)) {
+    throw new UserError(`--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`);
+  }
+  return criterion;
+}
+
+/**
  * Bisect (DESIGN.md §5): measures the outputs in a quant run with no taps; if the chosen output
  * fails, finds the earliest failing tensor among its ancestors, one tap per probe, and certifies
  * it on its direct inputs.
  */
 export async function bisect(options: BisectOptions): Promise<BisectReport> {
   const { ctx, quant } = options;
-  const criterion = criterionOf(options.metric, options.threshold);
+  const criterion = checkBisectOptions(ctx, options);
   const outputs = ctx.graph.outputs.map((o) => o.name);
-  if (options.output !== undefined && !outputs.includes(options.output)) {
-    throw new UserError(`--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`);
-  }
   const onProgress = options.onProgress ?? silent;
   onProgress({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name} (${criterion.metric} threshold ${criterion.threshold})` });
   const prober = await Prober.create(ctx, quant);

@@ -12,7 +12,7 @@ import { MANIFEST_FILE, readManifest, type RunSide } from '../store/manifest.js'
 import { readTensorFile, tensorFormatOf } from '../store/tensor-file.js';
 import { allActivationTensors } from './context.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, writePlots, writeReportJson, type Criterion,
+  assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
@@ -76,14 +76,16 @@ function mapsFor(map: DumpMap, file: string, dirs: readonly string[]): DumpMap[]
 /**
  * Tensors named by the files of a directory, for a compare without a model: the manifest's
  * entries of `side` in manifest order, then the other files' names sorted (quantscope file names
- * without their hash, else the base name; Ascend-style files as `node:output`).
+ * without their hash, else the base name; Ascend-style files as `node:output`). Files the map
+ * assigns to a tensor are left out (the map names them).
  */
-function namesInDir(dir: string, side: RunSide | undefined, ascend: Map<string, { node: string; outputIndex: number }>): string[] {
+function namesInDir(dir: string, side: RunSide | undefined, map: DumpMap, ascend: Map<string, { node: string; outputIndex: number }>): string[] {
+  const mapped = new Set(Object.values(map).map((e) => resolve(dir, typeof e === 'string' ? e : e.file)));
   const manifest = existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
   const listed = (manifest?.tensors ?? []).filter((e) => side === undefined || e.backend === side).map((e) => e.name);
   const others: string[] = [];
   for (const f of listDumpTensors(dir)) {
-    if (f.backend !== undefined) continue;
+    if (f.backend !== undefined || mapped.has(resolve(dir, f.file))) continue;
     if (f.tensor !== null) others.push(f.tensor);
     else if (f.node !== undefined && f.outputIndex !== undefined) {
       const name = `${f.node}:${f.outputIndex}`;
@@ -127,7 +129,7 @@ function readMatch(m: DumpMatch, other: Tensor | undefined): Tensor {
 export async function compareDumps(options: CompareDumpsOptions): Promise<CompareDumpsResult> {
   const onProgress = options.onProgress ?? silent;
   const criterion = criterionOf(options.metric, options.threshold);
-  if (options.plot !== undefined && !options.plot.toLowerCase().endsWith('.png')) throw new UserError(`--plot '${options.plot}' must name a .png file.`);
+  if (options.plot !== undefined) preparePlotPath(options.plot);
   for (const [flag, dir] of [['--ref', options.refDir], ['--test', options.testDir]] as const) {
     if (!existsSync(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
   }
@@ -143,9 +145,9 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   if (loaded) {
     candidates = candidatesFromModel(loaded.graph, options.taps);
   } else {
-    const refNames = namesInDir(options.refDir, refSide, ascend);
+    const refNames = namesInDir(options.refDir, refSide, refMap, ascend);
     const known = new Set(refNames);
-    const more = [...Object.keys(map), ...namesInDir(options.testDir, testSide, ascend)].filter((n) => !known.has(n));
+    const more = [...Object.keys(map), ...namesInDir(options.testDir, testSide, testMap, ascend)].filter((n) => !known.has(n));
     candidates = [...refNames, ...[...new Set(more)].sort()].map((name, index) => ({ name, node: '', opType: '', index, required: true }));
   }
   const names = candidates.map((c) => c.name);

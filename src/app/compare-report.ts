@@ -1,7 +1,9 @@
+import { mkdirSync } from 'node:fs';
 import { join, dirname, basename, extname } from 'node:path';
 import { firstFailing, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
 import { higherIsBetter, isMetricName, metricValue, resolveMetricName, METRIC_NAMES, type MetricName, type Metrics } from '../analysis/metrics.js';
-import { CancelledError, UserError } from '../core/errors.js';
+import { displayName } from '../core/closest.js';
+import { CancelledError, messageOf, UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { sanitizeName } from '../store/file-names.js';
@@ -125,12 +127,22 @@ export function imagePlotPath(plot: string, output: string): string {
   return join(dirname(plot), `${stem}-${sanitizeName(output, 60)}.png`);
 }
 
+/** Checks a `--plot` path before any work: it must end in .png; its folder is created. */
+export function preparePlotPath(plot: string): void {
+  if (extname(plot).toLowerCase() !== '.png') throw new UserError(`--plot '${displayName(plot, 200)}' must name a .png file.`);
+  try {
+    mkdirSync(dirname(plot), { recursive: true });
+  } catch (error) {
+    throw new UserError(`The folder of --plot '${displayName(plot, 200)}' cannot be created (${(error as { code?: string }).code ?? messageOf(error)}).`, { cause: error });
+  }
+}
+
 /**
  * Writes the depth plot and, for each image-like output pair (N,C,H,W with C = 1 or 3), the
  * float / quantized / error image beside it. Returns the files written.
  */
 export async function writePlots(plot: string, report: ComparisonReport, images: readonly { name: string; ref: Tensor; test: Tensor }[]): Promise<string[]> {
-  if (extname(plot).toLowerCase() !== '.png') throw new UserError(`--plot '${plot}' must name a .png file.`);
+  preparePlotPath(plot);
   await writeDepthPlot(plot, report);
   const written = [plot];
   for (const { name, ref, test } of images) {

@@ -1,17 +1,20 @@
 import { attributeRows, exactMetrics } from '../analysis/attribution.js';
-import { rowPasses, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
-import { computeMetrics, metricValue, type MetricOptions, type Metrics } from '../analysis/metrics.js';
+import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
+import { computeMetrics, type MetricOptions, type Metrics } from '../analysis/metrics.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { selectTensors } from '../core/selector.js';
 import type { Tensor } from '../core/tensor.js';
 import { rangeFromTable } from '../quant/calibration-table.js';
-import { isQuantizable, planToFile, withOverrides } from '../quant/plan.js';
+import { planToFile } from '../quant/plan.js';
 import { storagePrecisions } from '../quant/shadow.js';
+import type { FloatBackend } from '../backends/float.js';
+import type { QuantBackend } from '../backends/quant.js';
 import { RunDir } from '../store/run-dir.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
 import { ownOutputs } from './compare-own.js';
+import { achievableValue, metricsOrNull, tapPerturbation } from './compare-runs.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, perturbationOf, worstValue, writePlots, writeReportJson, type Criterion,
+  assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
@@ -74,6 +77,22 @@ export function compareTaps(ctx: ModelContext, specs: readonly string[] | undefi
   return allActivationTensors(ctx.graph).filter((t) => selected.has(t));
 }
 
+/** What the group loop shares: the inputs, the two pinned backends, the run directory and the timers. */
+interface GroupContext {
+  readonly options: CompareOptions;
+  readonly taps: ReadonlySet<string>;
+  readonly criterion: Criterion;
+  readonly float: FloatBackend;
+  readonly quant: QuantBackend;
+  readonly run: RunDir | null;
+  readonly metricOptions: (tensor: string) => MetricOptions;
+  readonly time: <T>(key: Exclude<keyof CompareTimings, 'totalMs'>, work: () => Promise<T> | T) => Promise<T>;
+  /** The graph outputs' float and quant values, kept for the perturbation, achievable and image plots. */
+  readonly floatOutputs: Map<string, Tensor>;
+  readonly quantOutputs: Map<string, Tensor>;
+  readonly notes: Set<string>;
+}
+
 /**
  * Runs the float and quant backends on the same inputs and compares every tap (DESIGN.md §5).
  *
@@ -90,19 +109,12 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   const { ctx, quant } = options;
   const onProgress = options.onProgress ?? silent;
   const criterion = criterionOf(options.metric, options.threshold);
-  if (options.plot !== undefined && !options.plot.toLowerCase().endsWith('.png')) throw new UserError(`--plot '${options.plot}' must name a .png file.`);
+  if (options.plot !== undefined) preparePlotPath(options.plot);
   const taps = compareTaps(ctx, options.taps);
-  const tapSet = new Set(taps);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   // A group's tensors are held twice at once (float and quant, then float and own): both count.
   const groups = groupBySize(taps, (t) => 2 * (ctx.bytesOf(t) ?? UNKNOWN_BYTES), options.maxMemory ?? DEFAULT_MAX_MEMORY);
-  const storage = storagePrecisions({ graph: ctx.graph, plan: quant.plan, taps: tapSet, values: ctx.values });
-  const metricOptions = (t: string): MetricOptions => {
-    const s = storage.get(t);
-    if (s === 'fp16') return { fp16: true };
-    const range = s ? rangeFromTable(quant.calibration, t, s === 'int8' ? 8 : 16) : undefined;
-    return range ? { calibratedRange: range } : {};
-  };
+  const storage = storagePrecisions({ graph: ctx.graph, plan: quant.plan, taps: new Set(taps), values: ctx.values });
   const run = options.outDir === undefined ? null : RunDir.create(options.outDir, {
     model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
     inputs: ctx.sources,
@@ -111,92 +123,50 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
     calibrationId: quant.calibration.id,
     taps,
   });
+  const timings = { floatMs: 0, quantMs: 0, ownMs: 0, metricsMs: 0, writeMs: 0, extraMs: 0 };
   try {
-    const t = { floatMs: 0, quantMs: 0, ownMs: 0, metricsMs: 0, writeMs: 0, extraMs: 0 };
-    const time = async <T>(key: keyof typeof t, work: () => Promise<T> | T): Promise<T> => {
-      const s = Date.now();
-      try { return await work(); } finally { t[key] += Date.now() - s; }
-    };
-
     const rows: ComparisonRow[] = [];
-    const notes = new Set<string>();
-    const floatOutputs = new Map<string, Tensor>();
-    const quantOutputs = new Map<string, Tensor>();
     onProgress({ type: 'stage', stage: 'compare', detail: `${taps.length} tensors in ${groups.length} group(s)` });
-    const floatBackend = await floatBackendFor(ctx);
-    const quantBackend = await quantBackendFor(ctx, quant.plan, quant.calibration);
+    const gc: GroupContext = {
+      options, taps: new Set(taps), criterion, run,
+      float: await floatBackendFor(ctx),
+      quant: await quantBackendFor(ctx, quant.plan, quant.calibration),
+      metricOptions: (t) => {
+        const s = storage.get(t);
+        if (s === 'fp16') return { fp16: true };
+        const range = s ? rangeFromTable(quant.calibration, t, s === 'int8' ? 8 : 16) : undefined;
+        return range ? { calibratedRange: range } : {};
+      },
+      time: async (key, work) => {
+        const s = Date.now();
+        try { return await work(); } finally { timings[key] += Date.now() - s; }
+      },
+      floatOutputs: new Map(), quantOutputs: new Map(), notes: new Set(),
+    };
     try {
-      await floatBackend.prepare(taps);
-      await quantBackend.prepare(taps);
+      await gc.float.prepare(taps);
+      await gc.quant.prepare(taps);
       for (const [g, group] of groups.entries()) {
-        checkCancelled(options.signal, 'Compare');
-        let floatOut: Map<string, Tensor> | null = await time('floatMs', () => floatBackend.run(ctx.feeds, group));
-        let quantOut: Map<string, Tensor> | null = await time('quantMs', () => quantBackend.run(ctx.feeds, group));
-        const refs = new Map<string, Tensor>();
-        const groupRows = new Map<string, ComparisonRow>();
-        for (const name of group) {
-          const ref = floatOut.get(name) ?? ctx.feeds.get(name);
-          const test = quantOut.get(name) ?? ctx.feeds.get(name);
-          const row = await time('metricsMs', () => compareRow(ctx, name, ref, test, metricOptions(name), criterion));
-          groupRows.set(name, row);
-          if (ref) refs.set(name, ref);
-          if (run) {
-            const node = ctx.graph.producer.get(name);
-            const origin = node ? { name: node.name, opType: node.opType } : null;
-            await time('writeMs', () => {
-              if (ref) run.writeTensor('float', name, ref, origin);
-              if (test) run.writeTensor('quant', name, test, origin);
-            });
-          }
-          if (outputs.includes(name)) {
-            if (ref) floatOutputs.set(name, ref);
-            if (test) quantOutputs.set(name, test);
-          }
-        }
-        quantOut = null;
-        floatOut = null;
-        checkCancelled(options.signal, 'Compare');
-        if (options.own ?? true) {
-          const own = await time('ownMs', () => ownOutputs(ctx, quant, tapSet, group, ctx.feeds));
-          for (const n of own.notes) notes.add(n);
-          for (const name of group) {
-            const row = groupRows.get(name) as ComparisonRow;
-            const source = own.sources.get(name);
-            const ref = refs.get(name);
-            let ownMetrics: Metrics | null = null;
-            if (source?.kind === 'exact' && row.metrics) ownMetrics = exactMetrics(row.metrics);
-            else if (source?.kind === 'unavailable') notes.add(source.reason);
-            else if (source?.kind === 'shadow' && ref) {
-              const value = own.tensors.get(name);
-              ownMetrics = value ? await time('metricsMs', () => metricsOrNull(ref, value, metricOptions(name))) : null;
-            }
-            groupRows.set(name, { ...row, own: ownMetrics });
-          }
-        }
-        rows.push(...groupRows.values());
+        rows.push(...await compareGroup(gc, group));
         onProgress({ type: 'progress', stage: 'compare', done: g + 1, total: groups.length, detail: `${group.length} tensor(s)` });
       }
     } finally {
-      await floatBackend.dispose();
-      await quantBackend.dispose();
+      await gc.float.dispose();
+      await gc.quant.dispose();
     }
 
-    const extraStart = Date.now();
-    checkCancelled(options.signal, 'Compare');
-    const perturbation = await tapPerturbation(options, taps, rows, floatOutputs, criterion);
-    checkCancelled(options.signal, 'Compare');
-    const achievable = (options.achievable ?? true) ? await achievableValue(options, floatOutputs, criterion) : undefined;
-    t.extraMs += Date.now() - extraStart;
-
-    const own = options.own ?? true;
+    const { perturbation, achievable } = await gc.time('extraMs', async () => {
+      checkCancelled(options.signal, 'Compare');
+      const p = await tapPerturbation(options, taps, rows, gc.floatOutputs, criterion);
+      checkCancelled(options.signal, 'Compare');
+      const a = (options.achievable ?? true) ? await achievableValue(options, gc.floatOutputs, criterion) : undefined;
+      return { perturbation: p, achievable: a };
+    });
     const report = assembleReport({
       criterion,
-      rows: own ? attributeRows(rows, {
+      rows: (options.own ?? true) ? attributeRows(rows, {
         ...criterion,
-        inputsOf: (name) => {
-          const node = ctx.graph.producer.get(name);
-          return node ? node.inputs.filter((x) => x !== '' && !ctx.graph.initializers.has(x)) : [];
-        },
+        inputsOf: (name) => ctx.graph.producer.get(name)?.inputs.filter((x) => x !== '' && !ctx.graph.initializers.has(x)) ?? [],
         isGraphInput: (name) => ctx.graph.inputs.some((i) => i.name === name),
       }) : rows,
       outputs,
@@ -205,15 +175,12 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       perturbation,
       achievable,
     });
-    let plots: string[] = [];
-    if (options.plot !== undefined) {
-      const images = outputs.flatMap((o) => {
-        const ref = floatOutputs.get(o);
-        const test = quantOutputs.get(o);
-        return ref && test ? [{ name: o, ref, test }] : [];
-      });
-      plots = await writePlots(options.plot, report, images);
-    }
+    const images = outputs.flatMap((o) => {
+      const ref = gc.floatOutputs.get(o);
+      const test = gc.quantOutputs.get(o);
+      return ref && test ? [{ name: o, ref, test }] : [];
+    });
+    const plots = options.plot !== undefined ? await writePlots(options.plot, report, images) : [];
     if (run) {
       writeReportJson(run.path, report);
       run.complete();
@@ -224,8 +191,8 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       groups: groups.length,
       gatePasses: gatePasses(report),
       plots,
-      notes: [...notes],
-      timings: { ...t, totalMs: Date.now() - started },
+      notes: [...gc.notes],
+      timings: { ...timings, totalMs: Date.now() - started },
     };
   } catch (error) {
     run?.flush();
@@ -233,13 +200,60 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   }
 }
 
-function metricsOrNull(ref: Tensor, test: Tensor, options: MetricOptions): Metrics | null {
-  try {
-    return computeMetrics(ref, test, options);
-  } catch (error) {
-    if (error instanceof UserError) return null;
-    throw error;
+/**
+ * One memory group: float and quant runs, the accumulated comparison (and the tensors written),
+ * the quant tensors released, then the own outputs from one shadow-graph run.
+ */
+async function compareGroup(gc: GroupContext, group: readonly string[]): Promise<ComparisonRow[]> {
+  const { options, run, time } = gc;
+  const { ctx } = options;
+  checkCancelled(options.signal, 'Compare');
+  let floatOut: Map<string, Tensor> | null = await time('floatMs', () => gc.float.run(ctx.feeds, group));
+  let quantOut: Map<string, Tensor> | null = await time('quantMs', () => gc.quant.run(ctx.feeds, group));
+  const refs = new Map<string, Tensor>();
+  const rows = new Map<string, ComparisonRow>();
+  for (const name of group) {
+    const ref = floatOut.get(name) ?? ctx.feeds.get(name);
+    const test = quantOut.get(name) ?? ctx.feeds.get(name);
+    rows.set(name, await time('metricsMs', () => compareRow(ctx, name, ref, test, gc.metricOptions(name), gc.criterion)));
+    if (ref) refs.set(name, ref);
+    if (run) {
+      const node = ctx.graph.producer.get(name);
+      const origin = node ? { name: node.name, opType: node.opType } : null;
+      await time('writeMs', () => {
+        if (ref) run.writeTensor('float', name, ref, origin);
+        if (test) run.writeTensor('quant', name, test, origin);
+      });
+    }
+    if (ctx.graph.outputs.some((o) => o.name === name)) {
+      if (ref) gc.floatOutputs.set(name, ref);
+      if (test) gc.quantOutputs.set(name, test);
+    }
   }
+  // Only the float values are needed from here on (own metrics): let the rest be collected.
+  quantOut = null;
+  floatOut = null;
+  if (!(options.own ?? true)) return [...rows.values()];
+
+  checkCancelled(options.signal, 'Compare');
+  const own = await time('ownMs', () => ownOutputs(ctx, options.quant, gc.taps, group, ctx.feeds));
+  for (const n of own.notes) gc.notes.add(n);
+  const out: ComparisonRow[] = [];
+  for (const [name, row] of rows) {
+    const source = own.sources.get(name);
+    const ref = refs.get(name);
+    let ownMetrics: Metrics | null = null;
+    if (source?.kind === 'exact' && row.metrics) {
+      ownMetrics = exactMetrics(row.metrics);
+    } else if (source?.kind === 'unavailable') {
+      gc.notes.add(source.reason);
+    } else if (source?.kind === 'shadow' && ref) {
+      const value = own.tensors.get(name);
+      ownMetrics = value ? await time('metricsMs', () => metricsOrNull(ref, value, gc.metricOptions(name))) : null;
+    }
+    out.push({ ...row, own: ownMetrics });
+  }
+  return out;
 }
 
 /** One row: the accumulated comparison of a tap, or the reason it could not be compared. */
@@ -264,60 +278,4 @@ function compareRow(ctx: ModelContext, name: string, ref: Tensor | undefined, te
     if (!(error instanceof UserError)) throw error;
     return { ...base, metrics: null, pass: false, error: messageOf(error) };
   }
-}
-
-/**
- * The outputs' metric with the run's taps versus with none: one more quant run of the model
- * without taps. When the taps are the outputs alone the two runs are the same model, so no run is
- * needed.
- */
-async function tapPerturbation(
-  options: CompareOptions, taps: readonly string[], rows: readonly ComparisonRow[], floatOutputs: ReadonlyMap<string, Tensor>, criterion: Criterion,
-): Promise<TapPerturbation | null> {
-  const { ctx, quant } = options;
-  const outputs = ctx.graph.outputs.map((o) => o.name);
-  const tapped = taps.some((t) => !outputs.includes(t));
-  const onProgress = options.onProgress ?? silent;
-  let untapped: Map<string, Tensor> | null = null;
-  if (tapped) {
-    onProgress({ type: 'stage', stage: 'perturbation', detail: 'quant run without taps' });
-    const backend = await quantBackendFor(ctx, quant.plan, quant.calibration);
-    try {
-      untapped = await backend.run(ctx.feeds, []);
-    } finally {
-      await backend.dispose();
-    }
-  }
-  const pairs: { output: string; withTaps: Metrics; withoutTaps: Metrics }[] = [];
-  for (const o of outputs) {
-    const row = rows.find((r) => r.tensor === o);
-    const ref = floatOutputs.get(o);
-    if (!row?.metrics || !ref) continue;
-    const value = untapped ? untapped.get(o) : undefined;
-    const without = untapped ? (value ? metricsOrNull(ref, value, {}) : null) : row.metrics;
-    if (without) pairs.push({ output: o, withTaps: row.metrics, withoutTaps: without });
-  }
-  return perturbationOf(criterion.metric, pairs);
-}
-
-/** What the INT16 plan (`*=int16` over the plan) reaches at the outputs, without taps; null when the profile quantizes no node. */
-async function achievableValue(options: CompareOptions, floatOutputs: ReadonlyMap<string, Tensor>, criterion: Criterion): Promise<Achievable | null> {
-  const { ctx, quant } = options;
-  if (!ctx.graph.nodes.some((n) => isQuantizable(quant.plan.profile, n))) return null;
-  (options.onProgress ?? silent)({ type: 'stage', stage: 'achievable', detail: 'quant run of the INT16 plan' });
-  const plan = withOverrides(quant.plan, ctx.graph, [['*', 'int16']]);
-  const backend = await quantBackendFor(ctx, plan, quant.calibration);
-  let out: Map<string, Tensor>;
-  try {
-    out = await backend.run(ctx.feeds, []);
-  } finally {
-    await backend.dispose();
-  }
-  const values: number[] = [];
-  for (const [o, ref] of floatOutputs) {
-    const value = out.get(o);
-    const m = value ? metricsOrNull(ref, value, {}) : null;
-    if (m) values.push(metricValue(m, criterion.metric));
-  }
-  return values.length > 0 ? { label: 'INT16 plan', value: worstValue(criterion.metric, values) } : null;
 }

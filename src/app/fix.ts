@@ -218,6 +218,18 @@ function scoreOf(outputs: readonly OutputResult[], target: Target): number {
   return score;
 }
 
+/** Checks the options that need no model run, so a caller can refuse them before calibrating. */
+export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy'>): { target: Target; maxPromotions: number } {
+  const target = parseTarget(options.target ?? DEFAULT_TARGET, '--target');
+  const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
+  if (!Number.isInteger(maxPromotions) || maxPromotions < 0) throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
+  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit)) throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
+  if (options.strategy !== undefined && options.strategy !== 'bisect' && options.strategy !== 'sensitivity') {
+    throw new UserError(`--strategy '${displayName(String(options.strategy))}' is not a strategy; use bisect or sensitivity.`);
+  }
+  return { target, maxPromotions };
+}
+
 /**
  * Fix (DESIGN.md §5): drives the fix state machine (analysis/fix-search.ts). Each evaluation is
  * one quant run with no taps; each locate bisects the first failing output under the current plan
@@ -228,12 +240,9 @@ function scoreOf(outputs: readonly OutputResult[], target: Target): number {
 export async function fix(options: FixOptions): Promise<FixReport> {
   const { ctx, quant } = options;
   const graph = ctx.graph;
-  const target = parseTarget(options.target ?? DEFAULT_TARGET, '--target');
+  const { target, maxPromotions } = checkFixOptions(options);
   const strategy = options.strategy ?? 'bisect';
-  const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
-  if (!Number.isInteger(maxPromotions) || maxPromotions < 0) throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
   const planOut = options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`);
-  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit)) throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
   const onProgress = options.onProgress ?? silent;
   const criterion = { metric: target.metric, threshold: target.value };
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
@@ -243,6 +252,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   let known = new Map<string, Metrics>();
   let currentKey: string | null = null;
   const prober = await Prober.create(ctx, quant);
+  let outcome: FixOutcome<Region>;
   try {
     const evaluate = async (promoted: readonly Region[]): Promise<Evaluation> => {
       const plan = planWith(graph, quant.plan, promoted);
@@ -261,11 +271,15 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     for (;;) {
       throwIfCancelled(options.signal);
       const step = search.next();
-      if (step.kind === 'done') return await finish(step.outcome);
+      if (step.kind === 'done') {
+        outcome = step.outcome;
+        break;
+      }
       if (step.kind === 'evaluate') {
         const e = await evaluate(step.promoted);
-        const what = step.purpose === 'sensitivity' ? `all but ${displayName(step.subject?.culprit ?? '', 40)} promoted`
-          : step.purpose === 'prune' ? `without ${displayName(step.subject?.culprit ?? '', 40)}` : `${step.promoted.length} region(s) promoted`;
+        const subject = step.subject ? regionLabel(step.subject) : '';
+        const what = step.purpose === 'sensitivity' ? `all but ${subject} promoted`
+          : step.purpose === 'prune' ? `without ${subject}` : `${step.promoted.length} region(s) promoted`;
         onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${target.metric} ${formatScore(e.score, target)})` });
         search.reportEvaluation(e);
         continue;
@@ -293,8 +307,9 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   } finally {
     await prober.dispose();
   }
+  return finish(outcome, prober.quantRuns);
 
-  async function finish(outcome: FixOutcome<Region>): Promise<FixReport> {
+  async function finish(outcome: FixOutcome<Region>, quantRuns: number): Promise<FixReport> {
     // Every set the search saw was evaluated here, the final one included.
     const final = evaluated.get(keyOf(outcome.promoted));
     if (!final) throw new InternalError('fix ended on a plan it never evaluated');
@@ -329,7 +344,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       outputs: final.outputs,
       before,
       cost,
-      quantRuns: prober.quantRuns,
+      quantRuns,
       rounds,
       ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: higherIsBetter(target.metric) ? r.score : -r.score })),
       plan: planOut,
@@ -337,6 +352,11 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       emitted,
     };
   }
+}
+
+/** The region's nodes, for messages: `a+b`. */
+export function regionLabel(region: Region): string {
+  return region.changes.map((c) => displayName(c.node, 40)).join('+');
 }
 
 function formatScore(score: number, target: Target): string {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closestNames, displayName } from '../core/closest.js';
-import { dtypeInfo, parseDType, type DType } from '../core/dtype.js';
+import { bytesPerElement, dtypeInfo, parseDType, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
 import { floatToBfloat16, floatToHalf } from '../core/float16.js';
 import type { Dim, Graph, ValueInfo } from '../core/graph.js';
@@ -8,6 +8,7 @@ import { allocate, elementCount, formatDims, makeTensor, type Tensor } from '../
 import { DEFAULT_PREPROCESS, isImageFile, readImage, type Layout, type Preprocess } from '../store/image.js';
 import { sha256OfTensor, type InputEntry } from '../store/manifest.js';
 import { readTensorFile } from '../store/tensor-file.js';
+import { assertFitsInMemory } from './memory.js';
 
 /**
  * Model inputs from the command line (DESIGN.md §6).
@@ -259,6 +260,8 @@ export function synthesizeInput(name: string, dtype: DType, dims: readonly numbe
   const random = prng(digest.readUInt32LE(0));
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const n = elementCount(dims);
+  // The values are built in float64, then cast: 8 bytes per element plus the tensor itself.
+  assertFitsInMemory(n * (8 + bytesPerElement(dtype)), `The synthetic input '${displayName(name)}' of shape ${formatDims(dims)}`);
   const values = new Float64Array(n);
   const info = dtypeInfo(dtype);
   const nchw = dims.length === 4 && dims[1] === 3;

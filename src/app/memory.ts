@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 
@@ -44,6 +45,18 @@ export function groupBySize(tensors: readonly string[], bytesOf: (t: string) => 
   }
   if (current.length > 0) groups.push(current);
   return groups;
+}
+
+/**
+ * Refuses, as a UserError, an allocation of `bytes` that this machine cannot hold at all (more
+ * than its total memory), before it is attempted: a model may declare an input of 10^12 elements.
+ * `what` starts the sentence, e.g. "The synthetic input 'x' of shape [1,3,100000,100000]".
+ */
+export function assertFitsInMemory(bytes: number, what: string): void {
+  const memory = totalmem();
+  if (bytes > memory) {
+    throw new UserError(`${what} would take ${formatBytes(bytes)}, more than this machine's ${formatBytes(memory)} of memory; give a smaller shape.`);
+  }
 }
 
 /** A tensor that a backend run holds, for the memory rule (see planMemory). */

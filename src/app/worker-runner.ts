@@ -93,8 +93,11 @@ export function workerRunner(options: SessionOptions): JobRunner {
     return w;
   };
 
-  // Started at once, so the worker opens its session while the user looks at the graph.
-  worker = spawn();
+  // Started right after the caller's current work (the TUI's first frame), so the worker opens
+  // its session while the user looks at the graph.
+  setImmediate(() => {
+    if (!worker && !disposed) worker = spawn();
+  });
   return {
     run(request, onEvent, signal) {
       if (disposed) return Promise.reject(new CancelledError('The session ended.'));

@@ -1,4 +1,5 @@
 import { bytesPerElement, dtypeInfo, lanes, type DType } from './dtype.js';
+import { displayName } from './closest.js';
 import { bfloat16ToFloat, halfToFloat } from './float16.js';
 
 export type TensorData =
@@ -105,7 +106,8 @@ function toFloatArray(t: Tensor, out: Float32Array | Float64Array): Float32Array
   return out;
 }
 
+/** `[1,3,N,?]`; symbolic dims come from model files and are shown escaped (displayName). */
 export function formatDims(dims: readonly (number | string | null)[] | undefined): string {
   if (!dims) return '?';
-  return `[${dims.map((d) => (d === null ? '?' : String(d))).join(',')}]`;
+  return `[${dims.map((d) => (d === null ? '?' : typeof d === 'string' ? displayName(d, 40) : String(d))).join(',')}]`;
 }

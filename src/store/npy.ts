@@ -29,8 +29,6 @@ const ALIGN = 64;
 /** numpy itself refuses headers above 10,000 bytes by default; we are more tolerant but bounded. */
 const MAX_HEADER_BYTES = 1 << 20;
 const MAX_NESTING = 16;
-/** numpy 2 allows 64 dimensions (numpy 1: 32); a longer shape is a corrupt header. */
-const MAX_RANK = 64;
 
 interface NpyLayout {
   readonly dtype: DType;
@@ -77,17 +75,22 @@ function layoutOf(readAt: ReadAt, fileSize: number, source: string): NpyLayout {
   const available = fileSize - dataOffset;
   // Checked before allocating anything: a hostile header may claim terabytes.
   if (count * item !== available) {
-    const claim = `shape (${fields.dims.join(', ')}) of ${fields.dtype} needs ${count * item} bytes of data`;
+    const claim = `shape ${shapeText(fields.dims)} of ${fields.dtype} needs ${count * item} bytes of data`;
     throw new UserError(`File '${displayName(source, 400)}' is truncated or corrupt: its ${claim} but the file holds ${available}.`);
   }
   return { ...fields, dataOffset, dataBytes: available };
+}
+
+/** A shape for messages, `(2, 3)`; a header may hold thousands of dims, so the text is cut. */
+function shapeText(dims: readonly number[]): string {
+  return displayName(`(${dims.join(', ')})`, 200);
 }
 
 function countElements(dims: readonly number[], source: string): number {
   let n = 1;
   for (const d of dims) {
     n *= d;
-    if (n > Number.MAX_SAFE_INTEGER) throw bad(source, `shape (${dims.join(', ')}) has too many elements`);
+    if (n > Number.MAX_SAFE_INTEGER) throw bad(source, `shape ${shapeText(dims)} has too many elements`);
   }
   return n;
 }
@@ -117,7 +120,6 @@ function parseHeaderText(text: string, source: string): { dtype: DType; dims: nu
   if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
     throw bad(source, "'shape' is not a tuple of non-negative integers");
   }
-  if (shape.length > MAX_RANK) throw bad(source, `'shape' has ${shape.length} dimensions, more than numpy's ${MAX_RANK}`);
   const { dtype, bigEndian } = dtypeOfDescr(descr, source);
   return { dtype, dims: shape as number[], bigEndian };
 }

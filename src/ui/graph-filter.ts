@@ -22,7 +22,8 @@ function isPatternTerm(term: string): boolean {
  * The node indices (topological order) that a filter shows. The filter is the tap spec language
  * of core/selector.ts (names, globs, `op:`, `re:`, presets, comma lists). For typing comfort a
  * plain word that names no node or tensor exactly matches as a case-insensitive substring of
- * node and tensor names. An empty filter shows everything; an invalid one returns its error.
+ * node and tensor names, and an `op:` term that names no op type matches the op types it starts
+ * (`op:Inst`). An empty filter shows everything; an invalid one returns its error.
  */
 export function filterNodes(graph: Graph, text: string): FilterResult {
   if (text.trim() === '') return { ok: true, indices: graph.nodes.map((n) => n.index) };
@@ -30,6 +31,12 @@ export function filterNodes(graph: Graph, text: string): FilterResult {
   try {
     for (const term of splitSpec(text)) {
       const found = selectNodes(graph, term, { strict: false });
+      if (found.length === 0 && term.startsWith('op:')) {
+        // While `op:Inst` is being typed: op types starting with what is typed.
+        const prefixes = term.slice(3).split('|').map((t) => t.trim().toLowerCase()).filter(Boolean);
+        for (const n of graph.nodes) if (prefixes.some((p) => n.opType.toLowerCase().startsWith(p))) chosen.add(n.index);
+        continue;
+      }
       if (found.length > 0 || isPatternTerm(term)) {
         for (const n of found) chosen.add(n.index);
         continue;

@@ -34,7 +34,7 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
     title: 'Everywhere',
     keys: [
       { keys: 'r  b  f  e', description: 'run the comparison, bisect, fix, emit the model' },
-      { keys: 'Enter (bisect, fix)', description: 'apply the plan found to the session' },
+      { keys: '↵ (bisect, fix)', description: 'apply the plan found to the session' },
       { keys: 'Tab', description: 'next screen: graph, results, bisect, fix, emit' },
       { keys: 'Esc', description: 'cancel the running job (nothing half-written kept), else back' },
       { keys: '?  q', description: 'this help; quit' },
@@ -62,7 +62,7 @@ export function footerHints(screen: Screen, options: { editing: boolean; running
   if (options.editing) {
     return [{ key: 'type', label: 'filter' }, { key: '↵', label: 'apply' }, { key: 'Esc', label: 'cancel' }, { key: '^U', label: 'clear' }];
   }
-  const own = SCREEN_HINTS[screen].filter((h) => !(options.running && JOBS.includes(h)));
+  const own = SCREEN_HINTS[screen].filter((h) => !(options.running && (JOBS.includes(h) || h.key === 'Esc')));
   return [...(options.running ? [{ key: 'Esc', label: 'cancel' }] : []), ...own, ...LAST];
 }
 

@@ -9,6 +9,8 @@ export interface TuiOptions {
   readonly initialFilter?: string;
   readonly stdin?: NodeJS.ReadStream;
   readonly stdout?: NodeJS.WriteStream;
+  /** Ends the UI from outside (a signal): the app unmounts and the terminal is restored. */
+  readonly signal?: AbortSignal;
 }
 
 const ALT_SCREEN_ON = '\x1b[?1049h';
@@ -26,7 +28,13 @@ export async function runTui(options: TuiOptions): Promise<void> {
     const instance = render(<App session={options.session} runner={options.runner} initialFilter={options.initialFilter} />, {
       stdout, stdin, exitOnCtrlC: false, patchConsole: true,
     });
-    await instance.waitUntilExit();
+    const stop = (): void => instance.unmount();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      await instance.waitUntilExit();
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+    }
   } finally {
     stdout.write(ALT_SCREEN_OFF);
     await options.runner.dispose();

@@ -92,11 +92,17 @@ export function initialState(session: Session, options: { filter?: string } = {}
   };
 }
 
+/** Rows of the lists a finished job scrolls: the results table and the probe list. */
+export interface ListRows {
+  readonly results: number;
+  readonly probes: number;
+}
+
 export type JobAction =
   | { readonly type: 'job-start'; readonly kind: JobKind; readonly at: number }
   | { readonly type: 'job-event'; readonly event: JobEvent }
   | { readonly type: 'job-cancelling' }
-  | { readonly type: 'job-done'; readonly outcome: JobOutcome; readonly at: number; readonly resultRows: number }
+  | { readonly type: 'job-done'; readonly outcome: JobOutcome; readonly at: number; readonly rows: ListRows }
   | { readonly type: 'job-failed'; readonly error: string; readonly cancelled: boolean };
 
 const JOB_SCREEN: Readonly<Record<JobKind, Screen>> = { compare: 'results', bisect: 'bisect', fix: 'fix', emit: 'emit' };
@@ -119,7 +125,7 @@ export function reduceJob(state: UiState, action: JobAction): UiState {
     case 'job-cancelling':
       return state.job ? { ...state, job: { ...state.job, cancelling: true, stage: 'cancelling', detail: 'finishing the current step' } } : state;
     case 'job-done':
-      return onDone(state, action.outcome, action.at, action.resultRows);
+      return onDone(state, action.outcome, action.at, action.rows);
     case 'job-failed': {
       if (!state.job) return state;
       const kind = state.job.kind;
@@ -152,7 +158,13 @@ function onEvent(state: UiState, event: JobEvent): UiState {
   }
 }
 
-function onDone(state: UiState, outcome: JobOutcome, at: number, resultRows: number): UiState {
+/** The probe list scrolled to its last probe, where the search ended. */
+function atEnd<R>(run: ProbeRun<R>, result: R, rows: number): ProbeRun<R> {
+  return { ...run, result, view: scrollTo(TOP, run.probes.length - 1, run.probes.length, rows) };
+}
+
+function onDone(state: UiState, outcome: JobOutcome, at: number, rows: ListRows): UiState {
+  const resultRows = rows.results;
   const seconds = state.job ? ((at - state.job.startedAt) / 1000).toFixed(1) : '?';
   const base: UiState = { ...state, job: null };
   switch (outcome.kind) {
@@ -165,9 +177,9 @@ function onDone(state: UiState, outcome: JobOutcome, at: number, resultRows: num
       return { ...base, report, resultsView, screen: state.screen === 'help' ? 'help' : JOB_SCREEN.compare, helpReturn: 'results', metric: report.metric, message: { level: failing > 0 ? 'warn' : 'info', text } };
     }
     case 'bisect':
-      return { ...base, bisect: { ...(state.bisect ?? emptyRun()), result: outcome.result }, message: { level: 'info', text: `bisect done in ${seconds} s: ${outcome.result.summary}` } };
+      return { ...base, bisect: atEnd(state.bisect ?? emptyRun<BisectView>(), outcome.result, rows.probes), message: { level: 'info', text: `bisect done in ${seconds} s: ${outcome.result.summary}` } };
     case 'fix':
-      return { ...base, fix: { ...(state.fix ?? emptyRun()), result: outcome.result }, message: { level: outcome.result.reached ? 'info' : 'warn', text: `fix done in ${seconds} s: ${outcome.result.summary}` } };
+      return { ...base, fix: atEnd(state.fix ?? emptyRun<FixView>(), outcome.result, rows.probes), message: { level: outcome.result.reached ? 'info' : 'warn', text: `fix done in ${seconds} s: ${outcome.result.summary}` } };
     case 'emit':
       return { ...base, emit: { result: outcome.result, error: null }, message: { level: outcome.result.verified ? 'info' : 'error', text: outcome.result.summary } };
   }

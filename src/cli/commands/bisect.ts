@@ -1,5 +1,5 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { bisect, type BisectReport } from '../../app/bisect.js';
+import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
@@ -31,6 +31,7 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
     const { signal, release } = cancelOnSignals();
     try {
       const ctx = await openModel(modelInputOptions(args));
+      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold });
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, onProgress, signal });
       if (args.json) printJson(report);
@@ -65,7 +66,8 @@ export function formatBisect(r: BisectReport): string {
     'inputs-identical': 'none of its inputs can differ from the reference',
     'culprit-passed': 'its inputs pass, but it passes too once they are tapped (the taps changed the numerics)',
   }[r.certificate ?? 'inputs-pass'];
-  lines.push(`certificate: ${certificate}${r.monotone ? '' : '; the error was not monotone along the order, so the search continued among the failing input\u2019s ancestors'}`);
+  lines.push(`certificate: ${certificate}`);
+  if (!r.monotone) lines.push('not monotone: a certificate found a failing input, so the search went on among its ancestors');
   lines.push(`probes (${r.candidates} candidates; ${r.quantRuns} quant runs, budget ${r.runBudget}):`);
   r.probes.forEach((p, k) => {
     const taps = p.taps.map((t) => `${name(t.tensor, 40)} ${formatMetric(r.metric, metricValue(t.metrics, r.metric))} ${t.pass ? 'pass' : 'FAIL'}`).join('; ');

@@ -1,9 +1,11 @@
+import { basename } from 'node:path';
 import Table from 'cli-table3';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { runDemo, type DemoResult } from '../../app/demo.js';
 import { displayName } from '../../core/closest.js';
+import { cutMiddle } from '../../store/report-cells.js';
 import { withOutputOptions, type OutputArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
@@ -50,66 +52,75 @@ function windowRows(report: ComparisonReport, around = 3): ComparisonRow[] {
   return [...keep].sort((a, b) => a - b).map((i) => report.rows[i]);
 }
 
+/** A compact per-layer table that fits 80 columns: names cut in the middle, the first failing row marked. */
 function layerTable(report: ComparisonReport): string {
   const metric: MetricName = report.metric;
+  const cut = (text: string, max: number): string => cutMiddle(displayName(text, 4096), max);
   const table = new Table({
-    head: ['#', 'node', 'op type', metric, 'SNR dB', 'own', 'verdict', ''],
-    colAligns: ['right', 'left', 'left', 'right', 'right', 'right', 'left', 'left'],
+    head: ['#', 'node', 'op type', metric, 'SNR dB', 'verdict', ''],
+    colAligns: ['right', 'left', 'left', 'right', 'right', 'left', 'left'],
     style: { head: [], border: [], compact: true },
   });
   let last = -1;
   for (const row of windowRows(report)) {
-    if (last >= 0 && row.index > last + 1) table.push(['…', '', '', '', '', '', '', '']);
+    if (last >= 0 && row.index > last + 1) table.push(['…', '', '', '', '', '', '']);
     last = row.index;
     const m = row.metrics;
     table.push([
-      String(row.index), displayName(row.node, 24), displayName(row.opType, 22),
-      m ? formatMetric(metric, metricValue(m, metric)) : '-', m ? formatMetric('snrDb', m.snrDb) : '-',
-      row.own ? formatMetric(metric, metricValue(row.own, metric)) : '-', row.verdict ?? '',
-      row.tensor === report.firstFailing ? 'FAIL  <- first failing' : row.pass ? 'pass' : 'FAIL',
+      String(row.index), cut(row.node, 15), cut(row.opType, 12),
+      m ? formatMetric(metric, metricValue(m, metric)) : '-', m ? formatMetric('snrDb', m.snrDb) : '-', row.verdict ?? '',
+      row.tensor === report.firstFailing ? 'FAIL<' : row.pass ? 'pass' : 'FAIL',
     ]);
   }
   return table.toString();
 }
 
-/** The demo's text: five steps, then a one-screen summary. Every figure comes from the result. */
+/** The demo's text: five steps, then a short summary, in lines of about 80 columns. Every figure comes from the result. */
 export function formatDemo(r: DemoResult): string {
   const name = (t: string): string => displayName(t, 48);
   const out: string[] = [];
   const c = r.comparison;
-  const outputRow = c.rows.find((row) => c.outputs.includes(row.tensor));
   const b = r.bisect;
   const f = r.fix;
-  out.push(`quantscope demo: ${name(r.model)}, profile ${r.profile}, target ${r.target}`);
+  out.push(`quantscope demo: ${name(basename(r.model))} (${r.profile}, target ${r.target})`);
   out.push('');
-  out.push(`1. INT8 plan: output '${name(b.output.tensor)}' ${brief(b.output.metrics)}: ${b.output.pass ? 'meets' : 'misses'} ${r.target}.`);
-  if (c.achievable) out.push(`   (${c.achievable.label} would reach ${c.metric} ${formatMetric(c.metric, c.achievable.value)} on the same inputs.)`);
+  out.push(`1. INT8 plan: output '${name(b.output.tensor)}' ${b.output.pass ? 'meets' : 'misses'} ${r.target}:`);
+  const reference = c.achievable ? ` (${c.achievable.label}: ${c.metric} ${formatMetric(c.metric, c.achievable.value)})` : '';
+  out.push(`   ${brief(b.output.metrics)}${reference}`);
   const failing = c.rows.filter((row) => !row.pass).length;
-  out.push(`2. Per layer: ${c.rows.length} tensors compared, ${failing} fail ${c.metric} >= ${c.threshold}; the first is ${c.firstFailing === null ? 'none' : `'${name(c.firstFailing)}'`}:`);
+  out.push(`2. Per layer: ${c.rows.length} tensors, ${failing} fail ${c.metric} >= ${c.threshold}; first (<): ${c.firstFailing === null ? 'none' : `'${name(c.firstFailing)}'`}`);
   out.push(layerTable(c));
   if (b.culprit) {
-    const inputs = b.inputs.map((i) => `'${name(i.tensor)}' ${i.metrics ? `${b.metric} ${formatMetric(b.metric, metricValue(i.metrics, b.metric))}` : 'identical'}`).join(', ');
-    out.push(`3. Bisect: culprit ${name(b.culprit.node)} (${b.culprit.opType}): ${b.metric} ${formatMetric(b.metric, metricValue(b.culprit.metrics, b.metric))} while its input${b.inputs.length === 1 ? '' : 's'} ${inputs} pass${b.inputs.length === 1 ? 'es' : ''};`);
-    out.push(`   ${b.probes.length} probes over ${b.candidates} candidates, ${b.quantRuns} quant runs (at most ${b.runBudget} allowed), one tap per probe.`);
+    out.push(`3. Bisect: culprit ${name(b.culprit.node)} (${b.culprit.opType}), ${b.metric} ${formatMetric(b.metric, metricValue(b.culprit.metrics, b.metric))};`);
+    for (const i of b.inputs) {
+      out.push(`   its input '${name(i.tensor)}' ${i.metrics ? `${i.pass ? 'passes' : 'FAILS'} (${b.metric} ${formatMetric(b.metric, metricValue(i.metrics, b.metric))})` : 'is identical to the reference'}.`);
+    }
+    out.push(`   ${b.probes.length} probes over ${b.candidates} candidates: ${b.quantRuns} quant runs (at most ${b.runBudget}), one tap each.`);
   } else {
     out.push('3. Bisect: the output passes; nothing to search.');
   }
   const changes = f.regions.flatMap((reg) => reg.changes.map((ch) => `${name(ch.node)} ${ch.from}->${ch.to}`));
   out.push(`4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length > 0 ? changes.join(', ') : 'nothing'} (${f.quantRuns} quant runs);`);
-  out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs and ${pct(f.cost.weightShareAboveInt8)} of weights above INT8. Plan: ${f.plan}`);
+  out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs, ${pct(f.cost.weightShareAboveInt8)} of weights above INT8;`);
+  out.push(`   plan file ${f.plan}`);
   if (f.emitted) {
-    out.push(`5. Emit: ${f.emitted.model} (+ .quant.json, .manifest.json), read back: ${f.emitted.verifiedNodes} nodes at their planned precision, outputs ${f.emitted.outputsIdentical ? 'identical to the quant backend' : 'DIFFERENT from the quant backend'}.`);
+    out.push(`5. Emit: ${f.emitted.model} (+ .quant.json, .manifest.json);`);
+    out.push(`   read back: ${f.emitted.verifiedNodes} nodes as planned, outputs ${f.emitted.outputsIdentical ? 'equal to' : 'DIFFERENT from'} the quant backend's.`);
   }
   out.push('');
   out.push('Summary');
   const before = f.before.find((o) => o.tensor === b.output.tensor) ?? f.before[0];
   const after = f.outputs.find((o) => o.tensor === before?.tensor);
-  if (before && after) out.push(`  output '${name(before.tensor)}': ${brief(before.metrics)}  ->  ${brief(after.metrics)}`);
-  if (outputRow?.metrics && c.perturbation) {
-    out.push(`  taps move the output: ${c.perturbation.metric} ${formatMetric(c.perturbation.metric, c.perturbation.withTaps)} with every tensor tapped vs ${formatMetric(c.perturbation.metric, c.perturbation.withoutTaps)} with none`);
+  if (before && after) {
+    out.push(`  '${name(before.tensor)}' INT8:  ${brief(before.metrics)}`);
+    out.push(`  '${name(before.tensor)}' fixed: ${brief(after.metrics)}`);
+  }
+  if (c.perturbation) {
+    const p = c.perturbation;
+    out.push(`  tapping every tensor moves the output: ${p.metric} ${formatMetric(p.metric, p.withTaps)} vs ${formatMetric(p.metric, p.withoutTaps)}`);
   }
   const hazard = r.hazard;
   out.push(`  documented hazard '${name(hazard.node)}': ${hazard.namedByBisect ? 'named by bisect' : 'NOT named by bisect'}, ${hazard.promotedByFix ? 'promoted by fix' : 'NOT promoted by fix'}`);
-  out.push(`  ${f.met ? 'fixed' : 'not fixed'} with ${changes.length} node(s) above INT8 (${pct(f.cost.macShareAboveInt8)} of MACs); ${b.quantRuns + f.quantRuns} quant runs for bisect and fix; ${r.seconds.toFixed(1)} s in all`);
+  out.push(`  ${changes.length} node(s) above INT8 (${pct(f.cost.macShareAboveInt8)} of MACs); ${b.quantRuns + f.quantRuns} quant runs; ${r.seconds.toFixed(1)} s in all`);
   return out.join('\n');
 }

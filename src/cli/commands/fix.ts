@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { openModel } from '../../app/context.js';
-import { DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, type FixReport, type Region } from '../../app/fix.js';
+import { checkFixOptions, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, regionLabel, type FixReport, type Region } from '../../app/fix.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { formatMetric, metricValue, parseTarget } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
@@ -33,21 +33,16 @@ export const fixCommand: CommandModule<object, FixArgs> = {
       .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
       .option('max-promotions', { type: 'number', default: DEFAULT_MAX_PROMOTIONS, describe: 'Regions promoted at most (before pruning)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default dumps/<model>.fix-plan.json)' })
-      .option('emit', { type: 'string', describe: 'Also write and verify the fixed model: FILE.onnx (with .quant.json and .manifest.json beside it)' })
-      .check((a) => {
-        parseTarget(String(a.target), '--target');
-        return true;
-      }) as unknown as Argv<FixArgs>,
+      .option('emit', { type: 'string', describe: 'Also write and verify the fixed model: FILE.onnx (with .quant.json and .manifest.json beside it)' }) as unknown as Argv<FixArgs>,
   handler: async (args: ArgumentsCamelCase<FixArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
+      const options = { target: args.target, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions, planOut: args.out, emit: args.emit };
+      checkFixOptions(options);
       const ctx = await openModel(modelInputOptions(args));
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const report = await fix({
-        ctx, quant, target: args.target, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions,
-        planOut: args.out, emit: args.emit, onProgress, signal,
-      });
+      const report = await fix({ ctx, quant, ...options, onProgress, signal });
       if (args.json) printJson(report);
       else print(formatFix(report));
       if (!report.met) exitState.code = ExitCode.qualityGate;
@@ -58,7 +53,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
 };
 
 function regionText(r: Region): string {
-  const why = r.reason === 'producers' ? `feeds ${displayName(r.culprit, 40)}` : r.reason === 'culprit' ? 'culprit' : 'ranked';
+  const why = r.reason === 'producers' ? `upstream of ${displayName(r.culprit, 40)}` : r.reason === 'culprit' ? 'culprit' : 'ranked';
   return `${r.changes.map((c) => `${displayName(c.node, 40)} (${c.opType}) ${c.from}->${c.to}`).join(', ')}  [${why}]`;
 }
 
@@ -81,7 +76,7 @@ export function formatFix(r: FixReport): string {
     lines.push('promoted:');
     for (const region of r.regions) lines.push(`  ${regionText(region)}`);
   }
-  if (r.pruned.length > 0) lines.push(`pruned (promoted on the way, not needed): ${r.pruned.map((p) => p.changes.map((c) => displayName(c.node, 40)).join('+')).join(', ')}`);
+  if (r.pruned.length > 0) lines.push(`pruned (promoted on the way, not needed): ${r.pruned.map(regionLabel).join(', ')}`);
   const c = r.cost;
   lines.push(`cost: ${(100 * c.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * c.weightShareAboveInt8).toFixed(1)}% of weights above INT8 (weights ${c.weightBytes} bytes vs ${c.weightBytesAllInt8} all-INT8)`);
   lines.push(`plan: ${r.plan}`);

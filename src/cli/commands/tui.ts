@@ -11,6 +11,7 @@ interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs {
   threshold?: number;
   target?: string;
   'emit-dir'?: string;
+  worker: boolean;
 }
 
 /** The demo model shipped with the package (DESIGN.md §7), opened by a plain `quantscope`. */
@@ -31,16 +32,20 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
       .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default cosine)', group: 'Thresholds:' })
       .option('threshold', { type: 'number', describe: 'Threshold a tensor must meet (default 0.99 for cosine)', group: 'Thresholds:' })
       .option('target', { type: 'string', describe: 'Target of fix at the outputs, e.g. cosine>=0.999', group: 'Thresholds:' })
-      .option('emit-dir', { type: 'string', describe: 'Directory emit writes to (default models)' }) as unknown as Argv<TuiArgs>,
+      .option('emit-dir', { type: 'string', describe: 'Directory emit writes to (default models)' })
+      .epilog('Keys: ? in the UI lists them. Without a terminal on stdin and stdout it exits at once with code 2 and never waits for keys.')
+      .option('worker', { type: 'boolean', default: true, describe: 'Run jobs in a worker thread (--no-worker: on the UI thread, keys wait for metric loops)' }) as unknown as Argv<TuiArgs>,
   handler: async (args: ArgumentsCamelCase<TuiArgs>) => {
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       throw new UserError('The TUI needs a terminal on stdin and stdout; in scripts use the inspect, compare, bisect, fix and emit commands.');
     }
     // ink prints only the last frame when a CI variable is set; an interactive terminal is not CI.
     for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = '0';
+    // ink and React take a while to load: load them while the model is opened.
+    const launching = import('../../ui/launch.js');
     const { openSession } = await import('../../app/session.js');
     const { workerRunner } = await import('../../app/worker-runner.js');
-    const { runTui } = await import('../../ui/launch.js');
+    const { inProcessRunner } = await import('../../app/in-process-runner.js');
     const options = {
       model: modelInputOptions({ ...args, model: args.model ?? DEMO_MODEL }),
       quant: quantSetupOptions(args),
@@ -49,7 +54,17 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
       target: args.target,
       emitDir: args['emit-dir'],
     };
-    const session = await openSession(options);
-    await runTui({ session, runner: workerRunner(options), initialFilter: args.filter });
+    const [session, { runTui }] = await Promise.all([openSession(options), launching]);
+    const runner = args.worker ? workerRunner(options) : inProcessRunner(session);
+    // Raw mode swallows Ctrl-C (the UI reads it as a key); a signal from outside still ends the
+    // UI cleanly: the job is cancelled, the screen and the terminal mode are restored.
+    const ended = new AbortController();
+    const onSignal = (): void => ended.abort();
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal);
+    try {
+      await runTui({ session, runner, initialFilter: args.filter, signal: ended.signal });
+    } finally {
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+    }
   },
 };

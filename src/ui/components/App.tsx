@@ -1,5 +1,5 @@
 import { Box, useApp, useInput } from 'ink';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CancelledError, messageOf } from '../../core/errors.js';
 import type { JobRunner } from '../../app/job-runner.js';
 import type { JobRequest } from '../../app/session-jobs.js';
@@ -64,7 +64,10 @@ export function App(props: AppProps): React.JSX.Element {
     job.current = controller;
     dispatch({ type: 'job-start', kind: request.kind, at: now() });
     runner.run(request, (event) => dispatch({ type: 'job-event', event }), controller.signal).then(
-      (outcome) => dispatch({ type: 'job-done', outcome, at: now(), resultRows: layoutFor(size.width, size.height).resultRows }),
+      (outcome) => {
+        const rows = layoutFor(size.width, size.height);
+        dispatch({ type: 'job-done', outcome, at: now(), rows: { results: rows.resultRows, probes: rows.probeRows } });
+      },
       (error: unknown) => dispatch({ type: 'job-failed', error: messageOf(error), cancelled: error instanceof CancelledError || controller.signal.aborted }),
     ).finally(() => {
       if (job.current === controller) job.current = null;
@@ -103,6 +106,9 @@ export function App(props: AppProps): React.JSX.Element {
       if (result.effect) perform(result.effect);
     }
   });
+
+  // Unmounting (quit, a signal) cancels a job still running.
+  useEffect(() => () => job.current?.abort(new CancelledError('The session ended.')), []);
 
   const time = useTicker(state.job !== null, 500, now);
   const results = useMemo(() => rowsByTensor(state.report), [state.report]);

@@ -19,7 +19,8 @@ export function StatusLine(props: StatusLineProps): React.JSX.Element {
   const { job } = props;
   if (job) {
     const counts = job.total > 0 ? ` ${job.done}/${job.total}` : '';
-    const label = `${job.kind}: ${job.stage}${counts}${job.detail ? ` ${job.detail}` : ''}`;
+    const stage = job.stage === job.kind || job.stage.startsWith(`${job.kind} `) ? job.stage : `${job.kind}: ${job.stage}`;
+    const label = `${stage}${counts}${job.detail ? ` ${job.detail}` : ''}`;
     const barWidth = Math.min(20, Math.max(8, Math.floor(props.width / 5)));
     return (
       <Box width={props.width} height={1} overflow="hidden">

@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runCli, tempDir } from './helpers/cli.js';
+
+const fixture = (name: string): string => join(REPO, 'fixtures', `${name}.onnx`);
+
+describe('quantscope bisect', () => {
+  it('--json names the planted node with the fields scripts rely on', () => {
+    const r = runCli(['bisect', fixture('outlier-channel'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.culprit).toMatchObject({ node: 'planted_conv', opType: 'Conv', tensor: 'y' });
+    expect(json.inputs).toEqual([expect.objectContaining({ tensor: 'outlier_conv_out', pass: true })]);
+    expect(json.inputs[0].metrics.cosine).toBeGreaterThan(0.99);
+    expect(json.output.metrics.cosine).toBeLessThan(0.5);
+    expect(json.probes).toHaveLength(2);
+    expect(json).toMatchObject({ quantRuns: 3, candidates: 2, runBudget: 3, monotone: true });
+  });
+
+  it('reports monotone: false on the non-monotone fixture, and still names the planted node', () => {
+    const r = runCli(['bisect', fixture('non-monotone'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.culprit.node).toBe('planted_nonmono');
+    expect(json.monotone).toBe(false);
+  });
+
+  it('prints the culprit, its inputs, the probes and the tap perturbation', () => {
+    const r = runCli(['bisect', fixture('reducemean-overflow'), '--profile', 'int8-fp16']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^output 'y' \(cosine 0\.9687\d+\) fails cosine >= 0\.99 under int8-fp16$/m);
+    expect(r.stdout).toMatch(/^culprit: planted_mean \(ReduceMean, fp16\) -> 'planted_mean_out': cosine 1\.000000, 2 NaN\/Inf$/m);
+    expect(r.stdout).toMatch(/^ {2}input 'offset_out': cosine \S+ pass$/m);
+    expect(r.stdout).toContain('probes (6 candidates; 5 quant runs, budget 5):');
+    expect(r.stdout).toMatch(/^tap perturbation: 'y' cosine/m);
+  });
+
+  it('says so and exits 0 when the output passes', () => {
+    const r = runCli(['bisect', fixture('outlier-channel'), '--threshold', '0.1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/passes cosine >= 0\.1 under generic-int8: nothing to bisect \(1 quant run\)/);
+  });
+
+  it.each([
+    { args: ['--output', 'nope'], message: /--output 'nope' is not a graph output; the outputs are 'y'\./ },
+    { args: ['--metric', 'psnr'], message: /--metric psnrDb needs a --threshold/ },
+  ])('bad input $args: exit 2 and one sentence', ({ args, message }) => {
+    const r = runCli(['bisect', fixture('outlier-channel'), ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('quantscope fix', () => {
+  it('--json: promotes the planted region, writes the plan and the verified model', () => {
+    const dir = tempDir();
+    const plan = join(dir, 'plan.json');
+    const model = join(dir, 'fixed.onnx');
+    const r = runCli(['fix', fixture('concat-ranges'), '--out', plan, '--emit', model, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ met: true, target: 'cosine>=0.999', promoted: ['concat_consumer'], plan, quantRuns: 5 });
+    expect(json.outputs[0].metrics.cosine).toBeGreaterThanOrEqual(0.999);
+    expect(json.cost.macShareAboveInt8).toBeGreaterThan(0);
+    expect(json.cost.macShareAboveInt8).toBeLessThan(1);
+    expect(JSON.parse(readFileSync(plan, 'utf8'))).toEqual({ profile: 'generic-int8', overrides: { concat_consumer: 'int16' } });
+    expect(json.emitted).toMatchObject({ model, outputsIdentical: true });
+    for (const f of [model, join(dir, 'fixed.quant.json'), join(dir, 'fixed.manifest.json')]) expect(existsSync(f)).toBe(true);
+
+    // The plan file feeds back into the other commands: bisect finds nothing to do under it.
+    const again = runCli(['bisect', fixture('concat-ranges'), '--plan', plan, '--threshold', '0.999', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).culprit).toBeNull();
+  });
+
+  it('takes a target on any metric, here the fp16 overflow fixed by FP32', () => {
+    const dir = tempDir();
+    const r = runCli(['fix', fixture('reducemean-overflow'), '--profile', 'int8-fp16', '--target', 'snr>=25', '--out', join(dir, 'p.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^target snrDb>=25 \(int8-fp16, strategy bisect\): met with 1 promotion\(s\); \d+ quant runs$/m);
+    expect(r.stdout).toMatch(/^ {2}planted_mean \(ReduceMean\) fp16->fp32 {2}\[culprit\]$/m);
+    expect(r.stdout).toMatch(/^cost: 0\.0% of MACs/m);
+  });
+
+  it('exits 1 when the budget runs out before the target is met', () => {
+    const dir = tempDir();
+    const r = runCli(['fix', fixture('outlier-channel'), '--max-promotions', '1', '--out', join(dir, 'p.json')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('NOT met (the promotion budget is spent)');
+    expect(existsSync(join(dir, 'p.json'))).toBe(true);
+  });
+
+  it.each([
+    { args: ['--target', 'cosine=0.9'], message: /The --target 'cosine=0\.9' is not of the form METRIC>=VALUE/ },
+    { args: ['--target', 'cosin>=0.9'], message: /names no known metric 'cosin'; did you mean cosine/ },
+    { args: ['--emit', 'model.txt'], message: /--emit 'model\.txt' must name an \.onnx file/ },
+  ])('bad input $args: exit 2 and one sentence', ({ args, message }) => {
+    const r = runCli(['fix', fixture('outlier-channel'), ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

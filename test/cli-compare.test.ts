@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { CLI, HAS_SHARED, REPO, SHARED, runCli, tempDir } from './helpers/cli.js';
+import { computeMetrics } from '../src/analysis/metrics.js';
+import { compareTaps } from '../src/app/compare.js';
+import { floatBackendFor, openModel } from '../src/app/context.js';
+import { quantBackendFor } from '../src/app/quantize.js';
+import { setUpQuant } from '../src/app/quant-setup.js';
+import { makeTensor } from '../src/core/tensor.js';
+import { parseReportJson } from '../src/store/report-json.js';
+import { writeTensorFile } from '../src/store/tensor-file.js';
+
+const PLANTED = join(REPO, 'fixtures', 'planted-source.onnx');
+
+describe('quantscope compare <model>', () => {
+  const cache = tempDir('qs-cli-compare-cache-');
+  const env = { QUANTSCOPE_CACHE: cache };
+
+  it('prints a JSON report naming the planted source; --fail-under turns the failing output into exit 1', () => {
+    const r = runCli(['compare', PLANTED, '--format', 'json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const report = parseReportJson(r.stdout);
+    expect(report.rows).toHaveLength(8);
+    expect(report.worstSource).toBe('planted_source_out');
+    expect(report.firstFailing).toBe('planted_source_out');
+    expect(report.rows.find((row) => row.node === 'conv_c')?.verdict).toBe('follows');
+
+    const gated = runCli(['compare', PLANTED, '--json', '--fail-under', '--no-achievable'], { env });
+    expect(gated.code, gated.stderr).toBe(1);
+    expect(parseReportJson(gated.stdout).achievable).toBeUndefined();
+    const lenient = runCli(['compare', PLANTED, '--taps', '@outputs', '--metric', 'snr', '--threshold', '-10', '--fail-under', '-q'], { env });
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(lenient.stdout).toContain('1 tensors compared, 0 failing snrDb >= -10.');
+  });
+
+  it('writes the table, CSV and Markdown, the plots and the run directory', async () => {
+    const dir = tempDir('qs-cli-compare-out-');
+    const table = runCli(['compare', PLANTED, '--plot', join(dir, 'plots', 'depth.png'), '--out', join(dir, 'run')], { env });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain('Worst source: planted_source_out.');
+    expect(table.stdout).toMatch(/planted_source_out.*source.*FAIL/);
+    expect(table.stdout).not.toContain('\x1b[');
+    for (const f of ['plots/depth.png', 'plots/depth-y.png', 'run/manifest.json', 'run/report.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+    const meta = await sharp(join(dir, 'plots', 'depth.png')).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 1100, 760]);
+    const csv = runCli(['compare', PLANTED, '--format', 'csv', '--no-own'], { env });
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toMatch(/tensor/);
+    expect(csv.stdout).toContain('planted_source_out');
+    const md = runCli(['compare', PLANTED, '--format', 'md', '--no-own', '--no-achievable'], { env });
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toMatch(/^\|/m);
+  });
+
+  it.each([
+    [['compare'], /Name a model to compare/],
+    [['compare', '--ref', 'somewhere'], /needs both --ref DIR and --test DIR/],
+    [['compare', PLANTED, '--metric', 'mse'], /--metric mse needs a --threshold/],
+    [['compare', PLANTED, '--metric', 'cosin'], /is not a metric/],
+    [['compare', PLANTED, '--plot', 'depth.svg'], /must name a \.png file/],
+    [['compare', PLANTED, '--map', 'map.json'], /--map applies to dump directories/],
+    [['compare', '--ref', '.', '--test', '.', '--calib', 'x.png'], /--calib runs the model/],
+    [['compare', 'no-such-model.onnx'], /does not exist/],
+    [['compare', PLANTED, '--format', 'xml'], /Invalid values|choices/i],
+  ])('bad usage exits 2: %j', (args, message) => {
+    const r = runCli(args, { env });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe('quantscope compare --ref DIR --test DIR', () => {
+  const root = tempDir('qs-cli-dumps-');
+  const t = (values: number[]) => makeTensor('float32', [1, values.length], Float32Array.from(values));
+  const put = (dir: string, file: string, values: number[]) => {
+    mkdirSync(dir, { recursive: true });
+    writeTensorFile(join(dir, file), t(values), { fsync: false });
+  };
+  put(join(root, 'ref'), 'a.npy', [1, 2, 3]);
+  put(join(root, 'ref'), 'b.npy', [4, 5, 6]);
+  put(join(root, 'ref'), 'c.npy', [7, 8, 9]);
+  put(join(root, 'same'), 'a.txt', [1, 2, 3]);
+  put(join(root, 'same'), 'b.pb', [4, 5, 6]);
+  put(join(root, 'same'), 'c.bin', [7, 8, 9]);
+  put(join(root, 'bad'), 'a.npy', [1, 2, Number.NaN]);
+  put(join(root, 'bad'), 'b.npy', [4, 5]);
+
+  it('reports exact equality and passes the gate', () => {
+    const r = runCli(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'same'), '--json', '--fail-under']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = parseReportJson(r.stdout);
+    expect(report.rows.map((row) => [row.tensor, row.pass, row.metrics?.snrDb])).toEqual([['a', true, Infinity], ['b', true, Infinity], ['c', true, Infinity]]);
+  });
+
+  it('reports NaN, a shape mismatch and a missing tensor per row; the exit code says whether anything failed', () => {
+    const out = join(root, 'report-dir');
+    const args = ['compare', '--ref', join(root, 'ref'), '--test', join(root, 'bad'), '--json', '--out', out];
+    const r = runCli(args);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = Object.fromEntries(parseReportJson(r.stdout).rows.map((row) => [row.tensor, row]));
+    expect(rows.a.metrics?.nonFiniteIntroduced).toBe(1);
+    expect(rows.b.error).toMatch(/Shapes differ/);
+    expect(rows.c.error).toMatch(/No file holds it in the test directory/);
+    expect(existsSync(join(out, 'report.json'))).toBe(true);
+    expect(runCli([...args, '--fail-under']).code).toBe(1);
+  });
+});
+
+function maxRssKb(stderr: string): number | null {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  return m ? Number(m[1]) : null;
+}
+
+if (!HAS_SHARED) console.log(`skipping the udnie compare test: ${SHARED} is absent`);
+
+describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
+  const UDNIE = join(SHARED, 'models', 'udnie.onnx');
+  const images = join(SHARED, 'images');
+  const modelArgs = ['--input', join(images, 'fish_720.png'), '--preprocess', 'size=720x720'];
+  const calib = [join(images, 'cat.jpg'), join(images, 'dog.jpg'), join(images, 'hummingbird.jpg')];
+
+  it('compares 59 taps within 1.5 GB, and its output row equals the quant run\'s output metric', async () => {
+    const cache = tempDir('qs-cli-udnie-cache-');
+    const args = [CLI, 'compare', UDNIE, ...modelArgs, '--calib', ...calib, '--taps', '@all', '--format', 'json', '-q'];
+    const timed = existsSync('/usr/bin/time');
+    const r = spawnSync(timed ? '/usr/bin/time' : process.execPath, timed ? ['-v', process.execPath, ...args] : args, {
+      cwd: REPO, env: { ...process.env, QUANTSCOPE_CACHE: cache }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 900_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const report = parseReportJson(r.stdout);
+    expect(report.rows).toHaveLength(59);
+    expect(report.rows.every((row) => row.metrics !== null && row.own !== undefined)).toBe(true);
+    if (timed) {
+      const kb = maxRssKb(r.stderr);
+      console.log(`udnie compare: peak RSS ${kb} KB`);
+      expect(kb).not.toBeNull();
+      expect(kb as number).toBeLessThan(1.5 * 1024 * 1024);
+    } else {
+      console.log('no /usr/bin/time: the peak RSS of the udnie compare is not checked');
+    }
+
+    // The same float and quant models (every tap pinned), fetching the output alone.
+    const previous = process.env.QUANTSCOPE_CACHE;
+    process.env.QUANTSCOPE_CACHE = cache;
+    try {
+      const ctx = await openModel({ modelPath: UDNIE, inputs: [join(images, 'fish_720.png')], preprocess: 'size=720x720' });
+      const quant = await setUpQuant(ctx, { calib });
+      const taps = compareTaps(ctx, ['@all']);
+      const float = await floatBackendFor(ctx);
+      const q = await quantBackendFor(ctx, quant.plan, quant.calibration);
+      await float.prepare(taps);
+      await q.prepare(taps);
+      const ref = (await float.run(ctx.feeds, ['outputImage'])).get('outputImage');
+      await float.dispose();
+      const test = (await q.run(ctx.feeds, ['outputImage'])).get('outputImage');
+      await q.dispose();
+      const want = computeMetrics(ref as never, test as never);
+      const row = report.rows.find((x) => x.tensor === 'outputImage');
+      expect(row?.metrics?.cosine).toBe(want.cosine);
+      expect(row?.metrics?.snrDb).toBe(want.snrDb);
+      expect(row?.metrics?.maxAbs).toBe(want.maxAbs);
+    } finally {
+      if (previous === undefined) delete process.env.QUANTSCOPE_CACHE;
+      else process.env.QUANTSCOPE_CACHE = previous;
+    }
+  }, 900_000);
+});
+

@@ -1,0 +1,53 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatMetric } from '../src/analysis/metrics.js';
+import { DEMO_HAZARD_NODE } from '../src/models/demo-generator.js';
+import { runCli, tempDir } from './helpers/cli.js';
+
+describe('quantscope demo', () => {
+  it('tells the whole story in under a minute: INT8 fails, the table shows where, bisect names the hazard, fix promotes it, the model is emitted', () => {
+    const cwd = tempDir('qs-demo-');
+    const started = Date.now();
+    const r = runCli(['demo', '--json'], { cwd, timeoutMs: 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    expect(seconds).toBeLessThan(60);
+    const json = JSON.parse(r.stdout);
+    expect(json.bisect.output.pass).toBe(false);
+    expect(json.comparison.firstFailing).toBe('fuse_conv_out');
+    expect(json.bisect.culprit.node).toBe(DEMO_HAZARD_NODE);
+    expect(json.bisect.quantRuns).toBeLessThanOrEqual(json.bisect.runBudget);
+    expect(json.fix).toMatchObject({ met: true, promoted: [DEMO_HAZARD_NODE] });
+    expect(json.hazard).toEqual({ node: DEMO_HAZARD_NODE, namedByBisect: true, promotedByFix: true });
+    // Emitted into models/ under the working directory, and verified.
+    expect(json.fix.emitted).toMatchObject({ model: join('models', 'demo-generator.mixed.onnx'), outputsIdentical: true });
+    expect(existsSync(join(cwd, 'models', 'demo-generator.mixed.onnx'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(cwd, 'models', 'demo-generator.mixed.manifest.json'), 'utf8'));
+    expect(manifest).toBeTruthy();
+    expect(existsSync(join(cwd, json.fix.plan))).toBe(true);
+  }, 90_000);
+
+  it('is what a plain `quantscope` runs when stdin is not a terminal; its figures are the measured ones', () => {
+    const cwd = tempDir('qs-demo-');
+    const r = runCli([], { cwd, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^quantscope demo: .*demo-generator\.onnx \(generic-int8, target cosine>=0\.999\)$/);
+    expect(r.stdout).toMatch(/^1\. INT8 plan: output 'image' misses cosine>=0\.999:\n {3}cosine 0\.\d{6}, SNR .* \(INT16 plan: cosine 0\.\d{6}\)$/m);
+    expect(r.stdout).toMatch(/^2\. Per layer: \d+ tensors, \d+ fail cosine >= 0\.999; first \(<\): 'fuse_conv_out'$/m);
+    expect(r.stdout).toMatch(/│ 17 │ fuse_conv +│ Conv +│ 0\.\d{6} │ .* │ source +│ FAIL< │/);
+    expect(r.stdout).toMatch(/^3\. Bisect: culprit fuse_conv \(Conv\), cosine 0\.\d{6};\n {3}its input 'branch_concat_out' passes \(cosine 0\.\d{6}\)\.$/m);
+    expect(r.stdout).toMatch(/^4\. Fix: target met by promoting fuse_conv int8->int16 \(\d+ quant runs\);$/m);
+    expect(r.stdout).toMatch(/^5\. Emit: models\/demo-generator\.mixed\.onnx \(\+ \.quant\.json, \.manifest\.json\);\n {3}read back: \d+ nodes as planned, outputs equal to the quant backend's\.$/m);
+    expect(r.stdout).toContain("documented hazard 'fuse_conv': named by bisect, promoted by fix");
+    // Every line fits an 80-column terminal.
+    for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(80);
+    // The summary's numbers are those of a machine-readable run.
+    const json = JSON.parse(runCli(['demo', '--json', '--emit-dir', tempDir()], { cwd }).stdout);
+    const before = formatMetric('cosine', json.fix.before[0].metrics.cosine);
+    const after = formatMetric('cosine', json.fix.outputs[0].metrics.cosine);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}'image' INT8: {2}cosine ${before}, .*\\n {2}'image' fixed: cosine ${after}, `, 'm'));
+    expect(lines.length).toBeLessThan(45);
+  }, 120_000);
+});
