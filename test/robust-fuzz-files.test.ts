@@ -105,9 +105,9 @@ function npyCase(r: Random): { bytes: Uint8Array; kind: string } {
 }
 
 describe('fuzzing the .npy reader', () => {
-  it('survives mutated headers and bytes, in memory and from disk', () => {
+  it('survives mutated headers and bytes, in memory and from disk', async () => {
     const fileOf = (i: number) => path.join(work, `case-${i}.npy`);
-    const report = fuzz({ target: 'npy', seed: 0x6e7079, cases: 5000 }, (r, i) => {
+    const report = await fuzz({ target: 'npy', seed: 0x6e7079, cases: 5000 }, (r, i) => {
       const c = npyCase(r);
       const fromDisk = i % 3 === 0;
       return {
@@ -130,9 +130,9 @@ describe('fuzzing the .npy reader', () => {
 const RAW_DTYPES: readonly DType[] = ['float32', 'float64', 'int8', 'uint8', 'int16', 'int64', 'uint64', 'bool', 'float16', 'bfloat16', 'complex128', 'int4', 'string'];
 
 describe('fuzzing the raw .bin and text readers', () => {
-  it('reads raw bytes only when dtype and shape account for every byte', () => {
+  it('reads raw bytes only when dtype and shape account for every byte', async () => {
     const fileOf = (i: number) => path.join(work, `case-${i}.bin`);
-    const report = fuzz({ target: 'raw-bin', seed: 0x62696e, cases: 2500 }, (r, i) => {
+    const report = await fuzz({ target: 'raw-bin', seed: 0x62696e, cases: 2500 }, (r, i) => {
       const fromMemory = i % 4 !== 0;
       const base = new Uint8Array(pick(r, [0, 1, 7, 8, 24, 96]));
       const m = mutateBytes(base, r);
@@ -152,14 +152,14 @@ describe('fuzzing the raw .bin and text readers', () => {
     expect(report.cases).toBe(2500);
   });
 
-  it('reads text tensors only when every token is a number of the dtype', () => {
+  it('reads text tensors only when every token is a number of the dtype', async () => {
     const texts = tensors
       .filter((t) => !['complex64', 'bool'].includes(t.dtype))
       .map((t) => ({ text: formatTextTensor(t), dtype: t.dtype, dims: t.dims }));
     texts.push({ text: '# comment\n[1, 2; 3]\n nan -inf Infinity 3.000e+00\n', dtype: 'float32', dims: [7] });
     const TOKENS = ['1e999', '-1e999', 'nan', 'NaN', '0x10', '1_000', '١٢', '\u0000', '\u001b[31m', '9223372036854775808', '-9223372036854775809', '18446744073709551616', '3.5', '1e-400', '-0', '+', '.', 'e5', 'L'.repeat(5000), '\r\n', ',,,', '#'];
     const fileOf = (i: number) => path.join(work, `case-${i}.txt`);
-    const report = fuzz({ target: 'text', seed: 0x747874, cases: 3000 }, (r, i) => {
+    const report = await fuzz({ target: 'text', seed: 0x747874, cases: 3000 }, (r, i) => {
       const base = pick(r, texts);
       let text: string;
       let kind: string;
@@ -192,7 +192,7 @@ describe('fuzzing the raw .bin and text readers', () => {
 });
 
 describe('fuzzing run manifests', () => {
-  it('loads a mutated manifest and the tensor files it lists, or says what is wrong', () => {
+  it('loads a mutated manifest and the tensor files it lists, or says what is wrong', async () => {
     const dir = path.join(work, 'run');
     const run = RunDir.create(dir, {
       model: { path: 'm.onnx', sha256: 'ab'.repeat(32) },
@@ -207,7 +207,7 @@ describe('fuzzing run manifests', () => {
     run.complete();
     const good = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as unknown;
     const fileOf = (i: number) => path.join(dir, `case-${i}.json`);
-    const report = fuzz({ target: 'manifest', seed: 0x6d616e, cases: 2500 }, (r, i) => {
+    const report = await fuzz({ target: 'manifest', seed: 0x6d616e, cases: 2500 }, (r, i) => {
       const m = mutateJsonText(good, r);
       return {
         size: m.value.length,
@@ -230,10 +230,10 @@ describe('fuzzing plans, profiles and calibration tables', () => {
   const graph = graphOf(model);
   const conv = graph.nodes.find((n) => n.opType === 'Conv')?.name ?? '';
 
-  it('parses a mutated plan file and resolves it against the demo graph, or says what is wrong', () => {
+  it('parses a mutated plan file and resolves it against the demo graph, or says what is wrong', async () => {
     const good = { profile: 'generic-int8', overrides: { [conv]: 'int16', 'op:Conv': 'int8', 're:^dec': 'fp16', 'enc*': 'fp32' } };
     const fileOf = (i: number) => path.join(work, `plan-${i}.json`);
-    const report = fuzz({ target: 'plan', seed: 0x706c61, cases: 2500 }, (r, i) => {
+    const report = await fuzz({ target: 'plan', seed: 0x706c61, cases: 2500 }, (r, i) => {
       const m = mutateJsonText(good, r);
       return {
         size: m.value.length,
@@ -251,10 +251,10 @@ describe('fuzzing plans, profiles and calibration tables', () => {
     expect(report.accepted).toBeGreaterThan(0);
   });
 
-  it('parses a mutated profile, or names the field at fault', () => {
+  it('parses a mutated profile, or names the field at fault', async () => {
     const good = JSON.parse(readFileSync(path.join(repo, 'src', 'quant', 'profiles', 'int8-fp16.json'), 'utf8')) as unknown;
     const fileOf = (i: number) => path.join(work, `profile-${i}.json`);
-    const report = fuzz({ target: 'profile', seed: 0x70726f, cases: 2500 }, (r, i) => {
+    const report = await fuzz({ target: 'profile', seed: 0x70726f, cases: 2500 }, (r, i) => {
       const m = mutateJsonText(good, r);
       return {
         size: m.value.length,
@@ -273,7 +273,7 @@ describe('fuzzing plans, profiles and calibration tables', () => {
     expect(report.cases).toBe(2500);
   });
 
-  it('reads a mutated calibration table, or names the field at fault', () => {
+  it('reads a mutated calibration table, or names the field at fault', async () => {
     const good = {
       schemaVersion: 1, id: '0123456789abcdef', method: 'percentile', percentile: 99.99, profile: 'generic-int8',
       modelSha256: 'ab'.repeat(32), inputs: [{ source: 'x.npy', sha256: 'cd'.repeat(32) }], samples: 1,
@@ -284,7 +284,7 @@ describe('fuzzing plans, profiles and calibration tables', () => {
       },
     };
     const fileOf = (i: number) => path.join(work, `calibration-${i}.json`);
-    const report = fuzz({ target: 'calibration', seed: 0x63616c, cases: 2500 }, (r, i) => {
+    const report = await fuzz({ target: 'calibration', seed: 0x63616c, cases: 2500 }, (r, i) => {
       const m = mutateJsonText(good, r);
       return {
         size: m.value.length,

@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTensor } from '../src/core/tensor.js';
 import { readModel } from '../src/onnx/index.js';
 import { readCalibrationTable } from '../src/quant/calibration-table.js';
+import { readPlanFile } from '../src/quant/plan-file.js';
 import { readManifest, type RunManifest } from '../src/store/manifest.js';
 import { writeNpy } from '../src/store/npy.js';
 import { readRunTensor } from '../src/store/run-dir.js';
 import { readTensorFile } from '../src/store/tensor-file.js';
-import { int, pick, rng } from './helpers/fuzz.js';
+import { rng } from './helpers/fuzz.js';
 import { CLI, HAS_SHARED, REPO, SHARED, tempDir } from './helpers/cli.js';
 
 /**
@@ -39,15 +40,16 @@ interface Outcome {
   readonly hard: boolean;
 }
 
-/** Runs the CLI and stops it after `delayMs` as `stop` says. */
-function interrupt(args: readonly string[], delayMs: number, stop: Stop, env: Record<string, string>): Promise<Outcome> {
+/** Runs the CLI and stops it after `delayMs` as `stop` says (null: lets it finish). */
+function interrupt(args: readonly string[], delayMs: number | null, stop: Stop, env: Record<string, string>): Promise<Outcome & { ms: number }> {
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let exited = false;
     let sent = false;
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = setTimeout(() => {
+    const timer = delayMs === null ? undefined : setTimeout(() => {
       if (exited) return;
       sent = true;
       if (stop === 'double') {
@@ -57,14 +59,17 @@ function interrupt(args: readonly string[], delayMs: number, stop: Stop, env: Re
         child.kill(stop);
       }
     }, delayMs);
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`quantscope ${args[0]} did not stop within 90 s of ${stop}`)); }, delayMs + 90_000);
+    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`quantscope ${args[0]} did not stop within 90 s of ${stop}`)); }, (delayMs ?? 0) + 90_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       exited = true;
       clearTimeout(timer);
       clearTimeout(guard);
       const handled = stderr.includes('received; stopping after the current step');
-      resolve({ code, signal, stderr, finishedFirst: !sent, hard: sent && (stop === 'SIGKILL' || stop === 'double' || !handled || signal !== null) });
+      resolve({
+        code, signal, stderr, ms: Date.now() - started, finishedFirst: !sent,
+        hard: sent && (stop === 'SIGKILL' || stop === 'double' || !handled || signal !== null),
+      });
     });
   });
 }
@@ -148,93 +153,138 @@ function checkEmitted(modelFile: string, o: Outcome, what: string): void {
 }
 
 interface Case {
-  readonly command: string;
   readonly stop: Stop;
-  readonly delayMs: number;
+  /** Where in the command's working time the signal lands, from 0 (just started) to 1 (about done). */
+  readonly at: number;
 }
 
-/** Seeded stop moments: each stop kind once per command, at a random time in [lo, hi] ms. */
-function cases(command: string, seed: number, lo: number, hi: number, stops: readonly Stop[]): Case[] {
+/** Seeded stop moments: each stop kind once, at a random point of the working time. */
+function cases(seed: number, stops: readonly Stop[]): Case[] {
   const r = rng(seed);
-  return stops.map((stop) => ({ command, stop, delayMs: int(r, lo, hi) }));
+  return stops.map((stop) => ({ stop, at: Math.round((0.05 + 0.9 * r()) * 100) / 100 }));
 }
 
 const tally: string[] = [];
 afterAll(() => console.log(`interrupted runs: ${tally.length} cases\n  ${tally.join('\n  ')}`));
 
-function record(c: Case, o: Outcome, result: string): void {
-  const how = o.finishedFirst ? 'finished first' : o.signal ? `killed by ${o.signal}` : `exit ${o.code}`;
-  tally.push(`${c.command} ${c.stop} at ${c.delayMs} ms: ${how}, ${result}`);
+function record(command: string, what: string, o: Outcome, result: string): void {
+  const how = o.signal ? `killed by ${o.signal}` : o.finishedFirst && !what.startsWith('uninterrupted') ? `finished first (exit ${o.code})` : `exit ${o.code}`;
+  tally.push(`${command} ${what}: ${how}, ${result}`);
+}
+
+interface Command {
+  readonly name: string;
+  readonly seed: number;
+  readonly stops: readonly Stop[];
+  /** The arguments, writing under `dir`. */
+  readonly args: (dir: string) => string[];
+  /** Checks what is on disk under `dir`; returns a summary. */
+  readonly check: (dir: string, o: Outcome, what: string) => string;
+  /** Remove the case's files afterwards (large outputs). */
+  readonly cleanUp?: boolean;
 }
 
 describe('interrupted runs leave complete or incomplete-marked results, never truncated files', () => {
   const calibDir = path.join(work, 'calib');
   mkdirSync(calibDir);
-  for (let k = 0; k < 6; k++) {
+  for (let k = 0; k < 12; k++) {
     const d = new Float32Array(3 * 64 * 64);
     for (let i = 0; i < d.length; i++) d[i] = (Math.sin(i * 0.01 * (k + 1)) + 1) * 127.5;
-    writeNpy(path.join(calibDir, `c${k}.npy`), makeTensor('float32', [1, 3, 64, 64], d), { fsync: false });
+    writeNpy(path.join(calibDir, `c${String(k).padStart(2, '0')}.npy`), makeTensor('float32', [1, 3, 64, 64], d), { fsync: false });
   }
-
-  const runModel = HAS_SHARED
-    ? { name: 'udnie 720 @all', args: [UDNIE, '--shape', 'inputImage=1x3x720x720', '--taps', '@all'], lo: 800, hi: 3300 }
-    : { name: 'demo @all, 1MB groups', args: [DEMO, '--taps', '@all', '--backend', 'both', '--max-memory', '1MB'], lo: 800, hi: 1500 };
   if (!HAS_SHARED) console.log(`../shared is absent (${SHARED}): the run cases use the demo model instead of udnie at 720x720`);
 
-  // Node and the CLI take 0.5 to 0.7 s to load; the windows begin after that, when the handlers are in place.
-  it.each(cases('run', 0x52554e, runModel.lo, runModel.hi, ['SIGINT', 'double', 'SIGKILL']))(
-    `run (${runModel.name}) stopped by $stop at $delayMs ms`,
-    async (c) => {
-      const dir = path.join(work, `run-${c.stop}`);
-      const o = await interrupt(['run', ...runModel.args, '--out', dir, '--quiet'], c.delayMs, c.stop, { QUANTSCOPE_CACHE: path.join(work, `cache-run-${c.stop}`) });
-      const status = checkRunDir(dir, o, `run ${c.stop}`);
-      record(c, o, `manifest ${status}`);
-      rmSync(dir, { recursive: true, force: true });
+  const commands: Command[] = [
+    {
+      name: HAS_SHARED ? 'run (udnie 720 @all)' : 'run (demo @all, 1MB groups)',
+      seed: 0x52554e,
+      stops: ['SIGINT', 'SIGKILL'],
+      args: (dir) => ['run', ...(HAS_SHARED
+        ? [UDNIE, '--shape', 'inputImage=1x3x720x720', '--taps', '@all']
+        : [DEMO, '--taps', '@all', '--backend', 'both', '--max-memory', '1MB']), '--out', dir],
+      check: (dir, o, what) => `manifest ${checkRunDir(dir, o, what)}`,
+      cleanUp: true,
     },
-  );
+    {
+      name: 'calibrate',
+      seed: 0x43414c,
+      stops: ['SIGINT', 'SIGTERM', 'SIGKILL'],
+      args: (dir) => ['calibrate', DEMO, '--calib', `content=${calibDir}`, '--max-memory', '1MB', '--out', path.join(dir, 'table.json')],
+      check: (dir, o, what) => {
+        checkCalibrationFiles(path.join(dir, 'cache'), path.join(dir, 'table.json'), o, what);
+        return existsSync(path.join(dir, 'table.json')) ? 'table written' : 'no table';
+      },
+    },
+    {
+      name: 'emit',
+      seed: 0x454d49,
+      stops: ['SIGINT', 'SIGTERM', 'double', 'SIGKILL'],
+      args: (dir) => ['emit', DEMO, '--out', path.join(dir, 'out', 'demo.onnx')],
+      check: (dir, o, what) => {
+        checkEmitted(path.join(dir, 'out', 'demo.onnx'), o, what);
+        checkCalibrationFiles(path.join(dir, 'cache'), undefined, o, what);
+        return existsSync(path.join(dir, 'out', 'demo.onnx')) ? 'model written' : 'no model';
+      },
+    },
+    {
+      name: 'fix',
+      seed: 0x464958,
+      stops: ['SIGINT', 'SIGTERM', 'SIGKILL'],
+      args: (dir) => ['fix', DEMO, '--out', path.join(dir, 'plan.json'), '--emit', path.join(dir, 'out', 'demo.onnx')],
+      check: (dir, o, what) => {
+        const plan = path.join(dir, 'plan.json');
+        checkTemps(files(dir).filter((f) => !f.startsWith('cache/') && !f.startsWith('out/')), o, what);
+        if (existsSync(plan)) readPlanFile(plan);
+        if (o.code === 0) expect(existsSync(plan), `${what}: exit 0 without the plan`).toBe(true);
+        checkEmitted(path.join(dir, 'out', 'demo.onnx'), o, what);
+        checkCalibrationFiles(path.join(dir, 'cache'), undefined, o, what);
+        return `${existsSync(plan) ? 'plan' : 'no plan'}, ${existsSync(path.join(dir, 'out', 'demo.onnx')) ? 'model' : 'no model'}`;
+      },
+    },
+    {
+      name: 'compare',
+      seed: 0x434d50,
+      stops: ['SIGINT', 'double', 'SIGKILL'],
+      args: (dir) => ['compare', DEMO, '--taps', '@all', '--max-memory', '1MB', '--out', path.join(dir, 'run')],
+      check: (dir, o, what) => `manifest ${checkRunDir(path.join(dir, 'run'), o, what)}`,
+    },
+  ];
 
-  it.each(cases('calibrate', 0x43414c, 800, 3000, ['SIGINT', 'SIGTERM', 'SIGKILL']))(
-    'calibrate stopped by $stop at $delayMs ms',
-    async (c) => {
-      const cache = path.join(work, `cache-cal-${c.stop}`);
-      const out = path.join(work, `cal-${c.stop}`, 'table.json');
-      mkdirSync(path.dirname(out));
-      const o = await interrupt(
-        ['calibrate', DEMO, '--calib', `content=${calibDir}`, '--method', 'entropy', '--max-memory', '1MB', '--out', out, '--quiet'],
-        c.delayMs, c.stop, { QUANTSCOPE_CACHE: cache },
-      );
-      checkCalibrationFiles(cache, out, o, `calibrate ${c.stop}`);
-      record(c, o, existsSync(out) ? 'table written' : 'no table');
-    },
-  );
+  /** How long Node takes to load the CLI (until the signal handlers can exist). */
+  let startupMs = 0;
+  beforeAll(async () => {
+    startupMs = (await interrupt(['--version'], null, 'SIGINT', {})).ms;
+  });
 
-  it.each(cases('emit', 0x454d49, 800, 1200, ['SIGINT', 'SIGTERM', 'double', 'SIGKILL']))(
-    'emit stopped by $stop at $delayMs ms',
-    async (c) => {
-      const cache = path.join(work, `cache-emit-${c.stop}`);
-      const model = path.join(work, `emit-${c.stop}`, 'demo.onnx');
-      const o = await interrupt(['emit', DEMO, '--out', model, '--quiet'], c.delayMs, c.stop, { QUANTSCOPE_CACHE: cache });
-      checkEmitted(model, o, `emit ${c.stop}`);
-      checkCalibrationFiles(cache, undefined, o, `emit ${c.stop}`);
-      record(c, o, existsSync(model) ? 'model written' : 'no model');
-    },
-  );
+  describe.each(commands)('$name', (command) => {
+    let fullMs = 0;
+    let n = 0;
+    const run = (stop: Stop, delayMs: number | null) => {
+      const dir = path.join(work, `${command.name.split(' ')[0]}-${n++}`);
+      mkdirSync(dir, { recursive: true });
+      return { dir, outcome: interrupt([...command.args(dir), '--quiet'], delayMs, stop, { QUANTSCOPE_CACHE: path.join(dir, 'cache') }) };
+    };
 
-  it.each(cases('compare', 0x434d50, 800, 1600, ['SIGINT', 'SIGTERM', 'SIGKILL']))(
-    'compare stopped by $stop at $delayMs ms',
-    async (c) => {
-      const dir = path.join(work, `compare-${c.stop}`);
-      const o = await interrupt(
-        ['compare', DEMO, '--taps', '@all', '--max-memory', '1MB', '--out', dir, '--quiet'],
-        c.delayMs, c.stop, { QUANTSCOPE_CACHE: path.join(work, `cache-cmp-${c.stop}`) },
-      );
-      const status = checkRunDir(dir, o, `compare ${c.stop}`);
-      record(c, o, `manifest ${status}`);
-    },
-  );
+    it('finishes whole when left alone (and sets the time scale of the cases)', async () => {
+      const { dir, outcome } = run('SIGINT', null);
+      const o = await outcome;
+      expect(o.code, o.stderr).toBe(0);
+      record(command.name, `uninterrupted in ${o.ms} ms`, o, command.check(dir, o, `${command.name} uninterrupted`));
+      fullMs = o.ms;
+      if (command.cleanUp) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each(cases(command.seed, command.stops))('stopped by $stop at $at of its working time', async (c) => {
+      const delayMs = Math.round(startupMs + c.at * Math.max(0, fullMs - startupMs));
+      const { dir, outcome } = run(c.stop, delayMs);
+      const o = await outcome;
+      const what = `${c.stop} at ${delayMs} ms`;
+      record(command.name, what, o, command.check(dir, o, `${command.name} ${what}`));
+      if (command.cleanUp) rmSync(dir, { recursive: true, force: true });
+    });
+  });
 
   it('the stop moments are seeded, so a failure replays', () => {
-    expect(cases('run', 1, 0, 1000, ['SIGINT'])).toEqual(cases('run', 1, 0, 1000, ['SIGINT']));
-    expect(pick(rng(7), [1, 2, 3])).toBe(pick(rng(7), [1, 2, 3]));
+    expect(cases(1, ['SIGINT', 'SIGKILL'])).toEqual(cases(1, ['SIGINT', 'SIGKILL']));
   });
 });

@@ -32,7 +32,15 @@ class Tmux {
   }
 
   start(command: string, width: number, height: number): void {
-    this.tmux(['new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height), command]);
+    // A fresh tmux server sometimes exits while starting ("server exited unexpectedly"); retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.tmux(['new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height), command]);
+        return;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
   }
 
   keys(...keys: string[]): void {

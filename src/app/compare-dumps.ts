@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
 import { computeMetrics } from '../analysis/metrics.js';
 import { DumpsBackend, listDumpTensors, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
@@ -182,7 +182,7 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   }
   if (unmatched > 0) onProgress({ type: 'log', level: 'warn', message: `${unmatched} tensor(s) have a file on one side only or none` });
 
-  const report = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: loaded.path } : {}) });
+  const report = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}) });
   const plots = options.plot !== undefined ? await writePlots(options.plot, report, images) : [];
   let reportFile: string | null = null;
   if (options.outDir !== undefined) {

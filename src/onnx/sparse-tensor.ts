@@ -1,9 +1,13 @@
+import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import { bytesPerElement, lanes } from '../core/dtype.js';
 import { allocate, elementCount, makeTensor, type Tensor } from '../core/tensor.js';
 import { int64ToSafeNumber } from './int64.js';
 import type { SparseTensorProto } from './proto-types.js';
 import { decodeTensor, type TensorContext } from './tensor-proto.js';
+
+/** The largest dense copy of a sparse tensor quantscope makes: 256 MiB. */
+export const MAX_DENSE_BYTES = 256 * 1024 * 1024;
 
 /**
  * A SparseTensorProto made dense: `values` is [NNZ]; `indices` is either [NNZ] linear indices or
@@ -12,10 +16,6 @@ import { decodeTensor, type TensorContext } from './tensor-proto.js';
  * file's size does not bound (a few bytes can claim a shape of 10^12 zeros), so it is refused above
  * MAX_DENSE_BYTES, before anything is allocated.
  */
-
-/** The largest dense copy of a sparse tensor quantscope makes: 256 MiB. */
-export const MAX_DENSE_BYTES = 256 * 1024 * 1024;
-
 export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Tensor {
   const what = ctx.what;
   const dims = (sparse.dims ?? []).map((d, i) => int64ToSafeNumber(d, `Dimension ${i} of sparse tensor ${what}`));
@@ -28,11 +28,11 @@ export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Te
   // A dense copy of a huge sparse shape would be a huge allocation: refuse it up front.
   const denseBytes = count * lanes(values.dtype) * Math.max(1, bytesPerElement(values.dtype));
   if (denseBytes > MAX_DENSE_BYTES) {
-    throw new UserError(`Sparse tensor ${what} of shape [${dims.join(',')}] would take ${denseBytes} bytes when made dense, more than the ${MAX_DENSE_BYTES} bytes quantscope allows.`);
+    throw new UserError(`Sparse tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} would take ${denseBytes} bytes when made dense, more than the ${MAX_DENSE_BYTES} bytes quantscope allows.`);
   }
   const rank = indices.dims.length === 2 ? indices.dims[1] : 1;
   if (indices.dims[0] !== nnz || (indices.dims.length === 2 && rank !== dims.length) || indices.dims.length > 2) {
-    throw new UserError(`Sparse tensor ${what} has indices of shape [${indices.dims.join(',')}] for ${nnz} values of a rank-${dims.length} tensor.`);
+    throw new UserError(`Sparse tensor ${what} has indices of shape ${displayName(`[${indices.dims.join(',')}]`, 200)} for ${nnz} values of a rank-${dims.length} tensor.`);
   }
   const idx = indices.data;
   const at = (k: number): number => Number(idx[k] as number | bigint);

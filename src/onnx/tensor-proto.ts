@@ -87,7 +87,8 @@ export function decodeTensor(proto: TensorProto, ctx: TensorContext): Tensor {
   }
   let count = 1;
   for (const d of dims) count *= d;
-  const shape = `[${dims.join(',')}]`;
+  // A file may declare thousands of dims: the shape is cut for messages.
+  const shape = displayName(`[${dims.join(',')}]`, 200);
 
   if (dtype === 'string') {
     const strings = proto.string_data ?? [];
@@ -171,7 +172,7 @@ function fromTypedField(proto: TensorProto, dtype: DType, dims: readonly number[
   const need = packed4 ? Math.ceil(count / 2) : count * lanes(dtype);
   if (values.length !== need) {
     const where = values.length === 0 ? 'no data' : `${values.length} values in ${field}`;
-    throw new UserError(`Tensor ${what} of shape [${dims.join(',')}] and type ${dtype} needs ${need} values but has ${where}.`);
+    throw new UserError(`Tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} and type ${dtype} needs ${need} values but has ${where}.`);
   }
   if (packed4) {
     const out = dtype === 'int4' ? new Int8Array(count) : new Uint8Array(count);

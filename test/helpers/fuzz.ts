@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../../src/core/errors.js';
 import { mulberry32 } from '../../src/models/random.js';
@@ -24,11 +25,6 @@ export function int(random: Random, lo: number, hi: number): number {
 export function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
 }
-
-/** Values that break length and count fields: zero, off-by-one, 2^31, 2^32, 2^53, 2^63... */
-export const HUGE_NUMBERS: readonly number[] = [
-  0, 1, 255, 65535, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 1e12, 2 ** 53 - 1, 2 ** 53, 2 ** 63, 1e300,
-];
 
 // ---- Byte mutations -----------------------------------------------------------------------
 
@@ -329,6 +325,8 @@ export interface FuzzCase {
   /** Bytes of the mutated input, for the allocation bound. */
   readonly size: number;
   readonly kind: string;
+  /** More about the mutation for a failure message (the kind is what the report counts). */
+  readonly detail?: string;
   /** Runs the reader; returns normally when it accepted the input. */
   readonly run: () => void;
 }
@@ -376,7 +374,7 @@ export function sentenceProblem(message: string): string | undefined {
  * that throws anything but a UserError, gives a UserError that is not a clean sentence, runs over
  * the time limit, or allocates more than its input justifies.
  */
-export function fuzz(options: FuzzOptions, make: (random: Random, index: number) => FuzzCase): FuzzReport {
+export async function fuzz(options: FuzzOptions, make: (random: Random, index: number) => FuzzCase): Promise<FuzzReport> {
   const random = rng(options.seed);
   const limit = options.caseLimitMs ?? 2000;
   const slack = options.allocationSlack ?? 64 * 1024 * 1024;
@@ -387,14 +385,14 @@ export function fuzz(options: FuzzOptions, make: (random: Random, index: number)
   let slowest = 0;
   let largest = 0;
   const started = Date.now();
-  const watchdog = Watchdog.start(Math.max(10_000, limit * 5));
+  const watchdog = await Watchdog.start(Math.max(10_000, limit * 5));
   let i = 0;
   try {
     for (; i < options.cases; i++) {
       if (options.timeBudgetMs !== undefined && Date.now() - started > options.timeBudgetMs) break;
       const c = make(random, i);
       kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
-      const where = `${options.target} case ${i} (seed ${options.seed}, mutation ${c.kind})`;
+      const where = `${options.target} case ${i} (seed ${options.seed}, mutation ${c.detail ?? c.kind})`;
       const before = process.memoryUsage().arrayBuffers;
       const t0 = performance.now();
       watchdog.enter(`${where}`);
@@ -441,10 +439,11 @@ class Watchdog {
     private readonly label: Uint8Array,
   ) {}
 
-  static start(limitMs: number): Watchdog {
+  /** Resolves once the worker is watching: a worker cannot start while this thread is busy. */
+  static async start(limitMs: number): Promise<Watchdog> {
     const shared = new SharedArrayBuffer(8 + 4 + 500);
     const source = `
-      const { workerData } = require('node:worker_threads');
+      const { workerData, parentPort } = require('node:worker_threads');
       const { writeSync } = require('node:fs');
       const clock = new Float64Array(workerData.shared, 0, 1);
       const length = new Uint32Array(workerData.shared, 8, 1);
@@ -456,8 +455,10 @@ class Watchdog {
           writeSync(2, '\\nfuzz watchdog: ' + name + ' has run for over ' + workerData.limitMs + ' ms; killing the test process\\n');
           process.kill(process.pid, 'SIGKILL');
         }
-      }, 250).unref();`;
+      }, 250);
+      parentPort.postMessage('ready');`;
     const worker = new Worker(source, { eval: true, workerData: { shared, limitMs } });
+    await once(worker, 'message');
     worker.unref();
     return new Watchdog(worker, new Float64Array(shared, 0, 1), new Uint8Array(shared, 8));
   }

@@ -16,7 +16,13 @@ import { fileURLToPath } from 'node:url';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const SOCKET = `qs-latency-${process.pid}`;
-const tmux = (...args) => spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const tmux = (...args) => {
+  // A fresh tmux server sometimes exits while starting; the next try works.
+  for (let attempt = 0; ; attempt++) {
+    const r = spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+    if (r.status === 0 || args[0] !== 'new-session' || attempt === 2) return r;
+  }
+};
 const screen = (name) => tmux('capture-pane', '-p', '-t', name).stdout;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const stats = (xs) => {
@@ -79,12 +85,31 @@ function cursorRow(text) {
   return line ? Number(/^›.\s*(\d+)/.exec(line)?.[1]) : -1;
 }
 
+/** Sends a key that moves the cursor and returns the ms until the screen shows the move. */
+async function keypress(name, key, stillValid) {
+  const before = cursorRow(screen(name));
+  const t0 = performance.now();
+  tmux('send-keys', '-t', name, key);
+  for (;;) {
+    const text = screen(name);
+    if (cursorRow(text) !== before || !stillValid(text) || performance.now() - t0 > 60_000) break;
+    await sleep(1);
+  }
+  const ms = performance.now() - t0;
+  await sleep(50);
+  return ms;
+}
+
 async function keypressDuringRun(worker) {
   const name = worker ? 'kw' : 'kn';
   const cache = mkdtempSync(join(tmpdir(), 'qs-latency-cache-'));
   const args = `tui ../shared/models/udnie.onnx --input inputImage=../shared/images/fish_720.png --calib ../shared/images/cat.jpg --preprocess size=720x720${worker ? '' : ' --no-worker'}`;
   tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', `cd '${REPO}' && env -u CI QUANTSCOPE_CACHE='${cache}' '${process.execPath}' '${CLI}' ${args}; sleep 5`);
   await waitScreen(name, /graph · idle/, 20_000);
+  // The same measurement with nothing running: what tmux and the polling add.
+  const idle = [];
+  for (let i = 0; i < 20; i++) idle.push(await keypress(name, i % 2 === 0 ? 'j' : 'k', () => true));
+  console.log(JSON.stringify({ measure: `keypress to screen, idle, ${worker ? 'job worker' : '--no-worker'} (ms)`, ...stats(idle) }));
   // Every node tapped: 59 tensors of up to 10M elements each, so metric loops dominate the run.
   tmux('send-keys', '-t', name, 'a');
   await waitScreen(name, /59 taps/, 5_000);
@@ -94,17 +119,7 @@ async function keypressDuringRun(worker) {
   let down = true;
   const runStart = performance.now();
   while (/compare…/.test(screen(name)) && performance.now() - runStart < 300_000) {
-    const before = cursorRow(screen(name));
-    const t0 = performance.now();
-    tmux('send-keys', '-t', name, down ? 'j' : 'k');
-    for (;;) {
-      const text = screen(name);
-      if (cursorRow(text) !== before) break;
-      if (!/compare…/.test(text) && !/graph/.test(text.split('\n')[0])) break;
-      if (performance.now() - t0 > 60_000) break;
-      await sleep(1);
-    }
-    latencies.push(performance.now() - t0);
+    latencies.push(await keypress(name, down ? 'j' : 'k', (text) => /compare…/.test(text)));
     down = !down;
     await sleep(150 + Math.random() * 100);
   }

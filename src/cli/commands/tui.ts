@@ -41,6 +41,9 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
     }
     // ink prints only the last frame when a CI variable is set; an interactive terminal is not CI.
     for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = '0';
+    // React's development build (the default without NODE_ENV) triples the cost of a frame and
+    // loads slower; React reads this when it is first imported, just below.
+    process.env.NODE_ENV ??= 'production';
     // ink and React take a while to load: load them while the model is opened.
     const launching = import('../../ui/launch.js');
     const { openSession } = await import('../../app/session.js');

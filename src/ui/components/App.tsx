@@ -1,6 +1,6 @@
 import { Box, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { CancelledError, messageOf } from '../../core/errors.js';
+import { CancelledError, InternalError, messageOf } from '../../core/errors.js';
 import type { JobRunner } from '../../app/job-runner.js';
 import type { JobRequest } from '../../app/session-jobs.js';
 import type { Session } from '../../app/session.js';
@@ -68,7 +68,12 @@ export function App(props: AppProps): React.JSX.Element {
         const rows = layoutFor(size.width, size.height);
         dispatch({ type: 'job-done', outcome, at: now(), rows: { results: rows.resultRows, probes: rows.probeRows } });
       },
-      (error: unknown) => dispatch({ type: 'job-failed', error: messageOf(error), cancelled: error instanceof CancelledError || controller.signal.aborted }),
+      (error: unknown) => dispatch({
+        type: 'job-failed',
+        // A bug is labelled as one; its stack is lost on screen, the message names the place.
+        error: error instanceof InternalError ? `internal error: ${messageOf(error)}` : messageOf(error),
+        cancelled: error instanceof CancelledError || controller.signal.aborted,
+      }),
     ).finally(() => {
       if (job.current === controller) job.current = null;
       if (quitting.current) quit();
