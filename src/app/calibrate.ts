@@ -80,6 +80,9 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   const int16 = activationQuant(profile, 'int16');
   const entries: Record<string, CalibratedTensor> = {};
   for (const [name, s] of stats) {
+    // Deriving entropy ranges takes a while on big models: let a signal handler run between tensors.
+    await new Promise((resolve) => setImmediate(resolve));
+    throwIfCancelled(options.signal);
     if (s.count === 0) continue;
     entries[name] = {
       min: s.min,
