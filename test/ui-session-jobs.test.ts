@@ -5,7 +5,8 @@ import { inProcessRunner } from '../src/app/in-process-runner.js';
 import type { JobRunner } from '../src/app/job-runner.js';
 import type { JobEvent, ProbeView } from '../src/app/session-jobs.js';
 import { openSession, type Session } from '../src/app/session.js';
-import { CancelledError } from '../src/core/errors.js';
+import { CancelledError, InternalError, UserError } from '../src/core/errors.js';
+import { fromWire, toWire } from '../src/app/worker-runner.js';
 import { REPO, tempDir } from './helpers/cli.js';
 
 /** The session jobs on the demo model, in-process: what the TUI's worker runs, with real models. */
@@ -89,5 +90,18 @@ describe('session jobs on the demo model', () => {
     await expect(job).rejects.toBeInstanceOf(CancelledError);
     const next = await runner.run({ kind: 'compare', edits: [], taps: ['image'] }, () => {}, new AbortController().signal);
     expect(next.kind).toBe('compare');
+  });
+});
+
+describe('errors across the worker boundary', () => {
+  it.each([
+    [new UserError('Input x is bad.', { exitCode: 2 }), UserError, 'Input x is bad.'],
+    [new CancelledError('stop'), CancelledError, 'stop'],
+    [new TypeError('boom'), InternalError, 'boom'],
+    ['a string', InternalError, 'a string'],
+  ] as const)('%s comes back as the same family', (thrown, family, message) => {
+    const back = fromWire(toWire(thrown));
+    expect(back).toBeInstanceOf(family);
+    expect(back.message).toBe(message);
   });
 });

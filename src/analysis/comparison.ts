@@ -1,3 +1,4 @@
+import type { Finding } from './advisor-finding.js';
 import { hasNonFiniteFailure, higherIsBetter, metricValue, valueMeets, type MetricName, type Metrics } from './metrics.js';
 
 /** How a tensor's error came about (DESIGN.md §5, own vs accumulated error). */
@@ -55,7 +56,8 @@ export interface ComparisonReport {
   readonly outputs: string[];
   readonly perturbation?: TapPerturbation | null;
   readonly achievable?: Achievable | null;
-  readonly findings?: unknown[];
+  /** What the advisor (analysis/advisor.ts) reads in the report: causes and what to do. */
+  readonly findings?: readonly Finding[];
 }
 
 /**

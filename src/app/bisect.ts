@@ -1,3 +1,4 @@
+import { adviseBisect, type Finding } from '../analysis/advisor.js';
 import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
 import { rowPasses, type TapPerturbation } from '../analysis/comparison.js';
 import { computeMetrics, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
@@ -11,6 +12,7 @@ import { fusionGroups, groupByNode } from '../quant/fusion.js';
 import type { Plan } from '../quant/plan.js';
 import { criterionOf, perturbationOf, type Criterion } from './compare-report.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
+import { adviceGraph } from './compare-advice.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_MAX_MEMORY } from './memory.js';
 import { quantBackendFor } from './quantize.js';
@@ -282,6 +284,8 @@ export interface BisectReport {
   readonly monotone: boolean;
   readonly certificate: Certificate | null;
   readonly perturbation: TapPerturbation | null;
+  /** What the advisor (analysis/advisor.ts) makes of it: causes and what to do. */
+  readonly findings: readonly Finding[];
 }
 
 /**
@@ -323,11 +327,12 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       output: { tensor: chosen.tensor, metrics: chosen.metrics, pass: chosen.pass },
       outputs: verdicts.map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
     };
+    const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values) }) });
     if (chosen.pass) {
-      return { ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, monotone: true, certificate: null, perturbation: null };
+      return advised({ ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, monotone: true, certificate: null, perturbation: null });
     }
     const found = await locateCulprit({ prober, plan: quant.plan, output: chosen.tensor, baseline, criterion, onProgress, signal: options.signal });
-    return {
+    return advised({
       ...base,
       culprit: { ...found.culprit, precision: quant.plan.precision.get(found.culprit.node) ?? quant.profile.floatOps },
       inputs: found.inputs,
@@ -338,7 +343,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       monotone: found.monotone,
       certificate: found.certificate,
       perturbation: found.perturbation,
-    };
+    });
   } finally {
     await prober.dispose();
   }

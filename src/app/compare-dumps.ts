@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
+import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
 import { computeMetrics } from '../analysis/metrics.js';
 import { DumpsBackend, listDumpTensors, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
 import { displayName } from '../core/closest.js';
@@ -8,9 +9,10 @@ import { messageOf, UserError } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
 import { selectTensors } from '../core/selector.js';
 import type { Tensor } from '../core/tensor.js';
-import { MANIFEST_FILE, readManifest, type RunSide } from '../store/manifest.js';
+import { MANIFEST_FILE, readManifest, type RunManifest, type RunSide } from '../store/manifest.js';
 import { readTensorFile, tensorFormatOf } from '../store/tensor-file.js';
 import { allActivationTensors } from './context.js';
+import { adviceGraph, outputStats } from './compare-advice.js';
 import {
   assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
@@ -96,6 +98,20 @@ function namesInDir(dir: string, side: RunSide | undefined, map: DumpMap, ascend
   return [...new Set([...listed, ...others.sort()])];
 }
 
+/** The graph input names the two directories' manifests record. */
+function manifestInputs(...dirs: string[]): string[] {
+  return dirs.flatMap((d) => (existsSync(join(d, MANIFEST_FILE)) ? readManifest(d).inputs.map((i) => i.name) : []));
+}
+
+/** Graph inputs both manifests record, with their sources and sha256 (what each run was fed). */
+function inputDigests(ref: RunManifest | undefined, test: RunManifest | undefined): InputDigest[] {
+  if (!ref || !test) return [];
+  return ref.inputs.flatMap((r) => {
+    const t = test.inputs.find((i) => i.name === r.name);
+    return t ? [{ tensor: r.name, ref: { source: r.source, sha256: r.sha256 }, test: { source: t.source, sha256: t.sha256 } }] : [];
+  });
+}
+
 function candidatesFromModel(graph: Graph, taps: readonly string[] | undefined): Candidate[] {
   const required = taps && taps.length > 0 ? new Set([...selectTensors(graph, taps), ...graph.outputs.map((o) => o.name)]) : null;
   return allActivationTensors(graph)
@@ -142,13 +158,17 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
 
   let candidates: Candidate[];
   const ascend = new Map<string, { node: string; outputIndex: number }>();
+  // The graph inputs, compared first: a difference there is upstream of every layer.
+  const graphInputs = new Set(loaded ? loaded.graph.inputs.map((i) => i.name) : manifestInputs(options.refDir, options.testDir));
   if (loaded) {
     candidates = candidatesFromModel(loaded.graph, options.taps);
   } else {
     const refNames = namesInDir(options.refDir, refSide, refMap, ascend);
     const known = new Set(refNames);
     const more = [...Object.keys(map), ...namesInDir(options.testDir, testSide, testMap, ascend)].filter((n) => !known.has(n));
-    candidates = [...refNames, ...[...new Set(more)].sort()].map((name, index) => ({ name, node: '', opType: '', index, required: true }));
+    const names = [...refNames, ...[...new Set(more)].sort()];
+    candidates = [...names.filter((n) => graphInputs.has(n)), ...names.filter((n) => !graphInputs.has(n))]
+      .map((name, index) => ({ name, node: '', opType: '', index, required: true }));
   }
   const names = candidates.map((c) => c.name);
   const nodeOf = (t: string): { node: string; outputIndex: number } | undefined => {
@@ -165,6 +185,8 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
 
   const rows: ComparisonRow[] = [];
   const images: { name: string; ref: Tensor; test: Tensor }[] = [];
+  const inputs: InputComparison[] = [];
+  const peaks = new Map<string, Float64Array>();
   let unmatched = 0;
   onProgress({ type: 'stage', stage: 'compare dumps', detail: `${candidates.length} candidate tensor(s)` });
   for (const [i, c] of candidates.entries()) {
@@ -177,12 +199,29 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
     const row = comparePair(base, rm, tm, options, criterion);
     if (!rm || !tm) unmatched += 1;
     rows.push(row.row);
+    if (row.ref) {
+      const p = channelPeaks(row.ref);
+      if (p) peaks.set(c.name, p);
+    }
+    if (graphInputs.has(c.name) && row.ref && row.test) {
+      inputs.push({ tensor: c.name, refShape: row.ref.dims, testShape: row.test.dims, metrics: row.row.metrics, ...explainInputDifference(row.ref, row.test) });
+    }
     if (outputs.includes(c.name) && row.ref && row.test) images.push({ name: c.name, ref: row.ref, test: row.test });
     onProgress({ type: 'progress', stage: 'compare dumps', done: i + 1, total: candidates.length });
   }
   if (unmatched > 0) onProgress({ type: 'log', level: 'warn', message: `${unmatched} tensor(s) have a file on one side only or none` });
 
-  const report = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}) });
+  const assembled = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}) });
+  const report = {
+    ...assembled,
+    findings: adviseCompare(assembled, {
+      inputs,
+      inputDigests: inputDigests(ref.manifest, test.manifest),
+      channelPeaks: peaks,
+      outputStats: outputStats(new Map(images.map((i) => [i.name, i.ref]))),
+      ...(loaded ? { graph: adviceGraph(loaded.graph) } : {}),
+    }),
+  };
   const plots = options.plot !== undefined ? await writePlots(options.plot, report, images) : [];
   let reportFile: string | null = null;
   if (options.outDir !== undefined) {
@@ -222,6 +261,7 @@ function comparePair(
     return { row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: rowPasses(metrics, criterion.metric, criterion.threshold) }, ref: x, test: y };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    return fail(messageOf(error), shape, x.dtype);
+    // The tensors go back too: two graph inputs of different sizes still tell the advisor why.
+    return { ...fail(messageOf(error), shape, x.dtype), ref: x, test: y };
   }
 }

@@ -1,16 +1,17 @@
+import { adviseCompare, channelPeaks } from '../analysis/advisor.js';
 import { attributeRows, exactMetrics } from '../analysis/attribution.js';
 import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
 import { computeMetrics, type MetricOptions, type Metrics } from '../analysis/metrics.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { selectTensors } from '../core/selector.js';
 import type { Tensor } from '../core/tensor.js';
-import { rangeFromTable } from '../quant/calibration-table.js';
 import { planToFile } from '../quant/plan.js';
 import { storagePrecisions } from '../quant/shadow.js';
 import type { FloatBackend } from '../backends/float.js';
 import type { QuantBackend } from '../backends/quant.js';
 import { RunDir } from '../store/run-dir.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
+import { adviceGraph, calibrationFacts, gridRange, outputStats, quantizedPrecisionOf } from './compare-advice.js';
 import { ownOutputs } from './compare-own.js';
 import { achievableValue, metricsOrNull, tapPerturbation } from './compare-runs.js';
 import {
@@ -91,6 +92,8 @@ interface GroupContext {
   readonly floatOutputs: Map<string, Tensor>;
   readonly quantOutputs: Map<string, Tensor>;
   readonly notes: Set<string>;
+  /** Peak |x| per channel of each reference tensor, for the advisor's outlier-channel rule. */
+  readonly peaks: Map<string, Float64Array>;
 }
 
 /**
@@ -115,6 +118,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   // A group's tensors are held twice at once (float and quant, then float and own): both count.
   const groups = groupBySize(taps, (t) => 2 * (ctx.bytesOf(t) ?? UNKNOWN_BYTES), options.maxMemory ?? DEFAULT_MAX_MEMORY);
   const storage = storagePrecisions({ graph: ctx.graph, plan: quant.plan, taps: new Set(taps), values: ctx.values });
+  const quantizedAt = quantizedPrecisionOf(ctx.graph, quant.plan, storage);
   const run = options.outDir === undefined ? null : RunDir.create(options.outDir, {
     model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
     inputs: ctx.sources,
@@ -132,16 +136,16 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       float: await floatBackendFor(ctx),
       quant: await quantBackendFor(ctx, quant.plan, quant.calibration),
       metricOptions: (t) => {
-        const s = storage.get(t);
-        if (s === 'fp16') return { fp16: true };
-        const range = s ? rangeFromTable(quant.calibration, t, s === 'int8' ? 8 : 16) : undefined;
-        return range ? { calibratedRange: range } : {};
+        // Stored quantized, or read through a Q/DQ pair by a quantized node: clipRatio applies.
+        const p = quantizedAt(t);
+        const range = p ? gridRange(quant.calibration, quant.profile, t, p) : undefined;
+        return { ...(storage.get(t) === 'fp16' ? { fp16: true } : {}), ...(range ? { calibratedRange: range } : {}) };
       },
       time: async (key, work) => {
         const s = Date.now();
         try { return await work(); } finally { timings[key] += Date.now() - s; }
       },
-      floatOutputs: new Map(), quantOutputs: new Map(), notes: new Set(),
+      floatOutputs: new Map(), quantOutputs: new Map(), notes: new Set(), peaks: new Map(),
     };
     try {
       await gc.float.prepare(taps);
@@ -162,7 +166,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       const a = (options.achievable ?? true) ? await achievableValue(options, gc.floatOutputs, criterion) : undefined;
       return { perturbation: p, achievable: a };
     });
-    const report = assembleReport({
+    const assembled = assembleReport({
       criterion,
       rows: (options.own ?? true) ? attributeRows(rows, {
         ...criterion,
@@ -175,6 +179,15 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       perturbation,
       achievable,
     });
+    const report = {
+      ...assembled,
+      findings: adviseCompare(assembled, {
+        graph: adviceGraph(ctx.graph, ctx.values),
+        calibration: calibrationFacts(quant.calibration, quant.profile, quantizedAt),
+        channelPeaks: gc.peaks,
+        outputStats: outputStats(gc.floatOutputs),
+      }),
+    };
     const images = outputs.flatMap((o) => {
       const ref = gc.floatOutputs.get(o);
       const test = gc.quantOutputs.get(o);
@@ -216,7 +229,11 @@ async function compareGroup(gc: GroupContext, group: readonly string[]): Promise
     const ref = floatOut.get(name) ?? ctx.feeds.get(name);
     const test = quantOut.get(name) ?? ctx.feeds.get(name);
     rows.set(name, await time('metricsMs', () => compareRow(ctx, name, ref, test, gc.metricOptions(name), gc.criterion)));
-    if (ref) refs.set(name, ref);
+    if (ref) {
+      refs.set(name, ref);
+      const peaks = await time('metricsMs', () => channelPeaks(ref));
+      if (peaks) gc.peaks.set(name, peaks);
+    }
     if (run) {
       const node = ctx.graph.producer.get(name);
       const origin = node ? { name: node.name, opType: node.opType } : null;

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { adviseFix, type Finding } from '../analysis/advisor.js';
 import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
 import { formatTarget, higherIsBetter, meetsTarget, metricValue, parseTarget, type Metrics, type Target } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
@@ -12,6 +13,7 @@ import { isQuantizable, planToFile, withOverrides, type Override, type Plan } fr
 import type { Precision } from '../quant/profile.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
 import type { ModelContext } from './context.js';
+import { adviceGraph } from './compare-advice.js';
 import { emitModel, type EmitResult } from './emit.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
@@ -194,6 +196,8 @@ export interface FixReport {
   readonly plan: string;
   readonly overrides: readonly Override[];
   readonly emitted: EmittedFiles | null;
+  /** What the advisor (analysis/advisor.ts) makes of it: causes and what to do. */
+  readonly findings: readonly Finding[];
 }
 
 /** The files `--emit` wrote, and what their verification checked. */
@@ -330,7 +334,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         outputsIdentical: result.verification.outputs.every((o) => o.identical),
       };
     }
-    return {
+    const report: Omit<FixReport, 'findings'> = {
       schemaVersion: 1,
       model: ctx.modelName,
       profile: quant.profile.name,
@@ -351,6 +355,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       overrides,
       emitted,
     };
+    return { ...report, findings: adviseFix(report, { graph: adviceGraph(graph, ctx.values) }) };
   }
 }
 

@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { displayName } from '../core/closest.js';
 import { cutMiddle, passText, reportColumns, summaryLines } from './report-cells.js';
+import { formatFindingsText } from './report-findings.js';
 
 export { formatCsv } from './report-csv.js';
 export { formatJson, parseReportJson } from './report-json.js';
@@ -66,7 +67,8 @@ export function formatTable(report: ComparisonReport, options: TableOptions): st
   const head: string[] = [];
   const title = [report.model, report.profile].filter((x): x is string => x !== undefined).map((x) => displayName(x)).join(' · ');
   if (title) head.push(title);
-  return [...head, table.toString(), ...summaryLines(report)].join('\n');
+  const findings = formatFindingsText(report.findings, { color: options.color });
+  return [...head, table.toString(), ...summaryLines(report), ...(findings ? ['', findings] : [])].join('\n');
 }
 
 /**

@@ -5,7 +5,8 @@ import { UserError, messageOf } from '../core/errors.js';
  * report.json. JSON has no Infinity or NaN, so every non-finite number is written as the string
  * "Infinity", "-Infinity" or "NaN" (an SNR of +Inf for identical tensors is common);
  * parseReportJson turns them back into numbers in the numeric fields only, so a tensor named
- * "NaN" stays a string.
+ * "NaN" stays a string. The advisor's findings are written last, as
+ * `"findings": [{ "rule", "severity", "tensors", "message", "suggestion" }]`.
  */
 
 const NON_FINITE: Readonly<Record<string, number>> = { Infinity: Infinity, '-Infinity': -Infinity, NaN: Number.NaN };
@@ -31,6 +32,9 @@ export function parseReportJson(text: string, source = 'report.json'): Compariso
   if (report.schemaVersion !== 1) {
     throw new UserError(`${source} has report schema version ${JSON.stringify(report.schemaVersion)}; this quantscope reads version 1.`);
   }
+  if (report.findings !== undefined && !isFindingList(report.findings)) {
+    throw new UserError(`${source} has a findings field that is not a list of {rule, severity, tensors, message, suggestion}.`);
+  }
   report.threshold = reviveNumber(report.threshold);
   for (const row of report.rows) {
     if (row.metrics) row.metrics = reviveAll(row.metrics);
@@ -41,6 +45,16 @@ export function parseReportJson(text: string, source = 'report.json'): Compariso
     if (o) for (const k of ['withTaps', 'withoutTaps', 'value']) if (k in o) o[k] = reviveNumber(o[k]);
   }
   return report as unknown as ComparisonReport;
+}
+
+/** Whether a value is a list of advisor findings: rule, severity, message and suggestion strings and a list of tensor names. */
+function isFindingList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((f) => {
+    if (typeof f !== 'object' || f === null) return false;
+    const x = f as Record<string, unknown>;
+    return ['rule', 'severity', 'message', 'suggestion'].every((k) => typeof x[k] === 'string')
+      && Array.isArray(x.tensors) && x.tensors.every((t) => typeof t === 'string');
+  });
 }
 
 function reviveNumber(value: unknown): unknown {

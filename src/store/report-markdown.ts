@@ -1,6 +1,7 @@
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { displayName } from '../core/closest.js';
 import { reportColumns, summaryLines } from './report-cells.js';
+import { formatFindingsMarkdown } from './report-findings.js';
 
 /**
  * A name as a Markdown code span that no name can break out of: control characters escaped by
@@ -20,7 +21,7 @@ function markdownText(text: string): string {
   return text.replace(/[\\`*_{}[\]<>#|!]/g, (c) => `\\${c}`);
 }
 
-/** The report as a GitHub Markdown table plus a summary naming the first failing tensor and the worst source. */
+/** The report as a GitHub Markdown table plus a summary naming the first failing tensor and the worst source, then the findings. */
 export function formatMarkdown(report: ComparisonReport): string {
   const columns = reportColumns(report);
   const lines: string[] = [];
@@ -39,5 +40,6 @@ export function formatMarkdown(report: ComparisonReport): string {
     lines.push(`| ${cells.join(' | ')} |`);
   }
   lines.push('', ...summaryLines(report, { quote: markdownCode, text: markdownText }).map((l) => `- ${l}`), '');
+  lines.push(...formatFindingsMarkdown(report.findings, markdownText));
   return lines.join('\n');
 }

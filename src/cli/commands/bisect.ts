@@ -6,6 +6,7 @@ import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metric
 import { displayName } from '../../core/closest.js';
 import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
+import { withFindings } from '../../store/report-findings.js';
 import { cancelOnSignals } from '../signals.js';
 
 interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs {
@@ -35,7 +36,7 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, onProgress, signal });
       if (args.json) printJson(report);
-      else print(formatBisect(report));
+      else print(withFindings(formatBisect(report), report.findings, { color: process.stdout.isTTY === true }));
     } finally {
       release();
     }

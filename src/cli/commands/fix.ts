@@ -8,6 +8,7 @@ import { ExitCode } from '../../core/errors.js';
 import { exitState } from '../cli.js';
 import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
+import { withFindings } from '../../store/report-findings.js';
 import { cancelOnSignals } from '../signals.js';
 
 interface FixArgs extends ModelArgs, QuantArgs, OutputArgs {
@@ -44,7 +45,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const report = await fix({ ctx, quant, ...options, onProgress, signal });
       if (args.json) printJson(report);
-      else print(formatFix(report));
+      else print(withFindings(formatFix(report), report.findings, { color: process.stdout.isTTY === true }));
       if (!report.met) exitState.code = ExitCode.qualityGate;
     } finally {
       release();
