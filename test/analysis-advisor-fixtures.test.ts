@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../src/analysis/advisor.js';
+import { bisect } from '../src/app/bisect.js';
+import { compareModel } from '../src/app/compare.js';
+import { openModel, type ModelInputOptions } from '../src/app/context.js';
+import { fix } from '../src/app/fix.js';
+import { setUpQuant, type QuantSetupOptions } from '../src/app/quant-setup.js';
+import { REPO } from './helpers/cli.js';
+
+/**
+ * The advisor on real runs of the planted fixtures and the demo model: each planted fault gives
+ * its finding, naming the planted tensors and the numbers of the run, and a clean model gives none.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'qs-advisor-'));
+const previousCache = process.env.QUANTSCOPE_CACHE;
+beforeAll(() => { process.env.QUANTSCOPE_CACHE = join(dir, 'cache'); });
+afterAll(() => {
+  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
+  else process.env.QUANTSCOPE_CACHE = previousCache;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const model = (name: string): string => join(REPO, name.startsWith('demo') ? 'models' : 'fixtures', `${name}.onnx`);
+
+async function setup(name: string, quant: QuantSetupOptions = {}, inputs: Omit<ModelInputOptions, 'modelPath'> = {}) {
+  const ctx = await openModel({ modelPath: model(name), ...inputs });
+  return { ctx, quant: await setUpQuant(ctx, quant) };
+}
+
+async function compareFindings(name: string, quant: QuantSetupOptions = {}, inputs: Omit<ModelInputOptions, 'modelPath'> = {}): Promise<Finding[]> {
+  const { report } = await compareModel({ ...(await setup(name, quant, inputs)), achievable: false });
+  return [...(report.findings ?? [])];
+}
+
+function only(findings: readonly Finding[], rule: Finding['rule']): Finding {
+  const hits = findings.filter((f) => f.rule === rule);
+  expect(hits, JSON.stringify(findings, null, 1)).toHaveLength(1);
+  return hits[0];
+}
+
+/** 16x16 RGB PNGs: one bright gradient, and dark ones (values 0..8) to calibrate on. */
+async function writeImages(): Promise<{ bright: string; dark: string[] }> {
+  const png = async (file: string, value: (i: number) => number) => {
+    const buf = Buffer.alloc(16 * 16 * 3);
+    for (let i = 0; i < buf.length; i++) buf[i] = value(i);
+    await sharp(buf, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(file);
+    return file;
+  };
+  return {
+    bright: await png(join(dir, 'bright.png'), (i) => (i * 37) % 256),
+    dark: [await png(join(dir, 'dark0.png'), (i) => (i * 3) % 9), await png(join(dir, 'dark1.png'), (i) => (i * 4) % 9)],
+  };
+}
+
+describe('compare findings on the planted fixtures', () => {
+  it('outlier-channel: names the crushed channel, channel 0 owning the range and the consumer', async () => {
+    const findings = await compareFindings('outlier-channel');
+    const f = only(findings, 'outlier-channel');
+    expect(f.tensors).toEqual(['outlier_conv_out']);
+    expect(f.message).toMatch(/'outlier_conv_out' \(Conv 'outlier_conv'\) passes on cosine 0\.99\d+, but its channel [123] reaches only 0\.0/);
+    expect(f.message).toMatch(/Its own channel 0 peaks at 1\.78e\+5 while the median channel peaks at [\d.]+ \(\d+(\.\d+)?x\)/);
+    expect(f.suggestion).toContain('--precision planted_conv=int16');
+  });
+
+  it('reducemean-overflow (int8-fp16): the fp16 running sum of the planted mean, and FP32 for it', async () => {
+    const findings = await compareFindings('reducemean-overflow', { profile: 'int8-fp16' });
+    const f = only(findings, 'fp16-overflow');
+    expect(f.tensors[0]).toBe('planted_mean_out');
+    expect(f.message).toContain('holds 2 Inf/NaN value(s)');
+    expect(f.message).toContain('the running sum of 4096 elements of about 40 reaches about 1.64e+5, past 65504');
+    expect(f.suggestion).toContain('--precision planted_mean=fp32');
+    // The overflow explains the planted mean; it is not also called a source.
+    expect(findings.filter((x) => x.rule === 'source-amplifier').flatMap((x) => x.tensors)).not.toContain('planted_mean_out');
+  });
+
+  it('planted-source: the planted node is where the error starts, and the spike channel owns the range', async () => {
+    const f = only(await compareFindings('planted-source'), 'source-amplifier');
+    expect(f.tensors[0]).toBe('planted_source_out');
+    expect(f.message).toMatch(/The error starts at 'planted_source_out' \(Conv 'planted_source'\): its own error is cosine 0\.5\d+/);
+    expect(f.message).toMatch(/Its input 'spike_out' has channel 3 peaking at 2646/);
+    expect(f.suggestion).toContain('--precision planted_source=int16');
+  });
+
+  it('the demo model: the style channel owns fuse_conv\'s input range and fuse_norm amplifies the damage', async () => {
+    const findings = await compareFindings('demo-generator');
+    expect(findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
+    const [outlier, amplifier] = findings;
+    expect(outlier.tensors).toEqual(['fuse_conv_out', 'branch_concat_out']);
+    expect(outlier.message).toMatch(/Its input 'branch_concat_out' has channel 21 peaking at 944\.\d while the median channel peaks at 2\.7\d* \(349\.\dx\)/);
+    expect(outlier.suggestion).toContain('--precision fuse_conv=int16');
+    expect(amplifier.tensors).toEqual(['fuse_norm_out']);
+    expect(amplifier.message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) amplifies the error it receives: .* at its input 'fuse_conv_out': the error power grows by \d+\.\d+ dB here/);
+  });
+
+  it('calibration on dark images, evaluation on a bright one: calibration mismatch', async () => {
+    const images = await writeImages();
+    const findings = await compareFindings('opset13-convnet', { calib: images.dark }, { inputs: [images.bright] });
+    const f = only(findings, 'calibration-mismatch');
+    expect(f.message).toMatch(/On these inputs (\d+) of \1 calibrated tensors \(100%\) reach far beyond the ranges seen in calibration/);
+    expect(f.message).toContain("percentile 99.99 calibration on 2 input(s) ('dark0.png' and 'dark1.png')");
+  });
+
+  it('is quiet on a model whose quantization is fine (opset13-convnet on its own inputs)', async () => {
+    expect(await compareFindings('opset13-convnet')).toEqual([]);
+  });
+});
+
+describe('bisect and fix findings', () => {
+  it('bisect on the demo model: the fp32 culprit amplifies, and its input shows the crushed channel', async () => {
+    const report = await bisect(await setup('demo-generator'));
+    expect(report.culprit?.node).toBe('fuse_norm');
+    expect(report.findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
+    expect(report.findings[1].message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) runs in fp32 and computes exactly, yet fails at cosine 0\.6\d+ while its input 'fuse_conv_out' \(cosine 0\.99\d+\) passes/);
+    expect(report.findings[0].suggestion).toContain('--precision fuse_conv=int16');
+  });
+
+  it('fix on the reducemean fixture: the overflow it fixed, without pointing back at fix', async () => {
+    const report = await fix({ ...(await setup('reducemean-overflow', { profile: 'int8-fp16' })), planOut: join(dir, 'rm.plan.json') });
+    expect(report.met).toBe(true);
+    const f = only(report.findings, 'fp16-overflow');
+    expect(f.suggestion).toContain('--precision planted_mean=fp32');
+    expect(f.suggestion).not.toContain('quantscope fix');
+  });
+});
