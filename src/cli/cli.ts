@@ -1,17 +1,26 @@
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { ExitCode, type ExitCodeValue } from '../core/errors.js';
 import { reportError } from './errors.js';
-import { calibrateCommand } from './commands/calibrate.js';
-import { compareCommand } from './commands/compare.js';
-import { emitCommand } from './commands/emit.js';
-import { inspectCommand } from './commands/inspect.js';
-import { runCommand } from './commands/run.js';
-import { bisectCommand } from './commands/bisect.js';
-import { fixCommand } from './commands/fix.js';
-import { demoCommand } from './commands/demo.js';
-import { tuiCommand } from './commands/tui.js';
 
 class UsageError extends Error {}
+
+/**
+ * The commands, loaded on demand: a command's module pulls in onnxruntime, sharp or ink, so
+ * loading only the one asked for keeps start-up (and the TUI's first frame) short.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyCommand = CommandModule<any, any>;
+const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
+  inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  compare: async () => (await import('./commands/compare.js')).compareCommand,
+  tui: async () => (await import('./commands/tui.js')).tuiCommand,
+  calibrate: async () => (await import('./commands/calibrate.js')).calibrateCommand,
+  emit: async () => (await import('./commands/emit.js')).emitCommand,
+  bisect: async () => (await import('./commands/bisect.js')).bisectCommand,
+  fix: async () => (await import('./commands/fix.js')).fixCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
 
 /** A command handler sets this to report a quality-gate result without throwing. */
 export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
@@ -24,18 +33,12 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
     const args = argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY ? ['tui'] : [...argv];
     // Outside a terminal (`npm start` in CI or a pipe) it runs the demo instead.
     if (args.length === 0) args.push('demo');
-    await yargs(args)
-      .scriptName('quantscope')
+    const wanted = Object.hasOwn(COMMANDS, args[0]) ? [args[0]] : Object.keys(COMMANDS);
+    const commands = await Promise.all(wanted.map((name) => COMMANDS[name]()));
+    let parser = yargs(args).scriptName('quantscope');
+    for (const command of commands) parser = parser.command(command);
+    await parser
       .usage('$0 <command> [options]\n\nFind and fix the layers where a network loses precision when quantized.')
-      .command(inspectCommand)
-      .command(runCommand)
-      .command(compareCommand)
-      .command(tuiCommand)
-      .command(calibrateCommand)
-      .command(emitCommand)
-      .command(bisectCommand)
-      .command(fixCommand)
-      .command(demoCommand)
       .demandCommand(1, 'Name a command; `quantscope --help` lists them.')
       .strict()
       .recommendCommands()
@@ -46,7 +49,8 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
       .fail((message, error) => {
         if (error) throw error;
         // Throwing stops yargs before any handler runs.
-        throw new UsageError(message);
+        const unknown = args[0] !== undefined && !args[0].startsWith('-') && !Object.hasOwn(COMMANDS, args[0]);
+        throw new UsageError(unknown ? `Unknown command '${args[0]}'. ${message}` : message);
       })
       .parseAsync();
   } catch (error) {
