@@ -50,4 +50,11 @@ describe('firstFailing and worstSource', () => {
     expect(worstSource(rows, 'mse')).toBe('b');
     expect(worstSource(rows.slice(2), 'cosine')).toBeNull();
   });
+
+  it('worstSource ranks a source that introduces Inf above any finite error', () => {
+    const inf = metricsOf([1, 2, 3, 4], [1, 2, 3, Number.POSITIVE_INFINITY]);
+    const rows = [row('a', 0, false, { own: bad, verdict: 'source' }), row('b', 1, false, { own: inf, verdict: 'source' })];
+    expect(worstSource(rows, 'cosine')).toBe('b');
+    expect(worstSource(rows, 'snrDb')).toBe('b');
+  });
 });

@@ -84,7 +84,9 @@ export function worstSource(rows: readonly ComparisonRow[], metric: MetricName):
   const sign = higherIsBetter(metric) ? 1 : -1;
   for (const r of rows) {
     if (r.verdict !== 'source' || !r.own) continue;
-    const v = sign * metricValue(r.own, metric);
+    // A source that introduces NaN/Inf is worse than any finite error, whatever the metric says
+    // about its finite elements.
+    const v = hasNonFiniteFailure(r.own) ? Number.NEGATIVE_INFINITY : sign * metricValue(r.own, metric);
     if (best === null || v < bestValue || (Number.isNaN(v) && !Number.isNaN(bestValue))) {
       best = r;
       bestValue = v;

@@ -103,25 +103,27 @@ export async function measureCompare(p: PreparedModel, extras: boolean, maxMemor
 export interface CompareFloorResult {
   readonly figures: Figure[];
   /** Per repetition: the compare timings and the floor, for results.json. */
-  readonly detail: { full: CompareRun[]; plain: CompareRun[]; floor: FloorTimings[] };
+  readonly detail: { full: CompareRun[]; plain: CompareRun[]; floor: FloorTimings[]; floorOneGroup: FloorTimings[] };
 }
 
 /**
  * Section 1: `compare --taps @all` against its floor, in this process, `reps` times. Each
- * repetition measures the full compare, the plain compare (`--no-own --no-achievable`) and the
- * floor, in an order rotated from one repetition to the next so that warm caches favour none of
+ * repetition measures the full compare, the plain compare (`--no-own --no-achievable`), the floor
+ * over the compare's memory groups and the floor in one group, in an order rotated from one repetition to the next so that warm caches favour none of
  * them; ratios are taken within the repetition.
  */
 export async function compareVsFloor(p: PreparedModel, reps: number, onStep: (what: string) => void): Promise<CompareFloorResult> {
   const full: CompareRun[] = [];
   const plain: CompareRun[] = [];
   const floor: FloorTimings[] = [];
+  const floorOneGroup: FloorTimings[] = [];
   // One untimed warm-up of the floor: the first session in a process loads onnxruntime's kernels.
   await measureFloor(p);
   const steps: (() => Promise<void>)[] = [
     async () => { full.push(await measureCompare(p, true)); },
     async () => { plain.push(await measureCompare(p, false)); },
     async () => { floor.push(await measureFloor(p)); },
+    async () => { floorOneGroup.push(await measureFloor(p, Number.MAX_SAFE_INTEGER)); },
   ];
   for (let r = 0; r < reps; r++) {
     onStep(`${p.model.id} repetition ${r + 1}/${reps}`);
@@ -142,6 +144,10 @@ export async function compareVsFloor(p: PreparedModel, reps: number, onStep: (wh
       note: isTarget ? 'the target applies to this ratio: the floor has no own-error or achievable run' : undefined,
     }, ratios(plain.map((c) => c.ms), floorMs)),
     figure({ id: `compare.${id}.ratio-full`, section, model: id, label: 'full compare / floor', unit: 'x' }, ratios(full.map((c) => c.ms), floorMs)),
+    figure({
+      id: `compare.${id}.ratio-plain-one-group`, section, model: id, label: 'plain compare / floor in one group (one run per backend)', unit: 'x',
+      note: 'what the memory grouping costs: the floor with every tap in a single run of each backend',
+    }, ratios(plain.map((c) => c.ms), floorOneGroup.map((f) => f.totalMs))),
   ];
-  return { figures, detail: { full, plain, floor } };
+  return { figures, detail: { full, plain, floor, floorOneGroup } };
 }

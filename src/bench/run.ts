@@ -18,13 +18,14 @@ import { tuiResponsiveness } from './tui.js';
  * run, prints a table of medians and spreads and writes bench/results.json. Flags:
  *   --quick            the demo model and small sizes only, one repetition (the smoke test)
  *   --reps N           repetitions of the heavy measurements (default 3; memory 2)
- *   --only a,b --skip a,b   sections: metrics, startup, compare, bisect, memory, tui
+ *   --only a,b --skip a,b   sections: metrics, startup, tui, compare, bisect, memory (run in this order;
+ *                      the latency-sensitive ones first, before the bench's own heavy children)
  *   --out FILE         default bench/results.json
  *   --shared DIR       the real models and images (default ../shared beside the repository)
  *   --cache DIR        calibration cache (default <tmp>/quantscope-bench-cache)
  */
 
-const SECTIONS = ['metrics', 'startup', 'compare', 'bisect', 'memory', 'tui'] as const;
+const SECTIONS = ['metrics', 'startup', 'tui', 'compare', 'bisect', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -149,6 +150,22 @@ async function main(): Promise<number> {
   await run('startup', async (step) => {
     figures.push(...await startup(models, s.quick ? 1 : 5, step));
   });
+  await run('tui', async (step) => {
+    if (!Tmux.available()) {
+      skips.push({ section: 'tui', reason: 'tmux is not installed: the TUI cannot be driven in a real terminal' });
+      step('skipped: tmux is not installed');
+      return;
+    }
+    const p = await prepare(heavy);
+    const r = await tuiResponsiveness({
+      firstFrame: wideModel(), firstFrameReps: s.quick ? 1 : 5,
+      run: { model: heavy, calibrationFile: p.calibrationFile }, keypresses: s.quick ? 3 : 12,
+      cache: s.cache, onStep: step,
+    });
+    figures.push(...r.figures);
+    detail.tui = { method: 'real binary in tmux 80x24, screen polled with capture-pane', ...r.detail };
+  });
+
   await run('compare', async (step) => {
     const out: Record<string, unknown> = {};
     for (const m of models) {
@@ -174,22 +191,6 @@ async function main(): Promise<number> {
     figures.push(...r.figures);
     detail.memory = { method: r.method };
   });
-  await run('tui', async (step) => {
-    if (!Tmux.available()) {
-      skips.push({ section: 'tui', reason: 'tmux is not installed: the TUI cannot be driven in a real terminal' });
-      step('skipped: tmux is not installed');
-      return;
-    }
-    const p = await prepare(heavy);
-    const r = await tuiResponsiveness({
-      firstFrame: wideModel(), firstFrameReps: s.quick ? 1 : 5,
-      run: { model: heavy, calibrationFile: p.calibrationFile }, keypresses: s.quick ? 3 : 12,
-      cache: s.cache, onStep: step,
-    });
-    figures.push(...r.figures);
-    detail.tui = { method: 'real binary in tmux 80x24, screen polled with capture-pane', ...r.detail };
-  });
-
   const loadAfter = loadAverage();
   const seconds = Math.round(nowMs() - started) / 1000;
   const results = {
