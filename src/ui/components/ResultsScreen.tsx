@@ -1,10 +1,11 @@
 import { Box, Text } from 'ink';
+import type { Finding } from '../../analysis/advisor-finding.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
 import type { MetricName } from '../../analysis/metrics-target.js';
 import { METRIC_LABELS } from '../format.js';
 import { depthSparkline, reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
 import { statusColor, theme } from '../theme.js';
-import { visibleRange, type Viewport } from '../viewport.js';
+import { clampView, visibleRange, type Viewport } from '../viewport.js';
 
 export interface ResultsScreenProps {
   readonly width: number;
@@ -34,14 +35,23 @@ function Cell(props: { width: number; text: string; color?: string; align?: 'lef
   );
 }
 
-/** The comparison table (accumulated and own error), the sparkline along depth, the first failure marked. */
+/** Findings shown under the table at most; the box takes its lines from the table, which keeps at least MIN_TABLE rows. */
+const MAX_FINDINGS = 2;
+const MIN_TABLE = 4;
+
+/** The comparison table (accumulated and own error), the sparkline along depth, the first failure marked, the advisor's findings below. */
 export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   const { report, metric } = props;
+  const findings = report.findings ?? [];
+  const shown = Math.min(findings.length, MAX_FINDINGS, Math.max(0, props.height - MIN_TABLE - 1));
+  const tableHeight = shown > 0 ? props.height - shown - 1 : props.height;
   const c = columns(props.width, report.rows.length);
-  const { from, to } = visibleRange(props.view, report.rows.length, props.height);
+  // The box shortens the table: keep the cursor visible in the rows that remain.
+  const view = tableHeight < props.height ? clampView(props.view, report.rows.length, tableHeight) : props.view;
+  const { from, to } = visibleRange(view, report.rows.length, tableHeight);
   const rows = report.rows.slice(from, to).map((r) => resultRowView(r, report, metric));
   const spark = depthSparkline(report, metric, props.width - 1);
-  const filler = Math.max(0, props.height - rows.length);
+  const filler = Math.max(0, tableHeight - rows.length);
   const label = METRIC_LABELS[metric];
   const [summary, effects] = reportSummary(report);
   // The metric's name in the column titles when it fits; the sparkline line always names it.
@@ -78,9 +88,32 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
         <Cell width={c.verdict} text="verdict" color={theme.dim} />
       </Box>
       {rows.map((row, i) => (
-        <ResultRow key={from + i} row={row} columns={c} selected={from + i === props.view.cursor} />
+        <ResultRow key={from + i} row={row} columns={c} selected={from + i === view.cursor} />
       ))}
       {filler > 0 ? <Box height={filler} /> : null}
+      {shown > 0 ? <FindingsBox findings={findings} shown={shown} width={props.width} /> : null}
+    </Box>
+  );
+}
+
+const SEVERITY_COLOR: Readonly<Record<Finding['severity'], string>> = { error: theme.fail, warning: theme.warn, info: theme.accent };
+
+/** One line per finding (its rule and message, cut to the width), under a title counting them all. */
+function FindingsBox(props: { findings: readonly Finding[]; shown: number; width: number }): React.JSX.Element {
+  const more = props.findings.length - props.shown;
+  return (
+    <Box flexDirection="column" width={props.width}>
+      <Box width={props.width}>
+        <Text color={theme.dim} wrap="truncate-end">{`findings (${props.findings.length})${more > 0 ? ` · ${more} more in the report` : ''}`}</Text>
+      </Box>
+      {props.findings.slice(0, props.shown).map((f, i) => (
+        <Box key={i} width={props.width} height={1}>
+          <Text wrap="truncate-end">
+            <Text color={SEVERITY_COLOR[f.severity]}>{`! ${f.rule}: `}</Text>
+            {f.message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}
+          </Text>
+        </Box>
+      ))}
     </Box>
   );
 }
