@@ -84,8 +84,11 @@ export class OrtSession {
    * Refuses, before running, an output the binding cannot hand back: it aborts the process (rather
    * than throwing) when asked for an int4/uint4 tensor.
    */
+  private outputIndex: Map<string, number> | undefined;
+
   private checkFetchable(name: string): void {
-    const meta = this.session.outputMetadata[this.session.outputNames.indexOf(name)];
+    this.outputIndex ??= new Map(this.session.outputNames.map((n, i) => [n, i]));
+    const meta = this.session.outputMetadata[this.outputIndex.get(name) ?? -1];
     if (meta?.isTensor && dtypeOfOrtType(meta.type) === undefined) {
       throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${displayName(name)}' of ${this.label}.`);
     }

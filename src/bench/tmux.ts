@@ -9,6 +9,11 @@ import { nowMs } from './figures.js';
 export class Tmux {
   private readonly socket = `qs-bench-${process.pid}`;
   private readonly target = 'bench';
+  /** An interrupted benchmark still stops its tmux server (it outlives this process otherwise). */
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.stop();
+    process.kill(process.pid, signal);
+  };
 
   static available(): boolean {
     return spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
@@ -22,6 +27,7 @@ export class Tmux {
 
   /** Starts the server with a shell in `cwd`; ink sees an interactive terminal (no CI variables). */
   async start(cwd: string, width = 80, height = 24): Promise<void> {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, this.onSignal);
     const shell = `cd '${cwd}' && exec env -u CI -u CONTINUOUS_INTEGRATION PS1='qs-bench$ ' sh`;
     // A fresh tmux server sometimes exits while starting ("server exited unexpectedly"): retry.
     for (let attempt = 1; ; attempt++) {
@@ -74,6 +80,7 @@ export class Tmux {
   }
 
   stop(): void {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, this.onSignal);
     spawnSync('tmux', ['-L', this.socket, 'kill-server'], { encoding: 'utf8' });
   }
 }

@@ -1,4 +1,4 @@
-import { figure, type Figure } from './figures.js';
+import { figure, nowMs, type Figure } from './figures.js';
 import { CLI, REPO, type BenchModel } from './models.js';
 import { Tmux } from './tmux.js';
 
@@ -17,6 +17,8 @@ import { Tmux } from './tmux.js';
  */
 
 const CURSOR_ROW = /^›[● ]\s*(\d+) /m;
+/** Runs started at most while collecting keypresses (short runs may end before a key lands). */
+const MAX_RUNS = 40;
 const PROMPT_BACK = /qs-bench\$\s*$/;
 
 export interface TuiModel {
@@ -105,12 +107,19 @@ export async function tuiResponsiveness(options: TuiOptions): Promise<{ figures:
     tmux.keys('a');
     await tmux.waitFor(/ [1-9]\d* taps? /, 'every node tapped');
     let direction = 1;
+    // Keys land at a random moment of the run: up to 350 ms in, less when runs are short (the
+    // demo model's compare takes a fraction of a second).
+    let runMs = Number.POSITIVE_INFINITY;
+    let runStarted = 0;
     while (latencies.length < options.keypresses) {
       if (!running(tmux.screen())) {
+        if (runStarted > 0) runMs = Math.min(runMs, nowMs() - runStarted);
+        if (runsStarted >= MAX_RUNS) break;
         await startRun(tmux);
+        runStarted = nowMs();
         runsStarted += 1;
       }
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 200));
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(350, runMs / 3)));
       const screen = tmux.screen();
       const before = cursorOf(screen);
       // The run may have ended (and shown its results) while we waited: start another.
@@ -122,6 +131,8 @@ export async function tuiResponsiveness(options: TuiOptions): Promise<{ figures:
       if (cursorOf(seen.screen) === want && running(seen.screen)) latencies.push(seen.at - sent);
       else discarded += 1;
       direction = -direction;
+      // Let the screen settle before the next key, so each key is timed alone.
+      await new Promise((r) => setTimeout(r, 50));
     }
     tmux.keys('Escape');
     await tmux.waitFor(/graph · idle|results · idle/, 'the run cancelled', 60_000);

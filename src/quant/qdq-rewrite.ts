@@ -228,6 +228,7 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
     }
   }
 
+  let usedTensors: Set<string> | undefined;
   const edit: ModelEdit = {
     removeNodes,
     setNodeInputs: Object.fromEntries([...newInputs].filter(([n]) => !removeNodes.includes(n))),
@@ -240,12 +241,17 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
   };
 
   function stillUsed(initializer: string): boolean {
-    for (const node of graph.nodes) {
-      if (removeNodes.includes(node.name)) continue;
-      const inputs = newInputs.get(node.name) ?? node.inputs;
-      if (inputs.includes(initializer)) return true;
+    if (!usedTensors) {
+      // Built once: a per-initializer scan of every node is quadratic on large graphs.
+      const removed = new Set(removeNodes);
+      usedTensors = new Set(graph.outputs.map((o) => o.name));
+      for (const node of graph.nodes) {
+        if (removed.has(node.name)) continue;
+        for (const t of newInputs.get(node.name) ?? node.inputs) usedTensors.add(t);
+      }
+      for (const n of emit.nodes) for (const t of n.inputs) usedTensors.add(t);
     }
-    return graph.outputs.some((o) => o.name === initializer) || emit.nodes.some((n) => n.inputs.includes(initializer));
+    return usedTensors.has(initializer);
   }
 
   let model: OnnxModel;
