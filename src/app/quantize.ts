@@ -7,13 +7,14 @@ import { buildQdqModel, type QdqOutput } from '../quant/qdq-rewrite.js';
 import type { ModelContext } from './context.js';
 
 /** Builds the QDQ model of a plan for a tap set. */
-export function qdqModel(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, taps: readonly string[]): QdqOutput {
+export function qdqModel(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, taps: readonly string[], outputs?: readonly string[]): QdqOutput {
   return buildQdqModel({
     model: ctx.loaded.model,
     graph: ctx.graph,
     plan,
     range: (t, bits) => rangeFromTable(calibration, t, bits),
     taps: new Set(taps),
+    outputs: outputs ? new Set(outputs) : undefined,
     values: ctx.values,
   });
 }
@@ -29,7 +30,7 @@ export function usesQdqFusion(ctx: ModelContext): boolean {
 /** The quant backend for a plan: one QDQ model per tap set, built on demand. */
 export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable): Promise<QuantBackend> {
   return QuantBackend.create({
-    build: (taps): OnnxModel => qdqModel(ctx, plan, calibration, taps).model,
+    build: (taps, outputs): OnnxModel => qdqModel(ctx, plan, calibration, taps, outputs).model,
     graphOutputs: ctx.graph.outputs.map((o) => o.name),
     label: `the ${plan.profile.name} QDQ model of '${ctx.loaded.path}'`,
     disableQdqFusion: !usesQdqFusion(ctx),

@@ -12,8 +12,8 @@ export interface FloatBackendOptions {
 
 /**
  * The float reference: the original model on onnxruntime's CPU provider in fp32, with the taps
- * added as graph outputs. A session is built for a set of taps and reused while later runs ask
- * for a subset of it (`prepare` builds one for a superset up front, as grouped compares do).
+ * added as graph outputs. A session is built for a tap set and reused while runs ask for the
+ * same set.
  */
 export class FloatBackend implements Backend {
   readonly kind = 'float' as const;
@@ -34,13 +34,17 @@ export class FloatBackend implements Backend {
     return new FloatBackend(model, options);
   }
 
-  /** Builds the session for a superset of the taps that later runs will ask for. */
-  async prepare(taps: readonly string[]): Promise<void> {
-    await this.cache.sessionFor(taps, true);
+  /**
+   * Announces the taps later runs will ask for, in groups. Float numbers do not depend on which
+   * tensors are outputs, so each group gets a session of its own (see TapSessionCache): nothing
+   * to build up front.
+   */
+  async prepare(_taps: readonly string[]): Promise<void> {
+    // Deliberately empty: see the doc comment.
   }
 
   async run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>> {
-    const { session, fetches } = await this.cache.sessionFor(taps, false);
+    const { session, fetches } = await this.cache.sessionFor(taps);
     return session.run(feeds, fetches);
   }
 

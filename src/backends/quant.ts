@@ -4,8 +4,11 @@ import type { Backend } from './backend.js';
 import { OrtSession, type OptimizationLevel } from './session.js';
 
 export interface QuantBackendOptions {
-  /** Builds the QDQ model for a tap set: taps change the model (they split fusion groups). */
-  readonly build: (taps: readonly string[]) => OnnxModel;
+  /**
+   * Builds the QDQ model for a tap set (taps change the model: they split fusion groups), with
+   * `outputs` (default: the taps) as its extra graph outputs.
+   */
+  readonly build: (taps: readonly string[], outputs?: readonly string[]) => OnnxModel;
   readonly graphOutputs: readonly string[];
   readonly optimization?: OptimizationLevel;
   readonly threads?: number;
@@ -21,7 +24,8 @@ export interface QuantBackendOptions {
  */
 export class QuantBackend implements Backend {
   readonly kind = 'quant' as const;
-  private current: { key: string; taps: Set<string>; pinned: boolean; session: OrtSession } | null = null;
+  private current: { key: string; session: OrtSession } | null = null;
+  private pinned: Set<string> | null = null;
   /** How many distinct QDQ models were built and run (bisect reports this). */
   runs = 0;
 
@@ -37,40 +41,39 @@ export class QuantBackend implements Backend {
   }
 
   /**
-   * Pins the model to a tap set: later runs asking for a subset of it fetch from that model, so
-   * a memory-bounded compare reads every group from one model whose numerics do not depend on
-   * the grouping. A run asking for a tap outside the pinned set unpins it.
+   * Pins the tap set: later runs asking for a subset of it run the model whose boundaries are all
+   * the pinned taps but whose outputs are only the asked ones, so a memory-bounded compare gets
+   * numbers that do not depend on the grouping while onnxruntime holds one group at a time. A run
+   * asking for a tap outside the pinned set unpins it.
    */
   async prepare(taps: readonly string[]): Promise<void> {
-    await this.open(taps, true);
+    this.pinned = new Set(taps);
   }
 
-  /** Runs the model built for exactly these taps (or the pinned model, when they are a subset of its taps). */
+  /** Runs the model built for exactly these taps (as boundaries of the pinned set, when they are a subset of it). */
   async run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>> {
     const unique = [...new Set(taps)].sort();
-    const pinnedFits = this.current?.pinned === true && unique.every((t) => this.current?.taps.has(t));
-    if (!pinnedFits) await this.open(unique, false);
+    const pinned = this.pinned;
+    if (pinned && !unique.every((t) => pinned.has(t))) this.pinned = null;
+    const boundaries = this.pinned ? [...this.pinned].sort() : unique;
+    await this.open(boundaries, unique);
     this.runs += 1;
     const fetches = [...new Set([...this.options.graphOutputs, ...unique])];
     return (this.current as { session: OrtSession }).session.run(feeds, fetches);
   }
 
-  private async open(taps: readonly string[], pinned: boolean): Promise<void> {
-    const unique = [...new Set(taps)].sort();
-    const key = JSON.stringify(unique);
-    if (this.current?.key === key) {
-      this.current.pinned = pinned;
-      return;
-    }
+  private async open(taps: readonly string[], outputs: readonly string[]): Promise<void> {
+    const key = JSON.stringify([taps, outputs]);
+    if (this.current?.key === key) return;
     await this.dispose();
-    const model = this.options.build(unique);
+    const model = this.options.build(taps, outputs);
     const session = await OrtSession.create(serializeModel(model), {
       optimization: this.options.optimization,
       threads: this.options.threads,
       label: this.options.label ?? 'the quantized model',
       disableQdqFusion: this.options.disableQdqFusion,
     });
-    this.current = { key, taps: new Set(unique), pinned, session };
+    this.current = { key, session };
   }
 
   async dispose(): Promise<void> {

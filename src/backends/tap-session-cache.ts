@@ -1,24 +1,26 @@
 import type { OrtSession } from './session.js';
 
 /**
- * Keeps one session whose graph outputs are a set of taps, and rebuilds it only when a run asks
- * for a tap it lacks. Fetching a subset of outputs lets onnxruntime free the rest early.
+ * Keeps the session whose extra graph outputs are the last tap set asked for, and rebuilds it
+ * when a run asks for another set. Each session outputs exactly the asked taps: onnxruntime holds
+ * every graph output until a run returns, fetched or not, so a session with more outputs than a
+ * run needs costs memory.
  */
 export class TapSessionCache {
-  private current: { session: OrtSession; taps: Set<string> } | null = null;
+  private current: { session: OrtSession; key: string } | null = null;
 
   constructor(
     private readonly graphOutputs: readonly string[],
     private readonly build: (taps: readonly string[]) => Promise<OrtSession>,
   ) {}
 
-  async sessionFor(taps: readonly string[], exact: boolean): Promise<{ session: OrtSession; fetches: string[] }> {
+  async sessionFor(taps: readonly string[]): Promise<{ session: OrtSession; fetches: string[] }> {
     const fetches = [...new Set([...this.graphOutputs, ...taps])];
-    const fits = this.current && fetches.every((t) => this.current?.taps.has(t));
-    if (!fits || (exact && this.current && this.current.taps.size !== new Set([...this.graphOutputs, ...taps]).size)) {
+    const key = JSON.stringify([...new Set(taps)].sort());
+    if (this.current?.key !== key) {
       await this.dispose();
-      const session = await this.build(taps);
-      this.current = { session, taps: new Set(fetches) };
+      const session = await this.build([...new Set(taps)]);
+      this.current = { session, key };
     }
     return { session: (this.current as { session: OrtSession }).session, fetches };
   }

@@ -28,6 +28,12 @@ export interface QdqInput {
   readonly range: (tensor: string, bits: 8 | 16) => Range | undefined;
   /** Tensors that will be read out: each splits a fusion group and is stored at boundary precision. */
   readonly taps: ReadonlySet<string>;
+  /**
+   * The tensors to make graph outputs (default: the taps). A memory-bounded run keeps every tap
+   * as a boundary, so the numbers do not depend on the grouping, but outputs one group at a time:
+   * onnxruntime holds every graph output until a run returns, fetched or not.
+   */
+  readonly outputs?: ReadonlySet<string>;
   /** Inferred dtypes and shapes (for which tensors are float, and reduction sizes). */
   readonly values: ReadonlyMap<string, KnownValue>;
 }
@@ -236,7 +242,7 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
     addNodes: emit.nodes,
     setInitializers: emit.initializers,
     removeInitializers: [...replacedWeights, ...halfConstants.keys()].filter((w) => !stillUsed(w)),
-    addOutputs: [...input.taps].filter((t) => !graph.initializers.has(t)),
+    addOutputs: [...(input.outputs ?? input.taps)].filter((t) => !graph.initializers.has(t)),
     opsetImports: qdqDomain === 'com.microsoft' ? { 'com.microsoft': 1 } : {},
   };
 
