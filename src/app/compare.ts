@@ -99,8 +99,9 @@ interface GroupContext {
 /**
  * Runs the float and quant backends on the same inputs and compares every tap (DESIGN.md §5).
  *
- * Taps run in groups that fit `maxMemory`; both backends pin one model holding all the taps, so
- * the numerics do not depend on the grouping, and each run fetches one group. Per group: the
+ * Taps run in groups that fit `maxMemory`; both backends are pinned to the whole tap set (every
+ * tap stays a boundary of the quant model, so the numerics do not depend on the grouping) and
+ * each run outputs one group. Per group: the
  * float and quant tensors are compared (and written to the run directory when asked), the quant
  * tensors are released, one shadow-graph run gives the group's own outputs, and everything but
  * the graph outputs is released. Then one quant run without taps gives the tap perturbation, one

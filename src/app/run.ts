@@ -55,9 +55,9 @@ export function planRun(ctx: ModelContext, tapSpecs: readonly string[] | undefin
 
 /**
  * Runs the chosen backends on the inputs and writes every tapped tensor to a run directory.
- * Taps run in groups that fit the memory budget beside the inputs and outputs (planRun); each
- * backend's model holds all the taps (so the quant numerics do not depend on the grouping) and
- * each run fetches one group. An interrupted run keeps what it wrote, under a manifest that says
+ * Taps run in groups that fit the memory budget beside the inputs and outputs (planRun); the
+ * quant model keeps every tap as a boundary (so its numerics do not depend on the grouping) and
+ * each run outputs one group. An interrupted run keeps what it wrote, under a manifest that says
  * incomplete.
  */
 export async function runModel(options: RunOptions): Promise<RunResult> {
