@@ -65,7 +65,7 @@ const open: OpenBackend = async (model, label) => {
   // One thread: these models are tiny, and a thread pool per session costs more than it saves.
   const backend = await FloatBackend.create(model, { label, threads: 1 });
   try {
-    await backend.prepare([]);
+    await backend.load([]);
   } catch (error) {
     await backend.dispose();
     throw error;

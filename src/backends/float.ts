@@ -43,6 +43,11 @@ export class FloatBackend implements Backend {
     // Deliberately empty: see the doc comment.
   }
 
+  /** Builds the session for these taps now, so that a model onnxruntime refuses fails here rather than at the first run. */
+  async load(taps: readonly string[] = []): Promise<void> {
+    await this.cache.sessionFor(taps);
+  }
+
   async run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>> {
     const { session, fetches } = await this.cache.sessionFor(taps);
     return session.run(feeds, fetches);
