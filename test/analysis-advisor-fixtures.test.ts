@@ -1,29 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Finding } from '../src/analysis/advisor.js';
 import { bisect } from '../src/app/bisect.js';
 import { compareModel } from '../src/app/compare.js';
 import { openModel, type ModelInputOptions } from '../src/app/context.js';
 import { fix } from '../src/app/fix.js';
 import { setUpQuant, type QuantSetupOptions } from '../src/app/quant-setup.js';
-import { REPO } from './helpers/cli.js';
+import { REPO, isolatedCache } from './helpers/cli.js';
 
 /**
  * The advisor on real runs of the planted fixtures and the demo model: each planted fault gives
  * its finding, naming the planted tensors and the numbers of the run, and a clean model gives none.
  */
 
-const dir = mkdtempSync(join(tmpdir(), 'qs-advisor-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => { process.env.QUANTSCOPE_CACHE = join(dir, 'cache'); });
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = isolatedCache('qs-advisor-');
 
 const model = (name: string): string => join(REPO, name.startsWith('demo') ? 'models' : 'fixtures', `${name}.onnx`);
 

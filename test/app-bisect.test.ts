@@ -1,24 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bisectRunBudget } from '../src/analysis/bisect.js';
 import { bisect } from '../src/app/bisect.js';
 import { openModel } from '../src/app/context.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';
-import { REPO } from './helpers/cli.js';
+import { REPO, isolatedCache } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'qs-bisect-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => {
-  process.env.QUANTSCOPE_CACHE = join(dir, 'cache');
-});
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(dir, { recursive: true, force: true });
-});
+isolatedCache('qs-bisect-');
 
 async function bisectFixture(name: string, extra: { metric?: string; threshold?: number; output?: string } = {}) {
   const fixture = fixtureByName(name);

@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compareModel } from '../src/app/compare.js';
 import { compareDumps } from '../src/app/compare-dumps.js';
 import { openModel } from '../src/app/context.js';
@@ -9,15 +8,9 @@ import { setUpQuant } from '../src/app/quant-setup.js';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
+import { isolatedCache } from './helpers/cli.js';
 
-const root = mkdtempSync(join(tmpdir(), 'qs-compare-dumps-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => { process.env.QUANTSCOPE_CACHE = join(root, 'cache'); });
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(root, { recursive: true, force: true });
-});
+const root = isolatedCache('qs-compare-dumps-');
 
 const f32 = (dims: number[], fill: (i: number) => number): Tensor => {
   const n = dims.reduce((a, b) => a * b, 1);

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compareModel, compareTaps, type CompareOptions } from '../src/app/compare.js';
 import { criterionOf, imagePlotPath, perturbationOf } from '../src/app/compare-report.js';
 import { openModel, type ModelContext } from '../src/app/context.js';
@@ -17,15 +16,9 @@ import { createModel, writeModel } from '../src/onnx/index.js';
 import { readManifest } from '../src/store/manifest.js';
 import { depthPlotSvg } from '../src/store/report-plot.js';
 import { parseReportJson } from '../src/store/report-json.js';
+import { isolatedCache } from './helpers/cli.js';
 
-const root = mkdtempSync(join(tmpdir(), 'qs-compare-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => { process.env.QUANTSCOPE_CACHE = join(root, 'cache'); });
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(root, { recursive: true, force: true });
-});
+const root = isolatedCache('qs-compare-');
 
 async function setup(model: string, profile = 'generic-int8'): Promise<{ ctx: ModelContext; quant: QuantSetup }> {
   const ctx = await openModel({ modelPath: model });

@@ -1,25 +1,15 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
 import { bisect } from '../src/app/bisect.js';
 import { fix, type FixOptions } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';
 import { readPlanFile } from '../src/quant/plan-file.js';
-import { HAS_SHARED, REPO, SHARED } from './helpers/cli.js';
+import { HAS_SHARED, REPO, SHARED, isolatedCache } from './helpers/cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'qs-fix-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => {
-  process.env.QUANTSCOPE_CACHE = join(dir, 'cache');
-});
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = isolatedCache('qs-fix-');
 
 async function fixFixture(name: string, extra: Partial<FixOptions> = {}) {
   const fixture = fixtureByName(name);

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { computeMetrics } from '../src/analysis/metrics.js';
 import { openModel, type ModelContext } from '../src/app/context.js';
 import { ownOutputs } from '../src/app/compare-own.js';
@@ -13,15 +10,9 @@ import { resolvePlan } from '../src/quant/plan.js';
 import { loadProfile } from '../src/quant/profile.js';
 import { buildShadowModel, storagePrecisions, type ShadowInput } from '../src/quant/shadow.js';
 import { toFloat32 } from '../src/core/tensor.js';
+import { isolatedCache } from './helpers/cli.js';
 
-const cache = mkdtempSync(join(tmpdir(), 'qs-shadow-cache-'));
-const previousCache = process.env.QUANTSCOPE_CACHE;
-beforeAll(() => { process.env.QUANTSCOPE_CACHE = cache; });
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-  rmSync(cache, { recursive: true, force: true });
-});
+isolatedCache('qs-shadow-cache-');
 
 /** conv1 → norm1 → relu1 → conv2 (y), opset 13: generic-int8 fuses conv1, norm1 and relu1 into one kernel. */
 const CONV_IN_RELU = 'fixtures/conv-in-relu.onnx';

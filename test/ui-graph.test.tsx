@@ -1,38 +1,27 @@
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSession, type Session } from '../src/app/session.js';
 import { App } from '../src/ui/components/App.js';
 import { REPO } from './helpers/cli.js';
+import { frame, useDemoSession } from './helpers/ui-app.js';
 import { KEYS, scriptedRunner, waitFor } from './helpers/ui-fakes.js';
 
-const DEMO = join(REPO, 'models', 'demo-generator.onnx');
 const WIDE = join(REPO, 'fixtures', 'wide-1000.onnx');
 const HOSTILE = join(REPO, 'fixtures', 'hostile-names.onnx');
 
-let demo: Session;
-let mounted: ReturnType<typeof render> | null = null;
-
-beforeAll(async () => {
-  demo = await openSession({ model: { modelPath: DEMO }, quant: {} });
-});
-afterEach(() => {
-  mounted?.unmount();
-  mounted = null;
-});
+const ui = useDemoSession();
 
 function mount(session: Session, size = { width: 80, height: 24 }) {
-  mounted = render(<App session={session} runner={scriptedRunner()} width={size.width} height={size.height} />);
-  return mounted;
+  return ui.track(render(<App session={session} runner={scriptedRunner()} width={size.width} height={size.height} />));
 }
 
-const frame = (app: ReturnType<typeof render>): string => app.lastFrame() ?? '';
 /** Lines of the frame that are node rows: they start with the cursor/tap marks and an index. */
 const nodeRows = (text: string): string[] => text.split('\n').filter((l) => /^[› ][● ]\s*\d+ /.test(l));
 
 describe('graph screen', () => {
   it('shows header, column titles, node rows and footer in exactly 24 lines at 80x24', async () => {
-    const app = mount(demo);
+    const app = mount(ui.demo());
     await waitFor(() => frame(app).includes('content_center'), 'the first frame');
     const lines = frame(app).split('\n');
     expect(lines).toHaveLength(24);
@@ -47,7 +36,7 @@ describe('graph screen', () => {
   });
 
   it('filters with the spec language: op:, globs, re:, presets, and reports an invalid regex', async () => {
-    const app = mount(demo);
+    const app = mount(ui.demo());
     await waitFor(() => frame(app).includes('41 of 41'), 'the first frame');
     app.stdin.write('/');
     await waitFor(() => frame(app).includes('type filter'), 'filter editing');
@@ -85,7 +74,7 @@ describe('graph screen', () => {
   });
 
   it('taps with space (cursor moves on), taps what the filter shows with a, clears with c', async () => {
-    const app = mount(demo);
+    const app = mount(ui.demo());
     await waitFor(() => frame(app).includes('41 of 41'), 'the first frame');
     app.stdin.write(' ');
     await waitFor(() => frame(app).includes('1 tap '), 'one tap');
@@ -110,7 +99,7 @@ describe('graph screen', () => {
   });
 
   it('cycles a node precision through what the profile allows, marks edits, and undoes them', async () => {
-    const app = mount(demo);
+    const app = mount(ui.demo());
     await waitFor(() => frame(app).includes('41 of 41'), 'the first frame');
     app.stdin.write('jj');
     await waitFor(() => /^›\s+2 Conv/m.test(frame(app)), 'the cursor on the first Conv');

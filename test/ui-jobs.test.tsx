@@ -1,31 +1,18 @@
-import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BisectView, FixView, ProbeView } from '../src/app/session-jobs.js';
-import { openSession, type Session } from '../src/app/session.js';
 import { UserError } from '../src/core/errors.js';
 import { App } from '../src/ui/components/App.js';
-import { REPO } from './helpers/cli.js';
+import { frame, useDemoSession } from './helpers/ui-app.js';
 import { KEYS, scriptedRunner, waitFor } from './helpers/ui-fakes.js';
 
-const DEMO = join(REPO, 'models', 'demo-generator.onnx');
-let demo: Session;
-let mounted: ReturnType<typeof render> | null = null;
+const ui = useDemoSession();
 
-beforeAll(async () => {
-  demo = await openSession({ model: { modelPath: DEMO }, quant: {} });
-});
-afterEach(() => {
-  mounted?.unmount();
-  mounted = null;
-});
-
-const frame = (app: ReturnType<typeof render>): string => app.lastFrame() ?? '';
 
 async function start(onQuit?: () => void) {
   const runner = scriptedRunner();
-  const app = render(<App session={demo} runner={runner} width={80} height={24} onQuit={onQuit} />);
-  mounted = app;
+  const app = render(<App session={ui.demo()} runner={runner} width={80} height={24} onQuit={onQuit} />);
+  ui.track(app);
   await waitFor(() => frame(app).includes('41 of 41'), 'the graph');
   return { app, runner };
 }

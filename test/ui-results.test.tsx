@@ -1,29 +1,16 @@
-import { join } from 'node:path';
 import { render } from 'ink-testing-library';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openSession, type Session } from '../src/app/session.js';
+import { describe, expect, it } from 'vitest';
 import { App } from '../src/ui/components/App.js';
-import { REPO } from './helpers/cli.js';
+import { frame, useDemoSession } from './helpers/ui-app.js';
 import { demoReport, KEYS, scriptedRunner, waitFor } from './helpers/ui-fakes.js';
 
-const DEMO = join(REPO, 'models', 'demo-generator.onnx');
-let demo: Session;
-let mounted: ReturnType<typeof render> | null = null;
+const ui = useDemoSession();
 
-beforeAll(async () => {
-  demo = await openSession({ model: { modelPath: DEMO }, quant: {} });
-});
-afterEach(() => {
-  mounted?.unmount();
-  mounted = null;
-});
-
-const frame = (app: ReturnType<typeof render>): string => app.lastFrame() ?? '';
 
 async function showResults() {
   const runner = scriptedRunner();
-  const app = render(<App session={demo} runner={runner} width={80} height={24} />);
-  mounted = app;
+  const app = render(<App session={ui.demo()} runner={runner} width={80} height={24} />);
+  ui.track(app);
   await waitFor(() => frame(app).includes('41 of 41'), 'the graph');
   app.stdin.write('1');
   await waitFor(() => frame(app).includes('filter @hotspots'), 'the preset');

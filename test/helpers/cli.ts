@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHARED = resolve(REPO, '..', 'shared');
@@ -29,4 +30,23 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: R
 
 export function tempDir(prefix = 'qs-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A calibration cache of the test file's own: a temporary folder whose `cache` subfolder is
+ * QUANTSCOPE_CACHE for the file's tests (set before them, restored and removed after).
+ * Returns the folder.
+ */
+export function isolatedCache(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const previous = process.env.QUANTSCOPE_CACHE;
+  beforeAll(() => {
+    process.env.QUANTSCOPE_CACHE = join(dir, 'cache');
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.QUANTSCOPE_CACHE;
+    else process.env.QUANTSCOPE_CACHE = previous;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }
