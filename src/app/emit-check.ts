@@ -31,8 +31,10 @@ import { isFloatValue, type KnownValue } from '../quant/qdq-rewrite.js';
  * Tensor and node names are the contract: the rewrite keeps every source node's name and every
  * source tensor's name for the value consumers read.
  *
- * Not checked here: the values of fp16-rounded float constants (the graph view has no data), and
- * the bias encoding. The output comparison in emit-verify.ts covers values.
+ * - a quantized node's bias is read by the node (int32 through a DequantizeLinear) or added to its
+ *   output by an Add of a constant (the float bias kept in the accumulator).
+ * Not checked here: the values of fp16-rounded float constants and of the bias (the graph view
+ * has no data). The output comparison in emit-verify.ts covers values.
  */
 
 export type ValueFormat = 'int8' | 'int16' | 'int32' | 'fp16' | 'fp32' | 'other';
@@ -150,6 +152,19 @@ function emulatedReduction(written: Graph, tensor: string): GraphNode | undefine
   return sum?.opType === 'ReduceSum' ? sum : undefined;
 }
 
+/**
+ * The bias rule of quant/qdq-node.ts, read back: a quantized node's bias is either an input it
+ * reads (int32 through a DequantizeLinear, or a float it keeps) or gone from the node and added
+ * to its output by an Add of a constant, before the output is stored.
+ */
+function biasProblem(written: Graph, computing: GraphNode, bias: string | undefined): string | undefined {
+  if (bias !== undefined && bias !== '') return undefined;
+  const out = computing.outputs[0];
+  const adds = (written.consumers.get(out) ?? []).filter((c) => c.opType === 'Add');
+  const constant = adds.some((a) => a.inputs.some((t) => t !== out && written.initializers.has(t)));
+  return constant ? undefined : 'its bias is neither read by the node nor added to its output';
+}
+
 export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
   const { source, plan, written } = input;
   const profile = plan.profile;
@@ -214,6 +229,11 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       const x = node.inputs[k];
       const w = computing.inputs[k];
       if (x === '' || x === undefined) continue;
+      if (quantized && layout && k === layout.bias) {
+        const problem = biasProblem(written, computing, w);
+        if (problem) problems.push(problem);
+        continue;
+      }
       if (w === undefined) {
         problems.push(`its input ${k} ('${displayName(x)}') is gone`);
         continue;
@@ -228,7 +248,6 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
         }
         continue;
       }
-      if (quantized && layout && k === layout.bias) continue;
       if (!isFloat(x)) continue;
       let expected: ValueFormat;
       if (quantized) expected = planned;

@@ -177,6 +177,10 @@ export function intAttr(node: GraphNode, name: string, fallback: number): number
   const a = node.attributes.get(name);
   return a && a.kind === 'int' ? a.value : fallback;
 }
+export function floatAttr(node: GraphNode, name: string, fallback: number): number {
+  const a = node.attributes.get(name);
+  return a && a.kind === 'float' ? a.value : fallback;
+}
 export function stringAttr(node: GraphNode, name: string, fallback: string): string {
   const a = node.attributes.get(name);
   return a && a.kind === 'string' ? a.value : fallback;

@@ -1,5 +1,4 @@
-import type { DType } from '../core/dtype.js';
-import type { AttrValue, ValueInfo } from '../core/graph.js';
+import type { AttrValue } from '../core/graph.js';
 import type { Shape } from './shapes.js';
 
 /** Attribute values and the option types of GraphBuilder (see builder.ts). */

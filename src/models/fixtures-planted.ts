@@ -125,3 +125,26 @@ export function buildPlantedSource(): ModelSpec {
   b.output(b.conv(h, 3, 1, { name: 'conv_d', out: 'y' }));
   return b.build();
 }
+
+/**
+ * `planted_bias_conv` has a bias of 900 on output channel 0 (the others are the drawn values)
+ * while its input and weights are of order 1: at INT16 the accumulator scale s_x·s_w is so small
+ * (about 1e-9) that 2^31·s_x·s_w is about 2, so an int32 bias at that scale cannot hold 900. A
+ * backend that quantizes the bias to int32 at INT16 (as onnxruntime's QDQ fusion does with a float
+ * bias) clips channel 0 and makes INT16 far worse than INT8; the bias must stay in the accumulator
+ * at higher precision. `mix_conv` mixes the channels into the output after a Relu.
+ */
+export function buildLargeBias(): ModelSpec {
+  const b = new GraphBuilder({ name: 'large-bias', opset: 13, irVersion: 7, seed: 41 });
+  const x = b.input('x', [1, 3, 16, 16]);
+  const h = b.conv(x, 4, 3, {
+    pad: 1,
+    name: 'planted_bias_conv',
+    editBias: (bias) => { bias[0] = LARGE_BIAS; },
+  });
+  b.output(b.conv(b.relu(h, { name: 'bias_relu' }), 2, 1, { name: 'mix_conv', out: 'y' }));
+  return b.build();
+}
+
+/** The bias of `planted_bias_conv`'s channel 0 in the large-bias fixture. */
+export const LARGE_BIAS = 900;

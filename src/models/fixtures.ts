@@ -2,6 +2,7 @@ import type { ModelSpec } from '../onnx/index.js';
 import { buildConvInRelu, buildConvnet, buildHostileNames, buildOldIr, buildWide1000 } from './fixtures-basic.js';
 import {
   buildConcatRanges,
+  buildLargeBias,
   buildNonMonotone,
   buildOutlierChannel,
   buildPlantedSource,
@@ -69,6 +70,13 @@ export const FIXTURES: readonly Fixture[] = [
     planted: 'concat_consumer',
     profile: 'generic-int8',
     related: ['planted_concat'],
+  }),
+  fixture({
+    name: 'large-bias',
+    build: buildLargeBias,
+    description: '`planted_bias_conv` adds a bias of 900 to inputs and weights of order 1: an int32 bias at the INT16 scale s_x·s_w cannot hold it.',
+    planted: 'planted_bias_conv',
+    profile: 'generic-int8',
   }),
   fixture({
     name: 'non-monotone',

@@ -1,16 +1,15 @@
 import { InternalError, UserError } from '../core/errors.js';
 import type { Dim, Graph, GraphNode } from '../core/graph.js';
 import type { DType } from '../core/dtype.js';
-import { displayName } from '../core/closest.js';
-import { makeTensor, toFloat32, type Tensor } from '../core/tensor.js';
+import { makeTensor, toFloat32 } from '../core/tensor.js';
 import { roundThroughHalf } from '../core/float16.js';
 import { editModel, initializerTensor, type ModelEdit, type OnnxModel } from '../onnx/index.js';
 import type { Range } from './calibration-methods.js';
 import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
 import { isQuantizedIn, type Plan } from './plan.js';
-import { activationQuant, REDUCTION_OPS, weightLayout, type Precision } from './profile.js';
+import { activationQuant, type Precision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
-import { emulateHalfReduction, quantizeNodeWeights, type NodeRewriteContext } from './qdq-node.js';
+import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext, type QuantizedRead } from './qdq-node.js';
 import { NameAllocator } from './qdq-names.js';
 import { quantParams, type QuantParams } from './qparams.js';
 
@@ -94,8 +93,9 @@ function isQuantPrecision(p: Precision | undefined): p is 'int8' | 'int16' {
  *    already stored on that grid, else through its own Q/DQ pair (the explicit requantization
  *    where regions of different precision meet). Weights are stored quantized with a
  *    DequantizeLinear (per channel on the output-channel axis, or per tensor, as the profile says).
- *    An int8 node's bias is int32 with scale input_scale × weight_scale when the profile asks for
- *    it; int16 nodes keep a float bias, whose int32 form would overflow at 16-bit scales.
+ *    The bias follows the bias rule of quantizeKernelNode (qdq-node.ts): int32 at s_x·s_w for an
+ *    int8 node where it fits, else float32 added to the accumulator by an Add the optimizer cannot
+ *    requantize.
  * 3. fp16 float ops. Float activation inputs not already stored in fp16 are rounded through fp16;
  *    float initializers are replaced by fp16-rounded copies. Reductions whose accumulation is fp16
  *    (ReduceMean, GlobalAveragePool) become ReduceSum, the sum rounded through fp16 (so a sum past
@@ -130,11 +130,7 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
     if (!list) { list = [...node.outputs]; newOutputs.set(node.name, list); }
     return list;
   };
-  const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => {
-    const r = input.range(tensor, bits);
-    if (!r) throw new UserError(`The calibration has no range for tensor '${displayName(tensor)}', which node '${displayName(node.name)}' quantizes; calibrate again for this model and profile.`);
-    return r;
-  };
+  const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => requireRange(input, tensor, bits, node);
 
   // 1. Storage precision of every tensor that leaves a kernel.
   const stored = new Map<string, { precision: Precision; params?: QuantParams }>();
@@ -160,25 +156,16 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
     });
   }
 
-  // 2. Inputs of quantized nodes.
-  const requantized = new Map<string, { name: string; params: QuantParams }>();
+  // 2. Quantized nodes: activation inputs on the node's grid, weights and bias (qdq-node.ts).
+  const requantized = new Map<string, QuantizedRead>();
   const replacedWeights = new Set<string>();
   for (const node of graph.nodes) {
     const precision = precisionOf(node);
     if (!isQuantizedIn(plan, node) || !isQuantPrecision(precision)) continue;
-    const weightRank = graph.initializers.get(node.inputs[1] ?? '')?.dims.length;
-    const layout = weightLayout(node, weightRank);
     const aq = activationQuant(plan.profile, precision);
-    const inputs = inputsOf(node);
-    let inputScale: number | null = null;
-    for (let k = 0; k < node.inputs.length; k++) {
-      const x = node.inputs[k];
-      if (x === '' || graph.initializers.has(x) || (layout !== null && k === layout.bias)) continue;
+    const read = (x: string): QuantizedRead => {
       const s = stored.get(x);
-      if (s && s.precision === precision && s.params) {
-        if (k === 0) inputScale = s.params.scale;
-        continue;
-      }
+      if (s && s.precision === precision && s.params) return { name: x, params: s.params };
       const key = `${x}\u0000${precision}`;
       let rq = requantized.get(key);
       if (!rq) {
@@ -189,49 +176,43 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
         requantized.set(key, rq);
         records.push({ tensor: x, kind: 'activation', node: node.name, bits: params.bits, signed: params.signed, scale: params.scale, zeroPoint: params.zeroPoint, axis: null, range });
       }
-      inputs[k] = rq.name;
-      if (k === 0) inputScale = rq.params.scale;
-    }
-    for (const w of quantizeNodeWeights(nodeContext, node, precision, inputScale, inputs)) replacedWeights.add(w);
+      return rq;
+    };
+    const io = { inputs: inputsOf(node), outputs: outputsOf(node) };
+    for (const w of quantizeKernelNode(nodeContext, node, precision, read, io)) replacedWeights.add(w);
   }
 
-  // 3. Float ops at fp16: their float inputs and constants are fp16 values.
+  // 3. Float ops at fp16: their float inputs and constants are fp16 values (qdq-node.ts).
   const halfInputs = new Map<string, string>();
   const halfConstants = new Map<string, string>();
   const removeNodes: string[] = [];
   for (const node of graph.nodes) {
     if (isQuantizedIn(plan, node) || precisionOf(node) !== 'fp16') continue;
-    const inputs = inputsOf(node);
     const group = groupOf.get(node.name);
-    node.inputs.forEach((x, k) => {
-      if (x === '') return;
-      if (graph.initializers.has(x)) {
-        const init = graph.initializers.get(x);
-        if (!init || init.dtype !== 'float32') return;
+    const reads: HalfReads = {
+      constant: (x) => {
         let h = halfConstants.get(x);
         if (!h) {
           const t = initializerTensor(input.model, x);
           h = emit.initializer(`${x}__fp16_values`, makeTensor('float32', t.dims, roundThroughHalf(toFloat32(t))));
           halfConstants.set(x, h);
         }
-        inputs[k] = h;
-        return;
-      }
-      if (stored.get(x)?.precision === 'fp16') return;
-      if (group && group.innerTensors.includes(x)) return;
-      if (!isFloatTensor(input, x)) return;
-      let h = halfInputs.get(x);
-      if (!h) {
-        h = emit.fresh(`${x}__fp16_input`);
-        emit.roundThroughHalf(x, h);
-        halfInputs.set(x, h);
-      }
-      inputs[k] = h;
-    });
-    if (plan.profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && node.opType !== 'ReduceSum') {
-      const replaced = emulateHalfReduction(nodeContext, node, inputs, outputsOf(node)[0]);
-      if (replaced) removeNodes.push(node.name);
-    }
+        return h;
+      },
+      activation: (x) => {
+        if (stored.get(x)?.precision === 'fp16') return x;
+        let h = halfInputs.get(x);
+        if (!h) {
+          h = emit.fresh(`${x}__fp16_input`);
+          emit.roundThroughHalf(x, h);
+          halfInputs.set(x, h);
+        }
+        return h;
+      },
+      inner: (x) => x,
+      isInner: (x) => group !== undefined && group.innerTensors.includes(x),
+    };
+    if (halfKernelNode(nodeContext, node, reads, { inputs: inputsOf(node), outputs: outputsOf(node) })) removeNodes.push(node.name);
   }
 
   let usedTensors: Set<string> | undefined;

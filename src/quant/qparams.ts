@@ -195,28 +195,23 @@ export function fakeQuantizePerChannel(values: ArrayLike<number>, dims: readonly
 const INT32_MAX = 2 ** 31 - 1;
 
 /**
- * Weight scales raised where needed so that every int32 bias value fits:
- * |bias[c]| / (inputScale · weightScale[c]) ≤ 2^31 − 1 (onnxruntime's tool adjusts the same way).
- * Quantize the weights with the returned scales. `weightScales` has one entry (per tensor) or one
- * per output channel.
+ * Whether every int32 bias value fits at scale inputScale · weightScale[c]:
+ * |bias[c]| / float32(inputScale · weightScale[c]) ≤ 2^31 − 1 (a NaN bias never fits). When it
+ * does not, the kernel keeps the bias in higher precision (DESIGN.md §4, bias rule).
+ * `weightScales` has one entry (per tensor) or one per output channel.
  */
-export function biasSafeWeightScales(bias: ArrayLike<number>, inputScale: number, weightScales: ArrayLike<number>): Float32Array {
-  const out = Float32Array.from(weightScales);
+export function biasFitsInt32(bias: ArrayLike<number>, inputScale: number, weightScales: ArrayLike<number>): boolean {
   for (let c = 0; c < bias.length; c++) {
-    const k = out.length === 1 ? 0 : c;
-    const needed = Math.abs(bias[c]) / (inputScale * INT32_MAX);
-    if (needed > out[k]) {
-      let s = Math.fround(needed);
-      while (Math.abs(bias[c]) / Math.fround(Math.fround(inputScale) * s) > INT32_MAX) s = Math.fround(s * (1 + 2 ** -20));
-      out[k] = s;
-    }
+    const s = Math.fround(Math.fround(inputScale) * weightScales[weightScales.length === 1 ? 0 : c]);
+    const q = Math.abs(bias[c]) / s;
+    if (!(q <= INT32_MAX)) return false;
   }
-  return out;
+  return true;
 }
 
 /**
  * The int32 bias of a quantized Conv/Gemm: scale[c] = float32(inputScale · weightScale[c]),
- * value[c] = roundHalfEven(bias[c] / scale[c]) saturated to int32 (see biasSafeWeightScales).
+ * value[c] = roundHalfEven(bias[c] / scale[c]) saturated to int32 (see biasFitsInt32).
  */
 export function quantizeBias(bias: ArrayLike<number>, inputScale: number, weightScales: ArrayLike<number>): { values: Int32Array; scales: Float32Array } {
   const values = new Int32Array(bias.length);

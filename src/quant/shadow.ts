@@ -1,5 +1,4 @@
 import { displayName } from '../core/closest.js';
-import { UserError } from '../core/errors.js';
 import type { AttrValue, GraphNode } from '../core/graph.js';
 import { makeTensor, toFloat32 } from '../core/tensor.js';
 import { roundThroughHalf } from '../core/float16.js';
@@ -7,10 +6,10 @@ import { editModel, initializerTensor, type OnnxModel } from '../onnx/index.js';
 import type { Range } from './calibration-methods.js';
 import { fusionGroups, groupByNode, innerTensorSet, type FusionGroup } from './fusion.js';
 import { isQuantizedIn } from './plan.js';
-import { activationQuant, REDUCTION_OPS, weightLayout, type Precision } from './profile.js';
+import { activationQuant, type Precision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
 import { NameAllocator } from './qdq-names.js';
-import { emulateHalfReduction, quantizeNodeWeights, type NodeRewriteContext } from './qdq-node.js';
+import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext } from './qdq-node.js';
 import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-rewrite.js';
 import { quantParams, type QuantParams } from './qparams.js';
 
@@ -119,11 +118,7 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
   const precisionOf = (node: GraphNode): Precision => plan.precision.get(node.name) ?? plan.profile.floatOps;
   const kernelPrecision = (node: GraphNode): Precision => groupOf.get(node.name)?.precision ?? precisionOf(node);
   const isFloat = (t: string): boolean => isFloatValue(graph, input.values, t);
-  const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => {
-    const r = input.range(tensor, bits);
-    if (!r) throw new UserError(`The calibration has no range for tensor '${displayName(tensor)}', which node '${displayName(node.name)}' quantizes; calibrate again for this model and profile.`);
-    return r;
-  };
+  const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => requireRange(input, tensor, bits, node);
 
   /** The clone's value of each tensor a cloned node wrote: the stored value (own output) or, for an inner tensor, the accumulator value. */
   const cloned = new Map<string, string>();
@@ -176,34 +171,19 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
     const inputs = [...node.inputs];
     let replacedByReduction = false;
     const raw = node.outputs.map((o) => (o === '' ? '' : emit.fresh(`${o}__own_kernel`)));
+    /** What the node itself writes: raw, except where the bias is added to its output after it. */
+    const kernelOutputs = [...raw];
 
     if (isQuantizedIn(plan, node) && isQuantPrecision(precision)) {
-      const layout = weightLayout(node, graph.initializers.get(node.inputs[1] ?? '')?.dims.length);
-      let inputScale: number | null = null;
-      node.inputs.forEach((x, k) => {
-        if (x === '' || graph.initializers.has(x) || (layout !== null && k === layout.bias)) return;
-        const q = quantizeInput(sourceOf(x), x, precision, node);
-        inputs[k] = q.name;
-        if (k === 0) inputScale = q.params.scale;
-      });
-      quantizeNodeWeights(context, node, precision, inputScale, inputs);
+      const io = { inputs, outputs: kernelOutputs };
+      quantizeKernelNode(context, node, precision, (x) => quantizeInput(sourceOf(x), x, precision, node), io);
     } else if (precision === 'fp16') {
-      node.inputs.forEach((x, k) => {
-        if (x === '') return;
-        if (graph.initializers.has(x)) {
-          if (graph.initializers.get(x)?.dtype === 'float32') inputs[k] = halfConstant(x);
-          return;
-        }
-        if (inner.has(x)) inputs[k] = sourceOf(x);
-        else if (isFloat(x)) inputs[k] = halfInput(x);
-      });
-      if (plan.profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && node.opType !== 'ReduceSum') {
-        replacedByReduction = emulateHalfReduction(context, node, inputs, raw[0]);
-      }
+      const reads: HalfReads = { constant: halfConstant, activation: halfInput, inner: sourceOf, isInner: (x) => inner.has(x) };
+      replacedByReduction = halfKernelNode(context, node, reads, { inputs, outputs: raw });
     } else {
       node.inputs.forEach((x, k) => { if (x !== '') inputs[k] = sourceOf(x); });
     }
-    if (!replacedByReduction) emit.node(node.opType, inputs, raw, Object.fromEntries(node.attributes) as Record<string, AttrValue>, node.domain);
+    if (!replacedByReduction) emit.node(node.opType, inputs, kernelOutputs, Object.fromEntries(node.attributes) as Record<string, AttrValue>, node.domain);
 
     const storage = kernelPrecision(node);
     node.outputs.forEach((o, k) => {
