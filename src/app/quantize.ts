@@ -1,4 +1,5 @@
 import { QuantBackend } from '../backends/quant.js';
+import type { OptimizationLevel } from '../backends/session.js';
 import type { OnnxModel } from '../onnx/index.js';
 import type { CalibrationTable } from '../quant/calibration-table.js';
 import { rangeFromTable } from '../quant/calibration-table.js';
@@ -28,8 +29,9 @@ export function usesQdqFusion(ctx: ModelContext): boolean {
 }
 
 /** The quant backend for a plan: one QDQ model per tap set, built on demand. */
-export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable): Promise<QuantBackend> {
+export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, optimization?: OptimizationLevel): Promise<QuantBackend> {
   return QuantBackend.create({
+    optimization,
     build: (taps, outputs): OnnxModel => qdqModel(ctx, plan, calibration, taps, outputs).model,
     graphOutputs: ctx.graph.outputs.map((o) => o.name),
     label: `the ${plan.profile.name} QDQ model of '${ctx.loaded.path}'`,

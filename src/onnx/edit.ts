@@ -1,5 +1,5 @@
 import { UserError } from '../core/errors.js';
-import type { AttrValue } from '../core/graph.js';
+import type { AttrValue, ValueInfo } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { closestNames, displayName } from '../core/closest.js';
 import { attributeToProto } from './attributes.js';
@@ -15,8 +15,8 @@ import { valueInfoToProto } from './value-info.js';
 
 /**
  * One edit of a model. The steps apply in this order: removeNodes, setNodeInputs, setNodeOutputs,
- * setNodeAttributes, addNodes, removeInitializers, setInitializers, setOutputs, addOutputs,
- * opsetImports. Node names are the view's names (unnamed nodes already have `<OpType>_<n>`).
+ * setNodeAttributes, addNodes, removeInitializers, setInitializers, addInputs, setOutputs,
+ * addOutputs, opsetImports. Node names are the view's names (unnamed nodes already have `<OpType>_<n>`).
  */
 export interface ModelEdit {
   /** By node name, replace that node's input list. */
@@ -32,6 +32,8 @@ export interface ModelEdit {
   addOutputs?: readonly string[];
   /** Replace the output list. */
   setOutputs?: readonly string[];
+  /** New graph inputs (appended after the existing ones; a name already defined is an error). */
+  addInputs?: readonly ValueInfo[];
   /** Add a domain or set a version. */
   opsetImports?: Readonly<Record<string, number>>;
   /**
@@ -187,6 +189,12 @@ export function editModel(model: OnnxModel, edit: ModelEdit): OnnxModel {
   const graph = proto.graph ?? {};
   const oldIr = int64ToSafeNumber(proto.ir_version, 'The IR version') < 4;
   const inits = editInitializers(graph, edit, oldIr, handle.source);
+  for (const v of edit.addInputs ?? []) {
+    if (inits.input.some((i) => i.name === v.name)) {
+      throw new UserError(`Cannot add input '${displayName(v.name)}': the graph already has an input of that name${handle.source ? ` in '${displayName(handle.source)}'` : ''}.`);
+    }
+    inits.input.push(valueInfoToProto(v));
+  }
   const newGraph: GraphProto = {
     ...graph,
     node: editNodes(graph, edit, handle.source),
