@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelContext } from '../src/app/context.js';
 import { emitModel, emitTag } from '../src/app/emit.js';
 import { EmitVerificationError, verifyEmittedModel } from '../src/app/emit-verify.js';
-import { quantBackendFor, usesQdqFusion } from '../src/app/quantize.js';
+import { quantBackendFor, quantSource } from '../src/app/quantize.js';
 import type { QuantSetup } from '../src/app/quant-setup.js';
 import { OrtSession } from '../src/backends/session.js';
 import { ExitCode } from '../src/core/errors.js';
@@ -74,7 +74,7 @@ describe.each([
 
     // A fresh session of the written file reproduces the quant backend exactly.
     const expected = await quantOutputs(ctx, setup);
-    const session = await OrtSession.create(readFileSync(out), { label: out, disableQdqFusion: !usesQdqFusion(ctx) });
+    const session = await OrtSession.createWithDefaults(readFileSync(out), out);
     try {
       const got = await session.run(ctx.feeds);
       for (const o of ctx.graph.outputs) {
@@ -154,7 +154,7 @@ describe('verification catches an emitted file edited after the fact', () => {
     await emitModel({ ctx, setup, out });
     const expected = await quantOutputs(ctx, setup);
     const verify = (file: string) => verifyEmittedModel({
-      file, source: ctx.graph, plan: setup.plan, values: ctx.values, feeds: ctx.feeds, expected, disableQdqFusion: !usesQdqFusion(ctx),
+      file, source: quantSource(ctx).graph, plan: setup.plan, values: quantSource(ctx).values, feeds: ctx.feeds, expected,
     });
     return { out, model: readModel(out), verify };
   }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
 import { EmitVerificationError } from '../src/app/emit-verify.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
-import { quantBackendFor, usesQdqFusion } from '../src/app/quantize.js';
+import { quantBackendFor } from '../src/app/quantize.js';
 import { OrtSession } from '../src/backends/session.js';
 import { reportError } from '../src/cli/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
@@ -63,7 +63,7 @@ describe('quantscope emit on the demo model', () => {
     const ctx = await openModel({ modelPath: DEMO });
     const setup = await setUpQuant(ctx, { overrides: [['fuse_conv', 'int16']] });
     const backend = await quantBackendFor(ctx, setup.plan, setup.calibration);
-    const session = await OrtSession.create(readFileSync(out), { label: out, disableQdqFusion: !usesQdqFusion(ctx) });
+    const session = await OrtSession.createWithDefaults(readFileSync(out), out);
     try {
       const expected = (await backend.run(ctx.feeds, [])).get('image') as Tensor;
       const got = (await session.run(ctx.feeds)).get('image') as Tensor;

@@ -4,7 +4,7 @@ import { rangeFromTable } from '../quant/calibration-table.js';
 import { buildShadowModel, type OwnSource } from '../quant/shadow.js';
 import type { ModelContext } from './context.js';
 import type { QuantSetup } from './quant-setup.js';
-import { usesQdqFusion } from './quantize.js';
+import { quantSource } from './quantize.js';
 
 export interface OwnOutputs {
   /** How each tensor's own output was obtained. */
@@ -19,18 +19,19 @@ export interface OwnOutputs {
  * a clone of each of their kernels (quant/shadow.ts). `taps` are all the run's taps, which split
  * fusion groups as in the compared QDQ model; only `tensors` (one memory group) get clones, so the
  * shadow model's outputs are that group's own outputs alone. Runs on onnxruntime's CPU provider
- * with the same QDQ fusion setting as the quant backend.
+ * with onnxruntime's default options, as the quant backend.
  */
 export async function ownOutputs(
   ctx: ModelContext, quant: QuantSetup, taps: ReadonlySet<string>, tensors: readonly string[], feeds: ReadonlyMap<string, Tensor>,
 ): Promise<OwnOutputs> {
+  const source = quantSource(ctx);
   const shadow = buildShadowModel({
-    model: ctx.loaded.model,
-    graph: ctx.graph,
+    model: source.model,
+    graph: source.graph,
     plan: quant.plan,
     range: (t, bits) => rangeFromTable(quant.calibration, t, bits),
     taps,
-    values: ctx.values,
+    values: source.values,
     tensors,
     prune: true,
   });
@@ -41,7 +42,6 @@ export async function ownOutputs(
     build: () => shadow.model,
     graphOutputs: [],
     label: `the own-error shadow graph of '${ctx.loaded.path}'`,
-    disableQdqFusion: !usesQdqFusion(ctx),
   });
   try {
     const out = await backend.run(feeds, [...wanted.values()]);

@@ -32,7 +32,6 @@ export interface EmitDocumentsInput {
   readonly peak: number | null;
   readonly cost: PlanCost;
   readonly verification: EmitVerification;
-  readonly disableQdqFusion: boolean;
 }
 
 export function quantDocument(input: EmitDocumentsInput): EmitQuantFile {
@@ -119,7 +118,7 @@ export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
       provider: 'onnxruntime CPU',
       qdqDomain: built.qdqDomain === '' ? 'ai.onnx' : built.qdqDomain,
       // Below opset 10 onnxruntime would fuse the Q/DQ pairs into QLinear* kernels the model's opset lacks.
-      sessionOptions: input.disableQdqFusion ? { 'session.disable_quant_qdq': '1' } : {},
+      sessionOptions: {},
     },
     notes: built.notes,
   };

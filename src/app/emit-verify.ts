@@ -44,8 +44,6 @@ export interface VerifyOptions {
   readonly feeds: ReadonlyMap<string, Tensor>;
   /** The quant backend's outputs on `feeds`, by output name. */
   readonly expected: ReadonlyMap<string, Tensor>;
-  /** The session option the quant backend used (QDQ fusion off below opset 10). */
-  readonly disableQdqFusion: boolean;
 }
 
 export interface OutputAgreement {
@@ -97,10 +95,7 @@ export async function verifyEmittedModel(options: VerifyOptions): Promise<EmitVe
   const outputs: OutputAgreement[] = [];
   let session: OrtSession | undefined;
   try {
-    session = await OrtSession.create(readFileSync(options.file), {
-      label: `the emitted model '${displayName(label)}'`,
-      disableQdqFusion: options.disableQdqFusion,
-    });
+    session = await OrtSession.createWithDefaults(readFileSync(options.file), `the emitted model '${displayName(label)}'`);
     const names = [...options.expected.keys()];
     const got = await session.run(options.feeds, names);
     for (const name of names) {

@@ -12,7 +12,7 @@ import { floatBackendFor, type ModelContext } from './context.js';
 import { manifestDocument, quantDocument, type OutputMetrics } from './emit-documents.js';
 import { verifyEmittedModel, type EmitVerification } from './emit-verify.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
-import { qdqModel, quantBackendFor, usesQdqFusion } from './quantize.js';
+import { qdqModel, quantBackendFor, quantSource } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
 
 /** Where `emit` writes when no file is named (DESIGN.md §6). */
@@ -86,18 +86,17 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
 
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'emit', detail: `writing and verifying ${paths.model}` });
-  const disableQdqFusion = !usesQdqFusion(ctx);
   const staged = stageEmitModel(paths, bytes);
   try {
     const expected = new Map(outputs.map((name) => [name, quantized.get(name) as Tensor]));
     const verification = await verifyEmittedModel({
-      file: staged.stagedModel, label: paths.model, source: ctx.graph, plan: setup.plan, values: ctx.values,
-      feeds: ctx.feeds, expected, disableQdqFusion,
+      file: staged.stagedModel, label: paths.model, source: quantSource(ctx).graph, plan: setup.plan, values: quantSource(ctx).values,
+      feeds: ctx.feeds, expected,
     });
     const documents = {
       ctx, setup, built, modelFile: paths.model, quantFile: paths.quant,
       modelSha256: createHash('sha256').update(bytes).digest('hex'),
-      metrics, peak: options.peak ?? null, cost, verification, disableQdqFusion,
+      metrics, peak: options.peak ?? null, cost, verification,
     };
     const quant = quantDocument(documents);
     const manifest = manifestDocument(documents);

@@ -13,8 +13,6 @@ export interface QuantBackendOptions {
   readonly optimization?: OptimizationLevel;
   readonly threads?: number;
   readonly label?: string;
-  /** See SessionOptions.disableQdqFusion. */
-  readonly disableQdqFusion?: boolean;
 }
 
 /**
@@ -71,7 +69,6 @@ export class QuantBackend implements Backend {
       optimization: this.options.optimization,
       threads: this.options.threads,
       label: this.options.label ?? 'the quantized model',
-      disableQdqFusion: this.options.disableQdqFusion,
     });
     this.current = { key, session };
   }

@@ -46,6 +46,19 @@ export class OrtSession {
     }
   }
 
+  /**
+   * A session with onnxruntime's default options and nothing else (no provider list, no
+   * optimization level): what a user's `new InferenceSession(model)` gets. emit verifies with it,
+   * so an emitted model that needs a session option fails verification.
+   */
+  static async createWithDefaults(bytes: Uint8Array, label: string): Promise<OrtSession> {
+    try {
+      return new OrtSession(await ort.InferenceSession.create(bytes), label);
+    } catch (error) {
+      throw new UserError(`onnxruntime could not load ${label} with default options (${firstLine(messageOf(error))}).`, { cause: error });
+    }
+  }
+
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }

@@ -13,6 +13,12 @@ import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type 
 import { NameAllocator } from './qdq-names.js';
 import { quantParams, type QuantParams } from './qparams.js';
 
+/**
+ * The lowest default-domain opset of a QDQ model: onnxruntime's optimizer turns QDQ patterns into
+ * QLinearConv (opset 10) and may add Round (opset 11). Older models are converted to it first.
+ */
+export const QDQ_MIN_OPSET = 11;
+
 /** A tensor's known dtype and shape (what shape inference gives). */
 export interface KnownValue {
   readonly dtype: DType | null;
