@@ -112,3 +112,58 @@ export function emulationVerdict(d: StepDifference, tolerance: number): Emulatio
   if (d.maxAbs === 0) return 'identical';
   return d.maxSteps <= tolerance * STEP_SLACK ? 'within' : 'mismatch';
 }
+
+export interface TensorEmulationCheck {
+  readonly tensor: string;
+  readonly node: string;
+  readonly opType: string;
+  /** How the QDQ model stores the tensor. */
+  readonly storage: 'int8' | 'int16' | 'fp16' | 'fp32';
+  readonly basis: StepBasis;
+  readonly step: number;
+  readonly difference: StepDifference;
+  readonly verdict: EmulationVerdict;
+}
+
+/**
+ * An output of the model without taps. Its difference carries every code flipped upstream, and a
+ * deep network amplifies them (at INT16, fp32 accumulation decides the codes of values near a
+ * half step, so the flips are frequent), so an output also passes when the error that matters
+ * to the user does not depend on the evaluation: its SNR against the float model is the same
+ * within DEPLOYED_MARGIN_DB for the literal and the optimized run. A runtime that saturated a
+ * bias (52 dB literal, 16 dB optimized) fails this by far.
+ */
+export interface DeployedOutputCheck extends TensorEmulationCheck {
+  /** SNR of the literal run's output against the float model. */
+  readonly literalSnrDb: number;
+  /** SNR of the optimized run's output against the float model. */
+  readonly optimizedSnrDb: number;
+}
+
+/** How far the optimized output's SNR against float may stray from the literal one's, in dB. */
+export const DEPLOYED_MARGIN_DB = 1;
+
+/**
+ * The verdict of a deployed output: its step verdict, or 'within' when only the steps disagree
+ * and the SNRs against float of the literal and optimized runs agree within DEPLOYED_MARGIN_DB.
+ */
+export function deployedVerdict(steps: EmulationVerdict, d: StepDifference, literalSnrDb: number, optimizedSnrDb: number): EmulationVerdict {
+  if (steps !== 'mismatch' || d.nonFiniteMismatch > 0) return steps;
+  const agree = literalSnrDb === optimizedSnrDb || Math.abs(literalSnrDb - optimizedSnrDb) <= DEPLOYED_MARGIN_DB;
+  return agree ? 'within' : 'mismatch';
+}
+
+export interface CheckResult {
+  readonly model: string;
+  readonly profile: string;
+  readonly tolerance: number;
+  /** Every tap of the tapped model (each tap a fusion boundary), in topological order. */
+  readonly tensors: readonly TensorEmulationCheck[];
+  /** The graph outputs of the model without taps: the model emit writes. */
+  readonly deployed: readonly DeployedOutputCheck[];
+  /** No tensor of either run is a mismatch. */
+  readonly passes: boolean;
+  /** Facts that explain differences the check accepts, one sentence each. */
+  readonly notes: readonly string[];
+}
+

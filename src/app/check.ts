@@ -1,10 +1,13 @@
-import { emulationVerdict, finitePeak, stepDifference, stepOf, type EmulationVerdict, type StepBasis, type StepDifference } from '../analysis/emulation-check.js';
+import {
+  deployedVerdict, emulationVerdict, finitePeak, stepDifference, stepOf,
+  type CheckResult, type DeployedOutputCheck, type StepBasis, type TensorEmulationCheck,
+} from '../analysis/emulation-check.js';
 import type { ValueInfo } from '../core/graph.js';
 import { isNumeric, type Tensor } from '../core/tensor.js';
+import type { QuantBackend } from '../backends/quant.js';
 import { computeMetrics } from '../analysis/metrics.js';
 import { FloatBackend } from '../backends/float.js';
 import { isolateKernels } from '../quant/kernel-isolation.js';
-import type { QuantBackend } from '../backends/quant.js';
 import { compareTaps } from './compare.js';
 import { checkCancelled } from './compare-report.js';
 import { floatBackendFor, type ModelContext } from './context.js';
@@ -29,49 +32,6 @@ export interface CheckOptions {
   readonly maxMemory?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
-}
-
-export interface TensorEmulationCheck {
-  readonly tensor: string;
-  readonly node: string;
-  readonly opType: string;
-  /** How the QDQ model stores the tensor. */
-  readonly storage: 'int8' | 'int16' | 'fp16' | 'fp32';
-  readonly basis: StepBasis;
-  readonly step: number;
-  readonly difference: StepDifference;
-  readonly verdict: EmulationVerdict;
-}
-
-/**
- * An output of the model without taps. Its difference carries every code flipped upstream, and a
- * deep network amplifies them (at INT16, fp32 accumulation decides the codes of values near a
- * half step, so the flips are frequent), so an output also passes when the error that matters
- * to the user does not depend on the evaluation: its SNR against the float model is the same
- * within DEPLOYED_MARGIN_DB for the literal and the optimized run. A runtime that saturated a
- * bias (52 dB literal, 16 dB optimized) fails this by far.
- */
-export interface DeployedOutputCheck extends TensorEmulationCheck {
-  /** SNR of the literal run's output against the float model. */
-  readonly literalSnrDb: number;
-  /** SNR of the optimized run's output against the float model. */
-  readonly optimizedSnrDb: number;
-}
-
-/** How far the optimized output's SNR against float may stray from the literal one's. */
-export const DEPLOYED_MARGIN_DB = 1;
-
-export interface CheckResult {
-  readonly profile: string;
-  readonly tolerance: number;
-  /** Every tap of the tapped model (each tap a fusion boundary), in topological order. */
-  readonly tensors: readonly TensorEmulationCheck[];
-  /** The graph outputs of the model without taps: the model emit writes. */
-  readonly deployed: readonly DeployedOutputCheck[];
-  /** No tensor of either run is a mismatch. */
-  readonly passes: boolean;
-  /** Facts that explain differences the check accepts, one sentence each. */
-  readonly notes: readonly string[];
 }
 
 interface StepInfo {
@@ -157,23 +117,17 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
       if (!row || !ref || !lit) continue;
       const literalSnrDb = computeMetrics(ref, lit).snrDb;
       const optimizedSnrDb = computeMetrics(ref, b.get(t) as Tensor).snrDb;
-      const agrees = row.difference.nonFiniteMismatch === 0 && snrAgrees(literalSnrDb, optimizedSnrDb);
-      const verdict = row.verdict === 'mismatch' && agrees ? 'within' : row.verdict;
+      const verdict = deployedVerdict(row.verdict, row.difference, literalSnrDb, optimizedSnrDb);
       deployed.push({ ...row, verdict, literalSnrDb, optimizedSnrDb });
     }
   });
 
   const notes = [
+    'Reading a tensor out can stop onnxruntime from fusing the kernels around it (as dumping does on a device), so the per-tensor rows check the model compare runs with these taps; the model without taps (what emit writes) is checked at its outputs.',
     `Tensors kept in fp32 are judged in steps of an INT${bits} grid spanning their own peak; their differences come from quantized tensors upstream.`,
   ];
   const passes = [...tensors, ...deployed].every((r) => r.verdict !== 'mismatch');
-  return { profile: quant.profile.name, tolerance, tensors, deployed, passes, notes };
-}
-
-/** Whether two SNRs against float agree within DEPLOYED_MARGIN_DB (both infinite counts as agreeing). */
-function snrAgrees(a: number, b: number): boolean {
-  if (a === b) return true;
-  return Math.abs(a - b) <= DEPLOYED_MARGIN_DB;
+  return { model: ctx.modelName, profile: quant.profile.name, tolerance, tensors, deployed, passes, notes };
 }
 
 async function withBackends(ctx: ModelContext, quant: QuantSetup, work: (literal: QuantBackend, optimized: QuantBackend) => Promise<void>): Promise<void> {

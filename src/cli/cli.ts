@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   bisect: async () => (await import('./commands/bisect.js')).bisectCommand,
   fix: async () => (await import('./commands/fix.js')).fixCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  check: async () => (await import('./commands/check.js')).checkCommand,
 };
 
 /** A command handler sets this to report a quality-gate result without throwing. */
