@@ -165,9 +165,11 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
       await q.dispose();
       const want = computeMetrics(ref as never, test as never);
       const row = report.rows.find((x) => x.tensor === 'outputImage');
-      expect(row?.metrics?.cosine).toBe(want.cosine);
-      expect(row?.metrics?.snrDb).toBe(want.snrDb);
-      expect(row?.metrics?.maxAbs).toBe(want.maxAbs);
+      // Every tap is a boundary in both runs; what differs is which tensors are graph outputs,
+      // and onnxruntime fuses a kernel whose input is fetched differently (measured: 2e-7 dB).
+      expect(Math.abs((row?.metrics?.cosine as number) - want.cosine)).toBeLessThan(1e-9);
+      expect(Math.abs((row?.metrics?.snrDb as number) - want.snrDb)).toBeLessThan(1e-4);
+      expect(Math.abs((row?.metrics?.maxAbs as number) - want.maxAbs)).toBeLessThanOrEqual(0.01 * want.maxAbs);
     } finally {
       if (previous === undefined) delete process.env.QUANTSCOPE_CACHE;
       else process.env.QUANTSCOPE_CACHE = previous;
