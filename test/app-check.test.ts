@@ -1,7 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkEmulation } from '../src/app/check.js';
 import { ownOutputs } from '../src/app/compare-own.js';
 import { compareTaps } from '../src/app/compare.js';
@@ -9,7 +7,7 @@ import { quantBackendFor } from '../src/app/quantize.js';
 import { toFloat32, type Tensor } from '../src/core/tensor.js';
 import { FIXTURES } from '../src/models/fixtures.js';
 import { isQuantizable, withOverrides, type Override } from '../src/quant/plan.js';
-import { HAS_SHARED, REPO, SHARED } from './helpers/cli.js';
+import { HAS_SHARED, isolatedCache, REPO, SHARED } from './helpers/cli.js';
 import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.js';
 
 /**
@@ -20,18 +18,7 @@ import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.j
  * evaluated.
  */
 
-const previousCache = process.env.QUANTSCOPE_CACHE;
-let dir = '';
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qs-app-check-'));
-  process.env.QUANTSCOPE_CACHE = join(dir, 'cache');
-});
-
-afterAll(() => {
-  if (previousCache === undefined) delete process.env.QUANTSCOPE_CACHE;
-  else process.env.QUANTSCOPE_CACHE = previousCache;
-});
+const dir = isolatedCache('qs-app-check-');
 
 const PLANS: [string, string, Override[]][] = [
   ['generic-int8', 'generic-int8', []],
