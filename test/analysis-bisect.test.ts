@@ -17,9 +17,10 @@ function drive(
   candidates: BisectCandidate[],
   value: (tensor: string, probe: BisectProbe | null) => number,
   known?: Map<string, number>,
+  maxProbes?: number,
 ): { outcome: BisectOutcome<number>; runs: number } {
   const output = candidates[candidates.length - 1].tensor;
-  const search = new BisectSearch<number>({ candidates, outputResult: value(output, null), passes, known });
+  const search = new BisectSearch<number>({ candidates, outputResult: value(output, null), passes, known, maxProbes });
   let runs = 1;
   for (;;) {
     const step = search.next();
@@ -118,6 +119,50 @@ describe('BisectSearch when the error is not monotone', () => {
     const { outcome } = drive(chain(4), value);
     expect(outcome.culprit).toBe('t2');
     expect(outcome.certificate).toBe('culprit-passed');
+  });
+});
+
+describe('BisectSearch keeps its run budget', () => {
+  it('stops a non-monotone search at ⌈log2 N⌉ + 2 runs, names a failing tensor and lists what stays uncertain', () => {
+    // t1 fails and every later tensor also reads it, but the error is masked until the output:
+    // the certificate of the output finds t1 failing, and a second search would be needed.
+    const values = [1, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5];
+    const cands: BisectCandidate[] = values.map((_, i) => ({ tensor: `t${i}`, inputs: i === 0 ? [] : i === 1 ? ['t0'] : [`t${i - 1}`, 't1'] }));
+    const free = drive(cands, (t) => values[Number(t.slice(1))]);
+    const budget = bisectRunBudget(values.length);
+    expect(free.runs).toBeGreaterThan(budget);
+    const kept = drive(cands, (t) => values[Number(t.slice(1))], undefined, budget - 1);
+    expect(kept.runs).toBeLessThanOrEqual(budget);
+    expect(kept.outcome.certificate).toBe('budget');
+    expect(passes(kept.outcome.culpritResult)).toBe(false);
+    expect(kept.outcome.monotone).toBe(false);
+    expect(kept.outcome.culprit).toBe('t1');
+    expect(kept.outcome.uncertain).toEqual(['t0']);
+    expect(free.outcome.culprit).toBe('t1');
+  });
+
+  it('holds on random graphs and random pass/fail patterns; a certified culprit fails with passing inputs', () => {
+    let seed = 12345;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let trial = 0; trial < 400; trial++) {
+      const n = 2 + Math.floor(random() * 30);
+      const cands: BisectCandidate[] = Array.from({ length: n }, (_, i) => ({
+        tensor: `t${i}`,
+        inputs: i === 0 ? [] : [...new Set([`t${i - 1}`, ...(random() < 0.3 ? [`t${Math.floor(random() * i)}`] : [])])],
+      }));
+      const values = Array.from({ length: n }, (_, i) => (i === n - 1 || random() < 0.4 ? 0.5 : 1));
+      const value = (t: string) => values[Number(t.slice(1))];
+      const budget = bisectRunBudget(n);
+      const { outcome, runs } = drive(cands, value, undefined, budget - 1);
+      expect(runs, `trial ${trial}`).toBeLessThanOrEqual(budget);
+      expect(passes(value(outcome.culprit))).toBe(false);
+      if (outcome.certificate === 'inputs-pass') expect(outcome.inputs.every((i) => i.pass)).toBe(true);
+      if (outcome.certificate !== 'budget') expect(outcome.uncertain).toEqual([]);
+      for (const u of outcome.uncertain) expect(Number(u.slice(1))).toBeLessThan(Number(outcome.culprit.slice(1)));
+    }
   });
 });
 

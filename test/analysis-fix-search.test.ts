@@ -118,3 +118,34 @@ describe('FixSearch protocol', () => {
     expect(() => s.reportEvaluation({ met: true, score: 1 })).toThrow(/none pending/);
   });
 });
+
+describe('FixSearch, reachable first', () => {
+  const ceiling = r('*');
+
+  it('a target the ceiling misses stops after two evaluations, nothing promoted', () => {
+    const { outcome, evaluations, locates } = drive({ strategy: 'bisect', maxPromotions: 8, ceiling }, (keys) => (keys.includes('*') ? 0.998 : 0.99));
+    expect(outcome).toMatchObject({ met: false, stop: 'unreachable', promoted: [], pruned: [] });
+    expect(outcome.final.score).toBe(0.99);
+    expect(outcome.reachable).toEqual({ met: false, score: 0.998 });
+    expect(evaluations.map((e) => e.purpose)).toEqual(['baseline', 'reachable']);
+    expect(locates).toBe(0);
+  });
+
+  it('a reachable target goes on to the search and reports the ceiling', () => {
+    const gains = { a: 0.0095 };
+    const { outcome, evaluations } = drive(
+      { strategy: 'bisect', maxPromotions: 8, ceiling },
+      (keys) => (keys.includes('*') ? 0.9999 : additive(gains)(keys)),
+      () => 'a',
+    );
+    expect(outcome).toMatchObject({ met: true, stop: 'met', promoted: [r('a')] });
+    expect(outcome.reachable?.met).toBe(true);
+    expect(evaluations.map((e) => e.purpose)).toEqual(['baseline', 'reachable', 'promotion']);
+  });
+
+  it('a plan that already meets the target never measures the ceiling', () => {
+    const { outcome, evaluations } = drive({ strategy: 'sensitivity', maxPromotions: 8, regions: [r('a')], ceiling }, () => 0.9995);
+    expect(outcome.reachable).toBeNull();
+    expect(evaluations).toHaveLength(1);
+  });
+});

@@ -61,7 +61,7 @@ describe('quantscope fix', () => {
     const r = runCli(['fix', fixture('concat-ranges'), '--out', plan, '--emit', model, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ met: true, target: 'cosine>=0.999', promoted: ['concat_consumer'], plan, quantRuns: 5 });
+    expect(json).toMatchObject({ met: true, target: 'cosine>=0.999', promoted: ['concat_consumer'], plan, quantRuns: 6 });
     expect(json.outputs[0].metrics.cosine).toBeGreaterThanOrEqual(0.999);
     expect(json.cost.macShareAboveInt8).toBeGreaterThan(0);
     expect(json.cost.macShareAboveInt8).toBeLessThan(1);

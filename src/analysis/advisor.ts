@@ -83,6 +83,8 @@ export interface BisectFacts {
   readonly culprit: { readonly node: string; readonly opType: string; readonly tensor: string; readonly metrics: Metrics; readonly precision: string } | null;
   readonly inputs: readonly { readonly tensor: string; readonly metrics: Metrics | null; readonly pass: boolean; readonly identical: boolean }[];
   readonly certificate: Certificate | null;
+  /** With certificate `budget`: unmeasured tensors before the culprit that might hold the first failure. */
+  readonly uncertain?: readonly string[];
   readonly perturbation: TapPerturbation | null;
 }
 
@@ -97,6 +99,15 @@ function outputObservations(outputs: readonly MeasuredTensor[], producers?: Read
 function culpritRule(r: BisectFacts): Finding[] {
   const c = r.culprit;
   if (!c || r.certificate === 'culprit-passed') return [];
+  if (r.certificate === 'budget') {
+    const uncertain = r.uncertain ?? [];
+    const label = tensorLabel({ tensor: c.tensor, node: c.node, opType: c.opType });
+    return [{
+      rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor, ...uncertain],
+      message: `Bisect spent its run budget before certifying ${label}: it fails at ${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}, but the error is not monotone along the graph${uncertain.length > 0 ? ` and ${uncertain.length} earlier tensor(s) were never measured` : ''}, so the first failure may lie earlier.`,
+      suggestion: `Measure every tensor at once: quantscope compare with --taps @all and the same --metric and --threshold shows where the error first appears.`,
+    }];
+  }
   const tested = r.inputs.filter((i) => i.metrics !== null);
   const inputsText = tested.length > 0
     ? `its input${tested.length > 1 ? 's' : ''} ${tested.map((i) => `${q(i.tensor)} (${r.metric} ${metric(r.metric, metricValue(i.metrics as Metrics, r.metric))})`).join(', ')} pass${tested.length > 1 ? '' : 'es'}`

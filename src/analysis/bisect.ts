@@ -22,6 +22,13 @@ import type { Graph, GraphNode } from '../core/graph.js';
  * If the culprit itself passes in the certificate run (its taps changed the numerics) it is
  * still named, and `certificate` says so.
  *
+ * Budget. With `maxProbes`, the search never runs more probes than that (bisect passes
+ * ⌈log2 N⌉ + 1, so that with the run with no taps it stays within ⌈log2 N⌉ + 2 quant runs, as
+ * promised, even when the error is not monotone). A monotone search always fits. When the next
+ * probe would exceed the budget, the search stops: the culprit is the earliest candidate known to
+ * fail, the certificate says `budget`, and `uncertain` lists the candidates before it that were
+ * never measured and might still hold the first failure.
+ *
  * Suspect. `fix` bisects again after each promotion; the previous culprit is then certified
  * first, and when it still fails with passing inputs it is the culprit again after one run.
  */
@@ -47,6 +54,8 @@ export interface BisectInit<R> {
    * input's ancestors (the error moved earlier, which says nothing about monotonicity).
    */
   readonly suspect?: string;
+  /** The most probes to run (see the module comment); unlimited when absent. */
+  readonly maxProbes?: number;
 }
 
 export type BisectProbe =
@@ -62,9 +71,10 @@ export interface ProbeRecord<R> {
 /**
  * - `inputs-pass`: the certificate run shows every input passing and the culprit failing;
  * - `inputs-identical`: no input of the culprit can differ from the reference, so no run was needed;
- * - `culprit-passed`: the inputs pass, but so does the culprit once they are tapped too.
+ * - `culprit-passed`: the inputs pass, but so does the culprit once they are tapped too;
+ * - `budget`: not certified: the probe budget ran out (see `uncertain`).
  */
-export type Certificate = 'inputs-pass' | 'inputs-identical' | 'culprit-passed';
+export type Certificate = 'inputs-pass' | 'inputs-identical' | 'culprit-passed' | 'budget';
 
 export interface BisectOutcome<R> {
   readonly culprit: string;
@@ -75,6 +85,12 @@ export interface BisectOutcome<R> {
   /** False when a certificate found a failing input and the search had to continue. */
   readonly monotone: boolean;
   readonly probes: readonly ProbeRecord<R>[];
+  /**
+   * With certificate `budget`: the candidates before the culprit, in order, that were never
+   * measured and might still hold the first failure (empty when the search had converged and
+   * only the certificate run was missing).
+   */
+  readonly uncertain: readonly string[];
 }
 
 export type BisectStep<R> =
@@ -151,6 +167,11 @@ export class BisectSearch<R> {
       const mid = (this.lo + this.hi) >> 1;
       const known = this.observed.get(this.list[mid]);
       if (known === undefined) {
+        if (this.budgetSpent()) {
+          const unmeasured = this.list.slice(this.lo, this.hi).filter((t) => !this.observed.has(t));
+          this.finish(this.list[this.hi], this.observed.get(this.list[this.hi]) as R, [], 'budget', unmeasured);
+          return;
+        }
         this.pending = { kind: 'search', taps: [this.list[mid]] };
         return;
       }
@@ -162,7 +183,15 @@ export class BisectSearch<R> {
       this.finish(culprit, this.observed.get(culprit) as R, [], 'inputs-identical');
       return;
     }
+    if (this.budgetSpent()) {
+      this.finish(culprit, this.observed.get(culprit) as R, [], 'budget');
+      return;
+    }
     this.pending = { kind: 'certificate', culprit, taps: [...inputs, culprit] };
+  }
+
+  private budgetSpent(): boolean {
+    return this.init.maxProbes !== undefined && this.probes.length >= this.init.maxProbes;
   }
 
   private certified(culprit: string, results: ReadonlyMap<string, R>, suspect: boolean): void {
@@ -225,8 +254,8 @@ export class BisectSearch<R> {
     return this.init.candidates.map((c) => c.tensor).filter((t) => seen.has(t));
   }
 
-  private finish(culprit: string, culpritResult: R, inputs: BisectOutcome<R>['inputs'], certificate: Certificate): void {
-    this.outcome = { culprit, culpritResult, inputs, certificate, monotone: this.monotone, probes: this.probes };
+  private finish(culprit: string, culpritResult: R, inputs: BisectOutcome<R>['inputs'], certificate: Certificate, uncertain: readonly string[] = []): void {
+    this.outcome = { culprit, culpritResult, inputs, certificate, monotone: this.monotone, probes: this.probes, uncertain };
   }
 }
 

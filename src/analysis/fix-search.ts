@@ -7,6 +7,11 @@ import { InternalError } from '../core/errors.js';
  * to promote (the app bisects and applies its region rule), or gives the result. Tests drive it
  * with tables; app/fix.ts drives it with models.
  *
+ * Reachable first: when the plan misses the target and a `ceiling` is given (every region
+ * promoted as far as it goes: quantized ops INT16, float ops FP32), that plan is evaluated next.
+ * If even it misses the target, no set of promotions can meet it: the search stops at once
+ * (`unreachable`) instead of spending promotions, and `reachable` holds its evaluation.
+ *
  * `bisect` strategy: evaluate the plan; while an output misses the target and the budget allows,
  * locate a region (bisect) and promote it, then evaluate again.
  * `sensitivity` strategy: with every region but one promoted, evaluate each region's effect
@@ -27,7 +32,7 @@ export interface Evaluation {
   readonly score: number;
 }
 
-export type FixPurpose = 'baseline' | 'promotion' | 'sensitivity' | 'prune';
+export type FixPurpose = 'baseline' | 'reachable' | 'promotion' | 'sensitivity' | 'prune';
 
 export type FixStep<G extends RegionKey> =
   | { readonly kind: 'evaluate'; readonly promoted: readonly G[]; readonly purpose: FixPurpose; readonly subject?: G }
@@ -41,7 +46,9 @@ export interface FixOutcome<G extends RegionKey> {
   /** Regions promoted and then demoted again by pruning. */
   readonly pruned: readonly G[];
   /** Why the loop stopped promoting. */
-  readonly stop: 'met' | 'budget' | 'nothing-to-promote';
+  readonly stop: 'met' | 'budget' | 'nothing-to-promote' | 'unreachable';
+  /** The ceiling's evaluation, when it was measured (the plan missed the target and a ceiling was given). */
+  readonly reachable: Evaluation | null;
   /** The evaluation of the final set. */
   readonly final: Evaluation;
   /** Sensitivity strategy: each region's score with only it left unpromoted, worst first. */
@@ -53,9 +60,11 @@ export interface FixSearchInit<G extends RegionKey> {
   readonly maxPromotions: number;
   /** Sensitivity strategy: every region that can be promoted. */
   readonly regions?: readonly G[];
+  /** One region promoting everything that can be promoted (see the module comment). */
+  readonly ceiling?: G;
 }
 
-type Phase = 'baseline' | 'promote' | 'sensitivity' | 'greedy' | 'prune' | 'done';
+type Phase = 'baseline' | 'reachable' | 'promote' | 'sensitivity' | 'greedy' | 'prune' | 'done';
 
 export class FixSearch<G extends RegionKey> {
   private readonly memo = new Map<string, Evaluation>();
@@ -112,6 +121,16 @@ export class FixSearch<G extends RegionKey> {
           const e = this.memo.get(keyOf([]));
           if (!e) return this.ask({ kind: 'evaluate', promoted: [], purpose: 'baseline' });
           if (e.met) return this.finish('met', e);
+          this.phase = 'reachable';
+          continue;
+        }
+        case 'reachable': {
+          const ceiling = this.init.ceiling;
+          if (ceiling) {
+            const e = this.memo.get(keyOf([ceiling]));
+            if (!e) return this.ask({ kind: 'evaluate', promoted: [ceiling], purpose: 'reachable', subject: ceiling });
+            if (!e.met) return this.finish('unreachable', this.memo.get(keyOf([])) as Evaluation);
+          }
           this.phase = this.init.strategy === 'bisect' ? 'promote' : 'sensitivity';
           continue;
         }
@@ -180,7 +199,9 @@ export class FixSearch<G extends RegionKey> {
 
   private finish(stop: FixOutcome<G>['stop'], final: Evaluation): void {
     this.phase = 'done';
-    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking] };
+    const ceiling = this.init.ceiling;
+    const reachable = ceiling ? this.memo.get(keyOf([ceiling])) ?? null : null;
+    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking], reachable };
   }
 }
 

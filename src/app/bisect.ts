@@ -175,6 +175,8 @@ export interface CulpritSearch {
   readonly certificate: Certificate;
   readonly candidates: number;
   readonly runBudget: number;
+  /** With certificate `budget`: unmeasured candidates before the culprit that might hold the first failure. */
+  readonly uncertain: readonly string[];
   /** Every tensor measured, with the latest metrics (a later round of fix may reuse them). */
   readonly observed: ReadonlyMap<string, Metrics>;
   readonly perturbation: TapPerturbation | null;
@@ -208,21 +210,29 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
   // The failing output always ends the list, even if the plan seems to leave it untouched.
   if (candidates[candidates.length - 1]?.tensor !== output) candidates.push({ tensor: output, inputs: [] });
   const known = new Map(options.known ?? []);
-  const search = new BisectSearch<Metrics>({ candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect });
+  const budget = bisectRunBudget(candidates.length);
+  // The run with no taps is the first of the budget (DESIGN.md §8: ⌈log2 N⌉ + 2 quant runs).
+  const search = new BisectSearch<Metrics>({
+    candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect, maxProbes: budget - 1,
+  });
   const observed = new Map<string, Metrics>(known);
   observed.set(output, outputMetrics);
   const probes: ProbeSummary[] = [];
   const pairs: { output: string; withTaps: Metrics; withoutTaps: Metrics }[] = [];
-  const budget = bisectRunBudget(candidates.length);
   for (;;) {
     const step = search.next();
     if (step.done) {
       const o = step.outcome;
       const node = ctx.graph.producer.get(o.culprit) as GraphNode;
       const tested = new Map(o.inputs.map((i) => [i.tensor, i]));
+      const canDiffer = new Set(candidates.map((c) => c.tensor));
       const inputs = [...new Set(node.inputs)].filter((t) => t !== '' && !ctx.graph.initializers.has(t) && isFloatTensor(ctx, t)).map((t) => {
         const r = tested.get(t);
-        return r ? { tensor: t, metrics: r.result, pass: r.pass, identical: false } : { tensor: t, metrics: null, pass: true, identical: true };
+        if (r) return { tensor: t, metrics: r.result, pass: r.pass, identical: false };
+        if (!canDiffer.has(t)) return { tensor: t, metrics: null, pass: true, identical: true };
+        // Not certified (the run budget ran out): what an earlier probe measured, if any.
+        const m = observed.get(t) ?? null;
+        return { tensor: t, metrics: m, pass: m !== null && passes(m, criterion), identical: false };
       });
       return {
         culprit: { node: node.name, opType: node.opType, tensor: o.culprit, metrics: o.culpritResult },
@@ -232,6 +242,7 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
         certificate: o.certificate,
         candidates: candidates.length,
         runBudget: budget,
+        uncertain: o.uncertain,
         observed,
         perturbation: perturbationOf(criterion.metric, pairs),
       };
@@ -281,6 +292,8 @@ export interface BisectReport {
   readonly candidates: number;
   /** ⌈log2 candidates⌉ + 2. */
   readonly runBudget: number;
+  /** With certificate `budget`: unmeasured tensors before the culprit that might hold the first failure. */
+  readonly uncertain: readonly string[];
   readonly monotone: boolean;
   readonly certificate: Certificate | null;
   readonly perturbation: TapPerturbation | null;
@@ -329,7 +342,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
     };
     const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values) }) });
     if (chosen.pass) {
-      return advised({ ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, monotone: true, certificate: null, perturbation: null });
+      return advised({ ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, uncertain: [], monotone: true, certificate: null, perturbation: null });
     }
     const found = await locateCulprit({ prober, plan: quant.plan, output: chosen.tensor, baseline, criterion, onProgress, signal: options.signal });
     return advised({
@@ -340,6 +353,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       quantRuns: prober.quantRuns,
       candidates: found.candidates,
       runBudget: found.runBudget,
+      uncertain: found.uncertain,
       monotone: found.monotone,
       certificate: found.certificate,
       perturbation: found.perturbation,

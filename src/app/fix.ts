@@ -37,8 +37,11 @@ export interface PrecisionChange {
 export interface Region {
   readonly key: string;
   readonly culprit: string;
-  /** `culprit`: the culprit's kernel; `producers`: the kernels whose stored outputs feed it; `sensitivity`: ranked. */
-  readonly reason: 'culprit' | 'producers' | 'sensitivity';
+  /**
+   * `culprit`: the culprit's kernel; `producers`: the kernels whose stored outputs feed it;
+   * `sensitivity`: ranked; `ceiling`: everything that can be promoted (the reachable value).
+   */
+  readonly reason: 'culprit' | 'producers' | 'sensitivity' | 'ceiling';
   readonly changes: readonly PrecisionChange[];
 }
 
@@ -130,6 +133,15 @@ export function sensitivityRegions(graph: Graph, plan: Plan): Region[] {
   return regions;
 }
 
+/** One region promoting every node as far as it goes (quantized ops INT16, float ops FP32): what fix can reach at best. */
+export function ceilingRegion(graph: Graph, plan: Plan): Region | null {
+  const changes = graph.nodes.flatMap((n) => {
+    const to = promotionOf(plan, n);
+    return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
+  });
+  return regionOf('*', 'ceiling', changes);
+}
+
 /** The plan with the regions' changes appended as overrides (by exact node name). */
 export function planWith(graph: Graph, base: Plan, regions: readonly Region[]): Plan {
   const overrides: Override[] = regions.flatMap((r) => r.changes.map((c) => [c.node, c.to] as const));
@@ -177,6 +189,11 @@ export interface FixReport {
   readonly target: string;
   readonly met: boolean;
   readonly stop: FixOutcome<Region>['stop'];
+  /**
+   * The worst output's target metric under the ceiling plan (every quantized op INT16, every
+   * float op FP32), measured when the starting plan missed the target; null otherwise.
+   */
+  readonly reachable: number | null;
   /** Node names whose precision the final plan raises, in promotion order. */
   readonly promoted: readonly string[];
   readonly regions: readonly Region[];
@@ -250,7 +267,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const onProgress = options.onProgress ?? silent;
   const criterion = { metric: target.metric, threshold: target.value };
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
-  const search = new FixSearch<Region>({ strategy, maxPromotions, regions });
+  const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
+  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling });
   const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; metrics: Map<string, Metrics> }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
@@ -283,7 +301,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         const e = await evaluate(step.promoted);
         const subject = step.subject ? regionLabel(step.subject) : '';
         const what = step.purpose === 'sensitivity' ? `all but ${subject} promoted`
-          : step.purpose === 'prune' ? `without ${subject}` : `${step.promoted.length} region(s) promoted`;
+          : step.purpose === 'prune' ? `without ${subject}`
+            : step.purpose === 'reachable' ? 'everything promoted (quantized ops INT16, float ops FP32)' : `${step.promoted.length} region(s) promoted`;
         onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${target.metric} ${formatScore(e.score, target)})` });
         search.reportEvaluation(e);
         continue;
@@ -291,8 +310,12 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       // locate: the last evaluation was of this very set, and the prober still runs its plan.
       const key = keyOf(step.promoted);
       const state = evaluated.get(key);
-      if (!state || currentKey !== key) {
+      if (!state) {
         await evaluate(step.promoted);
+      } else if (currentKey !== key) {
+        // Measured already (the reachable run came in between): only the backend's plan changes.
+        await prober.usePlan(state.plan);
+        currentKey = key;
       }
       const { plan, outputs, metrics } = evaluated.get(key) as NonNullable<typeof state>;
       const failing = outputs.find((o) => !o.pass) as OutputResult;
@@ -342,6 +365,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       target: formatTarget(target),
       met: outcome.met,
       stop: outcome.stop,
+      reachable: outcome.reachable ? (higherIsBetter(target.metric) ? outcome.reachable.score : -outcome.reachable.score) : null,
       promoted: outcome.promoted.flatMap((r) => r.changes.map((c) => c.node)),
       regions: outcome.promoted,
       pruned: outcome.pruned,
@@ -361,6 +385,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
 
 /** The region's nodes, for messages: `a+b`. */
 export function regionLabel(region: Region): string {
+  if (region.reason === 'ceiling') return 'everything';
   return region.changes.map((c) => displayName(c.node, 40)).join('+');
 }
 

@@ -116,6 +116,7 @@ function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: 
     'inputs-pass': 'certified: its inputs pass and it fails',
     'inputs-identical': 'certified: its inputs cannot differ from the reference',
     'culprit-passed': 'uncertain: it passes once its inputs are tapped too',
+    'budget': `not certified: the run budget ran out${found.uncertain.length > 0 ? ` (${found.uncertain.length} earlier tensor(s) unmeasured)` : ''}`,
   }[found.certificate];
   const monotone = found.monotone ? '' : '; the error was not monotone, so the search went on upstream';
   return {

@@ -55,7 +55,10 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
 export function fixView(report: FixReport): FixView {
   const target = parseTarget(report.target, '--target');
   const overrides: Override[] = report.regions.flatMap((r) => r.changes.map((c) => [c.node, c.to] as const));
-  const stop = { met: 'target met', budget: 'promotion budget spent', 'nothing-to-promote': 'nothing left to promote' }[report.stop];
+  const stop = {
+    met: 'target met', budget: 'promotion budget spent', 'nothing-to-promote': 'nothing left to promote',
+    unreachable: `out of reach: everything promoted gives ${report.reachable === null ? '?' : String(Number(report.reachable.toPrecision(4)))}`,
+  }[report.stop];
   return {
     metric: target.metric,
     target: target.value,

@@ -60,14 +60,19 @@ export function formatBisect(r: BisectReport): string {
     `culprit: ${name(r.culprit.node)} (${r.culprit.opType}, ${r.culprit.precision}) -> '${name(r.culprit.tensor)}': ${value(r.metric, r.culprit.metrics)}`,
   ];
   for (const i of r.inputs) {
-    lines.push(`  input '${name(i.tensor)}': ${i.identical ? 'identical to the reference (nothing quantized upstream)' : `${value(r.metric, i.metrics)} ${i.pass ? 'pass' : 'FAIL'}`}`);
+    const measured = i.metrics ? `${value(r.metric, i.metrics)} ${i.pass ? 'pass' : 'FAIL'}` : 'not measured';
+    lines.push(`  input '${name(i.tensor)}': ${i.identical ? 'identical to the reference (nothing quantized upstream)' : measured}`);
   }
   const certificate = {
     'inputs-pass': 'its inputs pass in the same run',
     'inputs-identical': 'none of its inputs can differ from the reference',
     'culprit-passed': 'its inputs pass, but it passes too once they are tapped (the taps changed the numerics)',
+    'budget': `none: the run budget of ${r.runBudget} quant runs was spent before a certificate run`,
   }[r.certificate ?? 'inputs-pass'];
   lines.push(`certificate: ${certificate}`);
+  if (r.uncertain.length > 0) {
+    lines.push(`uncertain: the first failure may be earlier, in one of ${r.uncertain.length} tensor(s) never measured: ${r.uncertain.slice(0, 5).map((t) => `'${name(t, 40)}'`).join(', ')}${r.uncertain.length > 5 ? ', …' : ''}`);
+  }
   if (!r.monotone) lines.push('not monotone: a certificate found a failing input, so the search went on among its ancestors');
   lines.push(`probes (${r.candidates} candidates; ${r.quantRuns} quant runs, budget ${r.runBudget}):`);
   r.probes.forEach((p, k) => {

@@ -54,7 +54,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
 };
 
 function regionText(r: Region): string {
-  const why = r.reason === 'producers' ? `upstream of ${displayName(r.culprit, 40)}` : r.reason === 'culprit' ? 'culprit' : 'ranked';
+  const why = r.reason === 'producers' ? `upstream of ${displayName(r.culprit, 40)}` : r.reason === 'culprit' ? 'culprit' : r.reason === 'ceiling' ? 'everything' : 'ranked';
   return `${r.changes.map((c) => `${displayName(c.node, 40)} (${c.opType}) ${c.from}->${c.to}`).join(', ')}  [${why}]`;
 }
 
@@ -63,10 +63,14 @@ export function formatFix(r: FixReport): string {
   const metric = parseTarget(r.target).metric;
   const lines: string[] = [];
   const regions = r.regions.length;
+  const reachable = r.reachable === null ? '' : formatMetric(metric, r.reachable);
   const verdict = r.met
     ? regions === 0 ? 'already met, nothing promoted' : `met with ${regions} promotion(s)`
-    : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
+    : r.stop === 'unreachable' ? `NOT met, and out of reach: with every quantized op at INT16 and every float op at FP32 the worst output reaches ${metric} ${reachable}, so no promotion was tried`
+      : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
   lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}): ${verdict}; ${r.quantRuns} quant runs`);
+  if (r.reachable !== null && r.stop !== 'unreachable') lines.push(`reachable: ${metric} ${reachable} with everything promoted`);
+  if (r.stop === 'unreachable') lines.push('to go further: calibrate on more representative inputs, try --method mse or entropy, or set a target the INT16 plan reaches');
   const shown = (m: FixReport['outputs'][number]['metrics']): string =>
     `${metric} ${formatMetric(metric, metricValue(m, metric))}${metric === 'cosine' ? '' : `, cosine ${formatMetric('cosine', m.cosine)}`}${m.nonFiniteIntroduced > 0 ? `, ${m.nonFiniteIntroduced} NaN/Inf` : ''}`;
   for (const before of r.before) {
