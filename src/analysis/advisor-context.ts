@@ -36,6 +36,12 @@ export interface AdviceGraph {
   consumersOf(tensor: string): readonly { readonly name: string; readonly opType: string }[];
   /** The node producing `tensor`; undefined for a graph input. */
   producerOf?(tensor: string): { readonly name: string; readonly opType: string } | undefined;
+  /**
+   * The precision a node would be promoted to under the run's plan (`int16` for a quantized op at
+   * int8, `fp32` for a float op at fp16), null when nothing is left to promote. Suggestions of
+   * `--precision NODE=…` use it, so every one is a command the tool accepts.
+   */
+  promotionOf?(node: string): 'int16' | 'fp32' | 'int8' | 'fp16' | null;
   /** The tensor's shape when known (inferred from the model). */
   shapeOf?(tensor: string): readonly number[] | undefined;
 }

@@ -2,7 +2,7 @@ import { errorPower } from './attribution.js';
 import type { AdviceFacts, Observation } from './advisor-context.js';
 import { rangeOwner, ratioText } from './advisor-channels.js';
 import type { Finding } from './advisor-finding.js';
-import { cosine, db, list, metric, num, q, spec, tensorLabel, viaFix } from './advisor-text.js';
+import { cosine, db, list, metric, num, precisionFlag, q, tensorLabel, viaFix } from './advisor-text.js';
 import { ADVISOR_THRESHOLDS as T } from './advisor-thresholds.js';
 import type { TapPerturbation } from './comparison.js';
 import { metricValue, valueMeets, type MetricName, type Metrics } from './metrics.js';
@@ -62,8 +62,13 @@ export function sourceAmplifierRule(observations: readonly Observation[], facts:
       sentences.push(`Its input ${q(owner.tensor)} has channel ${owner.channel} peaking at ${num(owner.peak)} while the median channel peaks at ${num(owner.median)} (${ratioText(owner.peak, owner.median)}): the one per-tensor scale it is quantized with leaves the other channels almost no levels.`);
     }
     if (sources.length > 1) sentences.push(`${sources.length - 1} other source(s): ${list(sources.filter((o) => o !== worst).map((o) => q(o.tensor)), T.namedInMessage)}.`);
-    const to = worst.metrics.fp16Overflow !== null || worst.precision === 'fp16' ? 'fp32' : 'int16';
-    suggestions.push(worst.node ? `Promote the source: --precision ${spec(worst.node)}=${to}${viaFix(facts, 'or let quantscope fix choose the region')}.` : `Promote the node that produces the source to ${to.toUpperCase()}.`);
+    const guessed = worst.metrics.fp16Overflow !== null || worst.precision === 'fp16' ? 'fp32' : 'int16';
+    // The run's plan says what a promotion of the node is; null: nothing left to promote there.
+    const to = worst.node && facts.graph?.promotionOf ? facts.graph.promotionOf(worst.node) : guessed;
+    suggestions.push(worst.node && to
+      ? `Promote the source: ${precisionFlag(worst.node, to)}${viaFix(facts, 'or let quantscope fix choose the region')}.`
+      : worst.node ? `Nothing in ${q(worst.node)} itself can be promoted: promote the kernels that feed it${viaFix(facts, 'quantscope fix finds them')}.`
+        : `Promote the node that produces the source to ${guessed.toUpperCase()}.`);
   }
   const fixUpstream: string[] = [];
   for (const a of amplifiers.slice(0, T.namedInMessage)) {

@@ -1,6 +1,6 @@
 import type { AdviceFacts, CalibrationFacts, Observation } from './advisor-context.js';
 import type { Finding } from './advisor-finding.js';
-import { list, num, percent, q, range, spec, tensorLabel, viaFix } from './advisor-text.js';
+import { list, num, percent, precisionFlag, q, range, tensorLabel, viaFix } from './advisor-text.js';
 import { ADVISOR_THRESHOLDS as T } from './advisor-thresholds.js';
 import type { ValueRange } from './metrics.js';
 
@@ -58,7 +58,7 @@ export function fp16OverflowRule(observations: readonly Observation[], facts: Ad
   const nodes = [...new Set(origins.map((o) => o.node).filter((n) => n !== ''))];
   const message = `${sentences.join(' ')}${origins.length > T.namedInMessage ? ` ${origins.length - T.namedInMessage} more tensor(s) overflow the same way.` : ''}${carried > 0 ? ` ${carried} later tensor(s) carry the Inf along.` : ''}`;
   const suggestion = nodes.length > 0
-    ? `Run ${list(nodes.map(q), T.namedInMessage)} in FP32: ${nodes.slice(0, T.namedInMessage).map((n) => `--precision ${spec(n)}=fp32`).join(' ')}${viaFix(facts, 'quantscope fix promotes them the same way')}.`
+    ? `Run ${list(nodes.map(q), T.namedInMessage)} in FP32: ${nodes.slice(0, T.namedInMessage).map((n) => precisionFlag(n, 'fp32')).join(' ')}${viaFix(facts, 'quantscope fix promotes them the same way')}.`
     : 'Run the nodes producing these tensors in FP32 (--precision NODE=fp32).';
   return [{ rule: 'fp16-overflow', severity: 'error', tensors: [...origins, ...hit.filter((o) => !origins.includes(o))].map((o) => o.tensor), message, suggestion }];
 }

@@ -10,9 +10,38 @@ export function q(name: string): string {
   return `'${displayName(name, 80)}'`;
 }
 
-/** A node name as a --precision SPEC: escaped the same way, unquoted. */
+/** Names the selection language takes as they are, and a shell passes unquoted. */
+const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
+
+/**
+ * A term of the selection language that selects exactly this name, ready for a shell: the name
+ * itself when it is plain, else an anchored regular expression (`re:^…$`, with every character
+ * other than letters, digits and _ escaped as \xHH or \uHHHH) in single quotes. So a suggestion
+ * holding it can be pasted and run, whatever the name holds.
+ */
 export function spec(name: string): string {
-  return displayName(name, 80);
+  return PLAIN_NAME.test(name) ? name : shellQuote(exactPattern(name));
+}
+
+/** `--precision SPEC=PREC` for one node, quoted for a shell when the name needs it. */
+export function precisionFlag(node: string, precision: string): string {
+  return PLAIN_NAME.test(node) ? `--precision ${node}=${precision}` : `--precision ${shellQuote(`${exactPattern(node)}=${precision}`)}`;
+}
+
+function exactPattern(name: string): string {
+  let body = '';
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    const code = name.charCodeAt(i);
+    // Letters, digits and _ as they are; every other UTF-16 unit as \xHH or \uHHHH, which a
+    // RegExp reads the same with or without the u flag.
+    body += /[A-Za-z0-9_]/.test(ch) ? ch : code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return `re:^${body}$`;
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export function num(value: number): string {

@@ -4,7 +4,7 @@ import type { AdviceFacts, Observation } from './advisor-context.js';
 import { metricBlindSpotRule, sourceAmplifierRule, tapPerturbationRule } from './advisor-error.js';
 import { ADVISOR_RULES, type Finding } from './advisor-finding.js';
 import { inputsDifferRule, type InputComparison, type InputDigest } from './advisor-inputs.js';
-import { cosine, metric, q, spec, tensorLabel } from './advisor-text.js';
+import { cosine, metric, precisionFlag, q, tensorLabel } from './advisor-text.js';
 import type { Certificate } from './bisect.js';
 import type { ComparisonReport, TapPerturbation } from './comparison.js';
 import { metricValue, parseTarget, type MetricName, type Metrics } from './metrics.js';
@@ -124,7 +124,7 @@ function culpritRule(r: BisectFacts): Finding[] {
   return [{
     rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor],
     message: `The error starts at ${label}, run at ${c.precision}: it fails at ${value} while ${inputsText}.`,
-    suggestion: c.precision === 'int8' ? `Promote it: --precision ${spec(c.node)}=int16 (or quantscope fix).` : c.precision === 'fp16' ? `Run it in FP32: --precision ${spec(c.node)}=fp32.` : `Promote its region with quantscope fix.`,
+    suggestion: c.precision === 'int8' ? `Promote it: ${precisionFlag(c.node, 'int16')} (or quantscope fix).` : c.precision === 'fp16' ? `Run it in FP32: ${precisionFlag(c.node, 'fp32')}.` : `Promote its region with quantscope fix.`,
   }];
 }
 

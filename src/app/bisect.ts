@@ -340,7 +340,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       output: { tensor: chosen.tensor, metrics: chosen.metrics, pass: chosen.pass },
       outputs: verdicts.map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
     };
-    const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values) }) });
+    const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }) });
     if (chosen.pass) {
       return advised({ ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, uncertain: [], monotone: true, certificate: null, perturbation: null });
     }

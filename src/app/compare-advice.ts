@@ -4,14 +4,21 @@ import type { ValueRange } from '../analysis/metrics.js';
 import { activationInputs, type Graph } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { rangeFromTable, type CalibrationTable } from '../quant/calibration-table.js';
-import { isQuantizedIn, type Plan } from '../quant/plan.js';
+import { isQuantizedIn, promotionOf, type Plan } from '../quant/plan.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
 
 /** The facts the advisor reads, gathered from a model's graph, plan and calibration (see analysis/advisor.ts). */
 
 /** The graph around a tensor, for the advisor; `values` (inferred shapes) gives shapeOf. */
-export function adviceGraph(graph: Graph, values?: ReadonlyMap<string, { readonly shape: readonly (number | string | null)[] | null }>): AdviceGraph {
+export function adviceGraph(graph: Graph, values?: ReadonlyMap<string, { readonly shape: readonly (number | string | null)[] | null }>, plan?: Plan): AdviceGraph {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   return {
+    ...(plan ? {
+      promotionOf: (node: string) => {
+        const n = byName.get(node);
+        return n ? promotionOf(plan, n) : null;
+      },
+    } : {}),
     producerOf: (tensor) => {
       const node = graph.producer.get(tensor);
       return node ? { name: node.name, opType: node.opType } : undefined;

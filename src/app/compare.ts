@@ -183,7 +183,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
     const report = {
       ...assembled,
       findings: adviseCompare(assembled, {
-        graph: adviceGraph(ctx.graph, ctx.values),
+        graph: adviceGraph(ctx.graph, ctx.values, quant.plan),
         calibration: calibrationFacts(quant.calibration, quant.profile, quantizedAt),
         channelPeaks: gc.peaks,
         outputStats: outputStats(gc.floatOutputs),

@@ -9,7 +9,7 @@ import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
 import { planCost, type PlanCost } from '../quant/cost.js';
 import { fusionGroups, groupByNode } from '../quant/fusion.js';
 import { writePlanFile } from '../quant/plan-file.js';
-import { isQuantizable, planToFile, withOverrides, type Override, type Plan } from '../quant/plan.js';
+import { planToFile, promotionOf, withOverrides, type Override, type Plan } from '../quant/plan.js';
 import type { Precision } from '../quant/profile.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
 import type { ModelContext } from './context.js';
@@ -43,14 +43,6 @@ export interface Region {
    */
   readonly reason: 'culprit' | 'producers' | 'sensitivity' | 'ceiling';
   readonly changes: readonly PrecisionChange[];
-}
-
-/** The precision a node is promoted to: int8 → int16 for quantized ops, fp16 → fp32; null when already there. */
-export function promotionOf(plan: Plan, node: GraphNode): Precision | null {
-  const p = plan.precision.get(node.name) ?? plan.profile.floatOps;
-  if (p === 'int8' && isQuantizable(plan.profile, node)) return 'int16';
-  if (p === 'fp16') return 'fp32';
-  return null;
 }
 
 function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionChange[]): Region | null {
@@ -379,7 +371,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       overrides,
       emitted,
     };
-    return { ...report, findings: adviseFix(report, { graph: adviceGraph(graph, ctx.values) }) };
+    return { ...report, findings: adviseFix(report, { graph: adviceGraph(graph, ctx.values, plan) }) };
   }
 }
 

@@ -168,3 +168,11 @@ export function precisionCounts(plan: Plan): Record<Precision, number> {
   for (const p of plan.precision.values()) counts[p]++;
   return counts;
 }
+
+/** The precision a node is promoted to: int8 → int16 for quantized ops, fp16 → fp32; null when already there. */
+export function promotionOf(plan: Plan, node: GraphNode): Precision | null {
+  const p = plan.precision.get(node.name) ?? plan.profile.floatOps;
+  if (p === 'int8' && isQuantizable(plan.profile, node)) return 'int16';
+  if (p === 'fp16') return 'fp32';
+  return null;
+}
