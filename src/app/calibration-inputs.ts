@@ -11,7 +11,7 @@ import { resolveInputs, type InputSpec } from './inputs.js';
 /** One calibration sample: a feed for every model input, and where it came from. */
 export interface CalibrationSample {
   readonly feeds: Map<string, Tensor>;
-  readonly sources: readonly { source: string; sha256: string }[];
+  readonly sources: readonly { name: string; source: string; sha256: string }[];
 }
 
 function isCalibrationFile(file: string): boolean {
@@ -19,12 +19,31 @@ function isCalibrationFile(file: string): boolean {
 }
 
 /** A file, or the supported files of a folder (sorted, not recursive). */
-function expand(path: string): string[] {
-  if (!existsSync(path)) throw new UserError(`Calibration path '${displayName(path)}' does not exist.`);
+function expand(path: string, what: string): string[] {
+  if (!existsSync(path)) throw new UserError(`${what} path '${displayName(path)}' does not exist.`);
   if (!statSync(path).isDirectory()) return [path];
   const files = readdirSync(path).filter(isCalibrationFile).sort().map((f) => join(path, f));
-  if (files.length === 0) throw new UserError(`Calibration folder '${displayName(path)}' holds no image or tensor file.`);
+  if (files.length === 0) throw new UserError(`${what} folder '${displayName(path)}' holds no image or tensor file.`);
   return files;
+}
+
+/**
+ * The first sample of `--calib`/`--eval` values as `--input` values: each value's first file (a
+ * folder's first supported file), one per named input. Opens a model whose inputs are given only
+ * as an evaluation set.
+ */
+export function firstSampleInputs(values: readonly string[], what: 'Calibration' | 'Evaluation'): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const named = eq > 0 && !existsSync(value) ? value.slice(0, eq) : '';
+    if (seen.has(named)) continue;
+    seen.add(named);
+    const path = named ? value.slice(eq + 1) : value;
+    out.push(named ? `${named}=${expand(path, what)[0]}` : expand(path, what)[0]);
+  }
+  return out;
 }
 
 /**
@@ -33,8 +52,9 @@ function expand(path: string): string[] {
  * calibration files get synthetic data seeded by i. Without any `--calib`, the evaluation inputs
  * are the one sample.
  */
-export async function calibrationSamples(ctx: ModelContext, calib: readonly string[]): Promise<CalibrationSample[]> {
-  if (calib.length === 0) return [{ feeds: ctx.feeds, sources: ctx.sources.map((s) => ({ source: s.source, sha256: s.sha256 })) }];
+export async function calibrationSamples(ctx: ModelContext, calib: readonly string[], what: 'Calibration' | 'Evaluation' = 'Calibration'): Promise<CalibrationSample[]> {
+  const flag = what === 'Calibration' ? '--calib' : '--eval';
+  if (calib.length === 0) return [{ feeds: ctx.feeds, sources: ctx.sources.map((s) => ({ name: s.name, source: s.source, sha256: s.sha256 })) }];
   const names = ctx.graph.inputs.map((i) => i.name);
   const byInput = new Map<string, string[]>();
   for (const value of calib) {
@@ -50,9 +70,9 @@ export async function calibrationSamples(ctx: ModelContext, calib: readonly stri
     } else {
       const guess = value.includes('=') ? value.slice(0, value.indexOf('=')) : value;
       const close = closestNames(guess, names).map((n) => `'${displayName(n)}'`).join(', ');
-      throw new UserError(`--calib '${displayName(value)}' must name one of the model's inputs as NAME=PATH (inputs: ${close}).`);
+      throw new UserError(`${flag} '${displayName(value)}' must name one of the model's inputs as NAME=PATH (inputs: ${close}).`);
     }
-    byInput.set(name, [...(byInput.get(name) ?? []), ...expand(path)]);
+    byInput.set(name, [...(byInput.get(name) ?? []), ...expand(path, what)]);
   }
   const count = Math.max(...[...byInput.values()].map((f) => f.length));
   const samples: CalibrationSample[] = [];
@@ -60,7 +80,7 @@ export async function calibrationSamples(ctx: ModelContext, calib: readonly stri
     const specs: InputSpec[] = [];
     for (const [name, files] of byInput) specs.push({ name, path: files[i % files.length] });
     const { feeds, sources } = await resolveInputs(ctx.graph, specs, { shapes: ctx.shapes, preprocess: ctx.preprocess, seed: i + 1 });
-    samples.push({ feeds, sources: sources.map((s) => ({ source: s.source, sha256: s.sha256 })) });
+    samples.push({ feeds, sources: sources.map((s) => ({ name: s.name, source: s.source, sha256: s.sha256 })) });
   }
   return samples;
 }

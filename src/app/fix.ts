@@ -17,6 +17,7 @@ import { adviceGraph } from './compare-advice.js';
 import { emitModel, type EmitResult } from './emit.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
+import { inSampleInputs, inSampleWarning } from './evaluation.js';
 
 /** The outputs' target of `fix` when none is given (DESIGN.md §5). */
 export const DEFAULT_TARGET = 'cosine>=0.999';
@@ -150,6 +151,11 @@ export interface FixOptions {
   readonly maxPromotions?: number;
   /** Plan file to write; default `dumps/<model>.fix-plan.json`. */
   readonly planOut?: string;
+  /**
+   * The evaluation inputs (app/evaluation.ts), measured one at a time; default the context's
+   * own. The target holds when it holds on every input; bisect runs on the worst one.
+   */
+  readonly evaluation?: readonly ModelContext[];
   /** Also emit and verify the fixed model to this `.onnx` file. */
   readonly emit?: string;
   /** Or emit it into this directory under emit's default name (`<name>.<tag>.onnx`). */
@@ -173,6 +179,13 @@ export interface FixRound {
   readonly region: Region | null;
 }
 
+/** One evaluation input's outputs under a plan. */
+export interface InputResult {
+  /** The input's source(s): file paths or descriptions, one per model input. */
+  readonly input: string;
+  readonly outputs: readonly OutputResult[];
+}
+
 export interface FixReport {
   readonly schemaVersion: 1;
   readonly model: string;
@@ -191,10 +204,18 @@ export interface FixReport {
   readonly regions: readonly Region[];
   /** Regions promoted on the way and demoted again by pruning. */
   readonly pruned: readonly Region[];
-  /** The outputs under the final plan. */
+  /** The outputs under the final plan, each on its worst evaluation input. */
   readonly outputs: readonly OutputResult[];
-  /** The outputs under the plan fix started from. */
+  /** The outputs under the plan fix started from, each on its worst evaluation input. */
   readonly before: readonly OutputResult[];
+  /** Every evaluation input's outputs, before and after; `inSample` names those also used for calibration. */
+  readonly evaluation: {
+    readonly inputs: readonly string[];
+    readonly before: readonly InputResult[];
+    readonly after: readonly InputResult[];
+    readonly inSample: readonly string[];
+    readonly warning: string | null;
+  };
   readonly cost: PlanCost;
   /** Quant runs, every evaluation, probe and certificate included. */
   readonly quantRuns: number;
@@ -261,24 +282,39 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling });
-  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; metrics: Map<string, Metrics> }>();
+  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
   let currentKey: string | null = null;
-  const prober = await Prober.create(ctx, quant);
+  const evaluation = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [ctx];
+  const inputNames = evaluation.map((c) => c.sources.map((s) => s.source).join(', '));
+  const probers: Prober[] = [];
+  /** The evaluation input the last bisect ran on: its measurements are the ones `known` holds. */
+  let knownInput = -1;
   let outcome: FixOutcome<Region>;
   try {
+    for (const c of evaluation) probers.push(await Prober.create(c, quant));
     const evaluate = async (promoted: readonly Region[]): Promise<Evaluation> => {
       const plan = planWith(graph, quant.plan, promoted);
-      await prober.usePlan(plan);
-      const metrics = (await prober.measure([])).outputs;
-      const outputs = prober.outputs.map((t) => {
-        const m = metrics.get(t) as Metrics;
-        return { tensor: t, metrics: m, pass: meetsTarget(m, target) };
-      });
+      const perInput: OutputResult[][] = [];
+      const metricsPerInput: Map<string, Metrics>[] = [];
+      for (const prober of probers) {
+        throwIfCancelled(options.signal);
+        await prober.usePlan(plan);
+        const metrics = (await prober.measure([])).outputs;
+        metricsPerInput.push(metrics);
+        perInput.push(prober.outputs.map((t) => {
+          const m = metrics.get(t) as Metrics;
+          return { tensor: t, metrics: m, pass: meetsTarget(m, target) };
+        }));
+      }
+      const scores = perInput.map((outputs) => scoreOf(outputs, target));
+      const worstInput = scores.reduce((w, s, i) => (s < scores[w] ? i : w), 0);
+      // Each output on the input where it is worst.
+      const outputs = perInput[0].map((_, k) => perInput.map((o) => o[k]).reduce((w, o) => (scoreOf([o], target) < scoreOf([w], target) ? o : w)));
       currentKey = keyOf(promoted);
-      evaluated.set(currentKey, { plan, outputs, metrics });
-      return { met: outputs.every((o) => o.pass), score: scoreOf(outputs, target) };
+      evaluated.set(currentKey, { plan, outputs, perInput, metrics: metricsPerInput[worstInput], worstInput });
+      return { met: perInput.every((o) => o.every((x) => x.pass)), score: scores[worstInput] };
     };
 
     onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatTarget(target)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
@@ -305,11 +341,14 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       if (!state) {
         await evaluate(step.promoted);
       } else if (currentKey !== key) {
-        // Measured already (the reachable run came in between): only the backend's plan changes.
-        await prober.usePlan(state.plan);
+        // Measured already (the reachable run came in between): only the backends' plan changes.
+        for (const p of probers) await p.usePlan(state.plan);
         currentKey = key;
       }
-      const { plan, outputs, metrics } = evaluated.get(key) as NonNullable<typeof state>;
+      const { plan, outputs, metrics, worstInput } = evaluated.get(key) as NonNullable<typeof state>;
+      const prober = probers[worstInput];
+      if (knownInput !== worstInput) known = new Map();
+      knownInput = worstInput;
       const failing = outputs.find((o) => !o.pass) as OutputResult;
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
       const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
@@ -324,16 +363,18 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       search.reportRegion(region);
     }
   } finally {
-    await prober.dispose();
+    for (const p of probers) await p.dispose();
   }
-  return finish(outcome, prober.quantRuns);
+  return finish(outcome, probers.reduce((n, p) => n + p.quantRuns, 0));
 
   async function finish(outcome: FixOutcome<Region>, quantRuns: number): Promise<FixReport> {
     // Every set the search saw was evaluated here, the final one included.
     const final = evaluated.get(keyOf(outcome.promoted));
     if (!final) throw new InternalError('fix ended on a plan it never evaluated');
     const plan = final.plan;
-    const before = evaluated.get(keyOf([]))?.outputs ?? [];
+    const start = evaluated.get(keyOf([]));
+    const before = start?.outputs ?? [];
+    const perInput = (results: readonly OutputResult[][] | undefined): InputResult[] => (results ?? []).map((outputs, i) => ({ input: inputNames[i], outputs }));
     const overrides = plan.overrides;
     mkdirSync(dirname(planOut) || '.', { recursive: true });
     writePlanFile(planOut, planToFile(plan));
@@ -363,6 +404,13 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       pruned: outcome.pruned,
       outputs: final.outputs,
       before,
+      evaluation: {
+        inputs: inputNames,
+        before: perInput(start?.perInput),
+        after: perInput(final.perInput),
+        inSample: inSampleInputs(evaluation, quant.calibration),
+        warning: inSampleWarning(evaluation, quant.calibration),
+      },
       cost,
       quantRuns,
       rounds,

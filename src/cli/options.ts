@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { ModelInputOptions } from '../app/context.js';
 import type { QuantSetupOptions } from '../app/quant-setup.js';
 import { parseSize } from '../app/memory.js';
+import { firstSampleInputs } from '../app/calibration-inputs.js';
 import { isPrecision, type Override } from '../quant/plan.js';
 
 /** Option groups shared by the commands that run a model; defined once, used by each command. */
@@ -24,8 +25,10 @@ export function withModelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option('seed', { type: 'number', describe: 'Seed of synthetic inputs', group: 'Inputs:' }) as unknown as Argv<T & ModelArgs>;
 }
 
-export function modelInputOptions(args: ModelArgs): ModelInputOptions {
-  return { modelPath: args.model, inputs: args.input, shapes: args.shape, preprocess: args.preprocess, seed: args.seed };
+export function modelInputOptions(args: ModelArgs & EvalArgs): ModelInputOptions {
+  // With an evaluation set and no --input, the model is opened on the set's first input.
+  const inputs = args.input ?? (args.eval && args.eval.length > 0 ? firstSampleInputs(args.eval, 'Evaluation') : undefined);
+  return { modelPath: args.model, inputs, shapes: args.shape, preprocess: args.preprocess, seed: args.seed };
 }
 
 export interface QuantArgs {
@@ -50,6 +53,24 @@ export function withQuantOptions<T>(y: Argv<T>): Argv<T & QuantArgs> {
     .option('method', { type: 'string', choices: ['minmax', 'percentile', 'entropy', 'mse'], describe: 'Calibration method (default percentile 99.99)', group: 'Quantization:' })
     .option('percentile', { type: 'number', describe: 'Percentile for --method percentile', group: 'Quantization:' })
     .option('max-memory', { type: 'string', describe: 'Memory budget for tapped tensors per run (e.g. 512MB)', group: 'Quantization:' }) as unknown as Argv<T & QuantArgs>;
+}
+
+export interface EvalArgs {
+  eval?: string[];
+}
+
+/** `--eval`: the evaluation set of the commands that measure a plan against a target (fix, emit). */
+export function withEvalOption<T>(y: Argv<T>): Argv<T & EvalArgs> {
+  return y.option('eval', {
+    type: 'string', array: true, group: 'Inputs:',
+    describe: 'Evaluation inputs, apart from --calib: files or folders ([NAME=]PATH); targets must hold on the worst one (default: --input)',
+  }) as unknown as Argv<T & EvalArgs>;
+}
+
+/** The quant setup of a command with an evaluation set: without --calib, it calibrates on the evaluation inputs (in-sample). */
+export function quantSetupWithEval(args: QuantArgs & EvalArgs): QuantSetupOptions {
+  const options = quantSetupOptions(args);
+  return options.calib === undefined && args.eval && args.eval.length > 0 ? { ...options, calib: args.eval } : options;
 }
 
 export function parseOverrides(values: readonly string[] | undefined): Override[] {

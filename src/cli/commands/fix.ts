@@ -2,16 +2,20 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { openModel } from '../../app/context.js';
 import { checkFixOptions, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, regionLabel, type FixReport, type Region } from '../../app/fix.js';
 import { setUpQuant } from '../../app/quant-setup.js';
-import { formatMetric, metricValue, parseTarget } from '../../analysis/metrics.js';
+import { formatMetric, higherIsBetter, metricValue, parseTarget } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import { ExitCode } from '../../core/errors.js';
 import { exitState } from '../cli.js';
-import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import { evaluationContexts } from '../../app/evaluation.js';
+import {
+  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+} from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { withFindings } from '../../store/report-findings.js';
 import { cancelOnSignals } from '../signals.js';
 
-interface FixArgs extends ModelArgs, QuantArgs, OutputArgs {
+interface FixArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
   target: string;
   strategy: 'bisect' | 'sensitivity';
   'max-promotions'?: number;
@@ -29,7 +33,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
   command: 'fix <model>',
   describe: 'Promote the failing layers to INT16/FP32 until the outputs meet a target; write the plan (and the model)',
   builder: (y: Argv) =>
-    withOutputOptions(withQuantOptions(withModelOptions(y)))
+    withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .option('target', { type: 'string', default: DEFAULT_TARGET, describe: 'What every output must reach: METRIC>=X or METRIC<=X (cosine, snrDb, psnrDb, mse, ...)' })
       .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
       .option('max-promotions', { type: 'number', default: DEFAULT_MAX_PROMOTIONS, describe: 'Regions promoted at most (before pruning)' })
@@ -42,8 +46,9 @@ export const fixCommand: CommandModule<object, FixArgs> = {
       const options = { target: args.target, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions, planOut: args.out, emit: args.emit };
       checkFixOptions(options);
       const ctx = await openModel(modelInputOptions(args));
-      const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const report = await fix({ ctx, quant, ...options, onProgress, signal });
+      const evaluation = await evaluationContexts(ctx, args.eval);
+      const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
+      const report = await fix({ ctx, quant, ...options, evaluation, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatFix(report), report.findings, { color: process.stdout.isTTY === true }));
       if (!report.met) exitState.code = ExitCode.qualityGate;
@@ -77,6 +82,15 @@ export function formatFix(r: FixReport): string {
     const after = r.outputs.find((o) => o.tensor === before.tensor);
     lines.push(`  '${displayName(before.tensor, 40)}': ${shown(before.metrics)} -> ${after ? shown(after.metrics) : '-'}`);
   }
+  if (r.evaluation.inputs.length > 1) {
+    lines.push(`evaluation: ${r.evaluation.inputs.length} inputs; the worst output of each, before -> after:`);
+    r.evaluation.before.forEach((b, i) => {
+      const a = r.evaluation.after[i];
+      const worst = (outputs: FixReport['outputs']) => outputs.reduce((w, o) => (metricValue(o.metrics, metric) < metricValue(w.metrics, metric) === higherIsBetter(metric) ? o : w));
+      lines.push(`  ${displayName(b.input, 60)}: ${shown(worst(b.outputs).metrics)} -> ${a ? shown(worst(a.outputs).metrics) : '-'}`);
+    });
+  }
+  if (r.evaluation.warning) lines.push(`warning: ${r.evaluation.warning}`);
   if (regions > 0) {
     lines.push('promoted:');
     for (const region of r.regions) lines.push(`  ${regionText(region)}`);
