@@ -20,6 +20,14 @@ export interface OutputMetrics {
   readonly metrics: Metrics;
 }
 
+/** One evaluation input's output metrics. */
+export interface InputMetrics {
+  /** Its source(s), one per model input, joined. */
+  readonly input: string;
+  readonly sources: ModelContext['sources'];
+  readonly outputs: readonly OutputMetrics[];
+}
+
 export interface EmitDocumentsInput {
   readonly ctx: ModelContext;
   readonly setup: QuantSetup;
@@ -28,7 +36,11 @@ export interface EmitDocumentsInput {
   readonly modelFile: string;
   readonly quantFile: string;
   readonly modelSha256: string;
+  /** Each output on its worst evaluation input (lowest SNR). */
   readonly metrics: readonly OutputMetrics[];
+  readonly perInput: readonly InputMetrics[];
+  /** Evaluation inputs that are also calibration inputs. */
+  readonly inSample: readonly string[];
   readonly peak: number | null;
   readonly cost: PlanCost;
   readonly verification: EmitVerification;
@@ -83,6 +95,12 @@ function metricSummary(m: Metrics): Record<string, unknown> {
   };
 }
 
+/** The mean over evaluation inputs of the metrics a user compares (dB averaged as numbers). */
+function meanSummary(list: readonly Metrics[]): Record<string, number> {
+  const mean = (f: (m: Metrics) => number) => list.reduce((s, m) => s + f(m), 0) / list.length;
+  return { cosine: mean((m) => m.cosine), snrDb: mean((m) => m.snrDb), psnrDb: mean((m) => m.psnrDb), maxAbs: mean((m) => m.maxAbs) };
+}
+
 export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
   const { ctx, setup, built, verification } = input;
   const imageInputs = ctx.sources.filter((s) => isImageFile(s.source)).map((s) => s.name);
@@ -104,10 +122,15 @@ export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
       samples: calibration.samples, inputs: calibration.inputs,
     },
     evaluation: {
-      inputs: ctx.sources,
+      inputs: input.perInput.flatMap((p) => p.sources),
+      inSample: input.inSample.length > 0,
+      inSampleInputs: input.inSample,
       peak: input.peak,
       reference: 'the float model on onnxruntime (fp32)',
+      // Each output on its worst evaluation input (lowest SNR), then the mean over inputs, then every input.
       outputs: input.metrics.map((o) => ({ name: o.name, ...metricSummary(o.metrics) })),
+      mean: input.metrics.map((o, k) => ({ name: o.name, ...meanSummary(input.perInput.map((p) => p.outputs[k].metrics)) })),
+      perInput: input.perInput.map((p) => ({ input: p.input, sources: p.sources, outputs: p.outputs.map((o) => ({ name: o.name, ...metricSummary(o.metrics) })) })),
     },
     verification: {
       nodesChecked: verification.precision.nodes.length,

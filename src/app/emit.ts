@@ -9,7 +9,8 @@ import { planCost } from '../quant/cost.js';
 import { defaultPrecision, type Plan } from '../quant/plan.js';
 import { defaultEmitFile, emitPaths, stageEmitModel, type EmitManifest, type EmitPaths, type EmitQuantFile } from '../store/emit-files.js';
 import { floatBackendFor, type ModelContext } from './context.js';
-import { manifestDocument, quantDocument, type OutputMetrics } from './emit-documents.js';
+import { manifestDocument, quantDocument, type InputMetrics, type OutputMetrics } from './emit-documents.js';
+import { inSampleInputs, inSampleWarning } from './evaluation.js';
 import { verifyEmittedModel, type EmitVerification } from './emit-verify.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { qdqModel, quantBackendFor, quantSource } from './quantize.js';
@@ -25,6 +26,11 @@ export interface EmitOptions {
   readonly out?: string;
   /** Default `models`. */
   readonly outDir?: string;
+  /**
+   * The evaluation inputs (app/evaluation.ts), run one at a time; default the context's own. The
+   * manifest records each one's metrics, the worst and the mean, and whether it is in-sample.
+   */
+  readonly evaluation?: readonly ModelContext[];
   /** Peak for the PSNR in the manifest; default max |reference| per output. */
   readonly peak?: number;
   readonly onProgress?: ProgressListener;
@@ -36,7 +42,11 @@ export interface EmitResult {
   readonly tag: string;
   readonly quant: EmitQuantFile;
   readonly manifest: EmitManifest;
+  /** Each output on its worst evaluation input. */
   readonly metrics: readonly OutputMetrics[];
+  readonly perInput: readonly InputMetrics[];
+  /** The in-sample sentence when evaluation inputs are also calibration inputs. */
+  readonly warning: string | null;
   readonly verification: EmitVerification;
 }
 
@@ -71,13 +81,28 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   const outputs = ctx.graph.outputs.map((o) => o.name);
 
   throwIfCancelled(options.signal);
-  onProgress({ type: 'stage', stage: 'emit', detail: 'running the float model and the quant backend on the evaluation inputs' });
-  const reference = await runOnce(await floatBackendFor(ctx), ctx.feeds);
-  const quantized = await runOnce(await quantBackendFor(ctx, setup.plan, setup.calibration), ctx.feeds);
-  const metrics: OutputMetrics[] = outputs.map((name) => ({
-    name,
-    metrics: computeMetrics(reference.get(name) as Tensor, quantized.get(name) as Tensor, options.peak === undefined ? {} : { peak: options.peak }),
-  }));
+  const evaluation = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [ctx];
+  onProgress({ type: 'stage', stage: 'emit', detail: `running the float model and the quant backend on ${evaluation.length} evaluation input(s)` });
+  const perInput: InputMetrics[] = [];
+  /** The quant backend's outputs on the first evaluation input: what the written model must reproduce. */
+  let quantized: Map<string, Tensor> | null = null;
+  for (const c of evaluation) {
+    throwIfCancelled(options.signal);
+    const reference = await runOnce(await floatBackendFor(c), c.feeds);
+    const test = await runOnce(await quantBackendFor(c, setup.plan, setup.calibration), c.feeds);
+    quantized ??= test;
+    perInput.push({
+      input: c.sources.map((s) => s.source).join(', '),
+      sources: c.sources,
+      outputs: outputs.map((name) => ({
+        name,
+        metrics: computeMetrics(reference.get(name) as Tensor, test.get(name) as Tensor, options.peak === undefined ? {} : { peak: options.peak }),
+      })),
+    });
+  }
+  // Each output on the input where its SNR is lowest.
+  const metrics: OutputMetrics[] = outputs.map((_, k) => perInput.map((p) => p.outputs[k]).reduce((w, o) => (o.metrics.snrDb < w.metrics.snrDb ? o : w)));
+  const verifyFeeds = evaluation[0].feeds;
   const shapes = new Map<string, number[]>();
   for (const [name, v] of ctx.values) {
     if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
@@ -88,21 +113,21 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   onProgress({ type: 'stage', stage: 'emit', detail: `writing and verifying ${paths.model}` });
   const staged = stageEmitModel(paths, bytes);
   try {
-    const expected = new Map(outputs.map((name) => [name, quantized.get(name) as Tensor]));
+    const expected = new Map(outputs.map((name) => [name, (quantized as Map<string, Tensor>).get(name) as Tensor]));
     const verification = await verifyEmittedModel({
       file: staged.stagedModel, label: paths.model, source: quantSource(ctx).graph, plan: setup.plan, values: quantSource(ctx).values,
-      feeds: ctx.feeds, expected,
+      feeds: verifyFeeds, expected,
     });
     const documents = {
       ctx, setup, built, modelFile: paths.model, quantFile: paths.quant,
       modelSha256: createHash('sha256').update(bytes).digest('hex'),
-      metrics, peak: options.peak ?? null, cost, verification,
+      metrics, perInput, inSample: inSampleInputs(evaluation, setup.calibration), peak: options.peak ?? null, cost, verification,
     };
     const quant = quantDocument(documents);
     const manifest = manifestDocument(documents);
     throwIfCancelled(options.signal);
     staged.commit(quant, manifest);
-    return { paths, tag, quant, manifest, metrics, verification };
+    return { paths, tag, quant, manifest, metrics, perInput, warning: inSampleWarning(evaluation, setup.calibration), verification };
   } finally {
     staged.discard();
   }

@@ -381,7 +381,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     const cost = planCost(graph, plan, knownShapes(ctx));
     let emitted: FixReport['emitted'] = null;
     if (options.emit !== undefined || options.emitDir !== undefined) {
-      const result: EmitResult = await emitModel({ ctx, setup: { ...quant, plan }, out: options.emit, outDir: options.emitDir, onProgress, signal: options.signal });
+      const result: EmitResult = await emitModel({ ctx, setup: { ...quant, plan }, evaluation, out: options.emit, outDir: options.emitDir, onProgress, signal: options.signal });
       emitted = {
         model: result.paths.model,
         quant: result.paths.quant,

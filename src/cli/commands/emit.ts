@@ -3,11 +3,15 @@ import { openModel } from '../../app/context.js';
 import { emitModel, type EmitResult } from '../../app/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { displayName } from '../../core/closest.js';
-import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import { evaluationContexts } from '../../app/evaluation.js';
+import {
+  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+} from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
-interface EmitArgs extends ModelArgs, QuantArgs, OutputArgs {
+interface EmitArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
   out?: string;
   peak?: number;
 }
@@ -21,7 +25,7 @@ export const emitCommand: CommandModule<object, EmitArgs> = {
   command: 'emit <model>',
   describe: 'Write the mixed-precision QDQ model, its quant.json and manifest, and verify them',
   builder: (y: Argv) =>
-    withOutputOptions(withQuantOptions(withModelOptions(y)))
+    withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .option('out', { alias: 'o', type: 'string', describe: 'Model file to write, FILE.onnx (default models/<name>.<tag>.onnx)' })
       .option('peak', { type: 'number', describe: 'Peak value for the PSNR in the manifest (e.g. 255 for 8-bit images; default max |float output|)' }) as unknown as Argv<EmitArgs>,
   handler: async (args: ArgumentsCamelCase<EmitArgs>) => {
@@ -29,8 +33,9 @@ export const emitCommand: CommandModule<object, EmitArgs> = {
     const { signal, release } = cancelOnSignals();
     try {
       const ctx = await openModel(modelInputOptions(args));
-      const setup = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const result = await emitModel({ ctx, setup, out: args.out, peak: args.peak, onProgress, signal });
+      const evaluation = await evaluationContexts(ctx, args.eval);
+      const setup = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
+      const result = await emitModel({ ctx, setup, evaluation, out: args.out, peak: args.peak, onProgress, signal });
       if (args.json) printJson({ files: result.paths, tag: result.tag, manifest: result.manifest });
       else print(formatEmit(result));
     } finally {
@@ -44,10 +49,17 @@ function formatEmit(result: EmitResult): string {
   const lines = [`wrote ${result.paths.model}, ${result.paths.quant} and ${result.paths.manifest}`];
   const v = result.verification;
   lines.push(`verified: ${v.precision.nodes.length} node(s) at their planned precision; ${v.outputs.length} output(s) identical to the quant backend's in a fresh onnxruntime session`);
+  const several = result.perInput.length > 1;
   for (const o of result.metrics) {
     const x = o.metrics;
-    lines.push(`${displayName(o.name, 40)} vs float: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`);
+    lines.push(`${displayName(o.name, 40)} vs float${several ? ' (worst input)' : ''}: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`);
   }
+  if (several) {
+    for (const p of result.perInput) {
+      lines.push(`  ${displayName(p.input, 60)}: ${p.outputs.map((o) => `${displayName(o.name, 30)} SNR ${fmtDb(o.metrics.snrDb)}, PSNR ${fmtDb(o.metrics.psnrDb)}`).join('; ')}`);
+    }
+  }
+  if (result.warning) lines.push(`warning: ${result.warning}`);
   const cost = m.cost as { macShareAboveInt8: number; weightShareAboveInt8: number };
   lines.push(`cost: ${(100 * cost.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8`);
   for (const note of m.notes) lines.push(`note: ${note}`);
