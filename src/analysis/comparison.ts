@@ -56,6 +56,8 @@ export interface ComparisonReport {
   readonly outputs: string[];
   readonly perturbation?: TapPerturbation | null;
   readonly achievable?: Achievable | null;
+  /** Set when the evaluation input is also a calibration input: one sentence saying so. */
+  readonly inSample?: string | null;
   /** What the advisor (analysis/advisor.ts) reads in the report: causes and what to do. */
   readonly findings?: readonly Finding[];
 }

@@ -17,6 +17,7 @@ import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_MAX_MEMORY } from './memory.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
+import { inSampleWarning } from './evaluation.js';
 
 /** One compared tensor of a bisect or fix run. */
 export interface TensorVerdict {
@@ -297,6 +298,8 @@ export interface BisectReport {
   readonly monotone: boolean;
   readonly certificate: Certificate | null;
   readonly perturbation: TapPerturbation | null;
+  /** Set when the evaluation input is also a calibration input: one sentence saying so. */
+  readonly inSample: string | null;
   /** What the advisor (analysis/advisor.ts) makes of it: causes and what to do. */
   readonly findings: readonly Finding[];
 }
@@ -339,6 +342,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       threshold: criterion.threshold,
       output: { tensor: chosen.tensor, metrics: chosen.metrics, pass: chosen.pass },
       outputs: verdicts.map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
+      inSample: inSampleWarning([ctx], quant.calibration, false),
     };
     const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }) });
     if (chosen.pass) {

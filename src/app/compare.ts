@@ -18,6 +18,7 @@ import {
   assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
+import { inSampleWarning } from './evaluation.js';
 import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
@@ -182,6 +183,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
     });
     const report = {
       ...assembled,
+      inSample: inSampleWarning([ctx], quant.calibration, false),
       findings: adviseCompare(assembled, {
         graph: adviceGraph(ctx.graph, ctx.values, quant.plan),
         calibration: calibrationFacts(quant.calibration, quant.profile, quantizedAt),

@@ -29,10 +29,13 @@ export function inSampleInputs(evaluation: readonly ModelContext[], calibration:
   return evaluation.flatMap((c) => c.sources.filter((s) => calibrated.has(s.sha256)).map((s) => s.source));
 }
 
-/** One sentence for reports when evaluation and calibration overlap; null when they do not. */
-export function inSampleWarning(evaluation: readonly ModelContext[], calibration: CalibrationTable): string | null {
+/**
+ * One sentence for reports when evaluation and calibration overlap; null when they do not.
+ * `evalFlag`: the command takes --eval (fix, emit), so the sentence may point to it.
+ */
+export function inSampleWarning(evaluation: readonly ModelContext[], calibration: CalibrationTable, evalFlag = true): string | null {
   const shared = inSampleInputs(evaluation, calibration);
   if (shared.length === 0) return null;
   const all = evaluation.flatMap((c) => c.sources).length;
-  return `in-sample: ${shared.length === all ? 'every evaluation input is' : `${shared.length} of ${all} evaluation inputs are`} also a calibration input, so these numbers may not hold on new inputs; evaluate on others with --eval (and calibrate with --calib).`;
+  return `in-sample: ${shared.length === all ? 'every evaluation input is' : `${shared.length} of ${all} evaluation inputs are`} also a calibration input, so these numbers may not hold on new inputs; calibrate on other inputs with --calib${evalFlag ? ' (and evaluate on several with --eval)' : ''}.`;
 }

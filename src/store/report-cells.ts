@@ -96,6 +96,7 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
   }
   const a = report.achievable;
   if (a) lines.push(`${quote(a.label)} reaches ${report.metric} ${formatMetric(report.metric, a.value)} at the outputs on the same inputs.`);
+  if (report.inSample) lines.push(`Warning: ${text(report.inSample)}`);
   for (const r of report.rows) if (r.error) lines.push(`Not compared: ${quote(r.tensor)}: ${text(displayName(r.error, 300))}`);
   return lines;
 }

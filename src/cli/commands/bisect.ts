@@ -54,7 +54,8 @@ export function formatBisect(r: BisectReport): string {
   const name = (t: string, n = 60): string => displayName(t, n);
   const gate = `${r.metric} ${higherIsBetter(r.metric) ? '>=' : '<='} ${r.threshold}`;
   const out = `output '${name(r.output.tensor)}' (${value(r.metric, r.output.metrics)})`;
-  if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).`;
+  const warning = r.inSample ? `\nwarning: ${r.inSample}` : '';
+  if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).${warning}`;
   const lines = [
     `${out} fails ${gate} under ${r.profile}`,
     `culprit: ${name(r.culprit.node)} (${r.culprit.opType}, ${r.culprit.precision}) -> '${name(r.culprit.tensor)}': ${value(r.metric, r.culprit.metrics)}`,
@@ -83,5 +84,5 @@ export function formatBisect(r: BisectReport): string {
     const p = r.perturbation;
     lines.push(`tap perturbation: '${name(p.output, 40)}' ${p.metric} ${formatMetric(p.metric, p.withTaps)} with the probe taps vs ${formatMetric(p.metric, p.withoutTaps)} without`);
   }
-  return lines.join('\n');
+  return lines.join('\n') + warning;
 }
