@@ -149,3 +149,44 @@ describe('FixSearch, reachable first', () => {
     expect(evaluations).toHaveLength(1);
   });
 });
+
+describe('FixSearch, candidates for a culprit', () => {
+  /** Drives a bisect-strategy search whose locate answers `candidates` once, then nothing. */
+  function withCandidates(candidates: string[], score: (keys: string[]) => number) {
+    const search = new FixSearch<R>({ strategy: 'bisect', maxPromotions: 4 });
+    const purposes: FixPurpose[] = [];
+    let located = false;
+    for (;;) {
+      const step = search.next();
+      if (step.kind === 'done') return { outcome: step.outcome, purposes };
+      if (step.kind === 'evaluate') {
+        purposes.push(step.purpose);
+        const s = score(step.promoted.map((x) => x.key).sort());
+        search.reportEvaluation({ met: s >= 0.999, score: s });
+      } else if (!located) {
+        located = true;
+        search.reportCandidates(candidates.map(r));
+      } else {
+        search.reportCandidates([]);
+      }
+    }
+  }
+
+  it('promotes the first candidate (the cheapest) that meets the target, not the best score', () => {
+    const { outcome, purposes } = withCandidates(['cheap', 'dear'], additive({ cheap: 0.0095, dear: 0.0099 }));
+    expect(outcome).toMatchObject({ met: true, promoted: [r('cheap')] });
+    expect(purposes).toEqual(['baseline', 'candidate']);
+  });
+
+  it('when none meets it, promotes the best score and goes on', () => {
+    const { outcome } = withCandidates(['a', 'b'], additive({ a: 0.001, b: 0.005 }));
+    expect(outcome.promoted).toEqual([r('b')]);
+    expect(outcome.stop).toBe('nothing-to-promote');
+  });
+
+  it('one candidate, or duplicates of one, is promoted without scoring', () => {
+    const { purposes, outcome } = withCandidates(['a', 'a'], additive({ a: 0.0095 }));
+    expect(outcome.promoted).toEqual([r('a')]);
+    expect(purposes).toEqual(['baseline', 'promotion']);
+  });
+});

@@ -13,7 +13,10 @@ import { InternalError } from '../core/errors.js';
  * (`unreachable`) instead of spending promotions, and `reachable` holds its evaluation.
  *
  * `bisect` strategy: evaluate the plan; while an output misses the target and the budget allows,
- * locate a region (bisect) and promote it, then evaluate again.
+ * locate (bisect) and promote, then evaluate again. A locate answers one region, or several
+ * candidates (the culprit's kernel, the kernels that feed or consume it), cheapest first: each is
+ * then evaluated promoted alone on top of the current set, and the first that meets the target
+ * is promoted (the cheapest that suffices); when none does, the best score (ties: the earlier).
  * `sensitivity` strategy: with every region but one promoted, evaluate each region's effect
  * alone (its "sensitivity"); then promote regions greedily, worst score first, evaluating after
  * each, until the target is met or the budget is spent.
@@ -32,7 +35,7 @@ export interface Evaluation {
   readonly score: number;
 }
 
-export type FixPurpose = 'baseline' | 'reachable' | 'promotion' | 'sensitivity' | 'prune';
+export type FixPurpose = 'baseline' | 'reachable' | 'promotion' | 'candidate' | 'sensitivity' | 'prune';
 
 export type FixStep<G extends RegionKey> =
   | { readonly kind: 'evaluate'; readonly promoted: readonly G[]; readonly purpose: FixPurpose; readonly subject?: G }
@@ -64,7 +67,7 @@ export interface FixSearchInit<G extends RegionKey> {
   readonly ceiling?: G;
 }
 
-type Phase = 'baseline' | 'reachable' | 'promote' | 'sensitivity' | 'greedy' | 'prune' | 'done';
+type Phase = 'baseline' | 'reachable' | 'promote' | 'choose' | 'sensitivity' | 'greedy' | 'prune' | 'done';
 
 export class FixSearch<G extends RegionKey> {
   private readonly memo = new Map<string, Evaluation>();
@@ -76,6 +79,7 @@ export class FixSearch<G extends RegionKey> {
   private outcome: FixOutcome<G> | null = null;
   private ranking: { region: G; score: number }[] = [];
   private sensitivityAt = 0;
+  private candidates: G[] = [];
   private greedyAt = 0;
   private pruneAt = 0;
   private final: Evaluation | null = null;
@@ -113,6 +117,26 @@ export class FixSearch<G extends RegionKey> {
     this.step();
   }
 
+  /** The regions promoted so far, in order (pruning has not demoted any of them yet). */
+  promotedSoFar(): readonly G[] {
+    return [...this.promoted];
+  }
+
+  /** Answers the pending locate with candidates to score; an empty list means nothing is left. */
+  reportCandidates(candidates: readonly G[]): void {
+    const fresh = candidates.filter((c, i) => !this.promoted.some((r) => r.key === c.key) && candidates.findIndex((d) => d.key === c.key) === i);
+    if (fresh.length <= 1) {
+      this.reportRegion(fresh[0] ?? null);
+      return;
+    }
+    const p = this.pending;
+    if (!p || p.kind !== 'locate') throw new InternalError('fix got candidates with no locate pending');
+    this.pending = null;
+    this.candidates = fresh;
+    this.phase = 'choose';
+    this.step();
+  }
+
   /** Moves the machine until it needs an answer. */
   private step(): void {
     for (;;) {
@@ -140,6 +164,20 @@ export class FixSearch<G extends RegionKey> {
           if (e.met) { this.toPrune('met', e); continue; }
           if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
           return this.ask({ kind: 'locate', promoted: [...this.promoted] });
+        }
+        case 'choose': {
+          let best: { region: G; score: number; met: boolean } | null = null;
+          for (const c of this.candidates) {
+            const set = [...this.promoted, c];
+            const e = this.memo.get(keyOf(set));
+            if (!e) return this.ask({ kind: 'evaluate', promoted: set, purpose: 'candidate', subject: c });
+            if (e.met) { best = { region: c, score: e.score, met: true }; break; }
+            if (!best || orderScore(e.score) > orderScore(best.score)) best = { region: c, score: e.score, met: false };
+          }
+          this.promoted.push((best as { region: G }).region);
+          this.candidates = [];
+          this.phase = 'promote';
+          continue;
         }
         case 'sensitivity': {
           const regions = this.init.regions ?? [];

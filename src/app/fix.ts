@@ -6,7 +6,7 @@ import { formatTarget, higherIsBetter, meetsTarget, metricValue, parseTarget, ty
 import { displayName } from '../core/closest.js';
 import { InternalError, UserError } from '../core/errors.js';
 import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
-import { planCost, type PlanCost } from '../quant/cost.js';
+import { nodeMacs, planCost, type PlanCost } from '../quant/cost.js';
 import { fusionGroups, groupByNode } from '../quant/fusion.js';
 import { writePlanFile } from '../quant/plan-file.js';
 import { planToFile, promotionOf, withOverrides, type Override, type Plan } from '../quant/plan.js';
@@ -40,9 +40,10 @@ export interface Region {
   readonly culprit: string;
   /**
    * `culprit`: the culprit's kernel; `producers`: the kernels whose stored outputs feed it;
-   * `sensitivity`: ranked; `ceiling`: everything that can be promoted (the reachable value).
+   * `consumer`: a kernel that reads the culprit; `sensitivity`: ranked; `ceiling`: everything
+   * that can be promoted (the reachable value).
    */
-  readonly reason: 'culprit' | 'producers' | 'sensitivity' | 'ceiling';
+  readonly reason: 'culprit' | 'producers' | 'consumer' | 'sensitivity' | 'ceiling';
   readonly changes: readonly PrecisionChange[];
 }
 
@@ -104,6 +105,46 @@ export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): R
     level = inputsOf(next);
   }
   return null;
+}
+
+/**
+ * The candidates fix scores for a culprit (DESIGN.md §5): the region promotionRegion names, split
+ * into its kernels when it spans several (upstream producers of an fp32 op are often needed one
+ * at a time, not all), the whole region, and the kernels that read the culprit's outputs (an
+ * outlier that passes a Concat is harmless until the next per-tensor quantization, so the
+ * consumer is often the node to promote). Single kernels come first, so a tie goes to the
+ * cheaper plan.
+ */
+export function candidateRegions(graph: Graph, plan: Plan, culprit: GraphNode, shapes: ReadonlyMap<string, number[]> = new Map()): Region[] {
+  const region = promotionRegion(graph, plan, culprit);
+  const groupOf = groupByNode(fusionGroups(graph, plan));
+  const kernelKey = (node: string): string => groupOf.get(node)?.nodes[0] ?? node;
+  const out: Region[] = [];
+  if (region) {
+    const byKernel = new Map<string, PrecisionChange[]>();
+    for (const c of region.changes) byKernel.set(kernelKey(c.node), [...(byKernel.get(kernelKey(c.node)) ?? []), c]);
+    if (byKernel.size > 1) for (const changes of byKernel.values()) out.push(regionOf(culprit.name, region.reason, changes) as Region);
+  }
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const seen = new Set<string>();
+  for (const t of culprit.outputs) {
+    for (const consumer of graph.consumers.get(t) ?? []) {
+      const members = (groupOf.get(consumer.name)?.nodes ?? [consumer.name]).map((n) => byName.get(n) as GraphNode);
+      const key = kernelKey(consumer.name);
+      if (seen.has(key) || members.some((m) => m.name === culprit.name)) continue;
+      seen.add(key);
+      const changes = members.flatMap((n) => {
+        const to = promotionOf(plan, n);
+        return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
+      });
+      const r = regionOf(culprit.name, 'consumer', changes);
+      if (r) out.push(r);
+    }
+  }
+  if (region) out.push(region);
+  // Cheapest first (MACs the promotion moves above INT8), so the search takes the cheapest that suffices.
+  const macs = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, byName.get(c.node) as GraphNode, shapes) ?? 0), 0);
+  return out.map((r, i) => ({ r, i, cost: macs(r) })).sort((a, b) => a.cost - b.cost || a.i - b.i).map((x) => x.r);
 }
 
 /** Every region the sensitivity strategy ranks: each kernel with something to promote, in order. */
@@ -177,6 +218,8 @@ export interface FixRound {
   readonly certificate: CulpritSearch['certificate'];
   readonly probes: number;
   readonly region: Region | null;
+  /** How many candidate regions were scored for this culprit. */
+  readonly candidates: number;
 }
 
 /** One evaluation input's outputs under a plan. */
@@ -317,10 +360,26 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       return { met: perInput.every((o) => o.every((x) => x.pass)), score: scores[worstInput] };
     };
 
+    /** The round whose candidates are being scored: closed once the search has chosen. */
+    let open: { found: CulpritSearch; node: GraphNode; candidates: readonly Region[]; before: number } | null = null;
+    const closeRound = (): void => {
+      if (!open) return;
+      const { found, node, candidates, before } = open;
+      const chosen = search.promotedSoFar()[before] ?? null;
+      rounds.push({ culprit: found.culprit, monotone: found.monotone, certificate: found.certificate, probes: found.probes.length, region: chosen, candidates: candidates.length });
+      onProgress({
+        type: 'log', level: 'info',
+        message: `bisect: culprit ${displayName(node.name, 60)} (${node.opType}); ${chosen ? `promoting ${chosen.changes.map((c) => `${displayName(c.node, 40)} ${c.from}→${c.to}`).join(', ')}${candidates.length > 1 ? ` (best of ${candidates.length} candidates)` : ''}` : 'nothing left to promote'}`,
+      });
+      known = chosen ? untouched(graph, found.observed, chosen) : new Map(found.observed);
+      open = null;
+    };
+
     onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatTarget(target)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
     for (;;) {
       throwIfCancelled(options.signal);
       const step = search.next();
+      if (!(step.kind === 'evaluate' && step.purpose === 'candidate')) closeRound();
       if (step.kind === 'done') {
         outcome = step.outcome;
         break;
@@ -330,6 +389,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         const subject = step.subject ? regionLabel(step.subject) : '';
         const what = step.purpose === 'sensitivity' ? `all but ${subject} promoted`
           : step.purpose === 'prune' ? `without ${subject}`
+            : step.purpose === 'candidate' ? `with ${subject} added to ${step.promoted.length - 1} region(s)`
             : step.purpose === 'reachable' ? 'everything promoted (quantized ops INT16, float ops FP32)' : `${step.promoted.length} region(s) promoted`;
         onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${target.metric} ${formatScore(e.score, target)})` });
         search.reportEvaluation(e);
@@ -353,14 +413,9 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
       const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
       const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
-      const region = promotionRegion(graph, plan, node);
-      rounds.push({ culprit: found.culprit, monotone: found.monotone, certificate: found.certificate, probes: found.probes.length, region });
-      onProgress({
-        type: 'log', level: 'info',
-        message: `bisect: culprit ${displayName(node.name, 60)} (${node.opType}); ${region ? `promoting ${region.changes.map((c) => `${displayName(c.node, 40)} ${c.from}→${c.to}`).join(', ')}` : 'nothing left to promote'}`,
-      });
-      known = region ? untouched(graph, found.observed, region) : new Map(found.observed);
-      search.reportRegion(region);
+      const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
+      open = { found, node, candidates, before: step.promoted.length };
+      search.reportCandidates(candidates);
     }
   } finally {
     for (const p of probers) await p.dispose();

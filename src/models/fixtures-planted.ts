@@ -148,3 +148,32 @@ export function buildLargeBias(): ModelSpec {
 
 /** The bias of `planted_bias_conv`'s channel 0 in the large-bias fixture. */
 export const LARGE_BIAS = 900;
+
+/**
+ * Two inputs, each through a Conv, joined by a Concat that one Conv reads. `style_conv` makes its
+ * channel 0 a thousand times larger than its channels 1-3, so its own per-tensor INT8 storage
+ * crushes 1-3; `fused_consumer` quantizes the whole concatenation per tensor, which crushes the
+ * `content_conv` branch too. Its output channels read the small channels only (block-structured
+ * weights), so both crushes show. Neither promotion alone is enough: the cheapest plan promotes
+ * `style_conv` (its storage) and `fused_consumer` (its input), not `content_conv`.
+ */
+export function buildCoPromotion(): ModelSpec {
+  const b = new GraphBuilder({ name: 'co-promotion', opset: 13, irVersion: 7, seed: 61 });
+  const content = b.input('content', [1, 3, 16, 16]);
+  const style = b.input('style', [1, 3, 16, 16]);
+  const c = b.conv(content, 4, 3, { pad: 1, name: 'content_conv' });
+  const s = b.conv(style, 4, 3, {
+    pad: 1,
+    name: 'style_conv',
+    editWeights: scaleOutputChannels({ 0: OUTLIER }),
+    editBias: scaleOutputChannels({ 0: OUTLIER }),
+  });
+  const joined = b.concat([c, s], 1, { name: 'branch_join' });
+  // Output 0-3 read the content channels, 4-6 the small style channels; the outlier channel 4 of the join is read by none.
+  b.output(b.conv(joined, 7, 1, {
+    name: 'fused_consumer',
+    out: 'y',
+    editWeights: restrictInputs((o) => (o < 4 ? range(0, 4) : range(5, 8))),
+  }));
+  return b.build();
+}

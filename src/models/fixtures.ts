@@ -1,6 +1,7 @@
 import type { ModelSpec } from '../onnx/index.js';
 import { buildConvInRelu, buildConvnet, buildHostileNames, buildOldIr, buildWide1000 } from './fixtures-basic.js';
 import {
+  buildCoPromotion,
   buildConcatRanges,
   buildLargeBias,
   buildNonMonotone,
@@ -77,6 +78,14 @@ export const FIXTURES: readonly Fixture[] = [
     description: '`planted_bias_conv` adds a bias of 900 to inputs and weights of order 1: an int32 bias at the INT16 scale s_x·s_w cannot hold it.',
     planted: 'planted_bias_conv',
     profile: 'generic-int8',
+  }),
+  fixture({
+    name: 'co-promotion',
+    build: buildCoPromotion,
+    description: '`style_conv` has an outlier channel and `fused_consumer` reads the Concat of both branches per tensor: the cheapest plan promotes both, not `content_conv`.',
+    planted: 'fused_consumer',
+    profile: 'generic-int8',
+    related: ['style_conv', 'branch_join'],
   }),
   fixture({
     name: 'non-monotone',
