@@ -190,3 +190,19 @@ describe('FixSearch, candidates for a culprit', () => {
     expect(purposes).toEqual(['baseline', 'promotion']);
   });
 });
+
+describe('FixSearch, descent from the ceiling', () => {
+  it('when promoting up falls short of a reachable target, promotes every part and prunes the dearest first', () => {
+    // Bisect keeps naming 'x' (useless); the target needs both a and c; the ceiling meets it.
+    const parts = [r('a'), r('b'), r('c')];
+    const score = (keys: string[]) => (keys.includes('*') || (keys.includes('a') && keys.includes('c')) ? 0.9995 : 0.99);
+    const { outcome, evaluations } = drive({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: parts }, score, () => 'x');
+    expect(outcome).toMatchObject({ met: true, stop: 'met', descended: true, promoted: [r('a'), r('c')], pruned: [r('b')] });
+    expect(evaluations.map((e) => e.purpose)).toEqual(['baseline', 'reachable', 'promotion', 'promotion', 'prune', 'prune', 'prune']);
+  });
+
+  it('never descends when the ceiling misses the target', () => {
+    const { outcome } = drive({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: [r('a')] }, () => 0.99, () => 'x');
+    expect(outcome).toMatchObject({ stop: 'unreachable', descended: false });
+  });
+});

@@ -46,7 +46,7 @@ describe('npm run bench -- --quick', () => {
     const ids = results.figures.map((f) => f.id);
     for (const id of [
       'metrics.plain.cpu', 'startup.inspect.demo', 'compare.demo.floor', 'compare.demo.ratio-plain', 'compare.demo.ratio-full',
-      'bisect.demo.runs', 'bisect.demo.ratio', 'memory.demo.compare-256MB', 'memory.demo.naive',
+      'bisect.demo.runs', 'bisect.demo.ratio', 'fix.demo.ratio', 'fix.demo.runs', 'memory.demo.compare-256MB', 'memory.demo.naive',
       ...(HAS_TMUX ? ['tui.first-frame', 'tui.keypress'] : []),
     ]) {
       expect(ids, id).toContain(id);

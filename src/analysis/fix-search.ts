@@ -21,7 +21,12 @@ import { InternalError } from '../core/errors.js';
  * alone (its "sensitivity"); then promote regions greedily, worst score first, evaluating after
  * each, until the target is met or the budget is spent.
  * Both then prune: each promoted region in reverse order is tried demoted, and stays demoted if
- * the target still holds. An evaluation of a set already evaluated is answered from memory.
+ * the target still holds.
+ *
+ * Descent. When the search stops short (promotion budget spent, or nothing left to promote) but
+ * the ceiling met the target, the plan is reachable from above: with `ceilingParts` (the regions
+ * the ceiling is made of, cheapest first) every part is promoted and then pruned, dearest first,
+ * each demotion kept while the target holds. The result meets the target; `descended` says so. An evaluation of a set already evaluated is answered from memory.
  */
 
 export interface RegionKey {
@@ -52,6 +57,8 @@ export interface FixOutcome<G extends RegionKey> {
   readonly stop: 'met' | 'budget' | 'nothing-to-promote' | 'unreachable';
   /** The ceiling's evaluation, when it was measured (the plan missed the target and a ceiling was given). */
   readonly reachable: Evaluation | null;
+  /** The plan came from pruning the ceiling down (see the module comment), not from promoting up. */
+  readonly descended: boolean;
   /** The evaluation of the final set. */
   readonly final: Evaluation;
   /** Sensitivity strategy: each region's score with only it left unpromoted, worst first. */
@@ -65,6 +72,11 @@ export interface FixSearchInit<G extends RegionKey> {
   readonly regions?: readonly G[];
   /** One region promoting everything that can be promoted (see the module comment). */
   readonly ceiling?: G;
+  /**
+   * The regions the ceiling is made of, cheapest first, for the descent; none: no descent (a
+   * caller whose user set the promotion budget keeps to it).
+   */
+  readonly ceilingParts?: readonly G[];
 }
 
 type Phase = 'baseline' | 'reachable' | 'promote' | 'choose' | 'sensitivity' | 'greedy' | 'prune' | 'done';
@@ -80,6 +92,7 @@ export class FixSearch<G extends RegionKey> {
   private ranking: { region: G; score: number }[] = [];
   private sensitivityAt = 0;
   private candidates: G[] = [];
+  private descended = false;
   private greedyAt = 0;
   private pruneAt = 0;
   private final: Evaluation | null = null;
@@ -225,6 +238,16 @@ export class FixSearch<G extends RegionKey> {
   }
 
   private toPrune(stop: FixOutcome<G>['stop'], e: Evaluation): void {
+    const ceiling = this.init.ceiling;
+    const parts = this.init.ceilingParts ?? [];
+    const reachable = ceiling ? this.memo.get(keyOf([ceiling])) : undefined;
+    if (stop !== 'met' && !this.descended && reachable?.met && parts.length > 0) {
+      // Short of the target but it is reachable: start from everything promoted and prune down.
+      this.descended = true;
+      this.promoted = [...parts];
+      this.phase = 'promote';
+      return;
+    }
     this.stop = stop;
     this.final = e;
     this.phase = 'prune';
@@ -239,7 +262,7 @@ export class FixSearch<G extends RegionKey> {
     this.phase = 'done';
     const ceiling = this.init.ceiling;
     const reachable = ceiling ? this.memo.get(keyOf([ceiling])) ?? null : null;
-    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking], reachable };
+    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking], reachable, descended: this.descended };
   }
 }
 

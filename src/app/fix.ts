@@ -188,7 +188,10 @@ export interface FixOptions {
   /** `--target`, e.g. `psnrDb>=45`; default cosine>=0.999. */
   readonly target?: string;
   readonly strategy?: 'bisect' | 'sensitivity';
-  /** Regions promoted at most (before pruning); default 8. */
+  /**
+   * Regions promoted at most (before pruning). Default 8; under the default, a search that runs
+   * out short of a reachable target descends from the ceiling instead (analysis/fix-search.ts).
+   */
   readonly maxPromotions?: number;
   /** Plan file to write; default `dumps/<model>.fix-plan.json`. */
   readonly planOut?: string;
@@ -263,6 +266,8 @@ export interface FixReport {
   /** Quant runs, every evaluation, probe and certificate included. */
   readonly quantRuns: number;
   readonly rounds: readonly FixRound[];
+  /** The plan was found by pruning the ceiling down, after promoting up fell short of the target. */
+  readonly descended: boolean;
   /** Sensitivity strategy: each region's output score with only it left unpromoted, worst first. */
   readonly ranking: readonly { readonly region: string; readonly value: number }[];
   /** The plan file written. */
@@ -324,7 +329,12 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const criterion = { metric: target.metric, threshold: target.value };
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
-  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling });
+  const shapes = knownShapes(ctx);
+  const macsOf = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, graph.nodes.find((x) => x.name === c.node) as GraphNode, shapes) ?? 0), 0);
+  // The ceiling's parts for a descent: every kernel's promotion, cheapest first (pruned dearest first).
+  // Only under the default budget: a budget the user set is kept to.
+  const ceilingParts = options.maxPromotions === undefined ? [...sensitivityRegions(graph, quant.plan)].sort((a, b) => macsOf(a) - macsOf(b)) : [];
+  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts });
   const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
@@ -453,6 +463,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       target: formatTarget(target),
       met: outcome.met,
       stop: outcome.stop,
+      descended: outcome.descended,
       reachable: outcome.reachable ? (higherIsBetter(target.metric) ? outcome.reachable.score : -outcome.reachable.score) : null,
       promoted: outcome.promoted.flatMap((r) => r.changes.map((c) => c.node)),
       regions: outcome.promoted,

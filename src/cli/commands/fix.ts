@@ -36,7 +36,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
     withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .option('target', { type: 'string', default: DEFAULT_TARGET, describe: 'What every output must reach: METRIC>=X or METRIC<=X (cosine, snrDb, psnrDb, mse, ...)' })
       .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
-      .option('max-promotions', { type: 'number', default: DEFAULT_MAX_PROMOTIONS, describe: 'Regions promoted at most (before pruning)' })
+      .option('max-promotions', { type: 'number', describe: `Regions promoted at most, before pruning (default ${DEFAULT_MAX_PROMOTIONS}; when the default runs out short of a reachable target, fix promotes everything and prunes down instead)` })
       .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default dumps/<model>.fix-plan.json)' })
       .option('emit', { type: 'string', describe: 'Also write and verify the fixed model: FILE.onnx (with .quant.json and .manifest.json beside it)' }) as unknown as Argv<FixArgs>,
   handler: async (args: ArgumentsCamelCase<FixArgs>) => {
@@ -70,7 +70,7 @@ export function formatFix(r: FixReport): string {
   const regions = r.regions.length;
   const reachable = r.reachable === null ? '' : formatMetric(metric, r.reachable);
   const verdict = r.met
-    ? regions === 0 ? 'already met, nothing promoted' : `met with ${regions} promotion(s)`
+    ? regions === 0 ? 'already met, nothing promoted' : `met with ${regions} promotion(s)${r.descended ? ' (promoting up fell short, so everything was promoted and pruned down)' : ''}`
     : r.stop === 'unreachable' ? `NOT met, and out of reach: with every quantized op at INT16 and every float op at FP32 the worst output reaches ${metric} ${reachable}, so no promotion was tried`
       : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
   lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}): ${verdict}; ${r.quantRuns} quant runs`);
