@@ -321,3 +321,16 @@ describe.skipIf(!existsSync(UDNIE))('udnie (../shared/models)', () => {
   });
 });
 if (!existsSync(UDNIE)) console.log(`onnx-model: udnie checks skipped, ${UDNIE} not found`);
+
+describe('attributes of a damaged file', () => {
+  it('a STRING attribute whose bytes came back as another wire type is a UserError, not a TypeError', async () => {
+    const { attributeFromProto } = await import('../src/onnx/attributes.js');
+    const { UserError } = await import('../src/core/errors.js');
+    const { AttributeType } = await import('../src/onnx/schema.js');
+    const damaged = { name: 'mode', type: AttributeType.STRING, s: 7 as unknown as Uint8Array };
+    expect(() => attributeFromProto(damaged, { what: "attribute 'mode' of node 'n'" })).toThrow(UserError);
+    expect(() => attributeFromProto(damaged, { what: "attribute 'mode' of node 'n'" })).toThrow(/attribute 'mode' of node 'n' is malformed/);
+    const list = { name: 'names', type: AttributeType.STRINGS, strings: [7 as unknown as Uint8Array] };
+    expect(() => attributeFromProto(list, { what: "attribute 'names'" })).toThrow(UserError);
+  });
+});

@@ -1,4 +1,4 @@
-import { InternalError } from '../core/errors.js';
+import { InternalError, UserError } from '../core/errors.js';
 import type { AttrValue } from '../core/graph.js';
 import { int64ToNumber, numberToInt64 } from './int64.js';
 import type { AttributeProto } from './proto-types.js';
@@ -37,6 +37,15 @@ function attributeType(a: AttributeProto): number {
   return AttributeType.UNDEFINED;
 }
 
+/**
+ * A bytes field as decoded: a damaged file can carry another wire type in its place (a varint
+ * where bytes belong), which protobufjs hands back as a number.
+ */
+function bytesOf(value: unknown, ctx: TensorContext): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new UserError(`The ${ctx.what} is malformed: its string value is not a byte string (the file is damaged).`);
+}
+
 /** `ctx.what` names the attribute for tensor errors, e.g. "attribute 'value' of node 'c1' in 'm.onnx'". */
 export function attributeFromProto(a: AttributeProto, ctx: TensorContext): AttrValue {
   if (a.ref_attr_name) return { kind: 'other', type: 'ref' };
@@ -44,14 +53,14 @@ export function attributeFromProto(a: AttributeProto, ctx: TensorContext): AttrV
   switch (type) {
     case AttributeType.FLOAT: return { kind: 'float', value: a.f ?? 0 };
     case AttributeType.INT: return { kind: 'int', value: int64ToNumber(a.i) };
-    case AttributeType.STRING: return { kind: 'string', value: a.s ? utf8.decode(a.s) : '' };
+    case AttributeType.STRING: return { kind: 'string', value: a.s ? utf8.decode(bytesOf(a.s, ctx)) : '' };
     case AttributeType.TENSOR:
       if (!a.t) return { kind: 'other', type: 'tensor' };
       return { kind: 'tensor', value: decodeTensor(a.t, ctx) };
     case AttributeType.GRAPH: return { kind: 'graph' };
     case AttributeType.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
     case AttributeType.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNumber(v)) };
-    case AttributeType.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case AttributeType.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(bytesOf(s, ctx))) };
     default: return { kind: 'other', type: typeNames.get(type) ?? `type ${type}` };
   }
 }

@@ -43,6 +43,8 @@ export function reportSummary(report: ComparisonReport): [string, string] {
   }
   if (report.worstSource !== null) parts.push(`worst source ${displayName(report.worstSource, 30)}`);
   const second: string[] = [];
+  // First, so that 80 columns never cut it: these numbers were measured on a calibration input.
+  if (report.inSample) second.push('IN-SAMPLE: calibrated on this input');
   if (report.perturbation) {
     const p = report.perturbation;
     second.push(`taps moved ${displayName(p.output, 24)} ${formatMetric(p.metric, p.withoutTaps)} → ${formatMetric(p.metric, p.withTaps)}`);
