@@ -79,3 +79,29 @@ describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 again
     }
   }, 120_000);
 });
+
+describe.skipIf(!HAS_SHARED)('candy: the emitted model loads in a default onnxruntime session', () => {
+  it('generic-int8 and all-INT16, calibrated on cat and dog: loads with default options and reproduces the SNR emit recorded', async () => {
+    const CANDY = join(SHARED, 'models', 'candy.onnx');
+    const work = tempDir('qs-candy-');
+    const cache = join(work, 'cache');
+    const ctx = await openModel({ modelPath: CANDY, inputs: [join(IMAGES, 'fish_720.png')], preprocess: 'size=720x720' });
+    const x = ctx.feeds.get('inputImage') as Tensor;
+    const feeds = { inputImage: new ort.Tensor('float32', x.data as Float32Array, [...x.dims]) };
+    const reference = (await (await ort.InferenceSession.create(CANDY)).run(feeds)).outputImage.data as Float32Array;
+    const snr: number[] = [];
+    for (const extra of [[], ['--precision', '*=int16']]) {
+      const out = join(work, `candy-${extra.length}.onnx`);
+      const r = runCli(['emit', CANDY, '--input', join(IMAGES, 'fish_720.png'), '--preprocess', 'size=720x720', '--calib', join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg'), '--out', out, '-q', ...extra], { env: { QUANTSCOPE_CACHE: cache }, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.manifest.json'), 'utf8'));
+      expect(manifest.runtime.sessionOptions).toEqual({});
+      const session = await ort.InferenceSession.create(out);
+      const y = (await session.run(feeds)).outputImage.data as Float32Array;
+      await session.release();
+      expect(handSnrDb(reference, y)).toBeCloseTo(manifest.evaluation.outputs[0].snrDb, 2);
+      snr.push(handSnrDb(reference, y));
+    }
+    expect(snr[1]).toBeGreaterThan(snr[0] + 20);
+  }, 120_000);
+});
