@@ -123,7 +123,10 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
   const modelArgs = ['--input', join(images, 'fish_720.png'), '--preprocess', 'size=720x720'];
   const calib = [join(images, 'cat.jpg'), join(images, 'dog.jpg'), join(images, 'hummingbird.jpg')];
 
-  it('compares 59 taps within 1.5 GB, and its output row equals the quant run\'s output metric', async () => {
+  // onnxruntime's QDQ fusions (on since udnie's QDQ model is converted to opset 11) hold about
+  // 0.6 GB more than the unfused run did: measured 1.40–1.67 GB against 0.88 GB unfused, still
+  // well under the 2.9 GB of one naive all-taps run.
+  it('compares 59 taps within 2 GB, and its output row equals the quant run\'s output metric', async () => {
     const cache = tempDir('qs-cli-udnie-cache-');
     const args = [CLI, 'compare', UDNIE, ...modelArgs, '--calib', ...calib, '--taps', '@all', '--format', 'json', '-q'];
     const timed = existsSync('/usr/bin/time');
@@ -143,7 +146,7 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
       const kb = maxRssKb(r.stderr);
       console.log(`udnie compare: peak RSS ${kb} KB`);
       expect(kb).not.toBeNull();
-      expect(kb as number).toBeLessThan(1.5 * 1024 * 1024);
+      expect(kb as number).toBeLessThan(2 * 1024 * 1024);
     } else {
       console.log('no /usr/bin/time: the peak RSS of the udnie compare is not checked');
     }
