@@ -246,3 +246,21 @@ describe('bisectCandidates', () => {
     expect(cands[1].inputs).toEqual(['c']);
   });
 });
+
+describe('BisectSearch budget with a suspect', () => {
+  it('a cleared suspect still leaves room for a whole monotone search and its certificate (budget + 1 probe)', () => {
+    const values = [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5];
+    const cands = chain(values.length);
+    const budget = bisectRunBudget(values.length);
+    const search = new BisectSearch<number>({ candidates: cands, outputResult: values[7], passes, suspect: 't1', maxProbes: budget - 1 + 1 });
+    for (;;) {
+      const step = search.next();
+      if (step.done) {
+        expect(step.outcome.culprit).toBe('t3');
+        expect(step.outcome.certificate).toBe('inputs-pass');
+        break;
+      }
+      search.report(new Map(step.probe.taps.map((t) => [t, values[Number(t.slice(1))]])));
+    }
+  });
+});

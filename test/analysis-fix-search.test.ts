@@ -206,3 +206,32 @@ describe('FixSearch, descent from the ceiling', () => {
     expect(outcome).toMatchObject({ stop: 'unreachable', descended: false });
   });
 });
+
+describe('FixSearch.lastChoice', () => {
+  it('names the candidate the search chose, even when a descent then replaces the promoted set', () => {
+    const search = new FixSearch<R>({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: [r('a'), r('b'), r('c')] });
+    const answer = (keys: string[]) => {
+      const s = keys.includes('*') || keys.length === 3 ? 0.9995 : keys.includes('y') ? 0.995 : 0.99;
+      return { met: s >= 0.999, score: s };
+    };
+    let chosen: R | null | undefined;
+    for (let i = 0; i < 50; i++) {
+      const step = search.next();
+      if (step.kind === 'done') break;
+      if (step.kind === 'evaluate') {
+        search.reportEvaluation(answer(step.promoted.map((x) => x.key)));
+      } else {
+        search.reportCandidates([r('x'), r('y')]);
+        // The round closes at the next step that is not a candidate's evaluation.
+        let next = search.next();
+        while (next.kind === 'evaluate' && next.purpose === 'candidate') {
+          search.reportEvaluation(answer(next.promoted.map((x) => x.key)));
+          next = search.next();
+        }
+        chosen = search.lastChoice();
+        expect(search.promotedSoFar().map((x) => x.key)).toEqual(['a', 'b', 'c']);
+      }
+    }
+    expect(chosen).toEqual(r('y'));
+  });
+});

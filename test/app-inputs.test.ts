@@ -226,3 +226,15 @@ describe.skipIf(!existsSync(SHARED))('inputs of the models in ../shared', () => 
     expect(s.sources[0]).toMatchObject({ source: 'synthetic (seed 0)', shape: [1, 3, 720, 720] });
   });
 });
+
+describe('parseInputSpec with a file whose name holds =', () => {
+  it('takes an existing path as a path, not NAME=PATH (--eval opens the model on such a file)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'qs-eq-')), 'ev=1.npy');
+    writeFileSync(file, '');
+    expect(parseInputSpec(file, ['x'])).toMatchObject({ name: undefined, path: file });
+    expect(parseInputSpec(`x=${file}`, ['x'])).toMatchObject({ name: 'x', path: file });
+  });
+});

@@ -10,22 +10,34 @@ export function q(name: string): string {
   return `'${displayName(name, 80)}'`;
 }
 
-/** Names the selection language takes as they are, and a shell passes unquoted. */
-const PLAIN_NAME = /^[A-Za-z0-9_./-]+$/;
+/** Names the selection language takes as they are, and a shell passes unquoted (not starting with '-', which a parser reads as a flag). */
+const PLAIN_NAME = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*$/;
+
+/**
+ * A name the selection language takes as itself once shell-quoted: no comma (a list), no glob
+ * character, no control character, no prefix the language reserves. It then selects exactly that
+ * node or tensor, graph inputs included.
+ */
+function exactName(name: string): boolean {
+  return name !== '' && !/[,*?\u0000-\u001f\u007f]/.test(name) && !/^(@|op:|re:|-)/.test(name);
+}
 
 /**
  * A term of the selection language that selects exactly this name, ready for a shell: the name
- * itself when it is plain, else an anchored regular expression (`re:^…$`, with every character
- * other than letters, digits and _ escaped as \xHH or \uHHHH) in single quotes. So a suggestion
- * holding it can be pasted and run, whatever the name holds.
+ * itself when it is plain, the name in single quotes when the language takes it as it is, else an
+ * anchored regular expression (`re:^…$`, every character other than letters, digits and _ escaped
+ * as \xHH or \uHHHH) in single quotes. So a suggestion holding it can be pasted and run,
+ * whatever the name holds.
  */
 export function spec(name: string): string {
-  return PLAIN_NAME.test(name) ? name : shellQuote(exactPattern(name));
+  if (PLAIN_NAME.test(name)) return name;
+  return shellQuote(exactName(name) ? name : exactPattern(name));
 }
 
 /** `--precision SPEC=PREC` for one node, quoted for a shell when the name needs it. */
 export function precisionFlag(node: string, precision: string): string {
-  return PLAIN_NAME.test(node) ? `--precision ${node}=${precision}` : `--precision ${shellQuote(`${exactPattern(node)}=${precision}`)}`;
+  if (PLAIN_NAME.test(node)) return `--precision ${node}=${precision}`;
+  return `--precision ${shellQuote(`${exactName(node) ? node : exactPattern(node)}=${precision}`)}`;
 }
 
 function exactPattern(name: string): string {

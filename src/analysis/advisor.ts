@@ -85,6 +85,7 @@ export interface BisectFacts {
   readonly certificate: Certificate | null;
   /** With certificate `budget`: unmeasured tensors before the culprit that might hold the first failure. */
   readonly uncertain?: readonly string[];
+  readonly monotone?: boolean;
   readonly perturbation: TapPerturbation | null;
 }
 
@@ -104,7 +105,7 @@ function culpritRule(r: BisectFacts): Finding[] {
     const label = tensorLabel({ tensor: c.tensor, node: c.node, opType: c.opType });
     return [{
       rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor, ...uncertain],
-      message: `Bisect spent its run budget before certifying ${label}: it fails at ${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}, but the error is not monotone along the graph${uncertain.length > 0 ? ` and ${uncertain.length} earlier tensor(s) were never measured` : ''}, so the first failure may lie earlier.`,
+      message: `Bisect spent its run budget before certifying ${label}: it fails at ${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}${r.monotone === false ? ', but the error is not monotone along the graph' : ''}${uncertain.length > 0 ? ` and ${uncertain.length} earlier tensor(s) were never measured, so the first failure may lie earlier` : ', and its inputs were not measured in the same run'}.`,
       suggestion: `Measure every tensor at once: quantscope compare with --taps @all and the same --metric and --threshold shows where the error first appears.`,
     }];
   }

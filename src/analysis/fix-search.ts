@@ -92,6 +92,8 @@ export class FixSearch<G extends RegionKey> {
   private ranking: { region: G; score: number }[] = [];
   private sensitivityAt = 0;
   private candidates: G[] = [];
+  /** What the last locate led to: the region promoted for it, or null (nothing to promote); undefined while scoring. */
+  private chosen: G | null | undefined = undefined;
   private descended = false;
   private greedyAt = 0;
   private pruneAt = 0;
@@ -122,6 +124,7 @@ export class FixSearch<G extends RegionKey> {
     const p = this.pending;
     if (!p || p.kind !== 'locate') throw new InternalError('fix got a region with no locate pending');
     this.pending = null;
+    this.chosen = region === null || this.promoted.some((r) => r.key === region.key) ? null : region;
     if (region === null || this.promoted.some((r) => r.key === region.key)) {
       this.toPrune('nothing-to-promote', this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
     } else {
@@ -135,6 +138,11 @@ export class FixSearch<G extends RegionKey> {
     return [...this.promoted];
   }
 
+  /** The region the last locate's answer was promoted as (after its candidates were scored), or null when none was. */
+  lastChoice(): G | null {
+    return this.chosen ?? null;
+  }
+
   /** Answers the pending locate with candidates to score; an empty list means nothing is left. */
   reportCandidates(candidates: readonly G[]): void {
     const fresh = candidates.filter((c, i) => !this.promoted.some((r) => r.key === c.key) && candidates.findIndex((d) => d.key === c.key) === i);
@@ -146,6 +154,7 @@ export class FixSearch<G extends RegionKey> {
     if (!p || p.kind !== 'locate') throw new InternalError('fix got candidates with no locate pending');
     this.pending = null;
     this.candidates = fresh;
+    this.chosen = undefined;
     this.phase = 'choose';
     this.step();
   }
@@ -188,6 +197,7 @@ export class FixSearch<G extends RegionKey> {
             if (!best || orderScore(e.score) > orderScore(best.score)) best = { region: c, score: e.score, met: false };
           }
           this.promoted.push((best as { region: G }).region);
+          this.chosen = (best as { region: G }).region;
           this.candidates = [];
           this.phase = 'promote';
           continue;

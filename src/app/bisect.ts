@@ -214,7 +214,9 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
   const budget = bisectRunBudget(candidates.length);
   // The run with no taps is the first of the budget (DESIGN.md §8: ⌈log2 N⌉ + 2 quant runs).
   const search = new BisectSearch<Metrics>({
-    candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect, maxProbes: budget - 1,
+    // A suspect's certificate (fix's previous culprit) is one probe on top: a cleared suspect then leaves a whole search.
+    candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect,
+    maxProbes: budget - 1 + (options.suspect !== undefined ? 1 : 0),
   });
   const observed = new Map<string, Metrics>(known);
   observed.set(output, outputMetrics);

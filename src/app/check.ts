@@ -132,12 +132,15 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
 
 async function withBackends(ctx: ModelContext, quant: QuantSetup, work: (literal: QuantBackend, optimized: QuantBackend) => Promise<void>): Promise<void> {
   const literal = await quantBackendFor(ctx, quant.plan, quant.calibration, 'disabled');
-  const optimized = await quantBackendFor(ctx, quant.plan, quant.calibration);
   try {
-    await work(literal, optimized);
+    const optimized = await quantBackendFor(ctx, quant.plan, quant.calibration);
+    try {
+      await work(literal, optimized);
+    } finally {
+      await optimized.dispose();
+    }
   } finally {
     await literal.dispose();
-    await optimized.dispose();
   }
 }
 

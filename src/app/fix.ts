@@ -371,11 +371,11 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     };
 
     /** The round whose candidates are being scored: closed once the search has chosen. */
-    let open: { found: CulpritSearch; node: GraphNode; candidates: readonly Region[]; before: number } | null = null;
+    let open: { found: CulpritSearch; node: GraphNode; candidates: readonly Region[] } | null = null;
     const closeRound = (): void => {
       if (!open) return;
-      const { found, node, candidates, before } = open;
-      const chosen = search.promotedSoFar()[before] ?? null;
+      const { found, node, candidates } = open;
+      const chosen = search.lastChoice();
       rounds.push({ culprit: found.culprit, monotone: found.monotone, certificate: found.certificate, probes: found.probes.length, region: chosen, candidates: candidates.length });
       onProgress({
         type: 'log', level: 'info',
@@ -415,16 +415,17 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         for (const p of probers) await p.usePlan(state.plan);
         currentKey = key;
       }
-      const { plan, outputs, metrics, worstInput } = evaluated.get(key) as NonNullable<typeof state>;
+      const { plan, outputs, perInput, metrics, worstInput } = evaluated.get(key) as NonNullable<typeof state>;
       const prober = probers[worstInput];
       if (knownInput !== worstInput) known = new Map();
       knownInput = worstInput;
-      const failing = outputs.find((o) => !o.pass) as OutputResult;
+      // An output that fails on the input bisect runs on (each output's worst may be elsewhere).
+      const failing = (perInput[worstInput].find((o) => !o.pass) ?? outputs.find((o) => !o.pass)) as OutputResult;
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
       const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
       const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
       const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
-      open = { found, node, candidates, before: step.promoted.length };
+      open = { found, node, candidates };
       search.reportCandidates(candidates);
     }
   } finally {

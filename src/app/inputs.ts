@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { closestNames, displayName } from '../core/closest.js';
 import { bytesPerElement, dtypeInfo, parseDType, type DType } from '../core/dtype.js';
@@ -65,7 +66,8 @@ export function parseInputSpec(text: string, inputNames: readonly string[] = [])
   if (known !== undefined) {
     name = known;
     rest = text.slice(known.length + 1);
-  } else if (text.includes('=')) {
+  } else if (text.includes('=') && !existsSync(text)) {
+    // An existing file whose name holds '=' is a path, not NAME=PATH.
     name = text.slice(0, text.indexOf('='));
     rest = text.slice(text.indexOf('=') + 1);
     if (name === '') fail('the name before = is empty');
