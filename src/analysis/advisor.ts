@@ -7,7 +7,8 @@ import { inputsDifferRule, type InputComparison, type InputDigest } from './advi
 import { cosine, metric, precisionFlag, q, tensorLabel } from './advisor-text.js';
 import type { Certificate } from './bisect.js';
 import type { ComparisonReport, TapPerturbation } from './comparison.js';
-import { metricValue, parseTarget, type MetricName, type Metrics } from './metrics.js';
+import { metricValue, type MetricName, type Metrics } from './metrics.js';
+import { parseGoal } from './gate.js';
 
 export type { AdviceFacts, AdviceGraph, CalibrationFacts, Observation, ValueStats } from './advisor-context.js';
 export { ADVISOR_RULES, type AdvisorRule, type Finding, type Severity } from './advisor-finding.js';
@@ -174,7 +175,7 @@ export interface FixFacts {
  * fp32 amplifier fixed upstream) and whether the target's metric is blind on the final outputs.
  */
 export function adviseFix(report: FixFacts, extra: Omit<AdviceFacts, 'criterion'> = {}): Finding[] {
-  const target = parseTarget(report.target);
+  const target = parseGoal(report.target).targets[0];
   const facts: AdviceFacts = { ...extra, use: 'fix', criterion: { metric: target.metric, threshold: target.value } };
   const seen = new Set<string>();
   const culprits: Observation[] = [];

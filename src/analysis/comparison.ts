@@ -46,6 +46,11 @@ export interface ComparisonReport {
   readonly profile?: string;
   readonly metric: MetricName;
   readonly threshold: number;
+  /**
+   * What the outputs must meet on top of the threshold (the default gate's PSNR, analysis/gate.ts):
+   * the goal as `--target` text and the PSNR's peak (null: max |x| of each float output).
+   */
+  readonly outputGoal?: { readonly text: string; readonly peak: number | null } | null;
   /** Rows in topological order. */
   readonly rows: ComparisonRow[];
   /** Tensor name of the earliest failing row. */

@@ -1,6 +1,6 @@
 import { adviseBisect, type Finding } from '../analysis/advisor.js';
 import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
-import { rowPasses, type TapPerturbation } from '../analysis/comparison.js';
+import { rowPasses, type ComparisonReport, type TapPerturbation } from '../analysis/comparison.js';
 import { computeMetrics, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
@@ -10,7 +10,7 @@ import type { FloatBackend } from '../backends/float.js';
 import type { QuantBackend } from '../backends/quant.js';
 import { fusionGroups, groupByNode } from '../quant/fusion.js';
 import type { Plan } from '../quant/plan.js';
-import { criterionOf, perturbationOf, type Criterion } from './compare-report.js';
+import { criterionOf, outputGoalOf, passesCriterion, perturbationOf, searchCriterion, type Criterion } from './compare-report.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
 import { adviceGraph } from './compare-advice.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
@@ -124,7 +124,8 @@ export class Prober {
 
   verdict(tensor: string, metrics: Metrics, criterion: Criterion): TensorVerdict {
     const node = this.ctx.graph.producer.get(tensor);
-    return { tensor, node: node?.name ?? '', opType: node?.opType ?? '', metrics, pass: passes(metrics, criterion) };
+    const isOutput = this.ctx.graph.outputs.some((o) => o.name === tensor);
+    return { tensor, node: node?.name ?? '', opType: node?.opType ?? '', metrics, pass: passesCriterion(metrics, criterion, isOutput) };
   }
 
   /** Releases both backends; quantRuns keeps its count. */
@@ -139,7 +140,7 @@ export class Prober {
   }
 }
 
-/** Whether a tensor's metrics meet the criterion (rowPasses: no NaN/Inf introduced, the metric on the right side). */
+/** Whether a tensor's metrics meet the criterion along the graph (rowPasses: no NaN/Inf introduced, the metric on the right side). */
 export function passes(m: Metrics, c: Criterion): boolean {
   return rowPasses(m, c.metric, c.threshold);
 }
@@ -269,9 +270,11 @@ export interface BisectOptions {
   readonly quant: QuantSetup;
   /** The output to bisect; default the first failing one. */
   readonly output?: string;
-  /** `--metric`, `--threshold`: when a tensor passes (default cosine >= 0.99). */
+  /** `--metric`, `--threshold`: when a tensor passes (default the gate of analysis/gate.ts). */
   readonly metric?: string;
   readonly threshold?: number;
+  /** `--peak` of the outputs' PSNR; default max |x| of each float output. */
+  readonly peak?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -282,6 +285,13 @@ export interface BisectReport {
   readonly profile: string;
   readonly metric: MetricName;
   readonly threshold: number;
+  /** What the outputs must meet on top of the threshold (as in ComparisonReport). */
+  readonly outputGoal: ComparisonReport['outputGoal'];
+  /**
+   * The SNR threshold the search used when the output's goal asks more than the threshold (the
+   * SNR the output would need to meet it); null when the search used the threshold itself.
+   */
+  readonly searchThreshold: number | null;
   /** The bisected output (or, when every output passes, the first one). */
   readonly output: { readonly tensor: string; readonly metrics: Metrics; readonly pass: boolean };
   /** Every output in the run with no taps. */
@@ -310,8 +320,8 @@ export interface BisectReport {
  * Checks the options that need no quant run (the output name, the metric and threshold), so a
  * caller can refuse them before calibrating; returns the criterion.
  */
-export function checkBisectOptions(ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold'>): Criterion {
-  const criterion = criterionOf(options.metric, options.threshold);
+export function checkBisectOptions(ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold' | 'peak'>): Criterion {
+  const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   if (options.output !== undefined && !outputs.includes(options.output)) {
     throw new UserError(`--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`);
@@ -342,17 +352,20 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       profile: quant.profile.name,
       metric: criterion.metric,
       threshold: criterion.threshold,
+      outputGoal: outputGoalOf(criterion),
       output: { tensor: chosen.tensor, metrics: chosen.metrics, pass: chosen.pass },
       outputs: verdicts.map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
       inSample: inSampleWarning([ctx], quant.calibration, false),
     };
     const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }) });
     if (chosen.pass) {
-      return advised({ ...base, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, uncertain: [], monotone: true, certificate: null, perturbation: null });
+      return advised({ ...base, searchThreshold: null, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, uncertain: [], monotone: true, certificate: null, perturbation: null });
     }
-    const found = await locateCulprit({ prober, plan: quant.plan, output: chosen.tensor, baseline, criterion, onProgress, signal: options.signal });
+    const search = searchCriterion(criterion, chosen.metrics);
+    const found = await locateCulprit({ prober, plan: quant.plan, output: chosen.tensor, baseline, criterion: search, onProgress, signal: options.signal });
     return advised({
       ...base,
+      searchThreshold: search.threshold !== criterion.threshold ? search.threshold : null,
       culprit: { ...found.culprit, precision: quant.plan.precision.get(found.culprit.node) ?? quant.profile.floatOps },
       inputs: found.inputs,
       probes: found.probes,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
+import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
 import { computeMetrics } from '../analysis/metrics.js';
 import { DumpsBackend, listDumpTensors, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
@@ -14,7 +14,7 @@ import { readTensorFile, tensorFormatOf } from '../store/tensor-file.js';
 import { allActivationTensors } from './context.js';
 import { adviceGraph, outputStats } from './compare-advice.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
+  assembleReport, checkCancelled, criterionOf, gatePasses, passesCriterion, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
@@ -32,6 +32,8 @@ export interface CompareDumpsOptions {
   readonly taps?: readonly string[];
   readonly metric?: string;
   readonly threshold?: number;
+  /** `--peak` of the outputs' PSNR; default max |x| of each reference output. */
+  readonly peak?: number;
   /** A directory to write report.json into. */
   readonly outDir?: string;
   readonly plot?: string;
@@ -144,7 +146,7 @@ function readMatch(m: DumpMatch, other: Tensor | undefined): Tensor {
  */
 export async function compareDumps(options: CompareDumpsOptions): Promise<CompareDumpsResult> {
   const onProgress = options.onProgress ?? silent;
-  const criterion = criterionOf(options.metric, options.threshold);
+  const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   if (options.plot !== undefined) preparePlotPath(options.plot);
   for (const [flag, dir] of [['--ref', options.refDir], ['--test', options.testDir]] as const) {
     if (!existsSync(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
@@ -196,7 +198,7 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
     if (!rm && !tm && !c.required) continue;
     const entry = manifestNodes.get(c.name);
     const base = { tensor: c.name, node: c.node || (entry?.node ?? ''), opType: c.opType || (entry?.opType ?? ''), index: c.index };
-    const row = comparePair(base, rm, tm, options, criterion);
+    const row = comparePair(base, rm, tm, options, criterion, outputs.includes(c.name));
     if (!rm || !tm) unmatched += 1;
     rows.push(row.row);
     if (row.ref) {
@@ -233,7 +235,7 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
 
 function comparePair(
   base: Pick<ComparisonRow, 'tensor' | 'node' | 'opType' | 'index'>, rm: DumpMatch | undefined, tm: DumpMatch | undefined,
-  options: CompareDumpsOptions, criterion: Criterion,
+  options: CompareDumpsOptions, criterion: Criterion, isOutput: boolean,
 ): { row: ComparisonRow; ref?: Tensor; test?: Tensor } {
   const fail = (error: string, shape: readonly number[] = [], dtype = ''): { row: ComparisonRow } => ({
     row: { ...base, shape: [...shape], dtype, metrics: null, pass: false, error },
@@ -258,7 +260,7 @@ function comparePair(
   const shape = x.dims.length <= 1 && y.dims.length > 1 ? y.dims : x.dims;
   try {
     const metrics = computeMetrics(x, y);
-    return { row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: rowPasses(metrics, criterion.metric, criterion.threshold) }, ref: x, test: y };
+    return { row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: passesCriterion(metrics, criterion, isOutput) }, ref: x, test: y };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     // The tensors go back too: two graph inputs of different sizes still tell the advisor why.

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, dirname, basename, extname } from 'node:path';
-import { firstFailing, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
+import { firstFailing, rowPasses, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
+import { checkPeak, DEFAULT_OUTPUT_PSNR_DB, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, parseGoal, requiredSnrDb, type Goal } from '../analysis/gate.js';
 import { higherIsBetter, isMetricName, metricValue, resolveMetricName, METRIC_NAMES, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { CancelledError, messageOf, UserError } from '../core/errors.js';
@@ -13,33 +14,76 @@ import { writeDepthPlot, writeImageComparison } from '../store/report-plot.js';
 
 /** Pieces shared by the two compare use-cases (model runs and dump directories). */
 
-export const DEFAULT_METRIC: MetricName = 'cosine';
-/** A tensor passes at cosine >= 0.99 by default (DESIGN.md §5). */
-export const DEFAULT_THRESHOLD = 0.99;
+export const DEFAULT_METRIC: MetricName = 'snrDb';
+/** A tensor passes at SNR >= 30 dB by default, and an output also at PSNR >= 40 dB (analysis/gate.ts). */
+export const DEFAULT_THRESHOLD = DEFAULT_TENSOR_SNR_DB;
+/** What `--metric cosine` (or worstChannelCosine) defaults to when no threshold is given. */
+export const DEFAULT_COSINE_THRESHOLD = 0.99;
 export const REPORT_FILE = 'report.json';
 
 export interface Criterion {
   readonly metric: MetricName;
   readonly threshold: number;
+  /**
+   * What every graph output must meet on top of the threshold (the default gate's PSNR, or an
+   * explicit metric at a given `--peak`); null: outputs are judged like any tensor.
+   */
+  readonly outputs: Goal | null;
 }
 
 /**
- * The metric and threshold of a report. Without a metric: cosine >= 0.99. The cosines
- * (cosine, worstChannelCosine) default to 0.99; any other metric needs its threshold, since its
- * scale depends on the data (dB, squared units...).
+ * The metric and threshold of a report. Without `--metric`, the default gate (analysis/gate.ts):
+ * tensors at snrDb >= 30 (or `--threshold`), outputs also at psnrDb >= 40 at `--peak` (default
+ * max |x|). With `--metric`, exactly that metric: the cosines default to 0.99 and snrDb to 30;
+ * any other metric needs its threshold, since its scale depends on the data (squared units...).
+ * A `--peak` then sets the peak of the outputs' PSNR.
  */
-export function criterionOf(metric: string | undefined, threshold: number | undefined): Criterion {
-  let name: MetricName = DEFAULT_METRIC;
-  if (metric !== undefined) {
-    const resolved = isMetricName(metric) ? metric : resolveMetricName(metric);
-    if (!resolved) throw new UserError(`--metric '${metric}' is not a metric; use one of ${METRIC_NAMES.join(', ')}.`);
-    name = resolved;
-  }
+export function criterionOf(metric: string | undefined, threshold: number | undefined, peak: number | null = null): Criterion {
+  checkPeak(peak);
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a finite number, not ${threshold}.`);
-  if (threshold === undefined && name !== 'cosine' && name !== 'worstChannelCosine') {
-    throw new UserError(`--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 30' : '--threshold 1e-3'}); only the cosines default to ${DEFAULT_THRESHOLD}.`);
+  if (metric === undefined) {
+    const t = threshold ?? DEFAULT_THRESHOLD;
+    return { metric: DEFAULT_METRIC, threshold: t, outputs: parseGoal(`snrDb>=${t},psnrDb>=${DEFAULT_OUTPUT_PSNR_DB}`, '--threshold', peak) };
   }
-  return { metric: name, threshold: threshold ?? DEFAULT_THRESHOLD };
+  const name = isMetricName(metric) ? metric : resolveMetricName(metric);
+  if (!name) throw new UserError(`--metric '${metric}' is not a metric; use one of ${METRIC_NAMES.join(', ')}.`);
+  const fallback = name === 'cosine' || name === 'worstChannelCosine' ? DEFAULT_COSINE_THRESHOLD : name === 'snrDb' ? DEFAULT_THRESHOLD : undefined;
+  if (threshold === undefined && fallback === undefined) {
+    throw new UserError(`--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 40' : '--threshold 1e-3'}); only the cosines (${DEFAULT_COSINE_THRESHOLD}) and snrDb (${DEFAULT_THRESHOLD}) have defaults.`);
+  }
+  const t = threshold ?? (fallback as number);
+  const outputs = peak !== null && name === 'psnrDb' ? { targets: [{ metric: name, op: '>=' as const, value: t }], peak } : null;
+  return { metric: name, threshold: t, outputs };
+}
+
+/** Whether a row passes: the criterion along the graph and, for a graph output, the outputs' goal. */
+export function passesCriterion(metrics: Metrics | null | undefined, criterion: Criterion, isOutput: boolean): boolean {
+  if (!rowPasses(metrics, criterion.metric, criterion.threshold)) return false;
+  return !isOutput || criterion.outputs === null || meetsGoal(metrics as Metrics, criterion.outputs);
+}
+
+/**
+ * The criterion a search along the graph (bisect, fix) uses for a failing output: scale-free SNR.
+ * When the output fails the threshold itself, the search looks for the first tensor that does.
+ * When it passes the threshold but misses the rest of its goal (its PSNR), the SNR it would need
+ * (analysis/gate.ts requiredSnrDb) becomes the threshold, so the search looks for the first
+ * tensor short of what the output needs. Other metrics search as they are.
+ */
+export function searchCriterion(criterion: Criterion, output: Metrics): Criterion {
+  if (criterion.outputs === null || criterion.metric !== 'snrDb') return { ...criterion, outputs: null };
+  return { metric: 'snrDb', threshold: searchSnrDb(criterion.threshold, output, criterion.outputs), outputs: null };
+}
+
+/** The SNR a search along the graph holds tensors to (see searchCriterion): `floor` unless the output passes it and still misses its goal. */
+export function searchSnrDb(floor: number, output: Metrics, goal: Goal): number {
+  if (!rowPasses(output, 'snrDb', floor)) return floor;
+  const required = requiredSnrDb(output, goal);
+  return Number.isFinite(required) && required > floor ? required : floor;
+}
+
+/** The report's record of the outputs' goal. */
+export function outputGoalOf(criterion: Criterion): ComparisonReport['outputGoal'] {
+  return criterion.outputs ? { text: formatGoal(criterion.outputs), peak: criterion.outputs.peak } : null;
 }
 
 /** The worst of some metric values in the metric's direction (NaN is worst); NaN for none. */
@@ -74,6 +118,7 @@ export function assembleReport(parts: ReportParts): ComparisonReport {
     ...(parts.profile !== undefined ? { profile: parts.profile } : {}),
     metric,
     threshold,
+    outputGoal: outputGoalOf(parts.criterion),
     rows,
     firstFailing: firstFailing(rows),
     worstSource: worstSource(rows, metric),

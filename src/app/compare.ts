@@ -1,6 +1,6 @@
 import { adviseCompare, channelPeaks } from '../analysis/advisor.js';
 import { attributeRows, exactMetrics } from '../analysis/attribution.js';
-import { rowPasses, type ComparisonReport, type ComparisonRow } from '../analysis/comparison.js';
+import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { computeMetrics, type MetricOptions, type Metrics } from '../analysis/metrics.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { selectTensors } from '../core/selector.js';
@@ -15,7 +15,7 @@ import { adviceGraph, calibrationFacts, gridRange, outputStats, quantizedPrecisi
 import { ownOutputs } from './compare-own.js';
 import { achievableValue, metricsOrNull, tapPerturbation } from './compare-runs.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, preparePlotPath, writePlots, writeReportJson, type Criterion,
+  assembleReport, checkCancelled, criterionOf, gatePasses, passesCriterion, preparePlotPath, writePlots, writeReportJson, type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { inSampleWarning } from './evaluation.js';
@@ -31,10 +31,12 @@ export interface CompareOptions {
   readonly quant: QuantSetup;
   /** Tap specs (selection language); default `@all`. The graph outputs are always compared. */
   readonly taps?: readonly string[];
-  /** `--metric`; default cosine. */
+  /** `--metric`; default the gate of analysis/gate.ts (snrDb >= 30, outputs also psnrDb >= 40). */
   readonly metric?: string;
-  /** `--threshold`; default 0.99 for the cosines, required for other metrics. */
+  /** `--threshold`; default 30 for snrDb, 0.99 for the cosines, required for other metrics. */
   readonly threshold?: number;
+  /** `--peak` of the outputs' PSNR; default max |x| of each float output. */
+  readonly peak?: number;
   readonly maxMemory?: number;
   /** Run directory: float and quant tensors, manifest and report.json. Nothing is written without it. */
   readonly outDir?: string;
@@ -113,7 +115,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   const started = Date.now();
   const { ctx, quant } = options;
   const onProgress = options.onProgress ?? silent;
-  const criterion = criterionOf(options.metric, options.threshold);
+  const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   if (options.plot !== undefined) preparePlotPath(options.plot);
   const taps = compareTaps(ctx, options.taps);
   const outputs = ctx.graph.outputs.map((o) => o.name);
@@ -293,7 +295,7 @@ function compareRow(ctx: ModelContext, name: string, ref: Tensor | undefined, te
   }
   try {
     const metrics = computeMetrics(ref, test, options);
-    return { ...base, metrics, pass: rowPasses(metrics, criterion.metric, criterion.threshold) };
+    return { ...base, metrics, pass: passesCriterion(metrics, criterion, ctx.graph.outputs.some((o) => o.name === name)) };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     return { ...base, metrics: null, pass: false, error: messageOf(error) };

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComparisonReport } from '../analysis/comparison.js';
-import { parseTarget } from '../analysis/metrics.js';
 import { DEMO_MODEL_FILE, demoModel } from '../models/catalog.js';
 import { DEMO_DESCRIPTION, DEMO_HAZARD_NODE } from '../models/demo-generator.js';
 import { writeModel } from '../onnx/index.js';
@@ -29,7 +28,7 @@ export interface DemoResult {
   readonly model: string;
   readonly description: string;
   readonly profile: string;
-  /** The outputs' target; tensors pass at the same value in the table and in bisect. */
+  /** The outputs' target: the default gate's, which the table and bisect also use (analysis/gate.ts). */
   readonly target: string;
   /** The documented hazard node, and whether bisect and fix found it on their own. */
   readonly hazard: { readonly node: string; readonly namedByBisect: boolean; readonly promotedByFix: boolean };
@@ -55,7 +54,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const onProgress = options.onProgress ?? silent;
   const modelPath = options.modelPath ?? ensureDemoModel();
-  const target = parseTarget(DEFAULT_TARGET);
   const profile = 'generic-int8';
 
   onProgress({ type: 'stage', stage: 'demo', detail: `opening ${modelPath} and calibrating ${profile}` });
@@ -65,12 +63,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'demo', detail: 'comparing every layer of the INT8 plan with the float model' });
   const { report: comparison } = await compareModel({
-    ctx, quant, metric: target.metric, threshold: target.value, onProgress, signal: options.signal,
+    ctx, quant, onProgress, signal: options.signal,
   });
 
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'demo', detail: 'bisecting the output' });
-  const bisected = await bisect({ ctx, quant, metric: target.metric, threshold: target.value, onProgress, signal: options.signal });
+  const bisected = await bisect({ ctx, quant, onProgress, signal: options.signal });
 
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'demo', detail: 'fixing and emitting' });

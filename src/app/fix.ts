@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { adviseFix, type Finding } from '../analysis/advisor.js';
 import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
-import { formatTarget, higherIsBetter, meetsTarget, metricValue, parseTarget, type Metrics, type Target } from '../analysis/metrics.js';
+import { bindingCondition, DEFAULT_GOAL, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, parseGoal, type Binding, type Goal } from '../analysis/gate.js';
+import { formatMetric, higherIsBetter, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { InternalError, UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
@@ -14,14 +15,15 @@ import {
 } from '../quant/promotion-regions.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
 import type { ModelContext } from './context.js';
+import { searchSnrDb, type Criterion } from './compare-report.js';
 import { adviceGraph } from './compare-advice.js';
 import { emitModel, type EmitResult } from './emit.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
 
-/** The outputs' target of `fix` when none is given (DESIGN.md §5). */
-export const DEFAULT_TARGET = 'cosine>=0.999';
+/** The outputs' target of `fix` when none is given: the default gate's output goal (analysis/gate.ts). */
+export const DEFAULT_TARGET = DEFAULT_GOAL;
 export const DEFAULT_MAX_PROMOTIONS = 8;
 
 // The region rules live in quant/promotion-regions.ts; re-exported for the commands, the UI and tests.
@@ -33,8 +35,10 @@ export {
 export interface FixOptions {
   readonly ctx: ModelContext;
   readonly quant: QuantSetup;
-  /** `--target`, e.g. `psnrDb>=45`; default cosine>=0.999. */
+  /** `--target`, e.g. `psnrDb>=45` or `snrDb>=30,psnrDb>=40` (all must hold); default DEFAULT_TARGET. */
   readonly target?: string;
+  /** `--peak` of the target's PSNR; default max |x| of each float output. */
+  readonly peak?: number;
   readonly strategy?: 'bisect' | 'sensitivity';
   /**
    * Regions promoted at most (before pruning). Default 8; under the default, a search that runs
@@ -86,13 +90,17 @@ export interface FixReport {
   readonly profile: string;
   readonly strategy: 'bisect' | 'sensitivity';
   readonly target: string;
+  /** The peak of the target's PSNR; null: max |x| of each float output. */
+  readonly peak: number | null;
   readonly met: boolean;
   readonly stop: FixOutcome<Region>['stop'];
   /**
-   * The worst output's target metric under the ceiling plan (every quantized op INT16, every
-   * float op FP32), measured when the starting plan missed the target; null otherwise.
+   * The worst output's value of the target's binding condition (the one furthest from holding)
+   * under the ceiling plan (every quantized op INT16, every float op FP32), measured when the
+   * starting plan missed the target; null otherwise. `reachableMetric` names the condition's metric.
    */
   readonly reachable: number | null;
+  readonly reachableMetric: MetricName | null;
   /** Node names whose precision the final plan raises, in promotion order. */
   readonly promoted: readonly string[];
   readonly regions: readonly Region[];
@@ -116,7 +124,10 @@ export interface FixReport {
   readonly rounds: readonly FixRound[];
   /** The plan was found by pruning the ceiling down, after promoting up fell short of the target. */
   readonly descended: boolean;
-  /** Sensitivity strategy: each region's output score with only it left unpromoted, worst first. */
+  /**
+   * Sensitivity strategy: each region's output score with only it left unpromoted, worst first:
+   * the target metric's value for a one-condition target, else the margin in dB (analysis/gate.ts).
+   */
   readonly ranking: readonly { readonly region: string; readonly value: number }[];
   /** The plan file written. */
   readonly plan: string;
@@ -137,27 +148,41 @@ export interface EmittedFiles {
   readonly outputsIdentical: boolean;
 }
 
-/** The worst output's target metric, oriented so that higher is better; NaN/Inf introduced is −∞. */
-function scoreOf(outputs: readonly OutputResult[], target: Target): number {
+/**
+ * How good the outputs are, higher is better: for a one-condition target the worst output's
+ * metric, oriented; for several conditions the worst margin in dB (analysis/gate.ts). NaN/Inf
+ * introduced is −∞.
+ */
+function scoreOf(outputs: readonly OutputResult[], goal: Goal): number {
   let score = Infinity;
   for (const o of outputs) {
-    const v = o.metrics.nonFiniteIntroduced > 0 ? -Infinity : metricValue(o.metrics, target.metric);
-    const oriented = Number.isNaN(v) ? -Infinity : higherIsBetter(target.metric) ? v : -v;
-    score = Math.min(score, oriented);
+    const b = bindingCondition(o.metrics, goal);
+    const v = goal.targets.length > 1 || !Number.isFinite(b.margin) ? b.margin : higherIsBetter(b.metric) ? b.value : -b.value;
+    score = Math.min(score, Number.isNaN(v) ? -Infinity : v);
   }
   return score;
 }
 
+/** The worst output's binding condition (see scoreOf). */
+function worstBinding(outputs: readonly OutputResult[], goal: Goal): Binding | null {
+  let worst: Binding | null = null;
+  for (const o of outputs) {
+    const b = bindingCondition(o.metrics, goal);
+    if (worst === null || b.margin < worst.margin) worst = b;
+  }
+  return worst;
+}
+
 /** Checks the options that need no model run, so a caller can refuse them before calibrating. */
-export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy'>): { target: Target; maxPromotions: number } {
-  const target = parseTarget(options.target ?? DEFAULT_TARGET, '--target');
+export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy' | 'peak'>): { goal: Goal; maxPromotions: number } {
+  const goal = parseGoal(options.target ?? DEFAULT_TARGET, '--target', options.peak ?? null);
   const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
   if (!Number.isInteger(maxPromotions) || maxPromotions < 0) throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
   if (options.emit !== undefined && !/\.onnx$/i.test(options.emit)) throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
   if (options.strategy !== undefined && options.strategy !== 'bisect' && options.strategy !== 'sensitivity') {
     throw new UserError(`--strategy '${displayName(String(options.strategy))}' is not a strategy; use bisect or sensitivity.`);
   }
-  return { target, maxPromotions };
+  return { goal, maxPromotions };
 }
 
 /**
@@ -170,11 +195,10 @@ export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromoti
 export async function fix(options: FixOptions): Promise<FixReport> {
   const { ctx, quant } = options;
   const graph = ctx.graph;
-  const { target, maxPromotions } = checkFixOptions(options);
+  const { goal, maxPromotions } = checkFixOptions(options);
   const strategy = options.strategy ?? 'bisect';
   const planOut = options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`);
   const onProgress = options.onProgress ?? silent;
-  const criterion = { metric: target.metric, threshold: target.value };
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const shapes = knownShapes(ctx);
@@ -182,8 +206,10 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   // The ceiling's parts for a descent: every kernel's promotion, cheapest first (pruned dearest first).
   // Only under the default budget: a budget the user set is kept to.
   const ceilingParts = options.maxPromotions === undefined ? [...sensitivityRegions(graph, quant.plan)].sort((a, b) => macsOf(a) - macsOf(b)) : [];
+  // The SNR every tensor is held to in a search: the target's own SNR condition, else the default gate's.
+  const snrFloor = goal.targets.find((t) => t.metric === 'snrDb')?.value ?? DEFAULT_TENSOR_SNR_DB;
   const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts });
-  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number }>();
+  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number; binding: Binding | null }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
   let currentKey: string | null = null;
@@ -206,15 +232,15 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         metricsPerInput.push(metrics);
         perInput.push(prober.outputs.map((t) => {
           const m = metrics.get(t) as Metrics;
-          return { tensor: t, metrics: m, pass: meetsTarget(m, target) };
+          return { tensor: t, metrics: m, pass: meetsGoal(m, goal) };
         }));
       }
-      const scores = perInput.map((outputs) => scoreOf(outputs, target));
+      const scores = perInput.map((outputs) => scoreOf(outputs, goal));
       const worstInput = scores.reduce((w, s, i) => (s < scores[w] ? i : w), 0);
       // Each output on the input where it is worst.
-      const outputs = perInput[0].map((_, k) => perInput.map((o) => o[k]).reduce((w, o) => (scoreOf([o], target) < scoreOf([w], target) ? o : w)));
+      const outputs = perInput[0].map((_, k) => perInput.map((o) => o[k]).reduce((w, o) => (scoreOf([o], goal) < scoreOf([w], goal) ? o : w)));
       currentKey = keyOf(promoted);
-      evaluated.set(currentKey, { plan, outputs, perInput, metrics: metricsPerInput[worstInput], worstInput });
+      evaluated.set(currentKey, { plan, outputs, perInput, metrics: metricsPerInput[worstInput], worstInput, binding: worstBinding(outputs, goal) });
       return { met: perInput.every((o) => o.every((x) => x.pass)), score: scores[worstInput] };
     };
 
@@ -233,7 +259,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       open = null;
     };
 
-    onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatTarget(target)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
+    onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatGoal(goal)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
     for (;;) {
       throwIfCancelled(options.signal);
       const step = search.next();
@@ -249,7 +275,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
           : step.purpose === 'prune' ? `without ${subject}`
             : step.purpose === 'candidate' ? `with ${subject} added to ${step.promoted.length - 1} region(s)`
             : step.purpose === 'reachable' ? 'everything promoted (quantized ops INT16, float ops FP32)' : `${step.promoted.length} region(s) promoted`;
-        onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${target.metric} ${formatScore(e.score, target)})` });
+        onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(evaluated.get(keyOf(step.promoted))?.binding ?? null)})` });
         search.reportEvaluation(e);
         continue;
       }
@@ -270,6 +296,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       // An output that fails on the input bisect runs on (each output's worst may be elsewhere).
       const failing = (perInput[worstInput].find((o) => !o.pass) ?? outputs.find((o) => !o.pass)) as OutputResult;
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
+      // Along the graph the search is scale-free SNR (app/compare-report.ts searchCriterion).
+      const criterion: Criterion = { metric: 'snrDb', threshold: searchSnrDb(snrFloor, failing.metrics, goal), outputs: null };
       const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
       const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
       const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
@@ -293,6 +321,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     mkdirSync(dirname(planOut) || '.', { recursive: true });
     writePlanFile(planOut, planToFile(plan));
     const cost = planCost(graph, plan, knownShapes(ctx));
+    const ceilingKey = ceiling ? keyOf([ceiling]) : null;
+    const reachable = outcome.reachable && ceilingKey ? evaluated.get(ceilingKey)?.binding ?? null : null;
     let emitted: FixReport['emitted'] = null;
     if (options.emit !== undefined || options.emitDir !== undefined) {
       const result: EmitResult = await emitModel({ ctx, setup: { ...quant, plan }, evaluation, out: options.emit, outDir: options.emitDir, onProgress, signal: options.signal });
@@ -309,11 +339,13 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       model: ctx.modelName,
       profile: quant.profile.name,
       strategy,
-      target: formatTarget(target),
+      target: formatGoal(goal),
+      peak: goal.peak,
       met: outcome.met,
       stop: outcome.stop,
       descended: outcome.descended,
-      reachable: outcome.reachable ? (higherIsBetter(target.metric) ? outcome.reachable.score : -outcome.reachable.score) : null,
+      reachable: reachable ? reachable.value : null,
+      reachableMetric: reachable ? reachable.metric : null,
       promoted: outcome.promoted.flatMap((r) => r.changes.map((c) => c.node)),
       regions: outcome.promoted,
       pruned: outcome.pruned,
@@ -329,7 +361,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       cost,
       quantRuns,
       rounds,
-      ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: higherIsBetter(target.metric) ? r.score : -r.score })),
+      ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: goal.targets.length === 1 && !higherIsBetter(goal.targets[0].metric) ? -r.score : r.score })),
       plan: planOut,
       overrides,
       emitted,
@@ -338,9 +370,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   }
 }
 
-function formatScore(score: number, target: Target): string {
-  const v = higherIsBetter(target.metric) ? score : -score;
-  return Number.isFinite(v) ? String(Number(v.toPrecision(6))) : String(v);
+function bindingText(b: Binding | null): string {
+  return b ? `${b.metric} ${formatMetric(b.metric, b.value)}` : '-';
 }
 
 function keyOf(regions: readonly Region[]): string {

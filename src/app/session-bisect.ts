@@ -4,7 +4,8 @@ import { displayName } from '../core/closest.js';
 import type { Graph } from '../core/graph.js';
 import type { Override, Plan } from '../quant/plan.js';
 import { altersUnder, isFloatTensor, locateCulprit, passes, Prober, type CulpritSearch } from './bisect.js';
-import { criterionOf, type Criterion } from './compare-report.js';
+import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from './compare-report.js';
+import { criterionText } from '../store/report-cells.js';
 import type { ModelContext } from './context.js';
 import type { ProgressListener } from './events.js';
 import { promotionRegion } from './fix.js';
@@ -16,6 +17,7 @@ export interface SessionBisectOptions {
   readonly quant: QuantSetup;
   readonly metric?: string;
   readonly threshold?: number;
+  readonly peak?: number;
   readonly onProgress?: ProgressListener;
   /** Called once per probe, as soon as its run is measured. */
   readonly onProbe: (probe: ProbeView) => void;
@@ -30,28 +32,30 @@ export interface SessionBisectOptions {
  */
 export async function bisectForSession(options: SessionBisectOptions): Promise<BisectView> {
   const { ctx, quant } = options;
-  const criterion = criterionOf(options.metric, options.threshold);
+  const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   options.onProgress?.({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name}` });
   const prober = await Prober.create(ctx, quant);
   try {
     await prober.usePlan(quant.plan);
     const baseline = (await prober.measure([])).outputs;
     const outputs = prober.outputs.map((t) => ({ tensor: t, metrics: baseline.get(t) as Metrics }));
-    const failing = outputs.find((o) => !passes(o.metrics, criterion));
+    const failing = outputs.find((o) => !passesCriterion(o.metrics, criterion, true));
     if (!failing) {
       const first = outputs[0];
       return {
         metric: criterion.metric, threshold: criterion.threshold, culprit: null, probes: 0, perturbation: null, suggested: [], inputs: [],
         output: { tensor: first.tensor, value: metricValue(first.metrics, criterion.metric), pass: true },
-        summary: `every output meets ${criterion.metric} ${criterion.threshold}; nothing to bisect`,
+        summary: `every output meets ${criterionText({ ...criterion, outputGoal: outputGoalOf(criterion) })}; nothing to bisect`,
       };
     }
     const candidates = bisectCandidates(ctx.graph, failing.tensor, { isFloat: (t) => isFloatTensor(ctx, t), alters: altersUnder(ctx.graph, quant.plan) });
-    const observer = observingProber(prober, ctx.graph, candidates, criterion, options.onProbe);
+    // Along the graph: scale-free SNR at what the failing output needs (app/compare-report.ts searchCriterion).
+    const search = searchCriterion(criterion, failing.metrics);
+    const observer = observingProber(prober, ctx.graph, candidates, search, options.onProbe);
     const found = await locateCulprit({
-      prober: observer, plan: quant.plan, output: failing.tensor, baseline, criterion, onProgress: options.onProgress, signal: options.signal,
+      prober: observer, plan: quant.plan, output: failing.tensor, baseline, criterion: search, onProgress: options.onProgress, signal: options.signal,
     });
-    return bisectView(ctx, quant.plan, criterion, found, prober.quantRuns);
+    return bisectView(ctx, quant.plan, search, found, prober.quantRuns);
   } finally {
     await prober.dispose();
   }

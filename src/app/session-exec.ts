@@ -41,7 +41,7 @@ export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: 
     case 'compare': {
       const taps = request.taps && request.taps.length > 0 ? request.taps.map(exactSpec) : undefined;
       const result = await compareModel({
-        ctx, quant: setup, taps, metric: session.options.metric, threshold: session.options.threshold,
+        ctx, quant: setup, taps, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
         maxMemory: session.options.quant.maxMemory, onProgress: onEvent, signal,
       });
       for (const note of result.notes) onEvent({ type: 'log', level: 'warn', message: note });
@@ -53,13 +53,13 @@ export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: 
     }
     case 'bisect': {
       const result = await bisectForSession({
-        ctx, quant: setup, metric: session.options.metric, threshold: session.options.threshold, onProgress: onEvent,
+        ctx, quant: setup, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak, onProgress: onEvent,
         onProbe: (probe) => onEvent({ type: 'probe', probe }), signal,
       });
       return { kind: 'bisect', result };
     }
     case 'fix': {
-      const result = await fixForSession({ ctx, quant: setup, target: session.options.target, onEvent, signal });
+      const result = await fixForSession({ ctx, quant: setup, target: session.options.target, peak: session.options.peak, onEvent, signal });
       return { kind: 'fix', result };
     }
   }

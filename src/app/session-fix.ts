@@ -1,4 +1,4 @@
-import { metricValue, parseTarget } from '../analysis/metrics.js';
+import { bindingCondition, conditionValue, parseGoal } from '../analysis/gate.js';
 import { displayName } from '../core/closest.js';
 import type { Override } from '../quant/plan.js';
 import type { ProgressEvent } from './events.js';
@@ -11,6 +11,7 @@ export interface SessionFixOptions {
   readonly ctx: ModelContext;
   readonly quant: QuantSetup;
   readonly target?: string;
+  readonly peak?: number;
   readonly onEvent: (event: JobEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -22,12 +23,12 @@ export interface SessionFixOptions {
  * verdict). Their metric values are in the final report, shown when fix ends.
  */
 export async function fixForSession(options: SessionFixOptions): Promise<FixView> {
-  const target = parseTarget(options.target ?? DEFAULT_TARGET, '--target');
+  const goal = parseGoal(options.target ?? DEFAULT_TARGET, '--target', options.peak ?? null);
   let step = 0;
   let round = 1;
   const probe = (p: Omit<ProbeView, 'step' | 'metric' | 'range'>): void => {
     step += 1;
-    options.onEvent({ type: 'probe', probe: { ...p, step, metric: target.metric, range: `round ${round}` } });
+    options.onEvent({ type: 'probe', probe: { ...p, step, metric: goal.targets[0].metric, range: `round ${round}` } });
   };
   const onProgress = (event: ProgressEvent): void => {
     options.onEvent(event);
@@ -48,26 +49,29 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
       }
     }
   };
-  const report = await fix({ ctx: options.ctx, quant: options.quant, target: options.target, onProgress, signal: options.signal });
+  const report = await fix({ ctx: options.ctx, quant: options.quant, target: options.target, peak: options.peak, onProgress, signal: options.signal });
   return fixView(report);
 }
 
 export function fixView(report: FixReport): FixView {
-  const target = parseTarget(report.target, '--target');
+  const goal = parseGoal(report.target, '--target', report.peak);
   const overrides: Override[] = report.regions.flatMap((r) => r.changes.map((c) => [c.node, c.to] as const));
   const stop = {
     met: 'target met', budget: 'promotion budget spent', 'nothing-to-promote': 'nothing left to promote',
-    unreachable: `out of reach: everything promoted gives ${report.reachable === null ? '?' : String(Number(report.reachable.toPrecision(4)))}`,
+    unreachable: `out of reach: everything promoted gives ${report.reachable === null ? '?' : `${report.reachableMetric ?? ''} ${String(Number(report.reachable.toPrecision(4)))}`}`,
   }[report.stop];
+  // The outputs in the metric of the condition furthest from holding on the worst of them.
+  const bindings = report.outputs.map((o) => bindingCondition(o.metrics, goal));
+  const metric = bindings.reduce((w, b) => (b.margin < w.margin ? b : w), bindings[0] ?? { metric: goal.targets[0].metric, margin: Infinity }).metric;
   return {
-    metric: target.metric,
-    target: target.value,
+    metric,
+    goal: report.target,
     reached: report.met,
     overrides,
     promoted: report.promoted,
     macShare: report.cost.macShareAboveInt8,
     weightShare: report.cost.weightShareAboveInt8,
-    outputs: report.outputs.map((o) => ({ tensor: o.tensor, value: metricValue(o.metrics, target.metric), pass: o.pass })),
+    outputs: report.outputs.map((o) => ({ tensor: o.tensor, value: conditionValue(o.metrics, { metric, op: '>=', value: 0 }, report.peak), pass: o.pass })),
     summary: `${stop} after ${report.quantRuns} quant runs; ${report.pruned.length} region(s) pruned; plan file ${displayName(report.plan)}`,
   };
 }

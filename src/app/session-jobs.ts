@@ -61,8 +61,10 @@ export interface BisectView {
 }
 
 export interface FixView {
+  /** The metric the outputs are shown in: the target's condition furthest from holding. */
   readonly metric: MetricName;
-  readonly target: number;
+  /** The target as `--target` text (every condition must hold). */
+  readonly goal: string;
   readonly reached: boolean;
   /** The overrides of the plan found (to apply in the session). */
   readonly overrides: readonly Override[];

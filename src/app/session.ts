@@ -14,11 +14,13 @@ import type { QuantSetupOptions } from './quant-setup.js';
 export interface SessionOptions {
   readonly model: ModelInputOptions;
   readonly quant: QuantSetupOptions;
-  /** `--metric` and `--threshold` of compare and bisect (default cosine >= 0.99). */
+  /** `--metric` and `--threshold` of compare and bisect (default the gate of analysis/gate.ts). */
   readonly metric?: string;
   readonly threshold?: number;
-  /** `--target` of fix (default cosine >= 0.999). */
+  /** `--target` of fix (default the gate's output goal, snrDb>=30,psnrDb>=40). */
   readonly target?: string;
+  /** `--peak` of the outputs' PSNR (default max |x| of each float output). */
+  readonly peak?: number;
   /** Where emit writes (default as `quantscope emit`). */
   readonly emitDir?: string;
 }

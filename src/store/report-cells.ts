@@ -1,5 +1,6 @@
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { formatMetric, formatTarget, higherIsBetter, metricValue, type MetricName } from '../analysis/metrics.js';
+import { conditionValue, parseGoal } from '../analysis/gate.js';
+import { formatMetric, formatTarget, higherIsBetter, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { formatDims } from '../core/tensor.js';
 
@@ -67,9 +68,23 @@ export function reportColumns(report: ComparisonReport): Column[] {
   return columns;
 }
 
-/** The report's criterion in words, e.g. "cosine >= 0.99". */
-export function criterionText(report: ComparisonReport): string {
-  return formatTarget({ metric: report.metric, op: higherIsBetter(report.metric) ? '>=' : '<=', value: report.threshold }).replace(/(>=|<=)/, ' $1 ');
+/** The report's criterion in words, e.g. "snrDb >= 30, outputs also psnrDb >= 40 (peak max |x|)". */
+export function criterionText(report: Pick<ComparisonReport, 'metric' | 'threshold' | 'outputGoal'>): string {
+  const head = formatTarget({ metric: report.metric, op: higherIsBetter(report.metric) ? '>=' : '<=', value: report.threshold }).replace(/(>=|<=)/, ' $1 ');
+  const goal = report.outputGoal;
+  if (!goal) return head;
+  const extra = parseGoal(goal.text, 'target', goal.peak).targets
+    .filter((t) => !(t.metric === report.metric && t.value === report.threshold))
+    .map((t) => formatTarget(t).replace(/(>=|<=)/, ' $1 '));
+  return extra.length === 0 ? head : `${head}, outputs also ${extra.join(', ')} (PSNR peak ${goal.peak === null ? 'max |x|' : goal.peak})`;
+}
+
+/** An output's values of its goal's conditions, e.g. "snrDb 33.20, psnrDb 39.46"; the report's metric alone without a goal. */
+export function goalValuesText(m: Metrics, report: Pick<ComparisonReport, 'metric' | 'outputGoal'>): string {
+  const goal = report.outputGoal;
+  const targets = goal ? parseGoal(goal.text, 'target', goal.peak).targets : [{ metric: report.metric, op: '>=' as const, value: 0 }];
+  const metrics = [...new Set(targets.map((t) => t.metric))];
+  return metrics.map((metric) => `${metric} ${formatMetric(metric, conditionValue(m, { metric, op: '>=', value: 0 }, goal?.peak ?? null))}`).join(', ');
 }
 
 export interface SummaryEscapes {
@@ -86,6 +101,12 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
   const failing = report.rows.filter((r) => !r.pass).length;
   const lines = [`${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`];
   const first = report.firstFailing === null ? undefined : report.rows.find((r) => r.tensor === report.firstFailing);
+  if (report.outputGoal) {
+    for (const o of report.outputs) {
+      const row = report.rows.find((r) => r.tensor === o);
+      if (row?.metrics) lines.push(`Output ${quote(o)}: ${goalValuesText(row.metrics, report)}: ${row.pass ? 'pass' : 'FAIL'}.`);
+    }
+  }
   if (report.firstFailing === null) lines.push('No tensor fails.');
   else if (first) lines.push(`First failing tensor: ${quote(first.tensor)} (node ${quote(first.node)}, ${quote(first.opType)}, #${first.index}).`);
   else lines.push(`First failing tensor: ${quote(report.firstFailing)}.`);

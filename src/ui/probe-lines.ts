@@ -55,9 +55,8 @@ export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
 
 /** The lines under the probe list once a fix has finished. */
 export function fixLines(r: FixView, applied: boolean): ToneLine[] {
-  const op = higherIsBetter(r.metric) ? '≥' : '≤';
   const lines: ToneLine[] = [
-    { text: `target ${r.metric} ${op} ${r.target}: ${r.reached ? 'reached' : 'NOT reached'}`, tone: r.reached ? 'good' : 'bad' },
+    { text: `target ${r.goal.replace(/>=/g, ' ≥ ').replace(/<=/g, ' ≤ ').replace(/,/g, ', ')}: ${r.reached ? 'reached' : 'NOT reached'}`, tone: r.reached ? 'good' : 'bad' },
     { text: `promoted ${r.promoted.length === 0 ? 'nothing' : r.promoted.map((n) => displayName(n, 30)).join(', ')}`, tone: 'plain' },
     { text: `cost: ${formatPercent(r.macShare)} of MACs and ${formatPercent(r.weightShare)} of weight bytes above INT8`, tone: 'dim' },
   ];

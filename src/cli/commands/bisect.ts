@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect.js';
+import { criterionText, goalValuesText } from '../../store/report-cells.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
@@ -13,6 +14,7 @@ interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs {
   output?: string;
   metric?: string;
   threshold?: number;
+  peak?: number;
 }
 
 /**
@@ -25,16 +27,17 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withModelOptions(y)))
       .option('output', { type: 'string', describe: 'Graph output to bisect (default: the first failing one)' })
-      .option('metric', { type: 'string', describe: 'Metric a tensor passes on (default cosine)' })
-      .option('threshold', { type: 'number', describe: 'Threshold of the metric (default 0.99 for cosine)' }) as unknown as Argv<BisectArgs>,
+      .option('metric', { type: 'string', describe: 'Metric a tensor passes on (default snrDb >= 30, and every output also psnrDb >= 40)' })
+      .option('threshold', { type: 'number', describe: 'Threshold of the metric (default 30 for snrDb, 0.99 for the cosines)' })
+      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)' }) as unknown as Argv<BisectArgs>,
   handler: async (args: ArgumentsCamelCase<BisectArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
       const ctx = await openModel(modelInputOptions(args));
-      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold });
+      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak });
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, onProgress, signal });
+      const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatBisect(report), report.findings, { color: process.stdout.isTTY === true }));
     } finally {
@@ -52,12 +55,14 @@ function value(metric: MetricName, m: Metrics | null): string {
 /** The report for people: verdict, culprit, inputs, probes, perturbation. */
 export function formatBisect(r: BisectReport): string {
   const name = (t: string, n = 60): string => displayName(t, n);
-  const gate = `${r.metric} ${higherIsBetter(r.metric) ? '>=' : '<='} ${r.threshold}`;
-  const out = `output '${name(r.output.tensor)}' (${value(r.metric, r.output.metrics)})`;
+  const gate = criterionText(r);
+  const nonFinite = r.output.metrics.nonFiniteIntroduced > 0 ? `, ${r.output.metrics.nonFiniteIntroduced} NaN/Inf` : '';
+  const out = `output '${name(r.output.tensor)}' (${goalValuesText(r.output.metrics, r)}${nonFinite})`;
   const warning = r.inSample ? `\nwarning: ${r.inSample}` : '';
   if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).${warning}`;
   const lines = [
     `${out} fails ${gate} under ${r.profile}`,
+    ...(r.searchThreshold !== null ? [`searched along the graph at ${r.metric} >= ${formatMetric(r.metric, r.searchThreshold)}: what the output needs to meet its target`] : []),
     `culprit: ${name(r.culprit.node)} (${r.culprit.opType}, ${r.culprit.precision}) -> '${name(r.culprit.tensor)}': ${value(r.metric, r.culprit.metrics)}`,
   ];
   for (const i of r.inputs) {

@@ -25,6 +25,7 @@ interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs {
   map?: string;
   metric?: string;
   threshold?: number;
+  peak?: number;
   'fail-under': boolean;
   format?: Format;
   plot?: string;
@@ -46,8 +47,9 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('ref', { type: 'string', describe: 'Reference dump directory (.npy, .pb, .bin, .txt, a quantscope run, Ascend-style names)', group: 'Dump directories:' })
       .option('test', { type: 'string', describe: 'Dump directory under test, e.g. from a device', group: 'Dump directories:' })
       .option('map', { type: 'string', describe: 'JSON map from tensor names to files ({"file", "dtype", "shape"} for raw .bin)', group: 'Dump directories:' })
-      .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (cosine, snrDb, psnrDb, mse, relL2, worstChannelCosine, ...)', group: 'Report:' })
-      .option('threshold', { type: 'number', describe: 'Threshold of --metric (default cosine 0.99)', group: 'Report:' })
+            .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default: snrDb >= 30, every output also psnrDb >= 40; or cosine, psnrDb, mse, relL2, worstChannelCosine, ...)', group: 'Report:' })
+      .option('threshold', { type: 'number', describe: 'Threshold of --metric (default snrDb 30, cosine 0.99)', group: 'Report:' })
+      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)', group: 'Report:' })
       .option('fail-under', { type: 'boolean', default: false, describe: 'Exit 1 when an output fails the threshold', group: 'Report:' })
       .option('format', { type: 'string', choices: ['table', 'json', 'csv', 'md'], describe: 'Report format on stdout (default table; json with --json)', group: 'Report:' })
       .option('plot', { type: 'string', describe: 'Write the metric-along-depth PNG here (and <plot>-<output>.png for image outputs)', group: 'Report:' })
@@ -67,7 +69,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         if (given.length > 0) throw new UserError(`--${given[0]} runs the model; it has no effect when comparing the dump directories --ref and --test.`);
         const result = await compareDumps({
           refDir: args.ref, testDir: args.test, mapFile: args.map, modelPath: args.model, taps: args.taps,
-          metric: args.metric, threshold: args.threshold, outDir: args.out, plot: args.plot, onProgress, signal,
+          metric: args.metric, threshold: args.threshold, peak: args.peak, outDir: args.out, plot: args.plot, onProgress, signal,
         });
         ({ report, gatePasses: gate, plots } = result);
       } else {
@@ -76,7 +78,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         const ctx = await openModel(modelInputOptions({ ...args, model: args.model }));
         const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
         const result = await compareModel({
-          ctx, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, maxMemory: maxMemoryOf(args),
+          ctx, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory: maxMemoryOf(args),
           outDir: args.out, plot: args.plot, own: args.own, achievable: args.achievable, onProgress, signal,
         });
         for (const note of result.notes) onProgress({ type: 'log', level: 'warn', message: note });

@@ -2,7 +2,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { openModel } from '../../app/context.js';
 import { checkFixOptions, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, regionLabel, type FixReport, type Region } from '../../app/fix.js';
 import { setUpQuant } from '../../app/quant-setup.js';
-import { formatMetric, higherIsBetter, metricValue, parseTarget } from '../../analysis/metrics.js';
+import { bindingCondition, conditionValue, parseGoal } from '../../analysis/gate.js';
+import { formatMetric } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import { ExitCode } from '../../core/errors.js';
 import { exitState } from '../cli.js';
@@ -17,6 +18,7 @@ import { cancelOnSignals } from '../signals.js';
 
 interface FixArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
   target: string;
+  peak?: number;
   strategy: 'bisect' | 'sensitivity';
   'max-promotions'?: number;
   maxPromotions?: number;
@@ -34,7 +36,8 @@ export const fixCommand: CommandModule<object, FixArgs> = {
   describe: 'Promote the failing layers to INT16/FP32 until the outputs meet a target; write the plan (and the model)',
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
-      .option('target', { type: 'string', default: DEFAULT_TARGET, describe: 'What every output must reach: METRIC>=X or METRIC<=X (cosine, snrDb, psnrDb, mse, ...)' })
+      .option('target', { type: 'string', default: DEFAULT_TARGET, describe: 'What every output must reach: METRIC>=X or METRIC<=X (cosine, snrDb, psnrDb, mse, ...), several joined by commas all hold' })
+      .option('peak', { type: 'number', describe: 'Peak of the target\'s PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)' })
       .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
       .option('max-promotions', { type: 'number', describe: `Regions promoted at most, before pruning (default ${DEFAULT_MAX_PROMOTIONS}; when the default runs out short of a reachable target, fix promotes everything and prunes down instead)` })
       .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default dumps/<model>.fix-plan.json)' })
@@ -43,7 +46,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const options = { target: args.target, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions, planOut: args.out, emit: args.emit };
+      const options = { target: args.target, peak: args.peak, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions, planOut: args.out, emit: args.emit };
       checkFixOptions(options);
       const ctx = await openModel(modelInputOptions(args));
       const evaluation = await evaluationContexts(ctx, args.eval);
@@ -65,28 +68,30 @@ function regionText(r: Region): string {
 
 /** The fix result for people: verdict, before/after, promotions, cost, files. */
 export function formatFix(r: FixReport): string {
-  const metric = parseTarget(r.target).metric;
+  const goal = parseGoal(r.target, '--target', r.peak);
   const lines: string[] = [];
   const regions = r.regions.length;
-  const reachable = r.reachable === null ? '' : formatMetric(metric, r.reachable);
+  const reachable = r.reachable === null || r.reachableMetric === null ? '' : `${r.reachableMetric} ${formatMetric(r.reachableMetric, r.reachable)}`;
   const verdict = r.met
     ? regions === 0 ? 'already met, nothing promoted' : `met with ${regions} promotion(s)${r.descended ? ' (promoting up fell short, so everything was promoted and pruned down)' : ''}`
-    : r.stop === 'unreachable' ? `NOT met, and out of reach: with every quantized op at INT16 and every float op at FP32 the worst output reaches ${metric} ${reachable}, so no promotion was tried`
+    : r.stop === 'unreachable' ? `NOT met, and out of reach: with every quantized op at INT16 and every float op at FP32 the worst output reaches ${reachable}, so no promotion was tried`
       : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
-  lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}): ${verdict}; ${r.quantRuns} quant runs`);
-  if (r.reachable !== null && r.stop !== 'unreachable') lines.push(`reachable: ${metric} ${reachable} with everything promoted`);
+  const peak = goal.targets.some((t) => t.metric === 'psnrDb') ? `, PSNR peak ${r.peak === null ? 'max |x|' : r.peak}` : '';
+  lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}${peak}): ${verdict}; ${r.quantRuns} quant runs`);
+  if (reachable !== '' && r.stop !== 'unreachable') lines.push(`reachable: ${reachable} with everything promoted`);
   if (r.stop === 'unreachable') lines.push('to go further: calibrate on more representative inputs, try --method mse or entropy, or set a target the INT16 plan reaches');
+  const metrics = [...new Set(goal.targets.map((t) => t.metric))];
   const shown = (m: FixReport['outputs'][number]['metrics']): string =>
-    `${metric} ${formatMetric(metric, metricValue(m, metric))}${metric === 'cosine' ? '' : `, cosine ${formatMetric('cosine', m.cosine)}`}${m.nonFiniteIntroduced > 0 ? `, ${m.nonFiniteIntroduced} NaN/Inf` : ''}`;
+    `${metrics.map((metric) => `${metric} ${formatMetric(metric, conditionValue(m, { metric, op: '>=', value: 0 }, r.peak))}`).join(', ')}${metrics.includes('cosine') ? '' : `, cosine ${formatMetric('cosine', m.cosine)}`}${m.nonFiniteIntroduced > 0 ? `, ${m.nonFiniteIntroduced} NaN/Inf` : ''}`;
   for (const before of r.before) {
     const after = r.outputs.find((o) => o.tensor === before.tensor);
     lines.push(`  '${displayName(before.tensor, 40)}': ${shown(before.metrics)} -> ${after ? shown(after.metrics) : '-'}`);
   }
   if (r.evaluation.inputs.length > 1) {
     lines.push(`evaluation: ${r.evaluation.inputs.length} inputs; the worst output of each, before -> after:`);
+    const worst = (outputs: FixReport['outputs']) => outputs.reduce((w, o) => (bindingCondition(o.metrics, goal).margin < bindingCondition(w.metrics, goal).margin ? o : w));
     r.evaluation.before.forEach((b, i) => {
       const a = r.evaluation.after[i];
-      const worst = (outputs: FixReport['outputs']) => outputs.reduce((w, o) => (metricValue(o.metrics, metric) < metricValue(w.metrics, metric) === higherIsBetter(metric) ? o : w));
       lines.push(`  ${displayName(b.input, 60)}: ${shown(worst(b.outputs).metrics)} -> ${a ? shown(worst(a.outputs).metrics) : '-'}`);
     });
   }

@@ -9,6 +9,7 @@ interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs {
   filter?: string;
   metric?: string;
   threshold?: number;
+  peak?: number;
   target?: string;
   'emit-dir'?: string;
   worker: boolean;
@@ -29,9 +30,10 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
     withQuantOptions(withModelOptions(y))
       .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (default: the demo model)' })
       .option('filter', { type: 'string', describe: 'Initial graph filter (selection language: op:Conv, re:..., @hotspots)' })
-      .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default cosine)', group: 'Thresholds:' })
-      .option('threshold', { type: 'number', describe: 'Threshold a tensor must meet (default 0.99 for cosine)', group: 'Thresholds:' })
-      .option('target', { type: 'string', describe: 'Target of fix at the outputs, e.g. cosine>=0.999', group: 'Thresholds:' })
+      .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default snrDb >= 30, every output also psnrDb >= 40)', group: 'Thresholds:' })
+      .option('threshold', { type: 'number', describe: 'Threshold a tensor must meet (default 30 for snrDb, 0.99 for the cosines)', group: 'Thresholds:' })
+      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)', group: 'Thresholds:' })
+      .option('target', { type: 'string', describe: 'Target of fix at the outputs, default snrDb>=30,psnrDb>=40; several conditions joined by commas', group: 'Thresholds:' })
       .option('emit-dir', { type: 'string', describe: 'Directory emit writes to (default models)' })
       .epilog('Keys: ? in the UI lists them. Without a terminal on stdin and stdout it exits at once with code 2 and never waits for keys.')
       .option('worker', { type: 'boolean', default: true, describe: 'Run jobs in a worker thread (--no-worker: on the UI thread, keys wait for metric loops)' }) as unknown as Argv<TuiArgs>,
@@ -54,6 +56,7 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
       quant: quantSetupOptions(args),
       metric: args.metric,
       threshold: args.threshold,
+      peak: args.peak,
       target: args.target,
       emitDir: args['emit-dir'],
     };
