@@ -53,7 +53,7 @@ describe('compare findings on the planted fixtures', () => {
     const findings = await compareFindings('outlier-channel');
     const f = only(findings, 'outlier-channel');
     expect(f.tensors).toEqual(['outlier_conv_out']);
-    expect(f.message).toMatch(/'outlier_conv_out' \(Conv 'outlier_conv'\) passes on cosine 0\.99\d+, but its channel [123] reaches only 0\.0/);
+    expect(f.message).toMatch(/'outlier_conv_out' \(Conv 'outlier_conv'\) has a tensor-wide cosine of 0\.99\d+, but its channel [123] reaches only 0\.0/);
     expect(f.message).toMatch(/Its own channel 0 peaks at 1\.78e\+5 while the median channel peaks at [\d.]+ \(\d+(\.\d+)?x\)/);
     expect(f.suggestion).toContain('--precision planted_conv=int16');
   });
@@ -72,19 +72,20 @@ describe('compare findings on the planted fixtures', () => {
   it('planted-source: the planted node is where the error starts, and the spike channel owns the range', async () => {
     const f = only(await compareFindings('planted-source'), 'source-amplifier');
     expect(f.tensors[0]).toBe('planted_source_out');
-    expect(f.message).toMatch(/The error starts at 'planted_source_out' \(Conv 'planted_source'\): its own error is cosine 0\.5\d+/);
+    expect(f.message).toMatch(/The error starts at 'planted_source_out' \(Conv 'planted_source'\): its own error is snrDb -?\d+\.\d+ dB with float inputs/);
     expect(f.message).toMatch(/Its input 'spike_out' has channel 3 peaking at 2646/);
     expect(f.suggestion).toContain('--precision planted_source=int16');
   });
 
-  it('the demo model: the style channel owns fuse_conv\'s input range and fuse_norm amplifies the damage', async () => {
+  it('the demo model (default gate): fuse_conv is the source, the style channel owns its input range, and fuse_norm amplifies the damage', async () => {
     const findings = await compareFindings('demo-generator');
     expect(findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
     const [outlier, amplifier] = findings;
     expect(outlier.tensors).toEqual(['fuse_conv_out', 'branch_concat_out']);
     expect(outlier.message).toMatch(/Its input 'branch_concat_out' has channel 21 peaking at 944\.\d while the median channel peaks at 2\.\d+ \(3\d\d\.\dx\)/);
     expect(outlier.suggestion).toContain('--precision fuse_conv=int16');
-    expect(amplifier.tensors).toEqual(['fuse_norm_out']);
+    expect(amplifier.tensors).toEqual(['fuse_conv_out', 'fuse_norm_out']);
+    expect(amplifier.message).toMatch(/^The error starts at 'fuse_conv_out' \(Conv 'fuse_conv'\)/);
     expect(amplifier.message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) amplifies the error it receives: .* at its input 'fuse_conv_out': the error power grows by \d+\.\d+ dB here/);
   });
 
@@ -102,8 +103,16 @@ describe('compare findings on the planted fixtures', () => {
 });
 
 describe('bisect and fix findings', () => {
-  it('bisect on the demo model: the fp32 culprit amplifies, and its input shows the crushed channel', async () => {
+  it('bisect on the demo model (default gate): the planted Conv is the culprit, and its crushed channel shows', async () => {
     const report = await bisect(await setup('demo-generator'));
+    expect(report.culprit?.node).toBe('fuse_conv');
+    expect(report.findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
+    expect(report.findings[1].message).toMatch(/The error starts at 'fuse_conv_out' \(Conv 'fuse_conv'\), run at int8: it fails at snrDb 2\d\.\d+ dB while its input 'branch_concat_out' \(snrDb 3\d\.\d+ dB\) passes/);
+    expect(report.findings[0].suggestion).toContain('--precision fuse_conv=int16');
+  });
+
+  it('bisect on the demo model at cosine >= 0.99: the fp32 culprit amplifies, and its input shows the crushed channel', async () => {
+    const report = await bisect({ ...(await setup('demo-generator')), metric: 'cosine' });
     expect(report.culprit?.node).toBe('fuse_norm');
     expect(report.findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
     expect(report.findings[1].message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) runs in fp32 and computes exactly, yet fails at cosine 0\.6\d+ while its input 'fuse_conv_out' \(cosine 0\.99\d+\) passes/);

@@ -255,7 +255,7 @@ describe('outlier-channel', () => {
     };
     const f = only(adviseCompare(report(rows), facts), 'outlier-channel');
     expect(f.tensors).toEqual(['fuse_out', 'concat_out']);
-    expect(f.message).toContain("'fuse_out' (Conv 'fuse') passes on cosine 0.996757, but its channel 3 reaches only 0.470273");
+    expect(f.message).toContain("'fuse_out' (Conv 'fuse') has a tensor-wide cosine of 0.996757, but its channel 3 reaches only 0.470273");
     expect(f.message).toContain("Its input 'concat_out' has channel 2 peaking at 944.5 while the median channel peaks at 2.7 (349.8x)");
     expect(f.message).toContain('step of about 7.408');
     expect(f.suggestion).toContain("Quantize 'concat_out' per channel");
@@ -396,7 +396,7 @@ describe('adviseBisect and adviseFix', () => {
     const findings = adviseBisect(base);
     expect(rules(findings)).toEqual(['outlier-channel', 'source-amplifier']);
     expect(findings[1].message).toContain("runs in fp32 and computes exactly, yet fails at cosine 0.647000 while its input 'fuse_conv_out' (cosine 0.997053) passes");
-    expect(findings[0].message).toContain("'fuse_conv_out' passes on cosine 0.997053, but its channel 3 reaches only 0.469791");
+    expect(findings[0].message).toContain("'fuse_conv_out' has a tensor-wide cosine of 0.997053, but its channel 3 reaches only 0.469791");
   });
 
   it('calls an int8 culprit the source, and an overflowing fp16 culprit an fp16 overflow', () => {

@@ -63,14 +63,14 @@ describe('bisect on the planted fixtures', () => {
     // The binary search lands on skip_add; its certificate shows planted_nonmono failing, whose
     // only input (pre_gain, a float Mul of the graph input) cannot differ.
     expect(report.probes.map((p) => p.kind)).toEqual(['search', 'search', 'search', 'certificate']);
-    expect(report.probes[2].taps[0].tensor).toBe('skip_add_out');
+    expect(report.probes[1].taps[0].tensor).toBe('skip_add_out');
     expect(report.certificate).toBe('inputs-identical');
     expect(report.inputs).toEqual([{ tensor: 'pre_gain_out', metrics: null, pass: true, identical: true }]);
     expect(report.quantRuns).toBe(5);
   });
 
   it('an output that passes is reported without a search', async () => {
-    const { report } = await bisectFixture('outlier-channel', { threshold: 0.1 });
+    const { report } = await bisectFixture('outlier-channel', { metric: 'cosine', threshold: 0.1 });
     expect(report.output.pass).toBe(true);
     expect(report.culprit).toBeNull();
     expect(report.probes).toEqual([]);

@@ -176,9 +176,13 @@ describe('taps, perturbation and options', () => {
   });
 
   it.each([
-    [undefined, undefined, { metric: 'cosine', threshold: 0.99 }],
-    ['snr', 30, { metric: 'snrDb', threshold: 30 }],
-    ['worstChannelCosine', undefined, { metric: 'worstChannelCosine', threshold: 0.99 }],
+    // The default gate: tensors at SNR 30 dB, outputs also at PSNR 40 dB (peak max |x|).
+    [undefined, undefined, { metric: 'snrDb', threshold: 30, outputs: { targets: [{ metric: 'snrDb', op: '>=', value: 30 }, { metric: 'psnrDb', op: '>=', value: 40 }], peak: null } }],
+    [undefined, 25, { metric: 'snrDb', threshold: 25, outputs: { targets: [{ metric: 'snrDb', op: '>=', value: 25 }, { metric: 'psnrDb', op: '>=', value: 40 }], peak: null } }],
+    ['snr', 30, { metric: 'snrDb', threshold: 30, outputs: null }],
+    ['snr', undefined, { metric: 'snrDb', threshold: 30, outputs: null }],
+    ['cosine', undefined, { metric: 'cosine', threshold: 0.99, outputs: null }],
+    ['worstChannelCosine', undefined, { metric: 'worstChannelCosine', threshold: 0.99, outputs: null }],
   ] as const)('criterion %s %s', (metric, threshold, want) => {
     expect(criterionOf(metric, threshold)).toEqual(want);
   });

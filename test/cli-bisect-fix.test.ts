@@ -27,7 +27,7 @@ describe('quantscope bisect', () => {
   });
 
   it('prints the culprit, its inputs, the probes and the tap perturbation', () => {
-    const r = runCli(['bisect', fixture('reducemean-overflow'), '--profile', 'int8-fp16']);
+    const r = runCli(['bisect', fixture('reducemean-overflow'), '--profile', 'int8-fp16', '--metric', 'cosine']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^output 'y' \(cosine 0\.9687\d+\) fails cosine >= 0\.99 under int8-fp16$/m);
     expect(r.stdout).toMatch(/^culprit: planted_mean \(ReduceMean, fp16\) -> 'planted_mean_out': cosine 1\.000000, 2 NaN\/Inf$/m);
@@ -37,7 +37,7 @@ describe('quantscope bisect', () => {
   });
 
   it('says so and exits 0 when the output passes', () => {
-    const r = runCli(['bisect', fixture('outlier-channel'), '--threshold', '0.1']);
+    const r = runCli(['bisect', fixture('outlier-channel'), '--metric', 'cosine', '--threshold', '0.1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/passes cosine >= 0\.1 under generic-int8: nothing to bisect \(1 quant run\)/);
   });
@@ -61,8 +61,10 @@ describe('quantscope fix', () => {
     const r = runCli(['fix', fixture('concat-ranges'), '--out', plan, '--emit', model, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ met: true, target: 'cosine>=0.999', promoted: ['concat_consumer'], plan, quantRuns: 6 });
-    expect(json.outputs[0].metrics.cosine).toBeGreaterThanOrEqual(0.999);
+    // The default target: the default gate at the outputs.
+    expect(json).toMatchObject({ met: true, target: 'snrDb>=30,psnrDb>=40', peak: null, promoted: ['concat_consumer'], plan, quantRuns: 6 });
+    expect(json.outputs[0].metrics.snrDb).toBeGreaterThanOrEqual(30);
+    expect(json.outputs[0].metrics.psnrDb).toBeGreaterThanOrEqual(40);
     expect(json.cost.macShareAboveInt8).toBeGreaterThan(0);
     expect(json.cost.macShareAboveInt8).toBeLessThan(1);
     expect(JSON.parse(readFileSync(plan, 'utf8'))).toEqual({ profile: 'generic-int8', overrides: { concat_consumer: 'int16' } });

@@ -137,11 +137,14 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
     const report = parseReportJson(r.stdout);
     expect(report.rows).toHaveLength(59);
     expect(report.rows.every((row) => row.metrics !== null && row.own !== undefined)).toBe(true);
-    // The advisor: the output passes cosine while its PSNR stays under 40 dB (the cosine blind
-    // spot of an image in 0..255), and nothing else is found on this run.
-    expect(report.findings?.map((f) => f.rule)).toEqual(['metric-blind-spot']);
-    expect(report.findings?.[0].tensors).toEqual(['outputImage']);
-    expect(report.findings?.[0].message).toMatch(/passes cosine >= 0\.99 with cosine 0\.999\d+, but its PSNR is 3\d\.\d\d dB/);
+    // The default gate fails the output (cosine above 0.999, PSNR under 40 dB: visibly off), so
+    // the advisor names where the error starts instead of a cosine blind spot.
+    const out = report.rows.find((row) => row.tensor === 'outputImage');
+    expect(out?.metrics?.cosine).toBeGreaterThan(0.999);
+    expect(out?.metrics?.psnrDb).toBeLessThan(40);
+    expect(out?.pass).toBe(false);
+    expect(report.outputGoal).toEqual({ text: 'snrDb>=30,psnrDb>=40', peak: null });
+    expect(report.findings?.map((f) => f.rule)).toEqual(['source-amplifier']);
     if (timed) {
       const kb = maxRssKb(r.stderr);
       console.log(`udnie compare: peak RSS ${kb} KB`);

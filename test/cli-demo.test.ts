@@ -18,7 +18,11 @@ describe('quantscope demo', () => {
     expect(json.comparison.firstFailing).toBe('fuse_conv_out');
     expect(json.bisect.culprit.node).toBe(DEMO_HAZARD_NODE);
     expect(json.bisect.quantRuns).toBeLessThanOrEqual(json.bisect.runBudget);
-    expect(json.fix).toMatchObject({ met: true, promoted: [DEMO_HAZARD_NODE] });
+    // The planted hazard is promoted first; the default gate (PSNR >= 40 dB at the output) takes more.
+    expect(json.fix).toMatchObject({ met: true, target: 'snrDb>=30,psnrDb>=40' });
+    expect(json.fix.promoted[0]).toBe(DEMO_HAZARD_NODE);
+    expect(json.comparison.worstSource).toBe('fuse_conv_out');
+    expect(json.comparison.rows.find((row: { tensor: string }) => row.tensor === 'fuse_conv_out').verdict).toBe('source');
     expect(json.hazard).toEqual({ node: DEMO_HAZARD_NODE, namedByBisect: true, promotedByFix: true });
     // Emitted into models/ under the working directory, and verified.
     expect(json.fix.emitted).toMatchObject({ model: join('models', 'demo-generator.mixed.onnx'), outputsIdentical: true });
@@ -33,12 +37,12 @@ describe('quantscope demo', () => {
     const r = runCli([], { cwd, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^quantscope demo: .*demo-generator\.onnx \(generic-int8, target cosine>=0\.999\)$/);
-    expect(r.stdout).toMatch(/^1\. INT8 plan: output 'image' misses cosine>=0\.999:\n {3}cosine 0\.\d{6}, SNR .* \(INT16 plan: cosine 0\.\d{6}\)$/m);
-    expect(r.stdout).toMatch(/^2\. Per layer: \d+ tensors, \d+ fail cosine >= 0\.999; first \(<\): 'fuse_conv_out'$/m);
+    expect(lines[0]).toMatch(/^quantscope demo: .*demo-generator\.onnx \(generic-int8, target snrDb>=30,psnrDb>=40\)$/);
+    expect(r.stdout).toMatch(/^1\. INT8 plan: output 'image' misses snrDb>=30,psnrDb>=40:\n {3}cosine 0\.\d{6}, SNR .* \(INT16 plan: snrDb \d+\.\d\d\)$/m);
+    expect(r.stdout).toMatch(/^2\. Per layer: \d+ tensors, \d+ fail snrDb >= 30; first \(<\): 'fuse_conv_out'$/m);
     expect(r.stdout).toMatch(/│ 17 │ fuse_conv +│ Conv +│ 0\.\d{6} │ .* │ source +│ FAIL< │/);
-    expect(r.stdout).toMatch(/^3\. Bisect: culprit fuse_conv \(Conv\), cosine 0\.\d{6};\n {3}its input 'branch_concat_out' passes \(cosine 0\.\d{6}\)\.$/m);
-    expect(r.stdout).toMatch(/^4\. Fix: target met by promoting fuse_conv int8->int16 \(\d+ quant runs\);$/m);
+    expect(r.stdout).toMatch(/^3\. Bisect: culprit fuse_conv \(Conv\), snrDb 2\d\.\d\d;\n {3}its input 'branch_concat_out' passes \(snrDb 3\d\.\d\d\)\.$/m);
+    expect(r.stdout).toMatch(/^4\. Fix: target met by promoting \d+ nodes \(\d+ quant runs\):\n {3}fuse_conv int8->int16, /m);
     expect(r.stdout).toMatch(/^5\. Emit: models\/demo-generator\.mixed\.onnx \(\+ \.quant\.json, \.manifest\.json\);\n {3}read back: \d+ nodes as planned, outputs equal to the quant backend's\.$/m);
     expect(r.stdout).toContain("documented hazard 'fuse_conv': named by bisect, promoted by fix");
     // Every line fits an 80-column terminal.

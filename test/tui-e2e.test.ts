@@ -105,7 +105,7 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', () =
       tmux.keys('r');
       const results = await tmux.waitFor(/results · idle/, 'the comparison results', 150_000);
 
-      // Rows: marks, index, tensor, op, accumulated and own cosine, verdict.
+      // Rows: marks, index, tensor, op, accumulated and own error in the report's metric (SNR by default), verdict.
       const shown = new Map<string, { acc: string; own: string }>();
       for (const line of results.split('\n')) {
         const m = /^[› ][▶ ][✓✗]\s+\d+ (\S+)\s+\S+\s+(\S+)\s+(\S+) \w+/.exec(line);
@@ -119,8 +119,8 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', () =
       expect(json.rows.map((r) => r.tensor)).toEqual([...taps, 'outputImage']);
       for (const row of json.rows) {
         expect(shown.get(row.tensor), row.tensor).toEqual({
-          acc: formatMetric('cosine', row.metrics.cosine),
-          own: formatMetric('cosine', row.own?.cosine ?? null),
+          acc: formatMetric('snrDb', row.metrics.snrDb),
+          own: formatMetric('snrDb', row.own?.snrDb ?? null),
         });
       }
 

@@ -33,7 +33,7 @@ const BISECT: BisectView = {
 };
 
 const FIX: FixView = {
-  metric: 'cosine', target: 0.999, reached: true, overrides: [['fuse_conv', 'int16']], promoted: ['fuse_conv'],
+  metric: 'cosine', goal: 'cosine>=0.999', reached: true, overrides: [['fuse_conv', 'int16']], promoted: ['fuse_conv'],
   macShare: 0.1277, weightShare: 0.1953, outputs: [{ tensor: 'image', value: 0.999717, pass: true }],
   summary: 'target met after 9 quant runs; 0 region(s) pruned; plan file dumps/demo-generator.fix-plan.json',
 };

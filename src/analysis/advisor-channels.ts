@@ -74,7 +74,7 @@ export function outlierChannelRule(observations: readonly Observation[], facts: 
     if (fewPerChannel(o.shape ?? facts.graph?.shapeOf?.(o.tensor))) continue;
     const owner = rangeOwner(o.tensor, facts);
     if (owner === null) continue; // peaks measured: the channels are of a size, so per-tensor scaling is not the cause
-    const head = `${tensorLabel(o)} passes on cosine ${cosine(m.cosine)}, but its channel ${m.worstChannel} reaches only ${cosine(m.worstChannelCosine)}: damage confined to some channels, which the tensor-wide cosine hides.`;
+    const head = `${tensorLabel(o)} has a tensor-wide cosine of ${cosine(m.cosine)}, but its channel ${m.worstChannel} reaches only ${cosine(m.worstChannelCosine)}: damage confined to some channels, which the tensor-wide cosine hides.`;
     if (owner === undefined) {
       const ratio = (1 - m.worstChannelCosine) / Math.max(1 - m.cosine, Number.MIN_VALUE);
       if (!(ratio >= T.channelErrorRatio)) continue;

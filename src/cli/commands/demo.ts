@@ -54,7 +54,8 @@ function windowRows(report: ComparisonReport, around = 3): ComparisonRow[] {
 
 /** A compact per-layer table that fits 80 columns: names cut in the middle, the first failing row marked. */
 function layerTable(report: ComparisonReport): string {
-  const metric: MetricName = report.metric;
+  // SNR always; beside it the report's metric, or cosine when the report gates on SNR.
+  const metric: MetricName = report.metric === 'snrDb' ? 'cosine' : report.metric;
   const cut = (text: string, max: number): string => cutMiddle(displayName(text, 4096), max);
   const table = new Table({
     head: ['#', 'node', 'op type', metric, 'SNR dB', 'verdict', ''],
@@ -73,6 +74,22 @@ function layerTable(report: ComparisonReport): string {
     ]);
   }
   return table.toString();
+}
+
+/** Items joined by commas in lines of at most `width` columns, each line indented. */
+function wrapList(items: readonly string[], indent: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = indent;
+  for (const [i, item] of items.entries()) {
+    const piece = `${item}${i < items.length - 1 ? ',' : ';'}`;
+    if (line.length > indent.length && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = indent;
+    }
+    line += line.length > indent.length ? ` ${piece}` : piece;
+  }
+  if (line.length > indent.length) lines.push(line);
+  return lines;
 }
 
 /** The demo's text: five steps, then a short summary, in lines of about 80 columns. Every figure comes from the result. */
@@ -100,7 +117,8 @@ export function formatDemo(r: DemoResult): string {
     out.push('3. Bisect: the output passes; nothing to search.');
   }
   const changes = f.regions.flatMap((reg) => reg.changes.map((ch) => `${name(ch.node)} ${ch.from}->${ch.to}`));
-  out.push(`4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length > 0 ? changes.join(', ') : 'nothing'} (${f.quantRuns} quant runs);`);
+  out.push(`4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length === 0 ? 'nothing' : changes.length === 1 ? changes[0] : `${changes.length} nodes`} (${f.quantRuns} quant runs)${changes.length > 1 ? ':' : ';'}`);
+  if (changes.length > 1) out.push(...wrapList(changes, '   ', 80));
   out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs, ${pct(f.cost.weightShareAboveInt8)} of weights above INT8;`);
   out.push(`   plan file ${f.plan}`);
   if (f.emitted) {
