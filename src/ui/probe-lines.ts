@@ -38,12 +38,12 @@ export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
   if (r.culprit) {
     lines.push({ text: `culprit ${displayName(r.culprit.node, 50)} (${r.culprit.opType}) → ${displayName(r.culprit.tensor, 40)}`, tone: 'bad' });
   } else {
-    lines.push({ text: `no failing tensor: every candidate meets ${r.metric} ${op} ${r.threshold}`, tone: 'good' });
+    lines.push({ text: `no failing tensor: every candidate meets ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}`, tone: 'good' });
   }
   if (r.output) lines.push({ text: `${r.culprit ? 'at the culprit' : 'output'} ${measured(r.metric, r.output)}`, tone: 'plain' });
   if (r.inputs.length > 0) lines.push({ text: `inputs ${r.inputs.map((i) => measured(r.metric, i)).join(', ')}`, tone: 'plain' });
   const pert = r.perturbation ? ` · tap effect on ${displayName(r.perturbation.output, 20)}: ${formatMetric(r.perturbation.metric, r.perturbation.withoutTaps)} → ${formatMetric(r.perturbation.metric, r.perturbation.withTaps)}` : '';
-  lines.push({ text: `${r.probes} probe(s), threshold ${r.metric} ${op} ${r.threshold}${pert}`, tone: 'dim' });
+  lines.push({ text: `${r.probes} probe(s), threshold ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}${pert}`, tone: 'dim' });
   lines.push({ text: r.summary, tone: 'plain' });
   if (r.suggested.length > 0) {
     lines.push(applied
