@@ -22,6 +22,25 @@ export interface ComparisonRow {
   readonly pass: boolean;
   /** Why the row has no metrics, in one sentence (missing on one side, shape mismatch...). */
   readonly error?: string;
+  /** Over an evaluation set: the input (index into report.evaluation.inputs) the row was measured on, where it is worst. */
+  readonly worstInput?: number;
+}
+
+/** One evaluation input's outputs in a compare over an evaluation set. */
+export interface InputOutcome {
+  readonly input: string;
+  readonly failing: number;
+  readonly firstFailing: string | null;
+  readonly outputs: readonly { readonly tensor: string; readonly metrics: Metrics | null; readonly pass: boolean }[];
+}
+
+/** A compare over several evaluation inputs: each input's outcome, the outputs' mean, and the worst input. */
+export interface EvaluationOutcome {
+  readonly inputs: readonly string[];
+  /** The input whose outputs fare worst (its findings, perturbation and achievable value are the report's). */
+  readonly worstInput: number;
+  readonly perInput: readonly InputOutcome[];
+  readonly mean: readonly { readonly tensor: string; readonly cosine: number | null; readonly snrDb: number | null; readonly psnrDb: number | null }[];
 }
 
 /** How much the taps themselves moved an output (a tap splits fused groups, DESIGN.md §4). */
@@ -63,6 +82,8 @@ export interface ComparisonReport {
   readonly achievable?: Achievable | null;
   /** Set when the evaluation input is also a calibration input: one sentence saying so. */
   readonly inSample?: string | null;
+  /** Over several evaluation inputs (`--eval`): rows are each tensor on its worst input. */
+  readonly evaluation?: EvaluationOutcome;
   /** What the advisor (analysis/advisor.ts) reads in the report: causes and what to do. */
   readonly findings?: readonly Finding[];
 }

@@ -2,6 +2,7 @@ import { adviseBisect, type Finding } from '../analysis/advisor.js';
 import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
 import { rowPasses, type ComparisonReport, type TapPerturbation } from '../analysis/comparison.js';
 import { computeMetrics, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
+import { bindingCondition, marginDb } from '../analysis/gate.js';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
@@ -275,6 +276,12 @@ export interface BisectOptions {
   readonly threshold?: number;
   /** `--peak` of the outputs' PSNR; default max |x| of each float output. */
   readonly peak?: number;
+  /**
+   * The evaluation inputs (app/evaluation.ts); default the context's own. With several, the
+   * outputs are measured on each (one quant run apiece) and bisect runs on the input where the
+   * bisected output is worst.
+   */
+  readonly evaluation?: readonly ModelContext[];
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -312,8 +319,49 @@ export interface BisectReport {
   readonly perturbation: TapPerturbation | null;
   /** Set when the evaluation input is also a calibration input: one sentence saying so. */
   readonly inSample: string | null;
+  /**
+   * Over several evaluation inputs: each input's outputs (no taps), the input bisected (the worst
+   * for the bisected output) and the quant runs spent measuring the inputs, apart from quantRuns.
+   */
+  readonly evaluation: {
+    readonly inputs: readonly string[];
+    readonly outputs: readonly (readonly { readonly tensor: string; readonly metrics: Metrics; readonly pass: boolean }[])[];
+    readonly bisected: number;
+    readonly runs: number;
+  } | null;
   /** What the advisor (analysis/advisor.ts) makes of it: causes and what to do. */
   readonly findings: readonly Finding[];
+}
+
+/** How far an output is from passing, in dB (positive: failing by that much). */
+function shortfallDb(m: Metrics, criterion: Criterion): number {
+  if (m.nonFiniteIntroduced > 0) return Infinity;
+  const own = -marginDb(criterion.metric, metricValue(m, criterion.metric), criterion.threshold);
+  return criterion.outputs ? Math.max(own, -bindingCondition(m, criterion.outputs).margin) : own;
+}
+
+/** Each evaluation input's outputs (one quant run each, one input at a time) and the input to bisect: where the output fares worst. */
+async function measureInputs(
+  inputs: readonly ModelContext[], quant: QuantSetup, criterion: Criterion, output: string | undefined, onProgress: ProgressListener, signal?: AbortSignal,
+): Promise<NonNullable<BisectReport['evaluation']>> {
+  const measured: { tensor: string; metrics: Metrics; pass: boolean }[][] = [];
+  let runs = 0;
+  for (const [k, c] of inputs.entries()) {
+    throwIfCancelled(signal);
+    onProgress({ type: 'progress', stage: 'bisect inputs', done: k, total: inputs.length, detail: c.sources.map((s) => s.source).join(', ') });
+    const prober = await Prober.create(c, quant);
+    try {
+      await prober.usePlan(quant.plan);
+      const baseline = (await prober.measure([])).outputs;
+      measured.push(prober.outputs.map((t) => prober.verdict(t, baseline.get(t) as Metrics, criterion)).map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })));
+      runs += prober.quantRuns;
+    } finally {
+      await prober.dispose();
+    }
+  }
+  const badness = (k: number): number => Math.max(...measured[k].filter((o) => output === undefined || o.tensor === output).map((o) => shortfallDb(o.metrics, criterion)));
+  const bisected = measured.reduce((w, _, k) => (badness(k) > badness(w) ? k : w), 0);
+  return { inputs: inputs.map((c) => c.sources.map((s) => s.source).join(', ')), outputs: measured, bisected, runs };
 }
 
 /**
@@ -335,10 +383,13 @@ export function checkBisectOptions(ctx: ModelContext, options: Pick<BisectOption
  * it on its direct inputs.
  */
 export async function bisect(options: BisectOptions): Promise<BisectReport> {
-  const { ctx, quant } = options;
-  const criterion = checkBisectOptions(ctx, options);
-  const outputs = ctx.graph.outputs.map((o) => o.name);
+  const { quant } = options;
+  const criterion = checkBisectOptions(options.ctx, options);
+  const outputs = options.ctx.graph.outputs.map((o) => o.name);
   const onProgress = options.onProgress ?? silent;
+  const inputs = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [options.ctx];
+  const evaluation = inputs.length > 1 ? await measureInputs(inputs, quant, criterion, options.output, onProgress, options.signal) : null;
+  const ctx = inputs[evaluation?.bisected ?? 0];
   onProgress({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name} (${criterion.metric} threshold ${criterion.threshold})` });
   const prober = await Prober.create(ctx, quant);
   try {
@@ -355,7 +406,8 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       outputGoal: outputGoalOf(criterion),
       output: { tensor: chosen.tensor, metrics: chosen.metrics, pass: chosen.pass },
       outputs: verdicts.map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
-      inSample: inSampleWarning([ctx], quant.calibration, false),
+      inSample: inSampleWarning(inputs, quant.calibration, inputs.length <= 1),
+      evaluation,
     };
     const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }) });
     if (chosen.pass) {

@@ -59,7 +59,7 @@ export interface EvalArgs {
   eval?: string[];
 }
 
-/** `--eval`: the evaluation set of the commands that measure a plan against a target (fix, emit). */
+/** `--eval`: the evaluation set of the commands that measure (compare, bisect, fix, emit). */
 export function withEvalOption<T>(y: Argv<T>): Argv<T & EvalArgs> {
   return y.option('eval', {
     type: 'string', array: true, group: 'Inputs:',

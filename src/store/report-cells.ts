@@ -101,11 +101,22 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
   const failing = report.rows.filter((r) => !r.pass).length;
   const lines = [`${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`];
   const first = report.firstFailing === null ? undefined : report.rows.find((r) => r.tensor === report.firstFailing);
-  if (report.outputGoal) {
+  const ev = report.evaluation;
+  if (ev) lines.push(`Over ${ev.inputs.length} evaluation inputs; each row is the tensor on the input where it is worst.`);
+  if (report.outputGoal || ev) {
     for (const o of report.outputs) {
       const row = report.rows.find((r) => r.tensor === o);
-      if (row?.metrics) lines.push(`Output ${quote(o)}: ${goalValuesText(row.metrics, report)}: ${row.pass ? 'pass' : 'FAIL'}.`);
+      const where = ev && row?.worstInput !== undefined ? ` (worst on ${quote(ev.inputs[row.worstInput])})` : '';
+      if (row?.metrics) lines.push(`Output ${quote(o)}: ${goalValuesText(row.metrics, report)}: ${row.pass ? 'pass' : 'FAIL'}${where}.`);
     }
+  }
+  if (ev) {
+    for (const p of ev.perInput) {
+      const outs = p.outputs.map((o) => `${quote(o.tensor)} ${o.metrics ? goalValuesText(o.metrics, report) : '-'} ${o.pass ? 'pass' : 'FAIL'}`).join('; ');
+      lines.push(`  ${quote(p.input)}: ${p.failing} failing; ${outs}.`);
+    }
+    const mean = ev.mean.map((m) => `${quote(m.tensor)} cosine ${formatMetric('cosine', m.cosine)}, snrDb ${formatMetric('snrDb', m.snrDb)}, psnrDb ${formatMetric('psnrDb', m.psnrDb)}`).join('; ');
+    lines.push(`  mean over the inputs: ${mean}.`);
   }
   if (report.firstFailing === null) lines.push('No tensor fails.');
   else if (first) lines.push(`First failing tensor: ${quote(first.tensor)} (node ${quote(first.node)}, ${quote(first.opType)}, #${first.index}).`);

@@ -5,12 +5,16 @@ import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
-import { modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import { evaluationContexts } from '../../app/evaluation.js';
+import {
+  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+} from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { withFindings } from '../../store/report-findings.js';
 import { cancelOnSignals } from '../signals.js';
 
-interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs {
+interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
   output?: string;
   metric?: string;
   threshold?: number;
@@ -25,7 +29,7 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
   command: 'bisect <model>',
   describe: 'Find the first layer where the quantized model fails, with as few taps as possible',
   builder: (y: Argv) =>
-    withOutputOptions(withQuantOptions(withModelOptions(y)))
+    withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .option('output', { type: 'string', describe: 'Graph output to bisect (default: the first failing one)' })
       .option('metric', { type: 'string', describe: 'Metric a tensor passes on (default snrDb >= 30, and every output also psnrDb >= 40)' })
       .option('threshold', { type: 'number', describe: 'Threshold of the metric (default 30 for snrDb, 0.99 for the cosines)' })
@@ -36,8 +40,9 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
     try {
       const ctx = await openModel(modelInputOptions(args));
       checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak });
-      const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const report = await bisect({ ctx, quant, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, onProgress, signal });
+      const evaluation = await evaluationContexts(ctx, args.eval);
+      const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
+      const report = await bisect({ ctx, quant, evaluation, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatBisect(report), report.findings, { color: process.stdout.isTTY === true }));
     } finally {
@@ -58,7 +63,9 @@ export function formatBisect(r: BisectReport): string {
   const gate = criterionText(r);
   const nonFinite = r.output.metrics.nonFiniteIntroduced > 0 ? `, ${r.output.metrics.nonFiniteIntroduced} NaN/Inf` : '';
   const out = `output '${name(r.output.tensor)}' (${goalValuesText(r.output.metrics, r)}${nonFinite})`;
-  const warning = r.inSample ? `\nwarning: ${r.inSample}` : '';
+  const ev = r.evaluation;
+  const perInput = ev ? `\nevaluation: ${ev.inputs.length} inputs (${ev.runs} quant runs), bisect runs on the one marked * (the worst for the output):\n${ev.inputs.map((input, k) => `  ${k === ev.bisected ? '*' : ' '} ${name(input)}: ${ev.outputs[k].map((o) => `'${name(o.tensor, 40)}' ${goalValuesText(o.metrics, r)} ${o.pass ? 'pass' : 'FAIL'}`).join('; ')}`).join('\n')}` : '';
+  const warning = `${perInput}${r.inSample ? `\nwarning: ${r.inSample}` : ''}`;
   if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).${warning}`;
   const lines = [
     `${out} fails ${gate} under ${r.profile}`,

@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ComparisonReport } from '../../analysis/comparison.js';
-import { compareModel } from '../../app/compare.js';
+import { compareOverEvaluation } from '../../app/compare-eval.js';
+import { evaluationContexts } from '../../app/evaluation.js';
 import { compareDumps } from '../../app/compare-dumps.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -8,15 +9,15 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../store/report-format.js';
 import { exitState } from '../cli.js';
 import {
-  maxMemoryOf, modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions,
-  type ModelArgs, type OutputArgs, type QuantArgs,
+  maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
 } from '../options.js';
 import { print, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
 type Format = 'table' | 'json' | 'csv' | 'md';
 
-interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs {
+interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs, EvalArgs {
   model?: string;
   taps?: string[];
   out?: string;
@@ -34,13 +35,13 @@ interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs {
 }
 
 /** Options that only make sense when the model is run, refused with --ref/--test. */
-const RUN_ONLY = ['input', 'shape', 'preprocess', 'seed', 'profile', 'plan', 'precision', 'calib', 'calibration', 'method', 'percentile', 'max-memory'] as const;
+const RUN_ONLY = ['input', 'eval', 'shape', 'preprocess', 'seed', 'profile', 'plan', 'precision', 'calib', 'calibration', 'method', 'percentile', 'max-memory'] as const;
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
   command: 'compare [model]',
   describe: 'Compare every tap of the float and quantized backends (or two dump directories), with own vs accumulated error',
   builder: (y: Argv) =>
-    withOutputOptions(withQuantOptions(withModelOptions(y)))
+    withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (optional with --ref/--test: names, op types and order)' })
       .option('taps', { alias: 't', type: 'string', array: true, describe: 'Tensors to compare: names, globs, op:Type, re:..., @all, @outputs, @hotspots (default @all; outputs always)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Run directory for the tensors, manifest and report.json (with --ref/--test: report.json only)' })
@@ -76,9 +77,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
         const ctx = await openModel(modelInputOptions({ ...args, model: args.model }));
-        const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-        const result = await compareModel({
-          ctx, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory: maxMemoryOf(args),
+        const evaluation = await evaluationContexts(ctx, args.eval);
+        const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
+        const result = await compareOverEvaluation({
+          ctx, evaluation, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory: maxMemoryOf(args),
           outDir: args.out, plot: args.plot, own: args.own, achievable: args.achievable, onProgress, signal,
         });
         for (const note of result.notes) onProgress({ type: 'log', level: 'warn', message: note });
