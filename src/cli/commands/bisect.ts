@@ -3,7 +3,7 @@ import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect.
 import { criterionText, goalValuesText } from '../../store/report-cells.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
-import { formatMetric, higherIsBetter, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
+import { formatMetric, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
