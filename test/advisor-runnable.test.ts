@@ -7,7 +7,7 @@ import { parseOverrides } from '../src/cli/options.js';
 import { FIXTURES } from '../src/models/fixtures.js';
 import { withOverrides } from '../src/quant/plan.js';
 import type { Finding } from '../src/analysis/advisor.js';
-import { isolatedCache, REPO } from './helpers/cli.js';
+import { HAS_SHARED, isolatedCache, REPO, SHARED } from './helpers/cli.js';
 import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.js';
 
 /**
@@ -41,4 +41,25 @@ describe.each(MODELS)('%s', (model) => {
       expect(() => withOverrides(setup.plan, ctx.graph, parseOverrides([line])), line).not.toThrow();
     }
   });
+});
+
+const IMAGES = join(SHARED, 'images');
+if (!HAS_SHARED) console.log(`skipping the runnable-suggestion checks on udnie and candy: ${SHARED} is absent`);
+
+describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and dog, evaluated on fish)', (name) => {
+  // compare and bisect only: a fix on a 720x720 model costs a minute more and its findings come from the same rules as bisect's.
+  it('generic-int8: every --precision the advisor suggests after compare and bisect is accepted', async () => {
+    const { ctx, setup } = await openWithPlan(join(SHARED, 'models', `${name}.onnx`), {
+      profile: 'generic-int8', calib: [join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg')], inputs: [join(IMAGES, 'fish_720.png')], preprocess: 'size=720x720',
+    });
+    const compared = await compareModel({ ctx, quant: setup, achievable: false });
+    const bisected = await bisect({ ctx, quant: setup });
+    const lines = [...suggested(compared.report.findings ?? []), ...suggested(bisected.findings)];
+    expect(lines.length).toBeGreaterThan(0);
+    console.log(`${name}: ${lines.length} suggested --precision value(s): ${lines.join(' ')}`);
+    expect(compared.report.findings?.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(() => withOverrides(setup.plan, ctx.graph, parseOverrides([line])), line).not.toThrow();
+    }
+  }, 300_000);
 });

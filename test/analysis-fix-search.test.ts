@@ -201,6 +201,27 @@ describe('FixSearch, descent from the ceiling', () => {
     expect(evaluations.map((e) => e.purpose)).toEqual(['baseline', 'reachable', 'promotion', 'promotion', 'prune', 'prune', 'prune']);
   });
 
+  it('descends early when the pace of promoting up cannot reach the target within the budget', () => {
+    // Bisect names useless regions one by one (each adds 0.0001); the target needs all of a, b, c.
+    const parts = [r('a'), r('b'), r('c')];
+    const score = (keys: string[]) => (keys.includes('*') || ['a', 'b', 'c'].every((k) => keys.includes(k)) ? 0.9995 : 0.99 + 0.0001 * keys.filter((k) => k.startsWith('x')).length);
+    let n = 0;
+    const early = drive({ strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 }, score, () => `x${n++}`);
+    // Two promotions gain 0.0001 each: six more at that pace reach 0.9908, short of 0.999.
+    expect(early.outcome).toMatchObject({ met: true, descended: true, promoted: parts });
+    expect(early.locates).toBe(2);
+    // Without a target score the same search spends its budget of 8 first.
+    n = 0;
+    const late = drive({ strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts }, score, () => `x${n++}`);
+    expect(late.outcome).toMatchObject({ met: true, descended: true, promoted: parts });
+    expect(late.locates).toBe(8);
+    // A pace that would get there keeps promoting up: each promotion gains 0.002 (target after 5).
+    n = 0;
+    const steady = drive({ strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 }, (keys) => (keys.includes('*') ? 0.9995 : 0.99 + 0.002 * keys.length), () => `y${n++}`);
+    expect(steady.outcome).toMatchObject({ met: true, descended: false });
+    expect(steady.outcome.promoted.length).toBeGreaterThanOrEqual(4);
+  });
+
   it('never descends when the ceiling misses the target', () => {
     const { outcome } = drive({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: [r('a')] }, () => 0.99, () => 'x');
     expect(outcome).toMatchObject({ stop: 'unreachable', descended: false });

@@ -26,7 +26,11 @@ import { InternalError } from '../core/errors.js';
  * Descent. When the search stops short (promotion budget spent, or nothing left to promote) but
  * the ceiling met the target, the plan is reachable from above: with `ceilingParts` (the regions
  * the ceiling is made of, cheapest first) every part is promoted and then pruned, dearest first,
- * each demotion kept while the target holds. The result meets the target; `descended` says so. An evaluation of a set already evaluated is answered from memory.
+ * each demotion kept while the target holds. The result meets the target; `descended` says so.
+ * With `targetScore`, the search descends early once the pace of its promotions so far cannot
+ * reach the target within the budget (see outpaced): a target that needs most of the model
+ * promoted is reached from above without spending the budget first. An evaluation of a set
+ * already evaluated is answered from memory.
  */
 
 export interface RegionKey {
@@ -77,6 +81,11 @@ export interface FixSearchInit<G extends RegionKey> {
    * caller whose user set the promotion budget keeps to it).
    */
   readonly ceilingParts?: readonly G[];
+  /**
+   * The score at which the target is met (a margin's 0, or the target's value oriented), for the
+   * early descent; none: the search only descends when its budget is spent.
+   */
+  readonly targetScore?: number;
 }
 
 type Phase = 'baseline' | 'reachable' | 'promote' | 'choose' | 'sensitivity' | 'greedy' | 'prune' | 'done';
@@ -185,6 +194,7 @@ export class FixSearch<G extends RegionKey> {
           if (!e) return this.ask({ kind: 'evaluate', promoted: [...this.promoted], purpose: 'promotion' });
           if (e.met) { this.toPrune('met', e); continue; }
           if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
+          if (this.outpaced(e)) { this.toPrune('budget', e); continue; }
           return this.ask({ kind: 'locate', promoted: [...this.promoted] });
         }
         case 'choose': {
@@ -245,6 +255,23 @@ export class FixSearch<G extends RegionKey> {
           return;
       }
     }
+  }
+
+  /**
+   * Early descent: after at least two promotions up, when even the average gain per promotion so
+   * far, kept up for every promotion the budget has left, would not close the gap to the target,
+   * promoting up cannot get there: descend from the ceiling now instead of spending the budget.
+   * Only when a descent is possible (ceiling parts, a ceiling that meets the target).
+   */
+  private outpaced(e: Evaluation): boolean {
+    const target = this.init.targetScore;
+    const k = this.promoted.length;
+    if (target === undefined || this.descended || k < 2 || (this.init.ceilingParts ?? []).length === 0) return false;
+    const ceiling = this.init.ceiling ? this.memo.get(keyOf([this.init.ceiling])) : undefined;
+    const start = this.memo.get(keyOf([]));
+    if (!ceiling?.met || !start || !Number.isFinite(start.score) || !Number.isFinite(e.score)) return false;
+    const gain = (e.score - start.score) / k;
+    return !(gain > 0) || gain * (this.init.maxPromotions - k) < target - e.score;
   }
 
   private toPrune(stop: FixOutcome<G>['stop'], e: Evaluation): void {

@@ -206,7 +206,10 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   // The ceiling's parts for a descent: every kernel's promotion, cheapest first (pruned dearest first).
   // Only under the default budget: a budget the user set is kept to.
   const ceilingParts = options.maxPromotions === undefined ? [...sensitivityRegions(graph, quant.plan)].sort((a, b) => macsOf(a) - macsOf(b)) : [];
-  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts });
+  // The score at which the target holds: a margin of 0 dB, or the one condition's value oriented.
+  const only = goal.targets.length === 1 ? goal.targets[0] : null;
+  const targetScore = only === null ? 0 : higherIsBetter(only.metric) ? only.value : -only.value;
+  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts, targetScore });
   const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number; binding: Binding | null }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
