@@ -8,7 +8,8 @@ export function reportError(error: unknown, write: (text: string) => void): Exit
   }
   if (error instanceof CancelledError) {
     write(`quantscope: ${error.message}\n`);
-    return ExitCode.usage;
+    // 130 for Ctrl-C (and a cancel with no signal), 143 for SIGTERM: the shell's 128 + signal.
+    return error.signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
   }
   if (error instanceof InternalError || error instanceof Error) {
     write(`quantscope: internal error: ${error.stack ?? error.message}\n`);

@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.js';
+import { CancelledError, ExitCode } from '../core/errors.js';
 
 /**
  * An AbortSignal that fires on the first SIGINT or SIGTERM, so long work stops between steps and
@@ -9,9 +9,9 @@ export function cancelOnSignals(): { signal: AbortSignal; release: () => void } 
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count += 1;
-    if (count > 1) process.exit(130);
+    if (count > 1) process.exit(sig === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
     process.stderr.write(`\nquantscope: ${sig} received; stopping after the current step (send again to quit now)\n`);
-    controller.abort(new CancelledError(`Stopped by ${sig}; results written so far are kept and marked incomplete.`));
+    controller.abort(new CancelledError(`Stopped by ${sig}; results written so far are kept and marked incomplete.`, sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

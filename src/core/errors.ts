@@ -4,6 +4,10 @@ export const ExitCode = {
   qualityGate: 1,
   usage: 2,
   internal: 3,
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, the shell's convention. */
+  interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -30,9 +34,13 @@ export class InternalError extends Error {
 
 /** The user cancelled long work (Ctrl-C, Esc). Results written so far are kept and marked incomplete. */
 export class CancelledError extends Error {
-  constructor(message = 'cancelled') {
+  /** The signal that stopped the work, when one did (the CLI exits 130 or 143 for it). */
+  readonly signal: 'SIGINT' | 'SIGTERM' | null;
+
+  constructor(message = 'cancelled', signal: 'SIGINT' | 'SIGTERM' | null = null) {
     super(message);
     this.name = 'CancelledError';
+    this.signal = signal;
   }
 }
 
