@@ -24,11 +24,21 @@ export function closestNames(name: string, candidates: Iterable<string>, count =
   const scored: { c: string; score: number }[] = [];
   for (const c of candidates) {
     const cl = c.toLowerCase();
-    const score = cl.includes(lower) || lower.includes(cl) ? -1 : editDistance(lower, cl, 32);
+    // A substring first, then an abbreviation (the name's letters in order, from the same first
+    // letter: `conv15` for `convolution15`), then the edit distance.
+    const score = cl.includes(lower) || lower.includes(cl) ? -2 : isAbbreviation(lower, cl) ? -1 : editDistance(lower, cl, 32);
     scored.push({ c, score });
   }
-  scored.sort((x, y) => x.score - y.score || x.c.localeCompare(y.c));
+  scored.sort((x, y) => x.score - y.score || Math.abs(x.c.length - name.length) - Math.abs(y.c.length - name.length) || x.c.localeCompare(y.c));
   return scored.slice(0, count).map((s) => s.c);
+}
+
+/** Whether `short` is `long`'s letters in order (a subsequence) starting with the same letter. */
+function isAbbreviation(short: string, long: string): boolean {
+  if (short.length < 2 || short[0] !== long[0]) return false;
+  let i = 0;
+  for (const ch of long) if (ch === short[i]) i += 1;
+  return i >= short.length;
 }
 
 /** Shows a user-supplied name safely in one line: control characters and escapes made visible, long names cut. */

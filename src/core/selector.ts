@@ -137,10 +137,19 @@ export function selectTensors(graph: Graph, spec: string | readonly string[]): s
   const tensors = new Set<string>();
   const inputs = new Set(graph.inputs.map((i) => i.name));
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
-  for (const term of splitSpec(spec)) {
+  const terms = splitSpec(spec);
+  if (terms.length === 0) {
+    const shown = typeof spec === 'string' ? spec : spec.join(',');
+    throw new UserError(`The selection '${displayName(shown)}' names nothing; give tensor or node names, patterns (op:Conv, re:..., conv*) or a preset (@all, @outputs, @hotspots).`);
+  }
+  for (const term of terms) {
+    if (term === 'op:' || term === 're:') throw new UserError(`The selection term '${term}' is empty; write ${term === 'op:' ? 'op:TYPE (for example op:Conv)' : 're:PATTERN'}.`);
     const matcher = termMatcher(graph, term);
     if (matcher) {
-      for (const n of graph.nodes) if (matcher(n)) for (const o of n.outputs) if (o !== '') tensors.add(o);
+      let hits = 0;
+      for (const n of graph.nodes) if (matcher(n)) for (const o of n.outputs) if (o !== '') { tensors.add(o); hits += 1; }
+      // A pattern that matches nothing is a typo; a preset may rightly be empty (no hotspots).
+      if (hits === 0 && !term.startsWith('@')) throw selectsNothing(graph, term);
       continue;
     }
     if (graph.producer.has(term) || inputs.has(term)) {
@@ -157,6 +166,20 @@ export function selectTensors(graph: Graph, spec: string | readonly string[]): s
   const order: string[] = [...graph.inputs.map((i) => i.name).filter((n) => tensors.has(n))];
   for (const n of graph.nodes) for (const o of n.outputs) if (tensors.has(o)) order.push(o);
   return [...new Set(order)];
+}
+
+/** A pattern or preset that selects no tensor: one sentence, with the op types or names nearest to it. */
+function selectsNothing(graph: Graph, term: string): UserError {
+  if (term.startsWith('op:')) {
+    const types = [...new Set(graph.nodes.map((n) => n.opType))];
+    const near = closestNames(term.slice(3), types, 3).map((t) => `'op:${displayName(t)}'`);
+    return new UserError(`The selection term '${displayName(term)}' matches no node${near.length ? `; the closest op types are ${near.join(', ')}` : ''}.`);
+  }
+  const names = new Set<string>();
+  for (const n of graph.nodes) { names.add(n.name); for (const o of n.outputs) if (o !== '') names.add(o); }
+  const key = term.startsWith('re:') ? term.slice(3) : term.replace(/[*?]/g, '');
+  const near = closestNames(key, names, 3).map((c) => `'${displayName(c)}'`);
+  return new UserError(`The selection term '${displayName(term)}' matches no node or tensor${near.length ? `; the closest are ${near.join(', ')}` : ''}.`);
 }
 
 export function unknownName(graph: Graph, term: string): UserError {

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ComparisonReport } from '../../analysis/comparison.js';
+import { compareTaps } from '../../app/compare.js';
 import { compareOverEvaluation } from '../../app/compare-eval.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import { compareDumps } from '../../app/compare-dumps.js';
@@ -77,6 +78,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
         const ctx = await openModel(modelInputOptions({ ...args, model: args.model }));
+        compareTaps(ctx, args.taps); // the selection, before a long calibration
         const evaluation = await evaluationContexts(ctx, args.eval);
         const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
         const result = await compareOverEvaluation({
