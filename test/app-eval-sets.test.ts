@@ -78,3 +78,29 @@ describe('compare and bisect over an evaluation set', () => {
     expect(b.stdout.split('\n').filter((l) => l.startsWith('  * '))).toHaveLength(1);
   });
 });
+
+describe('the TUI session over an evaluation set', () => {
+  it('compare and bisect jobs measure every --eval input; the header says how many', async () => {
+    const { openSession } = await import('../src/app/session.js');
+    const { inProcessRunner } = await import('../src/app/in-process-runner.js');
+    const evalImages = await writeCalibrationImages(join(dir, 'eval4'), 2, 401);
+    const calib = await writeCalibrationImages(join(dir, 'calib4'), 2, 411);
+    const session = await openSession({ model: { modelPath: MODEL, inputs: [evalImages[0]] }, quant: { calib }, eval: evalImages, metric: 'snrDb', threshold: 80 });
+    expect(session.evaluation).toHaveLength(2);
+    expect(session.inputLabels[0]).toMatch(/^eval 2 inputs \(calib-0\.png, calib-1\.png\)$/);
+    const runner = inProcessRunner(session);
+    try {
+      const compared = await runner.run({ kind: 'compare', edits: [] }, () => {}, new AbortController().signal);
+      if (compared.kind !== 'compare') throw new Error('wrong outcome');
+      expect(compared.report.evaluation?.inputs).toEqual(evalImages);
+      const bisected = await runner.run({ kind: 'bisect', edits: [] }, () => {}, new AbortController().signal);
+      if (bisected.kind !== 'bisect') throw new Error('wrong outcome');
+      // Bisected on the input where the output is worst: the same value as the merged compare's output row.
+      const out = compared.report.rows.find((r) => r.tensor === 'logits');
+      expect(bisected.result.culprit).not.toBeNull();
+      expect(out?.worstInput).toBeDefined();
+    } finally {
+      await runner.dispose();
+    }
+  });
+});

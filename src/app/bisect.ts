@@ -92,7 +92,7 @@ function shortfallDb(m: Metrics, criterion: Criterion): number {
 }
 
 /** Each evaluation input's outputs (one quant run each, one input at a time) and the input to bisect: where the output fares worst. */
-async function measureInputs(
+export async function measureInputs(
   inputs: readonly ModelContext[], quant: QuantSetup, criterion: Criterion, output: string | undefined, onProgress: ProgressListener, signal?: AbortSignal,
 ): Promise<NonNullable<BisectReport['evaluation']>> {
   const measured: { tensor: string; metrics: Metrics; pass: boolean }[][] = [];

@@ -3,11 +3,11 @@ import { metricValue, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import type { Graph } from '../core/graph.js';
 import type { Override, Plan } from '../quant/plan.js';
-import { altersUnder, isFloatTensor, locateCulprit, passes, Prober, type CulpritSearch } from './bisect.js';
+import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from './bisect.js';
 import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from './compare-report.js';
 import { criterionText } from '../store/report-cells.js';
 import type { ModelContext } from './context.js';
-import type { ProgressListener } from './events.js';
+import { silent, type ProgressListener } from './events.js';
 import { promotionRegion } from './fix.js';
 import type { QuantSetup } from './quant-setup.js';
 import type { BisectView, MeasuredTensor, ProbeView } from './session-jobs.js';
@@ -18,6 +18,8 @@ export interface SessionBisectOptions {
   readonly metric?: string;
   readonly threshold?: number;
   readonly peak?: number;
+  /** Evaluation inputs: with several, bisect runs on the one where the output is worst. */
+  readonly evaluation?: readonly ModelContext[];
   readonly onProgress?: ProgressListener;
   /** Called once per probe, as soon as its run is measured. */
   readonly onProbe: (probe: ProbeView) => void;
@@ -31,8 +33,11 @@ export interface SessionBisectOptions {
  * candidates still in play. The result offers the promotion fix would apply to the culprit.
  */
 export async function bisectForSession(options: SessionBisectOptions): Promise<BisectView> {
-  const { ctx, quant } = options;
+  const { quant } = options;
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
+  const inputs = options.evaluation && options.evaluation.length > 1 ? options.evaluation : [options.ctx];
+  const worst = inputs.length > 1 ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal)).bisected : 0;
+  const ctx = inputs[worst];
   options.onProgress?.({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name}` });
   const prober = await Prober.create(ctx, quant);
   try {

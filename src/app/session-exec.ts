@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { displayName } from '../core/closest.js';
 import { throwIfCancelled } from './events.js';
 import type { CalibrationTable } from '../quant/calibration-table.js';
-import { compareModel } from './compare.js';
+import { compareOverEvaluation } from './compare-eval.js';
 import { emitModel, type EmitResult } from './emit.js';
 import { setUpQuant, type QuantSetup } from './quant-setup.js';
 import { bisectForSession } from './session-bisect.js';
@@ -40,26 +40,26 @@ export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: 
   switch (request.kind) {
     case 'compare': {
       const taps = request.taps && request.taps.length > 0 ? request.taps.map(exactSpec) : undefined;
-      const result = await compareModel({
-        ctx, quant: setup, taps, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
+      const result = await compareOverEvaluation({
+        ctx, evaluation: session.evaluation, quant: setup, taps, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
         maxMemory: session.options.quant.maxMemory, onProgress: onEvent, signal,
       });
       for (const note of result.notes) onEvent({ type: 'log', level: 'warn', message: note });
       return { kind: 'compare', report: result.report, taps: request.taps ?? [] };
     }
     case 'emit': {
-      const result = await emitModel({ ctx, setup, outDir: session.options.emitDir, onProgress: onEvent, signal });
+      const result = await emitModel({ ctx, setup, evaluation: session.evaluation, outDir: session.options.emitDir, onProgress: onEvent, signal });
       return { kind: 'emit', result: emitView(result) };
     }
     case 'bisect': {
       const result = await bisectForSession({
-        ctx, quant: setup, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak, onProgress: onEvent,
+        ctx, quant: setup, evaluation: session.evaluation, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak, onProgress: onEvent,
         onProbe: (probe) => onEvent({ type: 'probe', probe }), signal,
       });
       return { kind: 'bisect', result };
     }
     case 'fix': {
-      const result = await fixForSession({ ctx, quant: setup, target: session.options.target, peak: session.options.peak, onEvent, signal });
+      const result = await fixForSession({ ctx, quant: setup, evaluation: session.evaluation, target: session.options.target, peak: session.options.peak, onEvent, signal });
       return { kind: 'fix', result };
     }
   }

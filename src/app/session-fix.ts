@@ -12,6 +12,7 @@ export interface SessionFixOptions {
   readonly quant: QuantSetup;
   readonly target?: string;
   readonly peak?: number;
+  readonly evaluation?: readonly ModelContext[];
   readonly onEvent: (event: JobEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -49,7 +50,7 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
       }
     }
   };
-  const report = await fix({ ctx: options.ctx, quant: options.quant, target: options.target, peak: options.peak, onProgress, signal: options.signal });
+  const report = await fix({ ctx: options.ctx, quant: options.quant, evaluation: options.evaluation, target: options.target, peak: options.peak, onProgress, signal: options.signal });
   return fixView(report);
 }
 

@@ -4,6 +4,7 @@ import { readPlanFile } from '../quant/plan-file.js';
 import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../quant/plan.js';
 import { loadProfile, type Precision, type Profile } from '../quant/profile.js';
 import { openModel, type ModelContext, type ModelInputOptions } from './context.js';
+import { evaluationContexts } from './evaluation.js';
 import type { QuantSetupOptions } from './quant-setup.js';
 
 /**
@@ -21,6 +22,8 @@ export interface SessionOptions {
   readonly target?: string;
   /** `--peak` of the outputs' PSNR (default max |x| of each float output). */
   readonly peak?: number;
+  /** `--eval`: evaluation inputs apart from the calibration ones; compare, bisect, fix and emit measure on all of them. */
+  readonly eval?: readonly string[];
   /** Where emit writes (default as `quantscope emit`). */
   readonly emitDir?: string;
 }
@@ -33,6 +36,8 @@ export interface Session {
   readonly basePlan: Plan;
   /** What the header shows: `name=source` per input, sources shortened to their file names. */
   readonly inputLabels: readonly string[];
+  /** The evaluation inputs (app/evaluation.ts): `--eval`, else the one input of `ctx`. */
+  readonly evaluation: readonly ModelContext[];
 }
 
 export async function openSession(options: SessionOptions): Promise<Session> {
@@ -40,8 +45,11 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const planFile = options.quant.planFile ? readPlanFile(options.quant.planFile) : undefined;
   const profile = loadProfile(options.quant.profile ?? planFile?.profile ?? 'generic-int8');
   const basePlan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
-  const inputLabels = ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
-  return { options, ctx, profile, basePlan, inputLabels };
+  const evaluation = await evaluationContexts(ctx, options.eval);
+  const inputLabels = evaluation.length > 1
+    ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
+    : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
+  return { options, ctx, profile, basePlan, inputLabels, evaluation };
 }
 
 /** The overrides a job applies: the session's base ones (plan file, flags), then the edits. */

@@ -2,9 +2,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../../core/errors.js';
-import { modelInputOptions, quantSetupOptions, withModelOptions, withQuantOptions, type ModelArgs, type QuantArgs } from '../options.js';
+import { modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withQuantOptions, type EvalArgs, type ModelArgs, type QuantArgs } from '../options.js';
 
-interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs {
+interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs, EvalArgs {
   model?: string;
   filter?: string;
   metric?: string;
@@ -27,7 +27,7 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
   command: 'tui [model]',
   describe: 'Interactive terminal UI: graph, results, bisect, fix, emit (default model: the demo)',
   builder: (y: Argv) =>
-    withQuantOptions(withModelOptions(y))
+    withQuantOptions(withEvalOption(withModelOptions(y)))
       .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (default: the demo model)' })
       .option('filter', { type: 'string', describe: 'Initial graph filter (selection language: op:Conv, re:..., @hotspots)' })
       .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default snrDb >= 30, every output also psnrDb >= 40)', group: 'Thresholds:' })
@@ -53,7 +53,8 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
     const { inProcessRunner } = await import('../../app/in-process-runner.js');
     const options = {
       model: modelInputOptions({ ...args, model: args.model ?? DEMO_MODEL }),
-      quant: quantSetupOptions(args),
+      quant: quantSetupWithEval(args),
+      eval: args.eval,
       metric: args.metric,
       threshold: args.threshold,
       peak: args.peak,
