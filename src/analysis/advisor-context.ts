@@ -41,7 +41,7 @@ export interface AdviceGraph {
    * int8, `fp32` for a float op at fp16), null when nothing is left to promote. Suggestions of
    * `--precision NODE=…` use it, so every one is a command the tool accepts.
    */
-  promotionOf?(node: string): 'int16' | 'fp32' | 'int8' | 'fp16' | null;
+  promotionOf?(node: string): 'int16' | 'a16w8' | 'fp32' | 'int8' | 'fp16' | null;
   /** The tensor's shape when known (inferred from the model). */
   shapeOf?(tensor: string): readonly number[] | undefined;
 }

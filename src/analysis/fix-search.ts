@@ -21,7 +21,8 @@ import { InternalError } from '../core/errors.js';
  * alone (its "sensitivity"); then promote regions greedily, worst score first, evaluating after
  * each, until the target is met or the budget is spent.
  * Both then prune: each promoted region in reverse order is tried demoted, and stays demoted if
- * the target still holds.
+ * the target still holds; one that is needed is tried at its cheaper level (`cheaper`: a16w8 for
+ * int16), and stays there if the target still holds.
  *
  * Descent. When the search stops short (promotion budget spent, or nothing left to promote) but
  * the ceiling met the target, the plan is reachable from above: with `ceilingParts` (the regions
@@ -57,6 +58,8 @@ export interface FixOutcome<G extends RegionKey> {
   readonly promoted: readonly G[];
   /** Regions promoted and then demoted again by pruning. */
   readonly pruned: readonly G[];
+  /** Regions pruning replaced by their cheaper level (the replacements are in `promoted`). */
+  readonly lowered: readonly G[];
   /** Why the loop stopped promoting. */
   readonly stop: 'met' | 'budget' | 'nothing-to-promote' | 'unreachable';
   /** The ceiling's evaluation, when it was measured (the plan missed the target and a ceiling was given). */
@@ -86,6 +89,11 @@ export interface FixSearchInit<G extends RegionKey> {
    * early descent; none: the search only descends when its budget is spent.
    */
   readonly targetScore?: number;
+  /**
+   * The same region one promotion level cheaper (a16w8 for int16), or null: pruning tries it for
+   * every region it cannot demote altogether.
+   */
+  readonly cheaper?: (region: G) => G | null;
 }
 
 type Phase = 'baseline' | 'reachable' | 'promote' | 'choose' | 'sensitivity' | 'greedy' | 'prune' | 'done';
@@ -95,6 +103,7 @@ export class FixSearch<G extends RegionKey> {
   private phase: Phase = 'baseline';
   private promoted: G[] = [];
   private pruned: G[] = [];
+  private lowered: G[] = [];
   private stop: FixOutcome<G>['stop'] = 'met';
   private pending: FixStep<G> | null = null;
   private outcome: FixOutcome<G> | null = null;
@@ -241,12 +250,26 @@ export class FixSearch<G extends RegionKey> {
         case 'prune': {
           // Pruning only makes sense once the target is met: it keeps it met with fewer promotions.
           if (this.stop !== 'met' || this.pruneAt < 0) return this.finish(this.stop, this.final ?? this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
+          const region = this.promoted[this.pruneAt];
           const without = this.promoted.filter((_, i) => i !== this.pruneAt);
           const known = this.memo.get(keyOf(without));
-          if (!known) return this.ask({ kind: 'evaluate', promoted: without, purpose: 'prune', subject: this.promoted[this.pruneAt] });
+          if (!known) return this.ask({ kind: 'evaluate', promoted: without, purpose: 'prune', subject: region });
           if (known.met) {
             this.pruned.push(this.promoted.splice(this.pruneAt, 1)[0]);
             this.final = known;
+          } else {
+            // Needed: then perhaps at the cheaper level.
+            const cheaper = this.init.cheaper?.(region) ?? null;
+            if (cheaper) {
+              const swapped = this.promoted.map((r, i) => (i === this.pruneAt ? cheaper : r));
+              const e = this.memo.get(keyOf(swapped));
+              if (!e) return this.ask({ kind: 'evaluate', promoted: swapped, purpose: 'prune', subject: cheaper });
+              if (e.met) {
+                this.lowered.push(region);
+                this.promoted[this.pruneAt] = cheaper;
+                this.final = e;
+              }
+            }
           }
           this.pruneAt -= 1;
           continue;
@@ -299,7 +322,7 @@ export class FixSearch<G extends RegionKey> {
     this.phase = 'done';
     const ceiling = this.init.ceiling;
     const reachable = ceiling ? this.memo.get(keyOf([ceiling])) ?? null : null;
-    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], stop, final, ranking: [...this.ranking], reachable, descended: this.descended };
+    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], lowered: [...this.lowered], stop, final, ranking: [...this.ranking], reachable, descended: this.descended };
   }
 }
 

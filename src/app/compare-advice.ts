@@ -5,7 +5,7 @@ import { activationInputs, type Graph } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { rangeFromTable, type CalibrationTable } from '../quant/calibration-table.js';
 import { isQuantizedIn, promotionOf, type Plan } from '../quant/plan.js';
-import { activationQuant, type Profile } from '../quant/profile.js';
+import { activationQuant, activationStorage, type Profile, type QuantPrecision } from '../quant/profile.js';
 
 /** The facts the advisor reads, gathered from a model's graph, plan and calibration (see analysis/advisor.ts). */
 
@@ -48,7 +48,7 @@ export function quantizedPrecisionOf(graph: Graph, plan: Plan, storage: Readonly
     let found: 'int8' | 'int16' | undefined;
     for (const n of graph.consumers.get(tensor) ?? []) {
       if (!isQuantizedIn(plan, n) || !activationInputs(graph, n).includes(tensor)) continue;
-      const p = plan.precision.get(n.name) as 'int8' | 'int16';
+      const p = activationStorage(plan.precision.get(n.name) as QuantPrecision);
       if (p === 'int8' || found === undefined) found = p;
     }
     return found;

@@ -2,7 +2,7 @@ import { displayName } from '../core/closest.js';
 import type { AttrValue, Graph, GraphNode } from '../core/graph.js';
 import { fusionGroups, groupByNode, innerTensorSet } from '../quant/fusion.js';
 import { isQuantizedIn, type Plan } from '../quant/plan.js';
-import { REDUCTION_OPS, weightLayout, weightQuant, type Precision } from '../quant/profile.js';
+import { activationStorage, isQuantPrecision, REDUCTION_OPS, weightLayout, weightQuant, type Precision, type QuantPrecision } from '../quant/profile.js';
 import { isFloatValue, type KnownValue } from '../quant/qdq-rewrite.js';
 
 /**
@@ -179,14 +179,15 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
   const plannedStorage = (t: string): ValueFormat => {
     const producer = source.producer.get(t);
     if (!producer || inner.has(t) || !isFloat(t)) return 'fp32';
-    return kernelPrecision(producer);
+    const k = kernelPrecision(producer);
+    return isQuantPrecision(k) ? activationStorage(k) : k;
   };
 
   const nodes: NodeCheck[] = [];
   for (const node of source.nodes) {
     const planned = precisionOf(node);
     const problems: string[] = [];
-    const quantized = isQuantizedIn(plan, node) && (planned === 'int8' || planned === 'int16');
+    const quantized = isQuantizedIn(plan, node) && isQuantPrecision(planned);
     const group = groupOf.get(node.name);
 
     // Storage of every float output.
@@ -242,7 +243,7 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       const init = source.initializers.get(x);
       if (init) {
         if (quantized && layout && k === layout.weight && init.dtype === 'float32') {
-          const bits = weightQuant(profile, planned as 'int8' | 'int16').bits;
+          const bits = weightQuant(profile, planned as QuantPrecision).bits;
           const expected: ValueFormat = bits === 8 ? 'int8' : 'int16';
           if (actual !== expected) problems.push(`its weight '${displayName(x)}' is read as ${actual}, not ${expected}`);
         }
@@ -250,7 +251,7 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       }
       if (!isFloat(x)) continue;
       let expected: ValueFormat;
-      if (quantized) expected = planned;
+      if (quantized) expected = activationStorage(planned as QuantPrecision);
       else if (group?.innerTensors.includes(x)) expected = 'fp32';
       else if (planned === 'fp16') expected = 'fp16';
       else expected = plannedStorage(x);

@@ -11,7 +11,7 @@ import { nodeMacs, planCost, type PlanCost } from '../quant/cost.js';
 import { writePlanFile } from '../quant/plan-file.js';
 import { planToFile, type Override, type Plan } from '../quant/plan.js';
 import {
-  candidateRegions, ceilingRegion, planWith, regionLabel, sensitivityRegions, type Region,
+  candidateRegions, ceilingRegion, cheaperRegion, planWith, regionLabel, sensitivityRegions, type Region,
 } from '../quant/promotion-regions.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
 import type { ModelContext } from './context.js';
@@ -28,7 +28,7 @@ export const DEFAULT_MAX_PROMOTIONS = 8;
 
 // The region rules live in quant/promotion-regions.ts; re-exported for the commands, the UI and tests.
 export {
-  candidateRegions, ceilingRegion, planWith, promotionRegion, regionLabel, sensitivityRegions,
+  candidateRegions, ceilingRegion, cheaperRegion, planWith, promotionRegion, regionLabel, sensitivityRegions,
   type PrecisionChange, type Region,
 } from '../quant/promotion-regions.js';
 
@@ -106,6 +106,8 @@ export interface FixReport {
   readonly regions: readonly Region[];
   /** Regions promoted on the way and demoted again by pruning. */
   readonly pruned: readonly Region[];
+  /** Regions pruning moved to their cheaper level (int16 to a16w8); `regions` holds them at that level. */
+  readonly lowered: readonly Region[];
   /** The outputs under the final plan, each on its worst evaluation input. */
   readonly outputs: readonly OutputResult[];
   /** The outputs under the plan fix started from, each on its worst evaluation input. */
@@ -209,7 +211,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   // The score at which the target holds: a margin of 0 dB, or the one condition's value oriented.
   const only = goal.targets.length === 1 ? goal.targets[0] : null;
   const targetScore = only === null ? 0 : higherIsBetter(only.metric) ? only.value : -only.value;
-  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts, targetScore });
+  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts, targetScore, cheaper: (r) => cheaperRegion(quant.plan, r) });
   const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number; binding: Binding | null }>();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
@@ -349,6 +351,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       promoted: outcome.promoted.flatMap((r) => r.changes.map((c) => c.node)),
       regions: outcome.promoted,
       pruned: outcome.pruned,
+      lowered: outcome.lowered,
       outputs: final.outputs,
       before,
       evaluation: {

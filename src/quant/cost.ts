@@ -87,6 +87,7 @@ export function nodeMacs(graph: Graph, node: GraphNode, shapes: Shapes = new Map
 export function weightBytesPer(plan: Plan, precision: Precision): number {
   switch (precision) {
     case 'int8': return 1;
+    case 'a16w8': return 1;
     case 'int16': return plan.profile.weights.int16Bits / 8;
     case 'fp16': return 2;
     case 'fp32': return 4;

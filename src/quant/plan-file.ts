@@ -64,7 +64,7 @@ export function parsePlanText(text: string, file: string): PlanFile {
     const value = values[key];
     if (!isPrecision(value)) {
       throw new UserError(
-        `${label}: override '${displayName(key)}' must be 'int8', 'int16', 'fp16' or 'fp32', not ${typeof value === 'string' ? `'${displayName(value, 40)}'` : displayName(JSON.stringify(value) ?? String(value), 40)}.`,
+        `${label}: override '${displayName(key)}' must be 'int8', 'a16w8', 'int16', 'fp16' or 'fp32', not ${typeof value === 'string' ? `'${displayName(value, 40)}'` : displayName(JSON.stringify(value) ?? String(value), 40)}.`,
       );
     }
     overrides.push([key, value]);

@@ -2,7 +2,7 @@ import { closestNames, displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
 import { selectNodes, splitSpec } from '../core/selector.js';
-import { isQuantizedOp, PRECISIONS, type Precision, type Profile } from './profile.js';
+import { isQuantizedOp, isQuantPrecision, PRECISIONS, type Precision, type Profile } from './profile.js';
 
 /**
  * A plan: the precision of every node (DESIGN.md §2). Each node starts at its default from the
@@ -52,10 +52,9 @@ export function isPrecision(value: unknown): value is Precision {
   return typeof value === 'string' && (PRECISIONS as readonly string[]).includes(value);
 }
 
-/** Whether the plan quantizes the node (int8 or int16). */
+/** Whether the plan quantizes the node (int8, a16w8 or int16). */
 export function isQuantizedIn(plan: Plan, node: GraphNode | string): boolean {
-  const p = plan.precision.get(typeof node === 'string' ? node : node.name);
-  return p === 'int8' || p === 'int16';
+  return isQuantPrecision(plan.precision.get(typeof node === 'string' ? node : node.name));
 }
 
 /**
@@ -128,7 +127,7 @@ function nodesFor(
   const taking = matched.filter(canTake);
   if (taking.length > 0) return taking;
   const eligible = graph.nodes.filter(canTake);
-  const what = value === 'int8' || value === 'int16' ? `a quantized op (${profile.quantizedOps.join(', ') || 'none in this profile'})` : 'a node';
+  const what = isQuantPrecision(value) ? `a quantized op (${profile.quantizedOps.join(', ') || 'none in this profile'})` : 'a node';
   const matchedText = matched.length > 0 ? `; it matches ${matched.length} node(s), none of them ${what}` : '';
   let near: string;
   if (term.startsWith('op:')) {
@@ -164,7 +163,7 @@ export function planToFile(plan: Plan): PlanFile {
 
 /** How many nodes the plan puts at each precision. */
 export function precisionCounts(plan: Plan): Record<Precision, number> {
-  const counts: Record<Precision, number> = { int8: 0, int16: 0, fp16: 0, fp32: 0 };
+  const counts: Record<Precision, number> = { int8: 0, a16w8: 0, int16: 0, fp16: 0, fp32: 0 };
   for (const p of plan.precision.values()) counts[p]++;
   return counts;
 }
@@ -172,7 +171,7 @@ export function precisionCounts(plan: Plan): Record<Precision, number> {
 /** The precision a node is promoted to: int8 → int16 for quantized ops, fp16 → fp32; null when already there. */
 export function promotionOf(plan: Plan, node: GraphNode): Precision | null {
   const p = plan.precision.get(node.name) ?? plan.profile.floatOps;
-  if (p === 'int8' && isQuantizable(plan.profile, node)) return 'int16';
+  if ((p === 'int8' || p === 'a16w8') && isQuantizable(plan.profile, node)) return 'int16';
   if (p === 'fp16') return 'fp32';
   return null;
 }

@@ -11,9 +11,26 @@ import int8Fp16 from './profiles/int8-fp16.json' with { type: 'json' };
  * files; the built-in ones live in `src/quant/profiles/`, and a user may pass a path to their own.
  */
 
-/** A node's precision in a plan: `int8`/`int16` for quantized ops, `fp16`/`fp32` for float ops. */
-export type Precision = 'int8' | 'int16' | 'fp16' | 'fp32';
-export const PRECISIONS: readonly Precision[] = ['int8', 'int16', 'fp16', 'fp32'];
+/**
+ * A node's precision in a plan: `int8`, `a16w8` (16-bit activations, 8-bit weights) or `int16`
+ * for quantized ops, `fp16`/`fp32` for float ops. From cheap to dear: a16w8 doubles an INT8
+ * multiply's activation width and keeps the weights' bytes; int16 widens both (its weights take
+ * the profile's `weights.int16Bits`, so a profile with 8 there makes int16 the same as a16w8).
+ */
+export type Precision = 'int8' | 'a16w8' | 'int16' | 'fp16' | 'fp32';
+export const PRECISIONS: readonly Precision[] = ['int8', 'a16w8', 'int16', 'fp16', 'fp32'];
+
+/** The precisions of quantized ops. */
+export type QuantPrecision = 'int8' | 'a16w8' | 'int16';
+
+export function isQuantPrecision(p: Precision | undefined): p is QuantPrecision {
+  return p === 'int8' || p === 'a16w8' || p === 'int16';
+}
+
+/** The integer format a quantized precision stores its activations in: a16w8 stores them as int16. */
+export function activationStorage(p: QuantPrecision): 'int8' | 'int16' {
+  return p === 'int8' ? 'int8' : 'int16';
+}
 
 export interface WeightPolicy {
   /** `per-channel`: one scale per output channel (axis 0 for Conv, 1 for ConvTranspose, see weightLayout). */
@@ -228,8 +245,8 @@ export function isQuantizedOp(profile: Profile, node: GraphNode): boolean {
 }
 
 /** How the activations of a quantized node at `precision` are quantized. */
-export function activationQuant(profile: Profile, precision: 'int8' | 'int16'): { bits: 8 | 16; symmetric: boolean } {
-  return precision === 'int16'
+export function activationQuant(profile: Profile, precision: QuantPrecision): { bits: 8 | 16; symmetric: boolean } {
+  return precision !== 'int8'
     ? { bits: 16, symmetric: profile.activations.int16Symmetric }
     : { bits: 8, symmetric: profile.activations.symmetric };
 }
@@ -237,7 +254,7 @@ export function activationQuant(profile: Profile, precision: 'int8' | 'int16'): 
 /** How the weights of a quantized node at `precision` are quantized. */
 export function weightQuant(
   profile: Profile,
-  precision: 'int8' | 'int16',
+  precision: QuantPrecision,
 ): { bits: 8 | 16; symmetric: boolean; granularity: 'per-channel' | 'per-tensor' } {
   return {
     bits: precision === 'int16' ? profile.weights.int16Bits : 8,

@@ -1,6 +1,6 @@
 import { displayName } from '../core/closest.js';
 import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
-import { nodeMacs } from './cost.js';
+import { nodeMacs, weightBytesPer } from './cost.js';
 import { fusionGroups, groupByNode } from './fusion.js';
 import { promotionOf, withOverrides, type Override, type Plan } from './plan.js';
 import type { Precision } from './profile.js';
@@ -39,7 +39,18 @@ export interface Region {
 function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionChange[]): Region | null {
   if (changes.length === 0) return null;
   const unique = [...new Map(changes.map((c) => [c.node, c])).values()];
-  return { key: unique.map((c) => c.node).sort().join('\u0000'), culprit, reason, changes: unique };
+  // The key names the nodes, and the level where it is not the full promotion (a16w8).
+  return { key: unique.map((c) => (c.to === 'a16w8' ? `${c.node}=a16w8` : c.node)).sort().join('\u0000'), culprit, reason, changes: unique };
+}
+
+/**
+ * The region one level cheaper (DESIGN.md §5, promotion levels): its int16 changes at a16w8 (16-bit
+ * activations, 8-bit weights), when the profile's int16 keeps 16-bit weights (otherwise int16
+ * already is a16w8). Null when nothing in it would change.
+ */
+export function cheaperRegion(plan: Plan, region: Region): Region | null {
+  if (plan.profile.weights.int16Bits !== 16 || !region.changes.some((c) => c.to === 'int16' && c.from === 'int8')) return null;
+  return regionOf(region.culprit, region.reason, region.changes.map((c) => (c.to === 'int16' && c.from === 'int8' ? { ...c, to: 'a16w8' } : c)));
 }
 
 /**
@@ -131,9 +142,15 @@ export function candidateRegions(graph: Graph, plan: Plan, culprit: GraphNode, s
     }
   }
   if (region) out.push(region);
-  // Cheapest first (MACs the promotion moves above INT8), so the search takes the cheapest that suffices.
+  // Each at the cheaper level too (a16w8 before int16).
+  const levels = out.flatMap((r) => {
+    const cheaper = cheaperRegion(plan, r);
+    return cheaper ? [cheaper, r] : [r];
+  });
+  // Cheapest first (MACs the promotion moves above INT8, then weight bytes), so the search takes the cheapest that suffices.
   const macs = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, byName.get(c.node) as GraphNode, shapes) ?? 0), 0);
-  return out.map((r, i) => ({ r, i, cost: macs(r) })).sort((a, b) => a.cost - b.cost || a.i - b.i).map((x) => x.r);
+  const bytes = (r: Region): number => r.changes.reduce((n, c) => n + weightBytesPer(plan, c.to), 0);
+  return levels.map((r, i) => ({ r, i, cost: macs(r), bytes: bytes(r) })).sort((a, b) => a.cost - b.cost || a.bytes - b.bytes || a.i - b.i).map((x) => x.r);
 }
 
 /** Every region the sensitivity strategy ranks: each kernel with something to promote, in order. */

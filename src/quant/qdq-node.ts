@@ -4,7 +4,7 @@ import { initializerTensor } from '../onnx/index.js';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import type { Range } from './calibration-methods.js';
-import { REDUCTION_OPS, weightLayout, weightQuant } from './profile.js';
+import { REDUCTION_OPS, weightLayout, weightQuant, type QuantPrecision } from './profile.js';
 import type { QdqEmitter } from './qdq-emitter.js';
 import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-rewrite.js';
 import {
@@ -56,7 +56,7 @@ export interface QuantizedRead {
  * Returns the initializers it replaced.
  */
 export function quantizeKernelNode(
-  ctx: NodeRewriteContext, node: GraphNode, precision: 'int8' | 'int16',
+  ctx: NodeRewriteContext, node: GraphNode, precision: QuantPrecision,
   read: (x: string, k: number) => QuantizedRead, io: { inputs: string[]; outputs: string[] },
 ): string[] {
   const { graph, plan, model } = ctx.input;

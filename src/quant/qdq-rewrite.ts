@@ -7,7 +7,7 @@ import { editModel, initializerTensor, type ModelEdit, type OnnxModel } from '..
 import type { Range } from './calibration-methods.js';
 import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
 import { isQuantizedIn, type Plan } from './plan.js';
-import { activationQuant, type Precision } from './profile.js';
+import { activationQuant, activationStorage, isQuantPrecision, type Precision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
 import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext, type QuantizedRead } from './qdq-node.js';
 import { NameAllocator } from './qdq-names.js';
@@ -82,9 +82,6 @@ function isFloatTensor(input: QdqInput, tensor: string): boolean {
   return isFloatValue(input.graph, input.values, tensor);
 }
 
-function isQuantPrecision(p: Precision | undefined): p is 'int8' | 'int16' {
-  return p === 'int8' || p === 'int16';
-}
 
 /**
  * Rewrites a float model into the QDQ model the quant backend runs and `emit` writes
@@ -171,13 +168,15 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
     const aq = activationQuant(plan.profile, precision);
     const read = (x: string): QuantizedRead => {
       const s = stored.get(x);
-      if (s && s.precision === precision && s.params) return { name: x, params: s.params };
-      const key = `${x}\u0000${precision}`;
+      // a16w8 reads activations on the int16 grid: a tensor stored at int16 (or a16w8) is read as it is.
+      const grid = activationStorage(precision);
+      if (s && isQuantPrecision(s.precision) && activationStorage(s.precision) === grid && s.params) return { name: x, params: s.params };
+      const key = `${x}\u0000${grid}`;
       let rq = requantized.get(key);
       if (!rq) {
         const range = rangeOf(x, aq.bits, node);
         const params = quantParams(range, aq.bits, aq.symmetric);
-        rq = { name: emit.fresh(`${x}__${precision}`), params };
+        rq = { name: emit.fresh(`${x}__${grid}`), params };
         emit.quantizeDequantize(x, rq.name, params);
         requantized.set(key, rq);
         records.push({ tensor: x, kind: 'activation', node: node.name, bits: params.bits, signed: params.signed, scale: params.scale, zeroPoint: params.zeroPoint, axis: null, range });

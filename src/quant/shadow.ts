@@ -6,7 +6,7 @@ import { editModel, initializerTensor, type OnnxModel } from '../onnx/index.js';
 import type { Range } from './calibration-methods.js';
 import { fusionGroups, groupByNode, innerTensorSet, type FusionGroup } from './fusion.js';
 import { isQuantizedIn } from './plan.js';
-import { activationQuant, type Precision } from './profile.js';
+import { activationQuant, activationStorage, isQuantPrecision, type Precision, type QuantPrecision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
 import { NameAllocator } from './qdq-names.js';
 import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext } from './qdq-node.js';
@@ -68,9 +68,6 @@ export interface ShadowOutput {
   readonly qdqDomain: '' | 'com.microsoft';
 }
 
-function isQuantPrecision(p: Precision | undefined): p is 'int8' | 'int16' {
-  return p === 'int8' || p === 'int16';
-}
 
 /** How the quant model stores a tensor that leaves a kernel: int8, int16 or fp16 (fp32 tensors are absent). */
 export interface StorageInput {
@@ -95,7 +92,7 @@ export function storagePrecisions(input: StorageInput): Map<string, 'int8' | 'in
     const precision = groupOf.get(node.name)?.precision ?? plan.precision.get(node.name) ?? plan.profile.floatOps;
     if (precision === 'fp32') continue;
     for (const t of node.outputs) {
-      if (t !== '' && !inner.has(t) && isFloatValue(graph, input.values, t)) out.set(t, precision);
+      if (t !== '' && !inner.has(t) && isFloatValue(graph, input.values, t)) out.set(t, isQuantPrecision(precision) ? activationStorage(precision) : precision);
     }
   }
   return out;
@@ -127,7 +124,7 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
   const halfInputs = new Map<string, string>();
   const halfConstants = new Map<string, string>();
 
-  const quantizeInput = (source: string, tensor: string, precision: 'int8' | 'int16', node: GraphNode): { name: string; params: QuantParams } => {
+  const quantizeInput = (source: string, tensor: string, precision: QuantPrecision, node: GraphNode): { name: string; params: QuantParams } => {
     const aq = activationQuant(plan.profile, precision);
     const range = rangeOf(tensor, aq.bits, node);
     const params = quantParams(range, aq.bits, aq.symmetric);

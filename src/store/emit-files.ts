@@ -62,7 +62,7 @@ export interface EmitTensorEntry {
 export interface EmitNodeEntry {
   readonly name: string;
   readonly opType: string;
-  readonly precision: 'int8' | 'int16' | 'fp16' | 'fp32';
+  readonly precision: 'int8' | 'a16w8' | 'int16' | 'fp16' | 'fp32';
   /** The fusion group (its node names) the node runs in, when it is fused. */
   readonly fusedWith: readonly string[] | null;
 }

@@ -19,6 +19,7 @@ export const theme = {
   error: 'red',
   precision: {
     int8: 'white',
+    a16w8: 'greenBright',
     int16: 'yellow',
     fp16: 'cyan',
     fp32: 'blueBright',

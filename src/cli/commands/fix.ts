@@ -101,6 +101,7 @@ export function formatFix(r: FixReport): string {
     for (const region of r.regions) lines.push(`  ${regionText(region)}`);
   }
   if (r.pruned.length > 0) lines.push(`pruned (promoted on the way, not needed): ${r.pruned.map(regionLabel).join(', ')}`);
+  if (r.lowered.length > 0) lines.push(`lowered to a16w8 (16-bit activations, 8-bit weights suffice): ${r.lowered.map(regionLabel).join(', ')}`);
   const c = r.cost;
   lines.push(`cost: ${(100 * c.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * c.weightShareAboveInt8).toFixed(1)}% of weights above INT8 (weights ${c.weightBytes} bytes vs ${c.weightBytesAllInt8} all-INT8)`);
   lines.push(`plan: ${r.plan}`);
