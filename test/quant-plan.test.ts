@@ -29,7 +29,7 @@ describe('defaults', () => {
     expect(isQuantizable(generic, conv)).toBe(true);
     expect(isQuantizable(generic, relu)).toBe(false);
     expect(defaultPrecision(fp16, relu)).toBe('fp16');
-    expect(allowedPrecisions(generic, conv)).toEqual(['int8', 'int16', 'fp16', 'fp32']);
+    expect(allowedPrecisions(generic, conv)).toEqual(['int8', 'a16w8', 'int16', 'fp16', 'fp32']);
     expect(allowedPrecisions(generic, relu)).toEqual(['fp16', 'fp32']);
   });
 });
@@ -77,7 +77,7 @@ describe('overrides', () => {
     expect(more.precision.get('conv2')).toBe('int8');
     expect(more.precision.get('relu1')).toBe('fp16');
     expect(base.precision.get('conv2')).toBe('fp32');
-    expect(precisionCounts(more)).toEqual({ int8: 1, int16: 2, fp16: 1, fp32: 3 });
+    expect(precisionCounts(more)).toEqual({ int8: 1, a16w8: 0, int16: 2, fp16: 1, fp32: 3 });
   });
 });
 
@@ -127,7 +127,7 @@ describe('plan files', () => {
     ['a missing profile', '{"overrides":{}}', /field 'profile' must be a profile name or a path/],
     ['an unknown field', '{"profile":"generic-int8","overides":{}}', /field 'overides' is not a plan field/],
     ['overrides as an array', '{"profile":"generic-int8","overrides":[]}', /field 'overrides' must be an object/],
-    ['a bad precision', '{"profile":"generic-int8","overrides":{"conv1":"int4"}}', /override 'conv1' must be 'int8', 'int16', 'fp16' or 'fp32', not 'int4'/],
+    ['a bad precision', '{"profile":"generic-int8","overrides":{"conv1":"int4"}}', /override 'conv1' must be 'int8', 'a16w8', 'int16', 'fp16' or 'fp32', not 'int4'/],
     ['a duplicate key', '{"profile":"generic-int8","overrides":{"conv1":"int16","conv1":"int8"}}', /override 'conv1' appears twice/],
   ];
   it.each(bad)('rejects %s', (_, text, message) => {

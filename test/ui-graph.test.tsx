@@ -109,12 +109,12 @@ describe('graph screen', () => {
     };
     expect(precisionOf(2)).toBe('int8');
     const seen: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       app.stdin.write('p');
       await waitFor(() => precisionOf(2) !== (seen[i - 1] ?? 'int8'), `precision step ${i + 1}`);
       seen.push(precisionOf(2));
     }
-    expect(seen).toEqual(['int16*', 'fp16*', 'fp32*', 'int8']);
+    expect(seen).toEqual(['a16w8*', 'int16*', 'fp16*', 'fp32*', 'int8']);
     expect(frame(app)).not.toMatch(/\d edit/);
     app.stdin.write('j');
     app.stdin.write('p');
@@ -123,7 +123,7 @@ describe('graph screen', () => {
     await waitFor(() => precisionOf(3) === 'fp32', 'and back to fp32 (its default)');
     app.stdin.write('k');
     app.stdin.write('p');
-    await waitFor(() => precisionOf(2) === 'int16*', 'int16 again');
+    await waitFor(() => precisionOf(2) === 'a16w8*', 'a16w8 again');
     expect(frame(app)).toContain('1 edit');
     app.stdin.write('u');
     await waitFor(() => precisionOf(2) === 'int8' && !/\d edit/.test(frame(app)), 'undo');

@@ -155,7 +155,8 @@ describe('graph filter and session edits', () => {
     const conv = graph.nodes.find((n) => n.name === 'fuse_conv');
     const relu = graph.nodes.find((n) => n.opType === 'Relu');
     if (!conv || !relu) throw new Error('demo model changed');
-    expect(nextPrecision(session.profile, conv, 'int8')).toBe('int16');
+    expect(nextPrecision(session.profile, conv, 'int8')).toBe('a16w8');
+    expect(nextPrecision(session.profile, conv, 'a16w8')).toBe('int16');
     expect(nextPrecision(session.profile, conv, 'fp32')).toBe('int8');
     expect(nextPrecision(session.profile, relu, 'fp32')).toBe('fp16');
     expect(nextPrecision(session.profile, relu, 'fp16')).toBe('fp32');

@@ -123,6 +123,8 @@ export interface FixReport {
   readonly cost: PlanCost;
   /** Quant runs, every evaluation, probe and certificate included. */
   readonly quantRuns: number;
+  /** Wall time of the search and the emit, in seconds. */
+  readonly seconds: number;
   readonly rounds: readonly FixRound[];
   /** The plan was found by pruning the ceiling down, after promoting up fell short of the target. */
   readonly descended: boolean;
@@ -195,6 +197,7 @@ export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromoti
  * verified when asked.
  */
 export async function fix(options: FixOptions): Promise<FixReport> {
+  const started = Date.now();
   const { ctx, quant } = options;
   const graph = ctx.graph;
   const { goal, maxPromotions } = checkFixOptions(options);
@@ -363,6 +366,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       },
       cost,
       quantRuns,
+      seconds: (Date.now() - started) / 1000,
       rounds,
       ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: goal.targets.length === 1 && !higherIsBetter(goal.targets[0].metric) ? -r.score : r.score })),
       plan: planOut,

@@ -77,7 +77,7 @@ export function formatFix(r: FixReport): string {
     : r.stop === 'unreachable' ? `NOT met, and out of reach: with every quantized op at INT16 and every float op at FP32 the worst output reaches ${reachable}, so no promotion was tried`
       : `NOT met (${r.stop === 'budget' ? 'the promotion budget is spent' : 'nothing left to promote'})`;
   const peak = goal.targets.some((t) => t.metric === 'psnrDb') ? `, PSNR peak ${r.peak === null ? 'max |x|' : r.peak}` : '';
-  lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}${peak}): ${verdict}; ${r.quantRuns} quant runs`);
+  lines.push(`target ${r.target} (${r.profile}, strategy ${r.strategy}${peak}): ${verdict}; ${r.quantRuns} quant runs in ${r.seconds.toFixed(1)} s`);
   if (reachable !== '' && r.stop !== 'unreachable') lines.push(`reachable: ${reachable} with everything promoted`);
   if (r.stop === 'unreachable') lines.push('to go further: calibrate on more representative inputs, try --method mse or entropy, or set a target the INT16 plan reaches');
   const metrics = [...new Set(goal.targets.map((t) => t.metric))];
