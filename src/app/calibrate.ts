@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
@@ -14,6 +14,7 @@ import { calibrationSamples, type CalibrationSample } from './calibration-inputs
 import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { makeDirectory } from '../store/directories.js';
 
 export interface CalibrateOptions {
   readonly ctx: ModelContext;
@@ -70,7 +71,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     onProgress({ type: 'log', level: 'info', message: `calibration statistics of ${samples.length} sample(s) reused from the cache` });
   } else {
     stats = await collectStatistics(ctx, samples, options);
-    mkdirSync(dirname(statsPath), { recursive: true });
+    makeDirectory(dirname(statsPath), 'The calibration cache');
     writeFileAtomic(statsPath, JSON.stringify({
       schemaVersion: 1, modelSha256: ctx.modelSha256, inputSha256s, tensors: [...stats.values()].map((s) => s.toJSON()),
     }));
@@ -105,7 +106,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     tensors: entries,
   };
   const text = `${JSON.stringify(table, null, 2)}\n`;
-  mkdirSync(dirname(cachePath), { recursive: true });
+  makeDirectory(dirname(cachePath), 'The calibration cache');
   writeFileAtomic(cachePath, text);
   if (options.out) writeFileAtomic(options.out, text);
   return { table, path: options.out ?? cachePath, cached: false };

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
@@ -18,6 +18,7 @@ import {
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
+import { makeDirectory } from '../store/directories.js';
 
 export interface CompareDumpsOptions {
   /** The reference directory (typically the float run). */
@@ -227,7 +228,7 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   const plots = options.plot !== undefined ? await writePlots(options.plot, report, images) : [];
   let reportFile: string | null = null;
   if (options.outDir !== undefined) {
-    mkdirSync(options.outDir, { recursive: true });
+    makeDirectory(options.outDir, 'Output directory');
     reportFile = writeReportJson(options.outDir, report);
   }
   return { report, gatePasses: gatePasses(report), plots, reportFile };

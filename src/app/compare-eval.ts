@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { higherIsBetter, metricValue } from '../analysis/metrics.js';
@@ -9,6 +8,7 @@ import { assembleReport, criterionOf, gatePasses, preparePlotPath, writeReportJs
 import type { ModelContext } from './context.js';
 import { inSampleWarning } from './evaluation.js';
 import { silent } from './events.js';
+import { makeDirectory } from '../store/directories.js';
 
 /**
  * Compare over an evaluation set (DESIGN.md §5): one whole compare per evaluation input, one
@@ -69,7 +69,7 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
   };
   let outDir: string | null = null;
   if (options.outDir !== undefined) {
-    mkdirSync(options.outDir, { recursive: true });
+    makeDirectory(options.outDir, 'Run directory');
     writeReportJson(options.outDir, report);
     outDir = options.outDir;
   }

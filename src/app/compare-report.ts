@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join, dirname, basename, extname } from 'node:path';
 import { firstFailing, rowPasses, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
 import { checkPeak, DEFAULT_OUTPUT_PSNR_DB, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, parseGoal, requiredSnrDb, type Goal } from '../analysis/gate.js';
@@ -11,6 +10,7 @@ import { sanitizeName } from '../store/file-names.js';
 import { formatJson } from '../store/report-format.js';
 import { isImageLike } from '../store/report-image.js';
 import { writeDepthPlot, writeImageComparison } from '../store/report-plot.js';
+import { makeDirectory } from '../store/directories.js';
 
 /** Pieces shared by the two compare use-cases (model runs and dump directories). */
 
@@ -176,7 +176,7 @@ export function imagePlotPath(plot: string, output: string): string {
 export function preparePlotPath(plot: string): void {
   if (extname(plot).toLowerCase() !== '.png') throw new UserError(`--plot '${displayName(plot, 200)}' must name a .png file.`);
   try {
-    mkdirSync(dirname(plot), { recursive: true });
+    makeDirectory(dirname(plot), 'The plot\'s directory');
   } catch (error) {
     throw new UserError(`The folder of --plot '${displayName(plot, 200)}' cannot be created (${(error as { code?: string }).code ?? messageOf(error)}).`, { cause: error });
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComparisonReport } from '../analysis/comparison.js';
@@ -12,6 +12,7 @@ import { DEFAULT_EMIT_DIR } from './emit.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_TARGET, fix, type FixReport } from './fix.js';
 import { setUpQuant } from './quant-setup.js';
+import { makeDirectory } from '../store/directories.js';
 
 export interface DemoOptions {
   /** The demo model; default the project's models/demo-generator.onnx (written from its builder when absent). */
@@ -101,7 +102,7 @@ function ensureDemoModel(): string {
   if (existsSync(packaged)) return packaged;
   const local = resolve(DEMO_MODEL_FILE);
   if (!existsSync(local)) {
-    mkdirSync(dirname(local), { recursive: true });
+    makeDirectory(dirname(local), 'The demo model\'s directory');
     writeModel(demoModel(), local);
   }
   return local;

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { adviseFix, type Finding } from '../analysis/advisor.js';
 import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
@@ -21,6 +20,7 @@ import { emitModel, type EmitResult } from './emit.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
+import { makeDirectory } from '../store/directories.js';
 
 /** The outputs' target of `fix` when none is given: the default gate's output goal (analysis/gate.ts). */
 export const DEFAULT_TARGET = DEFAULT_GOAL;
@@ -204,6 +204,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const strategy = options.strategy ?? 'bisect';
   const planOut = options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`);
   const onProgress = options.onProgress ?? silent;
+  // Where the plan goes, before the search: a directory that cannot be made fails now, not after it.
+  makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const shapes = knownShapes(ctx);
@@ -323,7 +325,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     const before = start?.outputs ?? [];
     const perInput = (results: readonly OutputResult[][] | undefined): InputResult[] => (results ?? []).map((outputs, i) => ({ input: inputNames[i], outputs }));
     const overrides = plan.overrides;
-    mkdirSync(dirname(planOut) || '.', { recursive: true });
+    makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');
     writePlanFile(planOut, planToFile(plan));
     const cost = planCost(graph, plan, knownShapes(ctx));
     const ceilingKey = ceiling ? keyOf([ceiling]) : null;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { tempPathFor } from './atomic.js';
+import { makeDirectory } from './directories.js';
 
 /**
  * The three files `emit` writes (DESIGN.md §6), side by side:
@@ -158,7 +159,7 @@ export function stageEmitModel(paths: EmitPaths, model: Uint8Array): StagedEmit 
     const temp = tempPathFor(target);
     staged.push({ temp, target });
     try {
-      fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
+      makeDirectory(path.dirname(path.resolve(target)));
       writeSynced(temp, data);
     } catch (error) {
       removeAll();

@@ -11,6 +11,7 @@ import {
   type InputEntry, type RunManifest, type RunSide, type TensorEntry,
 } from './manifest.js';
 import { encodeTensorFile, readTensorFile } from './tensor-file.js';
+import { makeDirectory } from './directories.js';
 
 /**
  * A run directory being written (DESIGN.md §6):
@@ -76,12 +77,8 @@ export class RunDir {
     if (fs.existsSync(path.join(dir, MANIFEST_FILE))) {
       throw new UserError(`Run directory '${displayName(dir, 400)}' already holds a run; choose another run id or remove it.`);
     }
-    try {
-      for (const side of ['float', 'quant']) fs.mkdirSync(path.join(dir, side), { recursive: true });
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? 'error';
-      throw new UserError(`Run directory '${displayName(dir, 400)}' cannot be created (${code}).`, { cause: error });
-    }
+    makeDirectory(dir, 'Run directory');
+    for (const side of ['float', 'quant']) makeDirectory(path.join(dir, side), 'Run directory');
     const manifest: RunManifest = {
       schemaVersion: 1,
       status: 'incomplete',
