@@ -79,7 +79,7 @@ describe('quantscope calibrate', () => {
   it.each([
     [['calibrate', MODEL], /Missing required argument: calib/],
     [['calibrate', MODEL, '--calib', 'no-such-folder'], /Calibration path 'no-such-folder' does not exist/],
-    [['calibrate', MODEL, '--calib', images, '--method', 'median'], /Invalid values:[\s\S]*method/],
+    [['calibrate', MODEL, '--calib', images, '--method', 'median'], /--method 'median' is not one of minmax, percentile, entropy, mse\./],
   ])('%j: exit 2', (args, message) => {
     const r = runCli(args as string[]);
     expect(r.code, r.stderr).toBe(2);

@@ -27,6 +27,24 @@ const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
 export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
 
 /** Parses argv, runs one command, and returns the process exit code. Never throws. */
+/** Options whose values are a fixed list (yargs `choices`). */
+const CHOICE_OPTIONS = ['backend', 'strategy', 'format', 'method'] as const;
+
+/**
+ * A yargs message as one sentence: its choice error ("Invalid values:\n  Argument: backend,
+ * Given: "nope", Choices: "float", ...") becomes `--backend 'nope' is not one of float, quant, both.`;
+ * any other message has its lines joined.
+ */
+export function oneSentence(message: string): string {
+  const choice = /^Invalid values:\s*Argument: ([^,]+), Given: (.*), Choices: (.*)$/s.exec(message.trim());
+  if (choice) {
+    const given = choice[2].trim().replace(/^"(.*)"$/, '$1');
+    const choices = choice[3].split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')).join(', ');
+    return `--${choice[1].trim()} '${given}' is not one of ${choices}.`;
+  }
+  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+}
+
 export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
   exitState.code = ExitCode.ok;
   try {
@@ -34,6 +52,13 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
     const args = argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY ? ['tui'] : [...argv];
     // Outside a terminal (`npm start` in CI or a pipe) it runs the demo instead.
     if (args.length === 0) args.push('demo');
+    // An option of a few choices given with no value (`--backend` last, or before another flag):
+    // yargs would silently give it its default.
+    args.forEach((arg, i) => {
+      const name = CHOICE_OPTIONS.find((o) => arg === `--${o}` || arg === `--${o}=`);
+      const next = args[i + 1];
+      if (name && (arg.endsWith('=') || next === undefined || next.startsWith('-'))) throw new UsageError(`--${name} needs a value.`);
+    });
     const wanted = Object.hasOwn(COMMANDS, args[0]) ? [args[0]] : Object.keys(COMMANDS);
     const commands = await Promise.all(wanted.map((name) => COMMANDS[name]()));
     let parser = yargs(args).scriptName('quantscope');
@@ -51,7 +76,8 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
         if (error) throw error;
         // Throwing stops yargs before any handler runs.
         const unknown = args[0] !== undefined && !args[0].startsWith('-') && !Object.hasOwn(COMMANDS, args[0]);
-        throw new UsageError(unknown ? `Unknown command '${args[0]}'. ${message}` : message);
+        const text = oneSentence(message);
+        throw new UsageError(unknown ? `Unknown command '${args[0]}'. ${text}` : text);
       })
       .parseAsync();
   } catch (error) {
