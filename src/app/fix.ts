@@ -280,7 +280,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         const e = await evaluate(step.promoted);
         const subject = step.subject ? regionLabel(step.subject) : '';
         const what = step.purpose === 'sensitivity' ? `all but ${subject} promoted`
-          : step.purpose === 'prune' ? `without ${subject}`
+          : step.purpose === 'prune' ? (step.subject && step.promoted.some((r) => r.key === step.subject?.key) ? `${subject} lowered to a16w8` : `without ${subject}`)
             : step.purpose === 'candidate' ? `with ${subject} added to ${step.promoted.length - 1} region(s)`
             : step.purpose === 'reachable' ? 'everything promoted (quantized ops INT16, float ops FP32)' : `${step.promoted.length} region(s) promoted`;
         onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(evaluated.get(keyOf(step.promoted))?.binding ?? null)})` });

@@ -73,6 +73,6 @@ export function fixView(report: FixReport): FixView {
     macShare: report.cost.macShareAboveInt8,
     weightShare: report.cost.weightShareAboveInt8,
     outputs: report.outputs.map((o) => ({ tensor: o.tensor, value: conditionValue(o.metrics, { metric, op: '>=', value: 0 }, report.peak), pass: o.pass })),
-    summary: `${stop} after ${report.quantRuns} quant runs; ${report.pruned.length} region(s) pruned; plan file ${displayName(report.plan)}`,
+    summary: `${stop} after ${report.quantRuns} quant runs; ${report.pruned.length} region(s) pruned${report.lowered.length > 0 ? `, ${report.lowered.length} lowered to a16w8` : ''}; plan file ${displayName(report.plan)}`,
   };
 }
