@@ -78,9 +78,9 @@ const cases: Case[] = [
     expect: { infRef: 1, infTest: 0, nonFiniteIntroduced: 0, failure: false, compared: 1, mse: 0, testRange: { min: 1, max: 5 } },
   },
   {
-    name: 'all NaN: nothing compared, ranges NaN',
+    name: 'all NaN: nothing compared, every measure and the ranges NaN',
     x: [Number.NaN], y: [Number.NaN],
-    expect: { compared: 0, cosine: 1, mse: 0, maxAbs: 0, maxAbsIndex: [], refRange: { min: Number.NaN, max: Number.NaN } },
+    expect: { compared: 0, cosine: Number.NaN, mse: Number.NaN, maxAbs: Number.NaN, maxAbsIndex: [], refRange: { min: Number.NaN, max: Number.NaN } },
   },
   {
     name: 'empty tensor (a zero dim)',

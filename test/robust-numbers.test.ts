@@ -58,9 +58,15 @@ describe('metrics on hostile numbers follow the stated policy', () => {
       expect: { infRef: 1, compared: 1, nonFiniteIntroduced: 0, failure: false, refRange: { min: 2, max: 2 } },
     },
     {
-      name: 'all NaN: nothing compared, cosine 1, errors 0',
+      // Nothing measured: nothing may look exact (before: cosine 1, errors 0, SNR "exact").
+      name: 'all NaN: nothing compared, every measure NaN',
       x: f32([Number.NaN, Number.NaN]), y: f32([Number.NaN, Number.NaN]),
-      expect: { compared: 0, cosine: 1, mse: 0, mae: 0, maxAbs: 0, maxAbsIndex: [], snrDb: Infinity, psnrDb: Infinity },
+      expect: { compared: 0, cosine: Number.NaN, mse: Number.NaN, mae: Number.NaN, maxAbs: Number.NaN, maxAbsIndex: [], snrDb: Number.NaN, psnrDb: Number.NaN },
+    },
+    {
+      name: 'all -inf on both sides: nothing compared, every measure NaN',
+      x: f32([-Infinity, -Infinity, -Infinity]), y: f32([-Infinity, -Infinity, -Infinity]),
+      expect: { compared: 0, infRef: 3, infTest: 3, cosine: Number.NaN, snrDb: Number.NaN, maxAbs: Number.NaN },
     },
     {
       name: 'all-zero on both sides, with a channel axis',
@@ -170,6 +176,14 @@ function checkInvariants(x: Tensor, y: Tensor, m: Metrics): void {
     nanX: m.nanRef, nanY: m.nanTest, infX: m.infRef, infY: m.infTest, compared: m.compared, introduced: m.nonFiniteIntroduced,
   });
   expect(m.count, where).toBe(xs.length);
+  if (xs.length > 0 && compared === 0) {
+    // Nothing measured: every measure NaN, never "exact".
+    for (const k of ['cosine', 'mse', 'rmse', 'mae', 'maxAbs', 'maxRel', 'meanRel', 'relL2', 'snrDb', 'psnrDb'] as const) {
+      expect(Number.isNaN(m[k]), `${where}: ${k} ${m[k]}`).toBe(true);
+    }
+    expect(hasNonFiniteFailure(m)).toBe(introduced > 0);
+    return;
+  }
   expect(m.cosine >= -1 && m.cosine <= 1, `${where}: cosine ${m.cosine}`).toBe(true);
   for (const k of ['mse', 'rmse', 'mae', 'maxAbs', 'maxRel', 'meanRel'] as const) {
     expect(m[k] >= 0 && Number.isFinite(m[k]), `${where}: ${k} ${m[k]}`).toBe(true);
@@ -251,5 +265,18 @@ describe('the run command carries hostile numbers into loadable files', () => {
     expect(Array.from(toFloat64(byName.get('z')?.[0] as Tensor))).toEqual([2147483648, 1, 0, 2147483648]);
     for (const [ref, test] of byName.values()) checkInvariants(ref, test, computeMetrics(ref, test));
     if (kind === 'nan-inf') expect(computeMetrics(...(byName.get('c') as [Tensor, Tensor])).nanRef).toBeGreaterThan(0);
+  });
+});
+
+describe('a tensor with no finite value', () => {
+  it('fails every threshold instead of passing as exact', async () => {
+    const { computeMetrics } = await import('../src/analysis/metrics.js');
+    const { rowPasses } = await import('../src/analysis/comparison.js');
+    const { makeTensor } = await import('../src/core/tensor.js');
+    const t = makeTensor('float32', [4], Float32Array.from([-Infinity, -Infinity, -Infinity, -Infinity]));
+    const m = computeMetrics(t, t);
+    for (const [metric, threshold] of [['cosine', 0.99], ['snrDb', 30], ['psnrDb', 40], ['mse', 1]] as const) {
+      expect(rowPasses(m, metric, threshold), metric).toBe(false);
+    }
   });
 });

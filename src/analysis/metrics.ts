@@ -141,8 +141,10 @@ const DEFAULT_SAMPLE = 4096;
  *   options.fp16, else null.
  * - errorPercentiles: p50/p90/p99 (and p999 from 1000 values up) of |d| over a deterministic
  *   sample of options.sampleSize evenly strided elements (all elements when fewer).
- * - Empty tensors (a zero dim) and tensors with nothing comparable: count as is, cosine 1, every
- *   error 0, snr/psnr +Inf, maxAbsIndex [].
+ * - Empty tensors (a zero dim): count 0, cosine 1, every error 0, snr/psnr +Inf, maxAbsIndex [].
+ * - Tensors with elements but no finite pair to compare (all NaN or ±Inf on one side or both):
+ *   cosine, every error, snr and psnr (and the worst channel's cosine) are NaN, maxAbsIndex []:
+ *   nothing was measured, so nothing may look exact, and the tensor fails every threshold.
  */
 export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions = {}): Metrics {
   checkComparable(ref, test);
@@ -173,6 +175,7 @@ export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions
   }
 
   const m = acc.compared;
+  const unmeasured = n > 0 && m === 0;
   const cosine = cosineOf(acc.sxy, acc.sxx, acc.syy);
   const mse = m > 0 ? acc.sdd / m : 0;
   const peakAbs = Math.max(Math.abs(finiteOr(acc.xmin, 0)), Math.abs(finiteOr(acc.xmax, 0)));
@@ -188,7 +191,7 @@ export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions
       }
     }
   }
-  return {
+  const metrics: Metrics = {
     cosine,
     mse,
     rmse: Math.sqrt(mse),
@@ -215,6 +218,8 @@ export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions
     count: n,
     compared: m,
   };
+  return unmeasured ? unmeasuredMetrics(metrics) : metrics;
+
 }
 
 /** x·y/(‖x‖‖y‖) clamped to [−1, 1]; both norms zero: 1; one zero: 0. */
@@ -229,6 +234,15 @@ function cosineOf(xy: number, xx: number, yy: number): number {
 }
 
 /** 10·log10(signal/noise): noise 0 gives +Inf (even with no signal), signal 0 < noise gives −Inf. */
+/** The metrics of a tensor with no finite pair (see computeMetrics): every measure NaN, the counts as they are. */
+function unmeasuredMetrics(m: Metrics): Metrics {
+  const nan = Number.NaN;
+  return {
+    ...m, cosine: nan, mse: nan, rmse: nan, mae: nan, maxAbs: nan, maxAbsIndex: [], relL2: nan, maxRel: nan, meanRel: nan,
+    snrDb: nan, psnrDb: nan, worstChannelCosine: m.worstChannelCosine === null ? null : nan,
+  };
+}
+
 function ratioDb(signal: number, noise: number): number {
   if (noise === 0) return Infinity;
   if (signal === 0) return -Infinity;
