@@ -1,10 +1,9 @@
-import { basename, dirname, extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { higherIsBetter, metricValue } from '../analysis/metrics.js';
-import { hasNonFiniteFailure } from '../analysis/metrics.js';
+import { hasNonFiniteFailure, higherIsBetter, metricValue } from '../analysis/metrics.js';
 import { writeDepthPlot } from '../store/report-plot.js';
 import { compareModel, type CompareOptions, type CompareResult } from './compare.js';
-import { assembleReport, criterionOf, gatePasses, preparePlotPath, writeReportJson } from './compare-report.js';
+import { assembleReport, criterionOf, gatePasses, imagePlotPath, preparePlotPath, writeReportJson } from './compare-report.js';
 import type { ModelContext } from './context.js';
 import { inSampleWarning } from './evaluation.js';
 import { silent } from './events.js';
@@ -17,8 +16,8 @@ import { makeDirectory } from '../store/directories.js';
  * `report.evaluation` lists every input's outputs and failing count, and the outputs' mean and
  * worst. The findings, perturbation and achievable value are those of the input whose outputs
  * are worst. With `outDir`, each input's run directory is `<outDir>/input-<k>` and the merged
- * report.json is written at the top; with `plot`, each input gets `<plot>-input-<k>.png` (and
- * its image comparisons) and the merged depth plot is `plot`.
+ * report.json is written at the top; with `plot`, each input gets `<plot>-input-<k>.png` (named
+ * as an output's image plot is) and its image comparisons, and the merged depth plot is `plot`.
  */
 export async function compareOverEvaluation(options: CompareOptions & { readonly evaluation: readonly ModelContext[] }): Promise<CompareResult> {
   const { evaluation } = options;
@@ -33,7 +32,7 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
     results.push(await compareModel({
       ...options, ctx,
       outDir: options.outDir === undefined ? undefined : join(options.outDir, `input-${k + 1}`),
-      plot: options.plot === undefined ? undefined : suffixed(options.plot, `input-${k + 1}`),
+      plot: options.plot === undefined ? undefined : imagePlotPath(options.plot, `input-${k + 1}`),
     }));
   }
   const reports = results.map((r) => r.report);
@@ -95,13 +94,6 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
 
 function inputLabel(ctx: ModelContext): string {
   return ctx.sources.map((s) => s.source).join(', ');
-}
-
-/** `<dir>/<stem>-<suffix>.png` beside a plot path. */
-function suffixed(plot: string, suffix: string): string {
-  const ext = extname(plot);
-  const stem = ext.toLowerCase() === '.png' ? basename(plot, ext) : basename(plot);
-  return join(dirname(plot), `${stem}-${suffix}.png`);
 }
 
 /** A row's badness for the merge: failing before passing, then the metric's worse side (NaN/Inf introduced worst). */
