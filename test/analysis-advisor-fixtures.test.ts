@@ -69,6 +69,13 @@ describe('compare findings on the planted fixtures', () => {
     expect(findings.filter((x) => x.rule === 'source-amplifier').flatMap((x) => x.tensors)).not.toContain('planted_mean_out');
   });
 
+  it('reducemean-overflow (int8-fp16): fp16Overflow counts the values that overflowed, not 0 beside a column of Inf', async () => {
+    const { report } = await compareModel({ ...(await setup('reducemean-overflow', { profile: 'int8-fp16' })), achievable: false });
+    const overflowed = report.rows.filter((r) => (r.metrics?.infTest ?? 0) > 0);
+    expect(overflowed.map((r) => r.tensor)).toEqual(expect.arrayContaining(['planted_mean_out']));
+    for (const r of overflowed) expect([r.tensor, r.metrics?.fp16Overflow]).toEqual([r.tensor, r.metrics?.nonFiniteIntroduced]);
+  });
+
   it('planted-source: the planted node is where the error starts, and the spike channel owns the range', async () => {
     const f = only(await compareFindings('planted-source'), 'source-amplifier');
     expect(f.tensors[0]).toBe('planted_source_out');
@@ -125,5 +132,32 @@ describe('bisect and fix findings', () => {
     const f = only(report.findings, 'fp16-overflow');
     expect(f.suggestion).toContain('--precision planted_mean=fp32');
     expect(f.suggestion).not.toContain('quantscope fix');
+  });
+});
+
+describe('one non-finite pixel in the input', () => {
+  it.each([['NaN', Number.NaN], ['Inf', Infinity]])('a %s pixel: calibration skips it with a warning, compare runs and names where the reference stops being finite', async (_, value) => {
+    const { writeNpy } = await import('../src/store/npy.js');
+    const { makeTensor } = await import('../src/core/tensor.js');
+    const files = ['content', 'style'].map((name, k) => {
+      const data = Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => ((i * (17 + k)) % 101) / 101);
+      if (name === 'content') data[1 * 64 * 64 + 10 * 64 + 10] = value;
+      const file = join(dir, `${name}-${String(value)}.npy`);
+      writeNpy(file, makeTensor('float32', [1, 3, 64, 64], data), { fsync: false });
+      return `${name}=${file}`;
+    });
+    const logs: string[] = [];
+    const ctx = await openModel({ modelPath: model('demo-generator'), inputs: files });
+    const quant = await setUpQuant(ctx, {}, (e) => { if (e.type === 'log') logs.push(e.message); });
+    const { report } = await compareModel({ ctx, quant, achievable: false });
+    expect(logs.join('\n')).toMatch(/calibration skipped \d+ NaN\/Inf value\(s\) in \d+ tensor\(s\)/);
+    const f = only([...(report.findings ?? [])], 'reference-non-finite');
+    expect(f.severity).toBe('error');
+    expect(f.tensors[0]).toBe('content_center_out');
+    // Nothing the reference leaves unmeasured passes or reads as exact.
+    for (const r of report.rows.filter((x) => x.metrics && x.metrics.count > 0 && x.metrics.compared === 0)) {
+      expect([r.tensor, r.pass, r.metrics?.cosine]).toEqual([r.tensor, false, Number.NaN]);
+    }
+    expect(report.rows.some((r) => r.metrics && r.metrics.compared === 0)).toBe(true);
   });
 });

@@ -112,6 +112,11 @@ const cases: Case[] = [
     expect: { fp16Overflow: 2, clipRatio: null },
   },
   {
+    name: 'fp16Overflow counts finite x the test side turned into ±Inf (an fp16 sum overflowed), once each',
+    x: [40, -40, 70000, 2, Number.NaN], y: [Infinity, -Infinity, Infinity, Number.NaN, Infinity], options: { fp16: true },
+    expect: { fp16Overflow: 3, nonFiniteIntroduced: 4, failure: true },
+  },
+  {
     name: 'peak given: psnr against 255',
     x: [0, 1], y: [0, 0], options: { peak: 255 },
     expect: { mse: 0.5, psnrDb: 10 * Math.log10((255 * 255) / 0.5) },

@@ -235,13 +235,32 @@ describe('the run command carries hostile numbers into loadable files', () => {
     }
   });
 
-  it('run --backend both with an all-NaN input: calibration says so in one sentence', () => {
+  it('run --backend both with an all-NaN input: calibration skips the NaN with a warning and the run goes on', () => {
     const x = path.join(work, 'x-all-nan.npy');
     writeNpy(x, f32(Array(32).fill(Number.NaN), [1, 2, 4, 4]), { fsync: false });
-    const r = runCli(['run', model, '--backend', 'both', '--input', `x=${x}`, '--out', path.join(work, 'run-all-nan')],
+    const out = path.join(work, 'run-all-nan');
+    const r = runCli(['run', model, '--backend', 'both', '--taps', '@all', '--input', `x=${x}`, '--out', out],
       { env: { QUANTSCOPE_CACHE: path.join(work, 'cache-all-nan') } });
+    expect(r.code, r.stderr).toBe(0);
+    // x, c and y hold only NaN: 96 values in 3 tensors, none with a finite value.
+    expect(r.stderr).toContain('warning: calibration skipped 96 NaN/Inf value(s) in 3 tensor(s); 3 of them had no finite value and got the empty range [0, 0]; check the calibration inputs');
+    expect(r.stderr).not.toContain('calibrate again');
+    const manifest = readManifest(out);
+    const y = manifest.tensors.filter((e) => e.name === 'y').map((e) => readRunTensor(out, e));
+    expect(y).toHaveLength(2);
+    const m = computeMetrics(y[0], y[1]);
+    expect([m.cosine, m.snrDb, m.maxAbs]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
+  });
+
+  it('an input with no finite value anywhere is still refused in one sentence', () => {
+    const only = path.join(work, 'only-x.onnx');
+    writeModel(createModel({ ...spec, name: 'only-x', inputs: [spec.inputs[0]], outputs: [spec.outputs[0]], nodes: spec.nodes.slice(0, 2) }), only);
+    const x = path.join(work, 'x-all-nan-2.npy');
+    writeNpy(x, f32(Array(32).fill(Number.NaN), [1, 2, 4, 4]), { fsync: false });
+    const r = runCli(['run', only, '--backend', 'both', '--input', `x=${x}`, '--out', path.join(work, 'run-only-nan')],
+      { env: { QUANTSCOPE_CACHE: path.join(work, 'cache-only-nan') } });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^calibrate[^]*\nquantscope: [A-Z][^\n]*\.\n$/);
+    expect(r.stderr).toMatch(/\nquantscope: Calibration saw no finite activation value; check the calibration inputs\.\n$/);
   });
 
   it.each(['nan-inf', 'zeros', 'denormals', 'huge'])('run --backend both with %s inputs, an int input and an empty input', (kind) => {

@@ -46,7 +46,7 @@ export function sourceAmplifierRule(observations: readonly Observation[], facts:
   const name = facts.criterion.metric;
   // Sources another rule explains already (an fp16 overflow) are left to it.
   const sources = observations.filter((o) => o.verdict === 'source' && o.own && !explained.has(o.tensor));
-  const amplifiers = observations.filter((o) => o.verdict === 'amplifier' && o.own);
+  const amplifiers = observations.filter((o) => o.verdict === 'amplifier' && o.own && !explained.has(o.tensor));
   if (sources.length === 0 && amplifiers.length === 0) return [];
   const byName = new Map(observations.map((o) => [o.tensor, o]));
   // A source whose own output holds Inf/NaN first (its cosine over the finite rest says nothing), else the report's worst source.

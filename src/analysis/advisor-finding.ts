@@ -7,6 +7,7 @@
 /** The causes the advisor recognises, in the order a report lists them. */
 export const ADVISOR_RULES = [
   'inputs-differ',
+  'reference-non-finite',
   'fp16-overflow',
   'calibration-mismatch',
   'clipping',

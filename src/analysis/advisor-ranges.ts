@@ -21,6 +21,10 @@ function peakOf(r: ValueRange): number {
   return Math.max(Math.abs(r.min), Math.abs(r.max));
 }
 
+function beyondFp16(r: ValueRange): boolean {
+  return peakOf(r) > T.fp16Max;
+}
+
 function overflowing(m: Observation['metrics'] | null | undefined): boolean {
   return !!m && (m.nonFiniteIntroduced > 0 || (m.fp16Overflow ?? 0) > 0 || (m.infTest > 0 && m.infRef === 0));
 }
@@ -35,7 +39,8 @@ export function fp16OverflowRule(observations: readonly Observation[], facts: Ad
   const hit = observations.filter((o) => isFp16(o) && overflowing(o.metrics));
   if (hit.length === 0) return [];
   const hitNames = new Set(hit.map((o) => o.tensor));
-  let origins = hit.filter((o) => (o.metrics.fp16Overflow ?? 0) > 0 || overflowing(o.own));
+  // fp16Overflow also counts Inf carried in from upstream; a reference past 65504 is the tensor's own.
+  let origins = hit.filter((o) => beyondFp16(o.metrics.refRange) || overflowing(o.own));
   if (origins.length === 0 && facts.graph) origins = hit.filter((o) => !(facts.graph?.inputsOf(o.tensor) ?? []).some((t) => hitNames.has(t)));
   if (origins.length === 0) origins = [hit.reduce((a, b) => (b.index >= 0 && (a.index < 0 || b.index < a.index) ? b : a))];
   const byName = new Map(observations.map((o) => [o.tensor, o]));
@@ -43,7 +48,11 @@ export function fp16OverflowRule(observations: readonly Observation[], facts: Ad
     const m = o.metrics;
     const parts: string[] = [];
     if (m.nonFiniteIntroduced > 0) parts.push(`holds ${m.nonFiniteIntroduced} Inf/NaN value(s) where the float reference is finite (reference range ${range(m.refRange)})`);
-    if ((m.fp16Overflow ?? 0) > 0) parts.push(`has ${m.fp16Overflow} reference value(s) beyond fp16's largest ${T.fp16Max} (reference range ${range(m.refRange)})`);
+    if (beyondFp16(m.refRange)) {
+      parts.push(m.nonFiniteIntroduced === 0 && (m.fp16Overflow ?? 0) > 0
+        ? `has ${m.fp16Overflow} reference value(s) beyond fp16's largest ${T.fp16Max} (reference range ${range(m.refRange)})`
+        : `its reference reaches past fp16's largest ${T.fp16Max}`);
+    }
     let why = '';
     if (REDUCTIONS.has(o.opType) && peakOf(m.refRange) <= T.fp16Max) {
       const input = (facts.graph?.inputsOf(o.tensor) ?? []).map((t) => byName.get(t)).find((x) => x !== undefined);

@@ -3,6 +3,7 @@ import { outlierChannelRule } from './advisor-channels.js';
 import type { AdviceFacts, Observation } from './advisor-context.js';
 import { metricBlindSpotRule, sourceAmplifierRule, tapPerturbationRule } from './advisor-error.js';
 import { ADVISOR_RULES, type Finding } from './advisor-finding.js';
+import { referenceNonFiniteRule, referenceUnmeasured } from './advisor-reference.js';
 import { inputsDifferRule, type InputComparison, type InputDigest } from './advisor-inputs.js';
 import { cosine, metric, precisionFlag, q, tensorLabel } from './advisor-text.js';
 import type { Certificate } from './bisect.js';
@@ -22,13 +23,15 @@ export { channelPeaks, valueStats } from './advisor-values.js';
  * rules and their thresholds (advisor-thresholds.ts):
  *
  * 1. inputs-differ: the graph inputs of two dump directories differ (named transform, no layer blamed);
- * 2. fp16-overflow: Inf in an fp16 tensor where the reference is finite, or a reference past 65504;
- * 3. calibration-mismatch: many tensors reach far beyond their calibrated ranges;
- * 4. clipping: a quantized tensor with a high clip ratio;
- * 5. outlier-channel: the worst channel fails while the tensor passes, and who owns the range;
- * 6. source-amplifier: where the error starts and where it grows;
- * 7. tap-perturbation: the taps moved the outputs' metric materially;
- * 8. metric-blind-spot: cosine passes while PSNR is poor on an offset (image-like) output.
+ * 2. reference-non-finite: the float reference itself holds NaN/Inf (an input does), where it starts;
+ * 3. fp16-overflow: Inf in an fp16 tensor where the reference is finite, or a reference past 65504;
+ * 4. calibration-mismatch: many tensors reach far beyond their calibrated ranges;
+ * 5. clipping: a quantized tensor with a high clip ratio;
+ * 6. outlier-channel: the worst channel fails while the tensor passes, and who owns the range;
+ * 7. source-amplifier: where the error starts and where it grows (tensors the reference leaves
+ *    unmeasured are left out);
+ * 8. tap-perturbation: the taps moved the outputs' metric materially;
+ * 9. metric-blind-spot: cosine passes while PSNR is poor on an offset (image-like) output.
  *
  * When the inputs differ, the layer rules stay quiet: every layer inherits the difference.
  */
@@ -58,14 +61,20 @@ export function adviseCompare(report: ComparisonReport, advice: CompareAdvice = 
   }] : []));
   const mismatch = calibrationMismatchRule(observations, facts);
   const overflow = fp16OverflowRule(observations, facts);
+  const reference = referenceNonFiniteRule(observations);
+  const unmeasured = observations.filter(referenceUnmeasured).map((o) => o.tensor);
+  const perturbation = report.perturbation && !(Number.isNaN(report.perturbation.withTaps) && Number.isNaN(report.perturbation.withoutTaps))
+    ? report.perturbation
+    : null;
   return ordered([
+    ...reference,
     ...overflow,
     ...mismatch.findings,
     ...clippingRule(observations, facts, mismatch.covered),
     ...outlierChannelRule(observations, facts),
     // Sources an overflow or the calibration mismatch explains are left to those findings.
-    ...sourceAmplifierRule(observations, facts, report.worstSource, new Set([...overflow.flatMap((f) => f.tensors), ...mismatch.covered])),
-    ...tapPerturbationRule(report.perturbation, facts, 'compare'),
+    ...sourceAmplifierRule(observations, facts, report.worstSource, new Set([...overflow.flatMap((f) => f.tensors), ...mismatch.covered, ...unmeasured])),
+    ...tapPerturbationRule(perturbation, facts, 'compare'),
     ...metricBlindSpotRule(observations, facts),
   ]);
 }

@@ -137,8 +137,9 @@ const DEFAULT_SAMPLE = 4096;
  *   failure of the test side (the reference itself is broken; its counts show it).
  * - refRange, testRange, clipRatio and fp16Overflow look at every finite value of their side,
  *   paired or not. clipRatio = (elements of x below min or above max of options.calibratedRange,
- *   ±Inf included) / count; null without a range. fp16Overflow = count of finite |x| > 65504 when
- *   options.fp16, else null.
+ *   ±Inf included) / count; null without a range. fp16Overflow, when options.fp16 (else null),
+ *   counts the elements that overflowed fp16: finite x with |x| > 65504, or finite x whose y is
+ *   ±Inf (an fp16 accumulation overflowed on the way, though x itself fits).
  * - errorPercentiles: p50/p90/p99 (and p999 from 1000 values up) of |d| over a deterministic
  *   sample of options.sampleSize evenly strided elements (all elements when fewer).
  * - Empty tensors (a zero dim): count 0, cosine 1, every error 0, snr/psnr +Inf, maxAbsIndex [].
@@ -233,7 +234,6 @@ function cosineOf(xy: number, xx: number, yy: number): number {
   return c > 1 ? 1 : c < -1 ? -1 : c;
 }
 
-/** 10·log10(signal/noise): noise 0 gives +Inf (even with no signal), signal 0 < noise gives −Inf. */
 /** The metrics of a tensor with no finite pair (see computeMetrics): every measure NaN, the counts as they are. */
 function unmeasuredMetrics(m: Metrics): Metrics {
   const nan = Number.NaN;
@@ -243,6 +243,7 @@ function unmeasuredMetrics(m: Metrics): Metrics {
   };
 }
 
+/** 10·log10(signal/noise): noise 0 gives +Inf (even with no signal), signal 0 < noise gives −Inf. */
 function ratioDb(signal: number, noise: number): number {
   if (noise === 0) return Infinity;
   if (signal === 0) return -Infinity;
@@ -340,7 +341,8 @@ function accumulateBlock(
             if (x < xmin) xmin = x;
             if (x > xmax) xmax = x;
             if (x < lo || x > hi) clipped++;
-            if (Math.abs(x) > FP16_MAX) over16++;
+            // Beyond fp16's range, or a finite value the test side turned into ±Inf: an overflow.
+            if (Math.abs(x) > FP16_MAX || (y === Infinity || y === -Infinity)) over16++;
             acc.introduced++;
           } else if (x !== x) acc.nanX++;
           else { acc.infX++; clipped++; }

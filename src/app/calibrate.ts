@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
 import {
-  cacheDir, cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable,
+  cacheDir, cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable, type NonFiniteSummary,
 } from '../quant/calibration-table.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -62,6 +62,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     const table = readCalibrationTable(cachePath);
     if (options.out) writeFileAtomic(options.out, `${JSON.stringify(table, null, 2)}\n`);
     onProgress({ type: 'log', level: 'info', message: `calibration ${id} reused from the cache` });
+    warnNonFinite(table.nonFinite, onProgress);
     return { table, path: options.out ?? cachePath, cached: true };
   }
 
@@ -80,11 +81,24 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   const int8 = activationQuant(profile, 'int8');
   const int16 = activationQuant(profile, 'int16');
   const entries: Record<string, CalibratedTensor> = {};
+  const nonFinite = { values: 0, tensors: 0, unranged: 0 };
   for (const [name, s] of stats) {
     // Deriving entropy ranges takes a while on big models: let a signal handler run between tensors.
     await new Promise((resolve) => setImmediate(resolve));
     throwIfCancelled(options.signal);
-    if (s.count === 0) continue;
+    const skipped = s.nanCount + s.infCount;
+    if (skipped > 0) {
+      nonFinite.values += skipped;
+      nonFinite.tensors += 1;
+    }
+    if (s.count === 0) {
+      if (skipped === 0) continue;
+      // Only NaN/Inf (downstream of a non-finite input): the empty range, so the runs go on and
+      // the comparison shows the NaN, instead of a quantizer with no range to use.
+      nonFinite.unranged += 1;
+      entries[name] = { min: 0, max: 0, int8: { min: 0, max: 0 }, int16: { min: 0, max: 0 } };
+      continue;
+    }
     entries[name] = {
       min: s.min,
       max: s.max,
@@ -92,7 +106,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
       int16: deriveRange(s, 'minmax', { bits: 16, symmetric: int16.symmetric }),
     };
   }
-  if (Object.keys(entries).length === 0) throw new UserError('Calibration saw no finite activation value; check the calibration inputs.');
+  if (Object.keys(entries).length === nonFinite.unranged) throw new UserError('Calibration saw no finite activation value; check the calibration inputs.');
   const table: CalibrationTable = {
     schemaVersion: 1,
     id,
@@ -104,12 +118,26 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     samples: samples.length,
     createdAt: new Date().toISOString(),
     tensors: entries,
+    ...(nonFinite.values > 0 ? { nonFinite } : {}),
   };
+  warnNonFinite(table.nonFinite, onProgress);
   const text = `${JSON.stringify(table, null, 2)}\n`;
   makeDirectory(dirname(cachePath), 'The calibration cache');
   writeFileAtomic(cachePath, text);
   if (options.out) writeFileAtomic(options.out, text);
   return { table, path: options.out ?? cachePath, cached: false };
+}
+
+/** The warning for NaN and ±Inf values the calibration skipped, if it skipped any. */
+function warnNonFinite(summary: NonFiniteSummary | undefined, onProgress: ProgressListener): void {
+  if (!summary || summary.values === 0) return;
+  const unranged = summary.unranged > 0
+    ? `; ${summary.unranged} of them had no finite value and got the empty range [0, 0]`
+    : '';
+  onProgress({
+    type: 'log', level: 'warn',
+    message: `calibration skipped ${summary.values} NaN/Inf value(s) in ${summary.tensors} tensor(s)${unranged}; check the calibration inputs`,
+  });
 }
 
 /** Every float activation's running statistics over the samples, from float runs in memory-bounded tap groups. */

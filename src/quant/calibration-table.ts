@@ -23,6 +23,18 @@ export interface CalibrationTable {
   readonly samples: number;
   readonly createdAt: string;
   readonly tensors: Readonly<Record<string, CalibratedTensor>>;
+  /**
+   * NaN and ±Inf values the calibration skipped (tables from before this field had none to say):
+   * how many values, in how many tensors, and how many tensors had no finite value at all and
+   * so got the empty range [0, 0] (scale 1, every value at the zero point).
+   */
+  readonly nonFinite?: NonFiniteSummary;
+}
+
+export interface NonFiniteSummary {
+  readonly values: number;
+  readonly tensors: number;
+  readonly unranged: number;
 }
 
 export interface CalibratedTensor {
@@ -42,7 +54,7 @@ export interface CalibrationKey {
 
 export function calibrationId(key: CalibrationKey): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify([1, key.modelSha256, [...key.inputSha256s], key.method, key.percentile, key.profile]));
+  h.update(JSON.stringify([2, key.modelSha256, [...key.inputSha256s], key.method, key.percentile, key.profile]));
   return h.digest('hex').slice(0, 16);
 }
 
