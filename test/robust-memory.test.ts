@@ -113,3 +113,41 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     expect(existsSync(path.join(work, 'cache'))).toBe(false);
   });
 });
+
+describe('every command makes the same memory check before anything runs', () => {
+  // x [1,4,64,64] (64 KB) -> Conv to 64 channels (1 MB) -> Relu -> Conv back to 4 channels -> y (64 KB):
+  // 'mid' fits a 1 MB budget beside nothing, and two copies of it (compare, probes) need 2 MB.
+  const b = new GraphBuilder({ name: 'mid', opset: 13, irVersion: 7, seed: 7 });
+  const x = b.input('x', [1, 4, 64, 64]);
+  const mid = b.relu(b.conv(x, 64, 1, { name: 'widen', out: 'mid' }), { name: 'relu', out: 'mid_relu' });
+  b.output(b.conv(mid, 4, 1, { name: 'narrow', out: 'y' }));
+  const model = path.join(work, 'mid.onnx');
+  writeModel(createModel(b.build()), model);
+  const run = (args: string[], cache: string) => runCli([...args, '--quiet'], { env: { QUANTSCOPE_CACHE: path.join(work, cache) } });
+
+  it.each([
+    ['compare', ['compare', model, '--taps', 'mid'], 'Tap'],
+    ['bisect', ['bisect', model], 'Tensor'],
+    ['fix', ['fix', model, '--out', path.join(work, 'never.plan.json')], 'Tensor'],
+  ])('%s refuses a tensor it would hold from both backends, before calibrating', (_, args, subject) => {
+    const cache = `cache-${args[0]}`;
+    const r = run([...args, '--max-memory', '1MB'], cache);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^quantscope: ${subject} 'mid(_relu)?' alone takes 2\\.0 MB, which does not fit beside the model's inputs and outputs \\([\\d.]+ KB\\) in --max-memory 1\\.0 MB \\((compare|a probe) holds each tensor from both backends\\); raise --max-memory[^\\n]*\\.\\n$`));
+    expect(existsSync(path.join(work, cache)), 'nothing calibrated').toBe(false);
+  });
+
+  it('calibration refuses an activation it cannot hold, before running', () => {
+    const r = run(['run', model, '--backend', 'both', '--max-memory', '1MB', '--out', path.join(work, 'run-calibrate')], 'cache-calibrate');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^quantscope: Calibration tensor 'mid(_relu)?' alone takes 1\.0 MB, which does not fit beside the model's inputs and outputs \(128\.0 KB\) in --max-memory 1\.0 MB; raise --max-memory \(calibration measures every float activation\) or give --calibration FILE\.\n$/);
+    expect(existsSync(path.join(work, 'cache-calibrate'))).toBe(false);
+  });
+
+  it('the same commands run with a budget that holds them', () => {
+    for (const args of [['compare', model, '--taps', 'mid'], ['bisect', model], ['run', model, '--backend', 'both', '--out', path.join(work, 'run-fits')]]) {
+      const r = run([...args, '--max-memory', '3MB'], 'cache-fits');
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(0);
+    }
+  });
+});

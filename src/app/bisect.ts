@@ -15,6 +15,7 @@ import { inSampleWarning } from './evaluation.js';
 export { Prober, altersUnder, isFloatTensor, passes, type TensorVerdict } from './prober.js';
 export { locateCulprit, type CulpritSearch, type LocateOptions, type ProbeSummary } from './locate.js';
 import { Prober } from './prober.js';
+import { planMemoryUse } from './memory-plan.js';
 import { locateCulprit, type CulpritSearch, type ProbeSummary } from './locate.js';
 
 export interface BisectOptions {
@@ -33,6 +34,8 @@ export interface BisectOptions {
    * bisected output is worst.
    */
   readonly evaluation?: readonly ModelContext[];
+  /** `--max-memory`: the memory rule of the probes (app/memory-plan.ts) and the prober's float cache. */
+  readonly maxMemory?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -94,13 +97,14 @@ function shortfallDb(m: Metrics, criterion: Criterion): number {
 /** Each evaluation input's outputs (one quant run each, one input at a time) and the input to bisect: where the output fares worst. */
 export async function measureInputs(
   inputs: readonly ModelContext[], quant: QuantSetup, criterion: Criterion, output: string | undefined, onProgress: ProgressListener, signal?: AbortSignal,
+  maxMemory?: number,
 ): Promise<NonNullable<BisectReport['evaluation']>> {
   const measured: { tensor: string; metrics: Metrics; pass: boolean }[][] = [];
   let runs = 0;
   for (const [k, c] of inputs.entries()) {
     throwIfCancelled(signal);
     onProgress({ type: 'progress', stage: 'bisect inputs', done: k, total: inputs.length, detail: c.sources.map((s) => s.source).join(', ') });
-    const prober = await Prober.create(c, quant);
+    const prober = await Prober.create(c, quant, maxMemory);
     try {
       await prober.usePlan(quant.plan);
       const baseline = (await prober.measure([])).outputs;
@@ -116,11 +120,15 @@ export async function measureInputs(
 }
 
 /**
- * Checks the options that need no quant run (the output name, the metric and threshold), so a
- * caller can refuse them before calibrating; returns the criterion.
+ * Checks the options that need no quant run (the output name, the metric and threshold, and the
+ * memory rule of the probes on every input), so a caller can refuse them before calibrating;
+ * returns the criterion.
  */
-export function checkBisectOptions(ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold' | 'peak'>): Criterion {
+export function checkBisectOptions(
+  ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold' | 'peak' | 'maxMemory' | 'evaluation'>,
+): Criterion {
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
+  for (const c of [ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   if (options.output !== undefined && !outputs.includes(options.output)) {
     throw new UserError(`--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`);
@@ -139,10 +147,10 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
   const outputs = options.ctx.graph.outputs.map((o) => o.name);
   const onProgress = options.onProgress ?? silent;
   const inputs = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [options.ctx];
-  const evaluation = inputs.length > 1 ? await measureInputs(inputs, quant, criterion, options.output, onProgress, options.signal) : null;
+  const evaluation = inputs.length > 1 ? await measureInputs(inputs, quant, criterion, options.output, onProgress, options.signal, options.maxMemory) : null;
   const ctx = inputs[evaluation?.bisected ?? 0];
   onProgress({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name} (${criterion.metric} threshold ${criterion.threshold})` });
-  const prober = await Prober.create(ctx, quant);
+  const prober = await Prober.create(ctx, quant, options.maxMemory);
   try {
     await prober.usePlan(quant.plan);
     const baseline = (await prober.measure([])).outputs;

@@ -11,9 +11,9 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { toFloat32 } from '../core/tensor.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { calibrationSamples, type CalibrationSample } from './calibration-inputs.js';
-import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
+import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
-import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { calibrationTensors, planMemoryUse } from './memory-plan.js';
 import { makeDirectory } from '../store/directories.js';
 
 export interface CalibrateOptions {
@@ -143,12 +143,9 @@ function warnNonFinite(summary: NonFiniteSummary | undefined, onProgress: Progre
 /** Every float activation's running statistics over the samples, from float runs in memory-bounded tap groups. */
 async function collectStatistics(ctx: ModelContext, samples: readonly CalibrationSample[], options: CalibrateOptions): Promise<Map<string, TensorStats>> {
   const onProgress = options.onProgress ?? silent;
-  const tensors = allActivationTensors(ctx.graph).filter((t) => {
-    const dtype = ctx.values.get(t)?.dtype;
-    return dtype === undefined || dtype === null || dtype === 'float32';
-  });
+  const tensors = calibrationTensors(ctx);
   const stats = new Map(tensors.map((t) => [t, new TensorStats(t)]));
-  const groups = groupBySize(tensors, (t) => ctx.bytesOf(t), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const { groups } = planMemoryUse(ctx, 'calibrate', options.maxMemory, tensors);
   const backend = await floatBackendFor(ctx);
   const total = groups.length * samples.length;
   let done = 0;

@@ -12,12 +12,10 @@ import { compareTaps } from './compare.js';
 import { checkCancelled } from './compare-report.js';
 import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, type ProgressListener } from './events.js';
-import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { planMemoryUse } from './memory-plan.js';
 import { qdqModel, quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
 
-/** The size groupBySize assumes for a tensor whose size shape inference could not tell. */
-const UNKNOWN_BYTES = 16 * 1024 * 1024;
 
 /** The default tolerance of the self-check, in quantization steps of each tensor. */
 export const DEFAULT_CHECK_TOLERANCE = 1;
@@ -55,7 +53,7 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
   const taps = compareTaps(ctx, options.taps);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   const bits: 8 | 16 = [...quant.plan.precision.values()].includes('int8') ? 8 : 16;
-  const groups = groupBySize(taps, (t) => 2 * (ctx.bytesOf(t) ?? UNKNOWN_BYTES), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const { groups } = planMemoryUse(ctx, 'compare', options.maxMemory, taps);
 
   const tapped = stepInfo(ctx, quant, taps);
   const tapSet = new Set(taps);

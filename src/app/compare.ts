@@ -19,12 +19,10 @@ import {
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { inSampleWarning } from './evaluation.js';
-import { DEFAULT_MAX_MEMORY, groupBySize } from './memory.js';
+import { planMemoryUse } from './memory-plan.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
 
-/** The size groupBySize assumes for a tensor whose size shape inference could not tell. */
-const UNKNOWN_BYTES = 16 * 1024 * 1024;
 
 export interface CompareOptions {
   readonly ctx: ModelContext;
@@ -120,7 +118,7 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   const taps = compareTaps(ctx, options.taps);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   // A group's tensors are held twice at once (float and quant, then float and own): both count.
-  const groups = groupBySize(taps, (t) => 2 * (ctx.bytesOf(t) ?? UNKNOWN_BYTES), options.maxMemory ?? DEFAULT_MAX_MEMORY);
+  const { groups } = planMemoryUse(ctx, 'compare', options.maxMemory, taps);
   const storage = storagePrecisions({ graph: ctx.graph, plan: quant.plan, taps: new Set(taps), values: ctx.values });
   const quantizedAt = quantizedPrecisionOf(ctx.graph, quant.plan, storage);
   const run = options.outDir === undefined ? null : RunDir.create(options.outDir, {

@@ -8,6 +8,7 @@ import type { InputEntry } from '../store/manifest.js';
 import { parsePreprocess, type Preprocess } from '../store/image.js';
 import { parseInputSpec, parseShapeSpec, resolveInputs } from './inputs.js';
 import { loadModel, type LoadedModel } from './load-model.js';
+import type { ProgressListener } from './events.js';
 
 /** The model and inputs part shared by every command that runs a model. */
 export interface ModelInputOptions {
@@ -19,6 +20,13 @@ export interface ModelInputOptions {
   /** `--preprocess` value. */
   readonly preprocess?: string;
   readonly seed?: number;
+  /**
+   * `--input` values whose shapes fix dynamic dimensions of synthesized inputs (the first
+   * calibration sample), when `--shape` does not.
+   */
+  readonly shapeFrom?: readonly string[];
+  /** Receives one info line per shape chosen for the user (kept in `notices` too). */
+  readonly onProgress?: ProgressListener;
 }
 
 export interface ModelContext {
@@ -32,6 +40,8 @@ export interface ModelContext {
   readonly shapes: Readonly<Record<string, readonly number[]>>;
   /** Inferred dtype and shape of every tensor, with the actual input shapes. */
   readonly values: ReadonlyMap<string, InferredValue>;
+  /** Shapes chosen for the user when opening (a batch of 1, a shape from a calibration file). */
+  readonly notices: readonly string[];
   bytesOf(tensor: string): number | null;
 }
 
@@ -47,7 +57,9 @@ export async function openModel(options: ModelInputOptions): Promise<ModelContex
     shapes[name] = shape;
   }
   const preprocess = options.preprocess ? parsePreprocess(options.preprocess) : undefined;
-  const { feeds, sources } = await resolveInputs(graph, specs, { shapes, preprocess, seed: options.seed });
+  const shapeFrom = (options.shapeFrom ?? []).map((t) => parseInputSpec(t, names));
+  const { feeds, sources, notices } = await resolveInputs(graph, specs, { shapes, preprocess, seed: options.seed, shapeFrom });
+  for (const message of notices) options.onProgress?.({ type: 'log', level: 'info', message });
   const values = valuesFor(loaded, feeds);
   return {
     loaded,
@@ -59,6 +71,7 @@ export async function openModel(options: ModelInputOptions): Promise<ModelContex
     preprocess,
     shapes,
     values,
+    notices,
     bytesOf: (t) => {
       const v = values.get(t);
       return v ? tensorBytes(v) : null;

@@ -12,6 +12,7 @@ import type { ModelContext } from './context.js';
 import type { EmitVerification } from './emit-verify.js';
 import { inferLayout } from './inputs.js';
 import type { QuantSetup } from './quant-setup.js';
+import type { CalibrationTable } from '../quant/calibration-table.js';
 
 /** The two JSON documents written beside an emitted model (DESIGN.md §6; types in store/emit-files.ts). */
 
@@ -101,10 +102,20 @@ function meanSummary(list: readonly Metrics[]): Record<string, number> {
   return { cosine: mean((m) => m.cosine), snrDb: mean((m) => m.snrDb), psnrDb: mean((m) => m.psnrDb), maxAbs: mean((m) => m.maxAbs) };
 }
 
+/** The calibration's sources with the input each fed (tables written by calibrate record it; others feed the only input). */
+function calibrationSources(calibration: CalibrationTable, ctx: ModelContext): { name: string; source: string }[] {
+  return calibration.inputs.map((i) => {
+    const name = (i as { name?: unknown }).name;
+    return { name: typeof name === 'string' ? name : ctx.graph.inputs.length === 1 ? ctx.graph.inputs[0].name : '', source: i.source };
+  });
+}
+
 export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
   const { ctx, setup, built, verification } = input;
-  const imageInputs = ctx.sources.filter((s) => isImageFile(s.source)).map((s) => s.name);
   const calibration = setup.calibration;
+  // Every input fed from an image anywhere: the evaluation inputs, the run's own, and calibration's.
+  const fed = [...ctx.sources, ...input.perInput.flatMap((p) => p.sources), ...calibrationSources(calibration, ctx)];
+  const imageInputs = [...new Set(fed.filter((s) => isImageFile(s.source)).map((s) => s.name))];
   return {
     schemaVersion: 1,
     tool: { name: 'quantscope', version: toolVersion() },

@@ -21,6 +21,7 @@ import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
 import { makeDirectory } from '../store/directories.js';
+import { planMemoryUse } from './memory-plan.js';
 
 /** The outputs' target of `fix` when none is given: the default gate's output goal (analysis/gate.ts). */
 export const DEFAULT_TARGET = DEFAULT_GOAL;
@@ -56,6 +57,8 @@ export interface FixOptions {
   readonly emit?: string;
   /** Or emit it into this directory under emit's default name (`<name>.<tag>.onnx`). */
   readonly emitDir?: string;
+  /** `--max-memory`: the memory rule of the probes (app/memory-plan.ts) and the probers' float caches. */
+  readonly maxMemory?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -228,7 +231,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   let knownInput = -1;
   let outcome: FixOutcome<Region>;
   try {
-    for (const c of evaluation) probers.push(await Prober.create(c, quant));
+    for (const c of evaluation) planMemoryUse(c, 'probe', options.maxMemory);
+    for (const c of evaluation) probers.push(await Prober.create(c, quant, options.maxMemory));
     const evaluate = async (promoted: readonly Region[]): Promise<Evaluation> => {
       const plan = planWith(graph, quant.plan, promoted);
       const perInput: OutputResult[][] = [];

@@ -45,12 +45,19 @@ export interface ResolveInputsOptions {
   readonly seed?: number;
   /** Synthesize inputs that no spec names; default true. */
   readonly synthesize?: boolean;
+  /**
+   * Files whose shapes fix the dynamic dimensions of inputs that are synthesized (the first
+   * calibration sample, as `--input` values), when `--shape` does not.
+   */
+  readonly shapeFrom?: readonly InputSpec[];
 }
 
 export interface ResolvedInputs {
   readonly feeds: Map<string, Tensor>;
   /** One per graph input, in graph order; `sha256` is sha256OfTensor of the feed. */
   readonly sources: InputEntry[];
+  /** One line each about a shape chosen for the user (a batch of 1, a shape taken from a file). */
+  readonly notices: string[];
 }
 
 const SUFFIX = /:([A-Za-z][A-Za-z0-9]*)?(?:\[([^\]]*)\])?$/;
@@ -131,11 +138,30 @@ export async function resolveInputs(graph: Graph, specs: readonly InputSpec[], o
     given.set(name, spec);
   }
 
+  const shapeFrom = new Map<string, InputSpec>();
+  for (const spec of options.shapeFrom ?? []) {
+    const name = spec.name ?? (names.length === 1 ? names[0] : undefined);
+    if (name !== undefined && inputs.has(name) && !shapeFrom.has(name)) shapeFrom.set(name, spec);
+  }
+
   const feeds = new Map<string, Tensor>();
   const sources: InputEntry[] = [];
+  const notices: string[] = [];
   for (const info of graph.inputs) {
     const spec = given.get(info.name);
-    const wanted = wantedShape(info, options.shapes?.[info.name]);
+    let wanted = wantedShape(info, options.shapes?.[info.name]);
+    const hint = shapeFrom.get(info.name);
+    if (!spec && hint && !isConcrete(wanted)) {
+      const sample = await loadInput(info, hint, wanted, options.preprocess);
+      checkMatches(info, sample, wanted, hint.path);
+      const dims = sample.dims;
+      notices.push(`input '${displayName(info.name)}' is ${formatDims(wanted)}: using shape ${formatDims(dims)} from '${displayName(hint.path, 200)}' (give --shape to choose another)`);
+      wanted = dims;
+    } else if (!spec && wanted && !isConcrete(wanted) && wanted.length >= 2 && typeof wanted[0] !== 'number' && isConcrete(wanted.slice(1))) {
+      // Only the batch is dynamic: one sample, as other runtimes' tools assume.
+      notices.push(`input '${displayName(info.name)}' has a dynamic batch dimension (shape ${formatDims(wanted)}): using batch 1 (give --shape ${displayName(info.name)}=${['N', ...wanted.slice(1)].join('x')} to choose)`);
+      wanted = [1, ...wanted.slice(1)];
+    }
     let tensor: Tensor;
     let source: string;
     if (spec) {
@@ -154,7 +180,11 @@ export async function resolveInputs(graph: Graph, specs: readonly InputSpec[], o
     feeds.set(info.name, tensor);
     sources.push({ name: info.name, source, sha256: sha256OfTensor(tensor), shape: [...tensor.dims], dtype: tensor.dtype });
   }
-  return { feeds, sources };
+  return { feeds, sources, notices };
+}
+
+function isConcrete(dims: readonly Dim[] | undefined): dims is readonly number[] {
+  return dims !== undefined && dims.every((d) => typeof d === 'number');
 }
 
 /** The declared shape with `--shape` applied; `--shape` must agree with every declared number. */

@@ -88,7 +88,8 @@ export interface MemoryPlan {
  * its size and the budget. Tensors whose size is unknown until the model runs (dynamic shapes that
  * inference cannot settle) are not checked and count as `unknownBytes` in the grouping.
  * onnxruntime's own working memory and the model's weights come on top of the budget.
- * `budgetLabel` names the budget in messages, e.g. "--max-memory 1.0 MB".
+ * `budgetLabel` names the budget in messages, e.g. "--max-memory 1.0 MB"; `wording` the held
+ * tensor and what to do in the sentence refusing one.
  */
 export function planMemory(
   taps: readonly HeldTensor[],
@@ -97,6 +98,7 @@ export function planMemory(
   budget: number,
   budgetLabel = `--max-memory ${formatBytes(budget)}`,
   unknownBytes = 16 * 1024 * 1024,
+  wording: { readonly subject: string; readonly remedy: string } = { subject: 'Tap', remedy: 'raise --max-memory or leave it out of the taps' },
 ): MemoryPlan {
   const fixed = new Map<string, number>();
   for (const t of [...inputs, ...outputs]) if (t.bytes !== null) fixed.set(t.name, t.bytes);
@@ -121,7 +123,7 @@ export function planMemory(
   if (largestTap && (largestTap.bytes as number) > tapBudget) {
     const beside = fixedBytes > 0 ? ` beside the model's inputs and outputs (${formatBytes(fixedBytes)})` : '';
     throw new UserError(
-      `Tap '${displayName(largestTap.name)}' alone takes ${formatBytes(largestTap.bytes as number)}, which does not fit${beside} in ${budgetLabel}; raise --max-memory or leave it out of the taps.`,
+      `${wording.subject} '${displayName(largestTap.name)}' alone takes ${formatBytes(largestTap.bytes as number)}, which does not fit${beside} in ${budgetLabel}; ${wording.remedy}.`,
     );
   }
   const sizes = new Map(taps.map((t) => [t.name, fixed.has(t.name) ? 0 : t.bytes]));

@@ -5,6 +5,7 @@ import { readPlanFile } from '../quant/plan-file.js';
 import { resolvePlan, type Override, type Plan } from '../quant/plan.js';
 import { loadProfile, type Profile } from '../quant/profile.js';
 import { calibrate } from './calibrate.js';
+import { planMemoryUse } from './memory-plan.js';
 import type { ModelContext } from './context.js';
 import type { ProgressListener } from './events.js';
 
@@ -49,6 +50,7 @@ export async function setUpQuant(ctx: ModelContext, options: QuantSetupOptions, 
       throw new UserError(`Calibration file '${options.calibrationFile}' was made for another model (sha256 ${calibration.modelSha256.slice(0, 12)}…); calibrate again.`);
     }
   } else {
+    planMemoryUse(ctx, 'calibrate', options.maxMemory); // before calibration runs anything
     ({ table: calibration } = await calibrate({
       ctx, profile, calib: options.calib, method: parseMethod(options.method), percentile: options.percentile,
       maxMemory: options.maxMemory, onProgress, signal,

@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { selectTensors } from '../core/selector.js';
 import { CancelledError } from '../core/errors.js';
-import { byteSize } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { defaultRunId } from '../store/manifest.js';
 import { RunDir } from '../store/run-dir.js';
 import { planToFile } from '../quant/plan.js';
 import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, type ProgressListener } from './events.js';
-import { DEFAULT_MAX_MEMORY, formatBytes, planMemory } from './memory.js';
+import { planMemoryUse } from './memory-plan.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
 
@@ -41,16 +40,7 @@ export interface RunResult {
  */
 export function planRun(ctx: ModelContext, tapSpecs: readonly string[] | undefined, maxMemory: number | undefined): { taps: string[]; groups: string[][] } {
   const taps = selectTensors(ctx.graph, tapSpecs && tapSpecs.length > 0 ? tapSpecs : ['@outputs']);
-  const budget = maxMemory ?? DEFAULT_MAX_MEMORY;
-  const held = (t: string) => ({ name: t, bytes: ctx.bytesOf(t) });
-  const { groups } = planMemory(
-    taps.map(held),
-    [...ctx.feeds].map(([name, t]) => ({ name, bytes: byteSize(t) })),
-    ctx.graph.outputs.map((o) => held(o.name)),
-    budget,
-    maxMemory === undefined ? `the default --max-memory of ${formatBytes(budget)}` : `--max-memory ${formatBytes(budget)}`,
-  );
-  return { taps, groups };
+  return { taps, groups: planMemoryUse(ctx, 'run', maxMemory, taps).groups };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Override, Plan } from '../quant/plan.js';
 import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from './bisect.js';
 import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from './compare-report.js';
 import { criterionText } from '../store/report-cells.js';
+import { planMemoryUse } from './memory-plan.js';
 import type { ModelContext } from './context.js';
 import { silent, type ProgressListener } from './events.js';
 import { promotionRegion } from './fix.js';
@@ -20,6 +21,7 @@ export interface SessionBisectOptions {
   readonly peak?: number;
   /** Evaluation inputs: with several, bisect runs on the one where the output is worst. */
   readonly evaluation?: readonly ModelContext[];
+  readonly maxMemory?: number;
   readonly onProgress?: ProgressListener;
   /** Called once per probe, as soon as its run is measured. */
   readonly onProbe: (probe: ProbeView) => void;
@@ -35,11 +37,12 @@ export interface SessionBisectOptions {
 export async function bisectForSession(options: SessionBisectOptions): Promise<BisectView> {
   const { quant } = options;
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
+  for (const c of [options.ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
   const inputs = options.evaluation && options.evaluation.length > 1 ? options.evaluation : [options.ctx];
-  const worst = inputs.length > 1 ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal)).bisected : 0;
+  const worst = inputs.length > 1 ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)).bisected : 0;
   const ctx = inputs[worst];
   options.onProgress?.({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name}` });
-  const prober = await Prober.create(ctx, quant);
+  const prober = await Prober.create(ctx, quant, options.maxMemory);
   try {
     await prober.usePlan(quant.plan);
     const baseline = (await prober.measure([])).outputs;

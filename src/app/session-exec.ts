@@ -53,13 +53,17 @@ export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: 
     }
     case 'bisect': {
       const result = await bisectForSession({
-        ctx, quant: setup, evaluation: session.evaluation, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak, onProgress: onEvent,
+        ctx, quant: setup, evaluation: session.evaluation, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
+        maxMemory: session.options.quant.maxMemory, onProgress: onEvent,
         onProbe: (probe) => onEvent({ type: 'probe', probe }), signal,
       });
       return { kind: 'bisect', result };
     }
     case 'fix': {
-      const result = await fixForSession({ ctx, quant: setup, evaluation: session.evaluation, target: session.options.target, peak: session.options.peak, onEvent, signal });
+      const result = await fixForSession({
+        ctx, quant: setup, evaluation: session.evaluation, target: session.options.target, peak: session.options.peak,
+        maxMemory: session.options.quant.maxMemory, onEvent, signal,
+      });
       return { kind: 'fix', result };
     }
   }

@@ -13,6 +13,7 @@ export interface SessionFixOptions {
   readonly target?: string;
   readonly peak?: number;
   readonly evaluation?: readonly ModelContext[];
+  readonly maxMemory?: number;
   readonly onEvent: (event: JobEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -50,7 +51,7 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
       }
     }
   };
-  const report = await fix({ ctx: options.ctx, quant: options.quant, evaluation: options.evaluation, target: options.target, peak: options.peak, onProgress, signal: options.signal });
+  const report = await fix({ ctx: options.ctx, quant: options.quant, evaluation: options.evaluation, target: options.target, peak: options.peak, maxMemory: options.maxMemory, onProgress, signal: options.signal });
   return fixView(report);
 }
 

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
 import type { ModelInputOptions } from '../app/context.js';
+import type { ProgressListener } from '../app/events.js';
 import type { QuantSetupOptions } from '../app/quant-setup.js';
 import { parseSize } from '../app/memory.js';
 import { firstSampleInputs } from '../app/calibration-inputs.js';
@@ -25,10 +26,12 @@ export function withModelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
     .option('seed', { type: 'number', describe: 'Seed of synthetic inputs', group: 'Inputs:' }) as unknown as Argv<T & ModelArgs>;
 }
 
-export function modelInputOptions(args: ModelArgs & EvalArgs): ModelInputOptions {
+export function modelInputOptions(args: ModelArgs & EvalArgs & { calib?: string[] }, onProgress?: ProgressListener): ModelInputOptions {
   // With an evaluation set and no --input, the model is opened on the set's first input.
   const inputs = args.input ?? (args.eval && args.eval.length > 0 ? firstSampleInputs(args.eval, 'Evaluation') : undefined);
-  return { modelPath: args.model, inputs, shapes: args.shape, preprocess: args.preprocess, seed: args.seed };
+  // Otherwise a synthetic input takes dynamic dimensions from the first calibration sample.
+  const shapeFrom = args.calib && args.calib.length > 0 ? firstSampleInputs(args.calib, 'Calibration') : undefined;
+  return { modelPath: args.model, inputs, shapes: args.shape, preprocess: args.preprocess, seed: args.seed, shapeFrom, onProgress };
 }
 
 export interface QuantArgs {

@@ -7,7 +7,7 @@ import { formatMetric, metricValue, type MetricName, type Metrics } from '../../
 import { displayName } from '../../core/closest.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
-  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
   type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
 } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
@@ -38,11 +38,12 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const ctx = await openModel(modelInputOptions(args));
-      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak });
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       const evaluation = await evaluationContexts(ctx, args.eval);
+      const maxMemory = maxMemoryOf(args);
+      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory, evaluation });
       const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
-      const report = await bisect({ ctx, quant, evaluation, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, onProgress, signal });
+      const report = await bisect({ ctx, quant, evaluation, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatBisect(report), report.findings, { color: process.stdout.isTTY === true }));
     } finally {

@@ -35,7 +35,7 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
     try {
       const profile = loadProfile(args.profile ?? 'generic-int8');
       const method = parseMethod(args.method);
-      const ctx = await openModel(modelInputOptions(args));
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       const result = await calibrate({
         ctx, profile, calib: args.calib, method, percentile: args.percentile, maxMemory: maxMemoryOf(args),
         out: args.out, useCache: args.cache, onProgress, signal,

@@ -35,7 +35,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const ctx = await openModel(modelInputOptions(args));
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       const quant = await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const result = await checkEmulation({ ctx, quant, taps: args.taps, tolerance: args.tolerance, maxMemory: maxMemoryOf(args), onProgress, signal });
       if (args.json) printJson(checkJson(result));

@@ -3,6 +3,7 @@ import type { ComparisonReport } from '../../analysis/comparison.js';
 import { compareTaps } from '../../app/compare.js';
 import { compareOverEvaluation } from '../../app/compare-eval.js';
 import { evaluationContexts } from '../../app/evaluation.js';
+import { planMemoryUse } from '../../app/memory-plan.js';
 import { compareDumps } from '../../app/compare-dumps.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -77,9 +78,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       } else {
         if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
-        const ctx = await openModel(modelInputOptions({ ...args, model: args.model }));
-        compareTaps(ctx, args.taps); // the selection, before a long calibration
+        const ctx = await openModel(modelInputOptions({ ...args, model: args.model }, onProgress));
         const evaluation = await evaluationContexts(ctx, args.eval);
+        // The selection and the memory rule, before a long calibration.
+        for (const c of [ctx, ...evaluation]) planMemoryUse(c, 'compare', maxMemoryOf(args), compareTaps(c, args.taps));
         const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
         const result = await compareOverEvaluation({
           ctx, evaluation, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory: maxMemoryOf(args),

@@ -32,7 +32,7 @@ export const emitCommand: CommandModule<object, EmitArgs> = {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const ctx = await openModel(modelInputOptions(args));
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       const evaluation = await evaluationContexts(ctx, args.eval);
       const setup = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
       const result = await emitModel({ ctx, setup, evaluation, out: args.out, peak: args.peak, onProgress, signal });
@@ -50,9 +50,11 @@ function formatEmit(result: EmitResult): string {
   const v = result.verification;
   lines.push(`verified: ${v.precision.nodes.length} node(s) at their planned precision; ${v.outputs.length} output(s) identical to the quant backend's in a fresh onnxruntime session`);
   const several = result.perInput.length > 1;
+  const synthetic = !several && result.perInput.length === 1 && result.perInput[0].sources.some((s) => s.source.startsWith('synthetic'));
+  const on = several ? ' (worst input)' : synthetic ? ' on a synthetic input (give --input or --eval for real data)' : '';
   for (const o of result.metrics) {
     const x = o.metrics;
-    lines.push(`${displayName(o.name, 40)} vs float${several ? ' (worst input)' : ''}: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`);
+    lines.push(`${displayName(o.name, 40)} vs float${on}: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`);
   }
   if (several) {
     for (const p of result.perInput) {

@@ -3,13 +3,14 @@ import { openModel } from '../../app/context.js';
 import { checkFixOptions, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, regionLabel, type FixReport, type Region } from '../../app/fix.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { bindingCondition, conditionValue, parseGoal } from '../../analysis/gate.js';
+import { planMemoryUse } from '../../app/memory-plan.js';
 import { formatMetric } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import { ExitCode } from '../../core/errors.js';
 import { exitState } from '../cli.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
-  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
+  maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
   type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
 } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
@@ -48,10 +49,12 @@ export const fixCommand: CommandModule<object, FixArgs> = {
     try {
       const options = { target: args.target, peak: args.peak, strategy: args.strategy, maxPromotions: args['max-promotions'] ?? args.maxPromotions, planOut: args.out, emit: args.emit };
       checkFixOptions(options);
-      const ctx = await openModel(modelInputOptions(args));
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       const evaluation = await evaluationContexts(ctx, args.eval);
+      const maxMemory = maxMemoryOf(args);
+      for (const c of [ctx, ...evaluation]) planMemoryUse(c, 'probe', maxMemory); // before calibrating
       const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
-      const report = await fix({ ctx, quant, ...options, evaluation, onProgress, signal });
+      const report = await fix({ ctx, quant, ...options, evaluation, maxMemory, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatFix(report), report.findings, { color: process.stdout.isTTY === true }));
       if (!report.met) exitState.code = ExitCode.qualityGate;

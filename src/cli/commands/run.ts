@@ -24,7 +24,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const ctx = await openModel(modelInputOptions(args));
+      const ctx = await openModel(modelInputOptions(args, onProgress));
       planRun(ctx, args.taps, maxMemoryOf(args)); // the memory rule, before a long calibration
       const quant = args.backend === 'float' ? undefined : await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
       const result = await runModel({ ctx, backend: args.backend, taps: args.taps, outDir: args.out, quant, maxMemory: maxMemoryOf(args), onProgress, signal });
