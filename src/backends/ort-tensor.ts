@@ -2,6 +2,7 @@ import ort from 'onnxruntime-node';
 import type { DType } from '../core/dtype.js';
 import { InternalError } from '../core/errors.js';
 import { makeTensor, type Tensor, type TensorData } from '../core/tensor.js';
+import type { WireTensor } from './ort-wire.js';
 
 /**
  * The one table from core dtypes to onnxruntime's type strings; the inverse is derived. int4 and
@@ -59,4 +60,23 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
   }
   if (dtype === 'bool' && !(data instanceof Uint8Array)) data = Uint8Array.from(data as ArrayLike<number>);
   return makeTensor(dtype, t.dims.map(Number), data);
+}
+
+/** A core tensor as it crosses to the onnxruntime thread (ort-remote.ts): type string, dims, data (copied there). */
+export function toWireTensor(t: Tensor): WireTensor {
+  const type = ortTypeOf(t.dtype);
+  return { type, dims: [...t.dims], data: type === 'string' ? [...(t.data as readonly string[])] : t.data as ArrayBufferView };
+}
+
+/** A tensor back from the onnxruntime thread, as fromOrtTensor reads an onnxruntime tensor. */
+export function fromWireTensor(w: WireTensor): Tensor {
+  const dtype = CORE_TYPE.get(w.type);
+  if (!dtype) throw new InternalError(`onnxruntime returned a tensor of unsupported type ${w.type}`);
+  let data = w.data as unknown as TensorData;
+  if (dtype === 'float16' && !(data instanceof Uint16Array)) {
+    const view = data as unknown as ArrayBufferView & { length: number };
+    data = new Uint16Array(view.buffer, view.byteOffset, view.length);
+  }
+  if (dtype === 'bool' && !(data instanceof Uint8Array)) data = Uint8Array.from(data as ArrayLike<number>);
+  return makeTensor(dtype, w.dims, data);
 }

@@ -1,0 +1,27 @@
+/**
+ * The messages between the main thread and the onnxruntime thread (ort-remote.ts, ort-worker.ts).
+ * Tensors cross as their onnxruntime type string, dims and data; outputs come back transferred.
+ */
+
+export interface WireTensor {
+  readonly type: string;
+  readonly dims: number[];
+  readonly data: ArrayBufferView | string[];
+}
+
+/** The session options that cross the thread boundary (onnxruntime's InferenceSession.SessionOptions, plain data). */
+export type WireSessionOptions = Record<string, unknown>;
+
+export type ToOrt =
+  | { readonly type: 'create'; readonly id: number; readonly session: number; readonly bytes: Uint8Array; readonly options: WireSessionOptions | null }
+  | { readonly type: 'run'; readonly id: number; readonly session: number; readonly feeds: Record<string, WireTensor>; readonly fetches: string[] | null }
+  | { readonly type: 'release'; readonly id: number; readonly session: number };
+
+export type FromOrt =
+  | {
+    readonly type: 'created'; readonly id: number; readonly inputNames: string[]; readonly outputNames: string[];
+    readonly outputs: { readonly isTensor: boolean; readonly type: string }[];
+  }
+  | { readonly type: 'ran'; readonly id: number; readonly outputs: Record<string, WireTensor> }
+  | { readonly type: 'released'; readonly id: number }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string };
