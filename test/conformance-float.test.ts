@@ -76,7 +76,7 @@ const open: OpenBackend = async (model, label) => {
 /** Whether onnxruntime refuses the model file as shipped (not the backend's rewrite of it). */
 async function refusesOriginal(c: OnnxTestCase): Promise<boolean> {
   try {
-    const session = await OrtSession.create(readFileSync(c.model), { label: c.model, threads: 1 });
+    const session = await OrtSession.fromBytes(readFileSync(c.model), { label: c.model, threads: 1 });
     await session.dispose();
     return false;
   } catch (error) {

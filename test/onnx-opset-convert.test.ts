@@ -68,7 +68,7 @@ function feedsOf(c: Case): Map<string, Tensor> {
 
 /** Runs a model on onnxruntime's CPU provider with the default session options (all optimizations). */
 async function run(model: OnnxModel, feeds: ReadonlyMap<string, Tensor>, options: { disableQdqFusion?: boolean } = {}): Promise<Map<string, Tensor>> {
-  const session = await OrtSession.create(serializeModel(model), { label: 'the test model', ...options });
+  const session = await OrtSession.create(model, { label: 'the test model', ...options });
   try {
     return await session.run(feeds);
   } finally {

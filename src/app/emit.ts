@@ -11,6 +11,7 @@ import { defaultEmitFile, emitPaths, stageEmitModel, type EmitManifest, type Emi
 import { floatBackendFor, type ModelContext } from './context.js';
 import { manifestDocument, quantDocument, type InputMetrics, type OutputMetrics } from './emit-documents.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
+import { refuseUnrunnableNames } from './emit-names.js';
 import { verifyEmittedModel, type EmitVerification } from './emit-verify.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { qdqModel, quantBackendFor, quantSource } from './quantize.js';
@@ -57,7 +58,8 @@ export function emitTag(ctx: ModelContext, plan: Plan): string {
 }
 
 /**
- * Emits the mixed-precision model (DESIGN.md §6): builds the QDQ model of the plan with no taps,
+ * Emits the mixed-precision model (DESIGN.md §6): refuses a model whose inputs or outputs have
+ * names onnxruntime cannot take (emit-names.ts), builds the QDQ model of the plan with no taps,
  * runs the float model and the quant backend on the evaluation inputs (the metrics the manifest
  * records), writes the model under a temporary name, verifies it (emit-verify.ts: every node's
  * precision read back from the file, and a fresh onnxruntime session reproducing the quant
@@ -74,6 +76,7 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
       throw new UserError(`Emitting to '${displayName(p)}' would overwrite the source model; choose another --out.`);
     }
   }
+  refuseUnrunnableNames(ctx.graph, ctx.loaded.path);
 
   onProgress({ type: 'stage', stage: 'emit', detail: 'building the QDQ model' });
   const built = qdqModel(ctx, setup.plan, setup.calibration, []);

@@ -17,6 +17,7 @@ import type { ModelContext } from './context.js';
 import { searchSnrDb, type Criterion } from './compare-report.js';
 import { adviceGraph } from './compare-advice.js';
 import { emitModel, type EmitResult } from './emit.js';
+import { refuseUnrunnableNames } from './emit-names.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
@@ -209,6 +210,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const onProgress = options.onProgress ?? silent;
   // Where the plan goes, before the search: a directory that cannot be made fails now, not after it.
   makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');
+  // And a model that cannot be emitted fails now too.
+  if (options.emit !== undefined || options.emitDir !== undefined) refuseUnrunnableNames(graph, ctx.loaded.path);
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const shapes = knownShapes(ctx);

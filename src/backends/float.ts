@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor.js';
-import { editModel, serializeModel, graphOf, type OnnxModel } from '../onnx/index.js';
+import { editModel, graphOf, type OnnxModel } from '../onnx/index.js';
 import type { Backend } from './backend.js';
 import { OrtSession, type OptimizationLevel } from './session.js';
 import { TapSessionCache } from './tap-session-cache.js';
@@ -22,7 +22,7 @@ export class FloatBackend implements Backend {
   private constructor(private readonly model: OnnxModel, options: FloatBackendOptions) {
     const outputs = graphOf(model).outputs.map((o) => o.name);
     this.cache = new TapSessionCache(outputs, (taps) =>
-      OrtSession.create(serializeModel(editModel(this.model, { addOutputs: taps })), {
+      OrtSession.create(editModel(this.model, { addOutputs: taps }), {
         optimization: options.optimization,
         threads: options.threads,
         label: options.label ?? 'the float model',

@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor.js';
-import { serializeModel, type OnnxModel } from '../onnx/index.js';
+import type { OnnxModel } from '../onnx/index.js';
 import type { Backend } from './backend.js';
 import { OrtSession, type OptimizationLevel } from './session.js';
 
@@ -65,7 +65,7 @@ export class QuantBackend implements Backend {
     if (this.current?.key === key) return;
     await this.dispose();
     const model = this.options.build(taps, outputs);
-    const session = await OrtSession.create(serializeModel(model), {
+    const session = await OrtSession.create(model, {
       optimization: this.options.optimization,
       threads: this.options.threads,
       label: this.options.label ?? 'the quantized model',

@@ -2,7 +2,9 @@ import ort from 'onnxruntime-node';
 import { displayName } from '../core/closest.js';
 import { UserError, messageOf } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { serializeModel, type OnnxModel } from '../onnx/index.js';
 import { dtypeOfOrtType, fromOrtTensor, isOrtDType, toOrtTensor } from './ort-tensor.js';
+import { RuntimeNames, runtimeModel, runtimeNameProblem } from './runtime-names.js';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
@@ -20,16 +22,35 @@ export interface SessionOptions {
 }
 
 /**
- * One onnxruntime session over serialized model bytes, translating core tensors in and out.
- * The only place (with ort-tensor.ts) that touches onnxruntime types.
+ * One onnxruntime session over a model, translating core tensors in and out, and tensor names
+ * (runtime-names.ts): feeds, fetches and results use the model's own names, whatever alias
+ * onnxruntime was given. The only place (with ort-tensor.ts) that touches onnxruntime types.
  */
 export class OrtSession {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly label: string,
+    private readonly names: RuntimeNames,
   ) {}
 
-  static async create(bytes: Uint8Array, options: SessionOptions): Promise<OrtSession> {
+  /**
+   * A session over `model`, its tensor names that onnxruntime cannot take aliased: how the
+   * backends build every session, so that any tensor can be fed or fetched by its own name.
+   */
+  static async create(model: OnnxModel, options: SessionOptions): Promise<OrtSession> {
+    const runtime = runtimeModel(model);
+    return OrtSession.open(serializeModel(runtime.model), runtime.names, options);
+  }
+
+  /**
+   * A session over a file's own bytes, names as they are (a name onnxruntime cannot take is
+   * refused when it is fed or fetched): for asking whether onnxruntime loads the file as shipped.
+   */
+  static async fromBytes(bytes: Uint8Array, options: SessionOptions): Promise<OrtSession> {
+    return OrtSession.open(bytes, RuntimeNames.identity, options);
+  }
+
+  private static async open(bytes: Uint8Array, names: RuntimeNames, options: SessionOptions): Promise<OrtSession> {
     try {
       const session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
@@ -40,7 +61,7 @@ export class OrtSession {
         ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
         ...(options.disableQdqFusion ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
       });
-      return new OrtSession(session, options.label);
+      return new OrtSession(session, options.label, names);
     } catch (error) {
       throw new UserError(`onnxruntime could not load ${options.label} (${firstLine(messageOf(error))}).`, { cause: error });
     }
@@ -49,45 +70,56 @@ export class OrtSession {
   /**
    * A session with onnxruntime's default options and nothing else (no provider list, no
    * optimization level): what a user's `new InferenceSession(model)` gets. emit verifies with it,
-   * so an emitted model that needs a session option fails verification.
+   * so an emitted model that needs a session option fails verification. Like fromBytes, names are
+   * the file's own.
    */
   static async createWithDefaults(bytes: Uint8Array, label: string): Promise<OrtSession> {
     try {
-      return new OrtSession(await ort.InferenceSession.create(bytes), label);
+      return new OrtSession(await ort.InferenceSession.create(bytes), label, RuntimeNames.identity);
     } catch (error) {
       throw new UserError(`onnxruntime could not load ${label} with default options (${firstLine(messageOf(error))}).`, { cause: error });
     }
   }
 
+  /** The model's output names. */
   get outputNames(): readonly string[] {
-    return this.session.outputNames;
+    return this.session.outputNames.map((n) => this.names.original(n));
   }
 
+  /** The model's input names. */
   get inputNames(): readonly string[] {
-    return this.session.inputNames;
+    return this.session.inputNames.map((n) => this.names.original(n));
   }
 
-  /** Runs once and returns the requested outputs (all outputs when `fetches` is omitted). */
+  /**
+   * Runs once and returns the requested outputs (all outputs when `fetches` is omitted). Feeds,
+   * fetches and results are keyed by the model's own names.
+   */
   async run(feeds: ReadonlyMap<string, Tensor>, fetches?: readonly string[]): Promise<Map<string, Tensor>> {
-    refuseNul(feeds.keys(), 'input', this.label);
-    refuseNul(fetches ?? [], 'tensor', this.label);
+    for (const name of feeds.keys()) refuseUnsafe(name, this.names.runtime(name), 'input', this.label);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of this.session.inputNames) {
+    for (const runtimeName of this.session.inputNames) {
+      const name = this.names.original(runtimeName);
       const t = feeds.get(name);
       if (!t) throw new UserError(`No value was given for the model input '${displayName(name)}' of ${this.label}.`);
       if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${displayName(name)}' of ${this.label}.`);
-      ortFeeds[name] = toOrtTensor(t);
+      ortFeeds[runtimeName] = toOrtTensor(t);
     }
-    for (const name of fetches ?? this.session.outputNames) this.checkFetchable(name);
+    const runtimeFetches = fetches?.map((name) => {
+      const runtimeName = this.names.runtime(name);
+      refuseUnsafe(name, runtimeName, 'tensor', this.label);
+      return runtimeName;
+    });
+    for (const runtimeName of runtimeFetches ?? this.session.outputNames) this.checkFetchable(runtimeName);
     let results: ort.InferenceSession.OnnxValueMapType;
     try {
-      results = fetches ? await this.session.run(ortFeeds, [...fetches]) : await this.session.run(ortFeeds);
+      results = runtimeFetches ? await this.session.run(ortFeeds, runtimeFetches) : await this.session.run(ortFeeds);
     } catch (error) {
       throw new UserError(`onnxruntime failed to run ${this.label} (${firstLine(messageOf(error))}).`, { cause: error });
     }
     const out = new Map<string, Tensor>();
-    for (const [name, value] of Object.entries(results)) {
-      out.set(name, fromOrtTensor(value as ort.Tensor));
+    for (const [runtimeName, value] of Object.entries(results)) {
+      out.set(this.names.original(runtimeName), fromOrtTensor(value as ort.Tensor));
       (value as ort.Tensor).dispose?.();
     }
     return out;
@@ -99,11 +131,11 @@ export class OrtSession {
    */
   private outputIndex: Map<string, number> | undefined;
 
-  private checkFetchable(name: string): void {
+  private checkFetchable(runtimeName: string): void {
     this.outputIndex ??= new Map(this.session.outputNames.map((n, i) => [n, i]));
-    const meta = this.session.outputMetadata[this.outputIndex.get(name) ?? -1];
+    const meta = this.session.outputMetadata[this.outputIndex.get(runtimeName) ?? -1];
     if (meta?.isTensor && dtypeOfOrtType(meta.type) === undefined) {
-      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${displayName(name)}' of ${this.label}.`);
+      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${displayName(this.names.original(runtimeName))}' of ${this.label}.`);
     }
   }
 
@@ -122,13 +154,13 @@ function firstLine(text: string): string {
 }
 
 /**
- * onnxruntime-node passes names to C as NUL-terminated strings, so a name with a NUL in it would be
- * cut there and fail as a different, confusing name (or match another tensor): refuse it clearly.
+ * A name onnxruntime would be given unaliased although it cannot take it (runtime-names.ts), which
+ * only a session over a file's own bytes (fromBytes, createWithDefaults) can meet: refused by name
+ * rather than failing as a different, confusing name or matching another tensor.
  */
-function refuseNul(names: Iterable<string>, what: 'input' | 'tensor', label: string): void {
-  for (const name of names) {
-    if (name.includes('\0')) {
-      throw new UserError(`The ${what} '${displayName(name)}' of ${label} has a NUL character in its name, which onnxruntime cannot handle (it cuts the name there); rename it in the model${what === 'tensor' ? ' or leave it out of the taps' : ''}.`);
-    }
+function refuseUnsafe(name: string, runtimeName: string, what: 'input' | 'tensor', label: string): void {
+  const problem = runtimeNameProblem(runtimeName);
+  if (problem !== undefined) {
+    throw new UserError(`The ${what} '${displayName(name)}' of ${label} has ${problem} in its name, which onnxruntime cannot take as an input or output name; rename it in the model.`);
   }
 }

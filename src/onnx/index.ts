@@ -8,3 +8,4 @@ export { createModel, defaultIrVersion, type ModelSpec, type NodeSpec } from './
 export { editModel, type ModelEdit } from './edit.js';
 export { tensorFromProto, tensorToProto } from './tensor-proto.js';
 export { convertOpset, opsetConversionBlockers, MAX_CONVERT_TARGET, MIN_CONVERT_SOURCE, type OpsetBlocker } from './opset-convert.js';
+export { renameTensors, tensorNames } from './rename.js';
