@@ -74,3 +74,15 @@ describe('sensitivityRegions and planWith', () => {
     expect(planWith(graph, base, [])).toBe(base);
   });
 });
+
+describe('region keys', () => {
+  it('name the nodes unambiguously, whatever characters the names hold', () => {
+    // A producers region of conv1 and conv2 against one node whose name joins theirs with NUL.
+    const region = promotionRegion(graph, plan('generic-int8'), node('concat'));
+    expect(JSON.parse(region?.key ?? 'null')).toEqual([['conv1'], ['conv2']]);
+    const renamed: Graph = { ...graph, nodes: graph.nodes.map((n) => (n.name === 'conv3' ? { ...n, name: 'conv1\u0000conv2' } : n)) };
+    const lone = promotionRegion(renamed, resolvePlan(renamed, loadProfile('generic-int8'), []), renamed.nodes.find((n) => n.name === 'conv1\u0000conv2') as GraphNode);
+    expect(lone?.changes.map((c) => c.node)).toEqual(['conv1\u0000conv2']);
+    expect(lone?.key).not.toBe(region?.key);
+  });
+});

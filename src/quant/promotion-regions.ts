@@ -39,8 +39,10 @@ export interface Region {
 function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionChange[]): Region | null {
   if (changes.length === 0) return null;
   const unique = [...new Map(changes.map((c) => [c.node, c])).values()];
-  // The key names the nodes, and the level where it is not the full promotion (a16w8).
-  return { key: unique.map((c) => (c.to === 'a16w8' ? `${c.node}=a16w8` : c.node)).sort().join('\u0000'), culprit, reason, changes: unique };
+  // The key names the nodes, and the level where it is not the full promotion (a16w8), as JSON:
+  // node names may hold any character, so no separator could keep two regions' keys apart.
+  const parts = unique.map((c) => (c.to === 'a16w8' ? [c.node, 'a16w8'] : [c.node])).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a.length - b.length));
+  return { key: JSON.stringify(parts), culprit, reason, changes: unique };
 }
 
 /**
