@@ -39,7 +39,10 @@ async function handle(message: ToOrt): Promise<void> {
   try {
     switch (message.type) {
       case 'create': {
-        const session = await ort.InferenceSession.create(message.bytes, message.options ?? {});
+        // null: onnxruntime's defaults, with no options object at all (what a user's plain create gets).
+        const session = message.options === null
+          ? await ort.InferenceSession.create(message.bytes)
+          : await ort.InferenceSession.create(message.bytes, message.options);
         sessions.set(message.session, session);
         reply({
           type: 'created', id: message.id,

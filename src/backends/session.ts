@@ -1,9 +1,10 @@
-import ort from 'onnxruntime-node';
 import { displayName } from '../core/closest.js';
-import { UserError, messageOf } from '../core/errors.js';
+import { CancelledError, UserError, messageOf } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { serializeModel, type OnnxModel } from '../onnx/index.js';
-import { dtypeOfOrtType, fromOrtTensor, isOrtDType, toOrtTensor } from './ort-tensor.js';
+import { dtypeOfOrtType, fromWireTensor, isOrtDType, toWireTensor } from './ort-tensor.js';
+import { RemoteSession } from './ort-remote.js';
+import type { WireTensor } from './ort-wire.js';
 import { RuntimeNames, runtimeModel, runtimeNameProblem } from './runtime-names.js';
 
 export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -28,7 +29,7 @@ export interface SessionOptions {
  */
 export class OrtSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: RemoteSession,
     private readonly label: string,
     private readonly names: RuntimeNames,
   ) {}
@@ -52,7 +53,7 @@ export class OrtSession {
 
   private static async open(bytes: Uint8Array, names: RuntimeNames, options: SessionOptions): Promise<OrtSession> {
     try {
-      const session = await ort.InferenceSession.create(bytes, {
+      const session = await RemoteSession.create(bytes, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: options.optimization ?? 'all',
         enableCpuMemArena: false,
@@ -63,6 +64,7 @@ export class OrtSession {
       });
       return new OrtSession(session, options.label, names);
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       throw new UserError(`onnxruntime could not load ${options.label} (${firstLine(messageOf(error))}).`, { cause: error });
     }
   }
@@ -75,8 +77,9 @@ export class OrtSession {
    */
   static async createWithDefaults(bytes: Uint8Array, label: string): Promise<OrtSession> {
     try {
-      return new OrtSession(await ort.InferenceSession.create(bytes), label, RuntimeNames.identity);
+      return new OrtSession(await RemoteSession.create(bytes, null), label, RuntimeNames.identity);
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       throw new UserError(`onnxruntime could not load ${label} with default options (${firstLine(messageOf(error))}).`, { cause: error });
     }
   }
@@ -97,13 +100,13 @@ export class OrtSession {
    */
   async run(feeds: ReadonlyMap<string, Tensor>, fetches?: readonly string[]): Promise<Map<string, Tensor>> {
     for (const name of feeds.keys()) refuseUnsafe(name, this.names.runtime(name), 'input', this.label);
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, WireTensor> = {};
     for (const runtimeName of this.session.inputNames) {
       const name = this.names.original(runtimeName);
       const t = feeds.get(name);
       if (!t) throw new UserError(`No value was given for the model input '${displayName(name)}' of ${this.label}.`);
       if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${displayName(name)}' of ${this.label}.`);
-      ortFeeds[runtimeName] = toOrtTensor(t);
+      ortFeeds[runtimeName] = toWireTensor(t);
     }
     const runtimeFetches = fetches?.map((name) => {
       const runtimeName = this.names.runtime(name);
@@ -111,16 +114,16 @@ export class OrtSession {
       return runtimeName;
     });
     for (const runtimeName of runtimeFetches ?? this.session.outputNames) this.checkFetchable(runtimeName);
-    let results: ort.InferenceSession.OnnxValueMapType;
+    let results: Record<string, WireTensor>;
     try {
       results = runtimeFetches ? await this.session.run(ortFeeds, runtimeFetches) : await this.session.run(ortFeeds);
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       throw new UserError(`onnxruntime failed to run ${this.label} (${firstLine(messageOf(error))}).`, { cause: error });
     }
     const out = new Map<string, Tensor>();
     for (const [runtimeName, value] of Object.entries(results)) {
-      out.set(this.names.original(runtimeName), fromOrtTensor(value as ort.Tensor));
-      (value as ort.Tensor).dispose?.();
+      out.set(this.names.original(runtimeName), fromWireTensor(value));
     }
     return out;
   }
