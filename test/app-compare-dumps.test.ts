@@ -1,12 +1,19 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareModel } from '../src/app/compare.js';
 import { compareDumps } from '../src/app/compare-dumps.js';
+import { gatePasses as gatePassesOf } from '../src/app/compare-report.js';
 import { openModel } from '../src/app/context.js';
+import type { ProgressEvent } from '../src/app/events.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
+import { GraphBuilder } from '../src/models/builder.js';
+import { createModel, writeModel } from '../src/onnx/index.js';
+import { tensorFileName } from '../src/store/file-names.js';
+import { summaryLines } from '../src/store/report-cells.js';
+import { RunDir } from '../src/store/run-dir.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
 import { isolatedCache } from './helpers/cli.js';
 
@@ -87,7 +94,8 @@ describe('bad dump directories', () => {
     expect(rows.ids.error).toMatch(/ids\.npy/);
     expect(rows.logits.metrics?.nonFiniteIntroduced).toBe(1);
     expect(rows.logits.pass).toBe(false);
-    expect(report.firstFailing).toBe('ids');
+    // ids comes first but was not compared (its file is truncated): the first failure is logits.
+    expect(report.firstFailing).toBe('logits');
     expect(gatePasses).toBe(false);
   });
 
@@ -149,3 +157,167 @@ describe('dump directories with a model', () => {
     expect(report.rows.map((r) => [r.tensor, r.metrics?.maxAbs])).toEqual([['layer1:0', 1]]);
   });
 });
+
+/** Every name below is written by quantscope under `<sanitized>-<hash>`; test = ref + a per-tensor step at element 0. */
+const WRITTEN = [
+  '/Concat_output_0', '/conv1/Conv_output_0', 'output', 'a/b', 'a:b', 'x_y', 'x/y', 'L'.repeat(10_000), '\u001b[31mred', '..', '',
+];
+const refOf = (i: number) => f32([1, 4], (j) => i * 10 + j + 1);
+const stepOf = (i: number) => (i + 1) / 1024;
+const testOf = (i: number) => f32([1, 4], (j) => i * 10 + j + 1 + (j === 0 ? stepOf(i) : 0));
+/** How a compare without a model shows each name: its sanitized part, or its whole file base when that part is ambiguous. */
+const SHOWN: Record<string, string> = {
+  '/Concat_output_0': '_Concat_output_0', '/conv1/Conv_output_0': '_conv1_Conv_output_0', output: 'output',
+  'a/b': tensorFileName('a/b'), 'a:b': tensorFileName('a:b'), x_y: 'x_y', 'x/y': tensorFileName('x/y'),
+  ['L'.repeat(10_000)]: 'L'.repeat(100), '\u001b[31mred': '__31mred', '..': '_.', '': '_',
+};
+
+function writeRun(dir: string, names: readonly string[], options: { complete?: boolean; quant?: readonly string[] } = {}): void {
+  const run = RunDir.create(dir, { model: { path: 'm.onnx', sha256: 'x' }, inputs: [], taps: [...names], fsync: false, manifestIntervalMs: 0 });
+  names.forEach((name, i) => run.writeTensor('float', name, refOf(i), { name: `node ${i}`, opType: 'Relu' }));
+  names.forEach((name, i) => { if (!options.quant || options.quant.includes(name)) run.writeTensor('quant', name, testOf(i), { name: `node ${i}`, opType: 'Relu' }); });
+  if (options.complete ?? true) run.complete();
+  else run.flush();
+}
+
+describe('the float/ and quant/ directories of a run, without its manifest', () => {
+  const run = join(root, 'names-run');
+  const copy = join(root, 'names-copy');
+  beforeAll(() => {
+    writeRun(run, WRITTEN);
+    for (const side of ['float', 'quant']) cpSync(join(run, side), join(copy, side), { recursive: true });
+  });
+
+  it('pair every file by its hash, shown by the sanitized name unless two tensors share it', async () => {
+    const { report, gatePasses, nothingCompared } = await compareDumps({ refDir: join(copy, 'float'), testDir: join(copy, 'quant') });
+    expect(nothingCompared).toBeNull();
+    expect(report.rows.map((r) => r.tensor).sort()).toEqual(Object.values(SHOWN).sort());
+    WRITTEN.forEach((name, i) => {
+      const row = report.rows.find((r) => r.tensor === SHOWN[name]);
+      expect(row?.error, SHOWN[name]).toBeUndefined();
+      // The step of this very tensor: the reference and test files of one tensor were paired.
+      expect(row?.metrics?.maxAbs, SHOWN[name]).toBeCloseTo(stepOf(i), 4);
+    });
+    expect(gatePasses).toBe(true);
+  });
+
+  it('give the exact names with the model, and with the manifest one level up', async () => {
+    const b = new GraphBuilder({ name: 'written-names', opset: 13, irVersion: 7, seed: 1 });
+    let x = b.input('in', [1, 4]);
+    // '' names no tensor in ONNX (it is an omitted input): every other name is a model tensor.
+    const inModel = WRITTEN.filter((name) => name !== '');
+    for (const name of inModel) x = b.relu(x, { name: `n${name.length}${name.slice(0, 3)}`, out: name });
+    b.output(x);
+    const model = join(root, 'written-names.onnx');
+    writeModel(createModel(b.build()), model);
+    const withModel = await compareDumps({ refDir: join(copy, 'float'), testDir: join(copy, 'quant'), modelPath: model });
+    const inRun = await compareDumps({ refDir: join(run, 'float'), testDir: join(run, 'quant') });
+    for (const [{ report }, names] of [[withModel, inModel], [inRun, WRITTEN]] as const) {
+      expect(report.rows.map((r) => r.tensor)).toEqual(names);
+      names.forEach((name, i) => expect(report.rows[i].metrics?.maxAbs, name).toBeCloseTo(stepOf(WRITTEN.indexOf(name)), 4));
+    }
+    expect(inRun.report.rows.map((r) => r.node)).toEqual(WRITTEN.map((_, i) => `node ${i}`));
+  });
+
+  it('make one row of a tensor named exactly on one side and by its file name on the other', async () => {
+    const { report } = await compareDumps({ refDir: run, testDir: join(copy, 'quant') });
+    expect(report.rows.map((r) => r.tensor)).toEqual(WRITTEN);
+    expect(report.rows.every((r) => r.metrics !== null)).toBe(true);
+  });
+
+  it('pair a file named by the sanitized name alone, but never guess between two tensors that share it', async () => {
+    const ref = join(root, 'sanitized-ref');
+    const dev = join(root, 'sanitized-dev');
+    put(ref, tensorFileName('/Concat_output_0', '.npy'), refOf(0));
+    put(ref, tensorFileName('a/b', '.npy'), refOf(1));
+    put(ref, tensorFileName('a:b', '.npy'), refOf(2));
+    put(dev, '_Concat_output_0.npy', testOf(0));
+    put(dev, 'a_b.npy', testOf(1));
+    const { report } = await compareDumps({ refDir: ref, testDir: dev });
+    expect(Object.fromEntries(report.rows.map((r) => [r.tensor, r.metrics === null ? r.error : 'compared']))).toEqual({
+      _Concat_output_0: 'compared',
+      [tensorFileName('a/b')]: expect.stringMatching(/No file holds it in the test directory/),
+      [tensorFileName('a:b')]: expect.stringMatching(/No file holds it in the test directory/),
+      a_b: expect.stringMatching(/No file holds it in the reference directory/),
+    });
+  });
+});
+
+describe('dump directories that cannot be compared', () => {
+  it('never name a row that was not compared as the first failure, and say that Ascend-style files need the model or --map', async () => {
+    const ref = join(root, 'named-ref');
+    const dev = join(root, 'ascend-only');
+    put(ref, 'conv_a_out.npy', refOf(0));
+    put(ref, 'relu_b_out.npy', refOf(1));
+    put(dev, 'conv_a.0.1700000000000009.npy', testOf(0));
+    put(dev, 'relu_b.0.1700000000000009.npy', testOf(1));
+    const { report, gatePasses, nothingCompared } = await compareDumps({ refDir: ref, testDir: dev });
+    expect(report.rows.every((r) => r.metrics === null)).toBe(true);
+    expect(report.firstFailing).toBeNull();
+    const summary = summaryLines(report);
+    expect(summary.join('\n')).not.toMatch(/First failing/);
+    expect(summary).toContain('No tensor could be compared.');
+    expect(summary[0]).toBe('0 of 4 tensors compared, 0 failing snrDb >= 30, outputs also psnrDb >= 40 (PSNR peak max |x|); 4 not compared.');
+    expect(gatePasses).toBe(false);
+    expect(nothingCompared).toBe(`No tensor could be compared: the Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`);
+
+    // With one tensor paired by name, the rest is compared and the Ascend-style files are a warning.
+    put(dev, 'conv_a_out.npy', testOf(0));
+    const events: ProgressEvent[] = [];
+    const partial = await compareDumps({ refDir: ref, testDir: dev, onProgress: (e) => events.push(e) });
+    expect(partial.nothingCompared).toBeNull();
+    expect(partial.report.firstFailing).toBeNull();
+    expect(warnings(events)).toContain(`The Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`);
+  });
+
+  it('fail the gate with a sentence when neither directory holds a tensor, or one holds none of the other\'s', async () => {
+    const a = join(root, 'empty-a');
+    const b = join(root, 'empty-b');
+    mkdirSync(a, { recursive: true });
+    mkdirSync(b, { recursive: true });
+    const empty = await compareDumps({ refDir: a, testDir: b });
+    expect(empty.report.rows).toEqual([]);
+    expect(empty.gatePasses).toBe(false);
+    expect(gatePassesOf(empty.report)).toBe(false);
+    expect(empty.nothingCompared).toBe(`No tensor could be compared: neither --ref '${a}' nor --test '${b}' holds a tensor file (.npy, .pb, .bin, .raw, .txt).`);
+    put(a, 'conv_a_out.npy', refOf(0));
+    const oneSided = await compareDumps({ refDir: a, testDir: b });
+    expect(oneSided.nothingCompared).toBe(`No tensor could be compared: --test '${b}' holds none of the 1 tensor(s) of --ref '${a}'; if it names them differently, give the model or --map.`);
+  });
+});
+
+describe('an interrupted run', () => {
+  const dir = join(root, 'interrupted');
+  const names = ['t0', 't1', 't2'];
+  beforeAll(() => writeRun(dir, names, { complete: false, quant: ['t0'] }));
+  const note = `Run directory '${dir}' is incomplete: its run was stopped before it finished, and 2 of its 3 taps have no quant tensor (the first is 't1').`;
+
+  it.each([
+    ['the run directory', dir, dir],
+    ['its float/ and quant/', join(dir, 'float'), join(dir, 'quant')],
+  ])('warns once, naming the directory and what is missing, when compared as %s', async (_what, refDir, testDir) => {
+    const events: ProgressEvent[] = [];
+    const { report } = await compareDumps({ refDir, testDir, onProgress: (e) => events.push(e) });
+    expect(warnings(events).filter((w) => w.includes('incomplete'))).toEqual([note]);
+    expect(report.rows.map((r) => [r.tensor, r.metrics !== null])).toEqual([['t0', true], ['t1', false], ['t2', false]]);
+  });
+
+  it('says why nothing was compared when the test side has no tensor yet', async () => {
+    const early = join(root, 'interrupted-early');
+    writeRun(early, names, { complete: false, quant: [] });
+    const { nothingCompared } = await compareDumps({ refDir: join(early, 'float'), testDir: join(early, 'quant') });
+    expect(nothingCompared).toBe(`No tensor could be compared: --test '${join(early, 'quant')}' holds none of the 3 tensor(s) of --ref '${join(early, 'float')}', as its run was stopped before it finished (see the warning above).`);
+  });
+
+  it('does not warn about a complete run', async () => {
+    const done = join(root, 'finished');
+    writeRun(done, names);
+    const events: ProgressEvent[] = [];
+    await compareDumps({ refDir: done, testDir: done, onProgress: (e) => events.push(e) });
+    expect(warnings(events)).toEqual([]);
+  });
+});
+
+function warnings(events: readonly ProgressEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'log' && e.level === 'warn' ? [e.message] : []));
+}

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { DumpsBackend, listDumpTensors, readDumpMap } from '../src/backends/dumps.js';
-import { tensorFileName } from '../src/store/file-names.js';
+import { nameHash, tensorFileName } from '../src/store/file-names.js';
 import { RunDir } from '../src/store/run-dir.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
 
@@ -77,6 +77,15 @@ describe('DumpsBackend over a device directory', () => {
     expect(backend.matchOf('x_y')?.rule).toBe('name');
   });
 
+  it('matches a name standing for a hashed file name by that file\'s base, and only then', async () => {
+    const base = tensorFileName('a/b:0');
+    const bare = await DumpsBackend.open(dir, { names: ['a_b_0'] });
+    expect(bare.matchOf('a_b_0')).toBeUndefined();
+    const known = await DumpsBackend.open(dir, { names: ['a_b_0'], fileBases: new Map([['a_b_0', base]]) });
+    expect(known.matchOf('a_b_0')?.rule).toBe('name');
+    expect(vals((await known.run(new Map(), ['a_b_0'])).get('a_b_0'))).toEqual([2]);
+  });
+
   it('returns the outputs option too', async () => {
     const backend = await DumpsBackend.open(dir, { names: [], outputs: ['conv1_out'] });
     expect([...(await backend.run(new Map(), [])).keys()]).toEqual(['conv1_out']);
@@ -87,7 +96,7 @@ describe('DumpsBackend over a device directory', () => {
     expect(list.map((f) => f.file)).not.toContain('.hidden.npy');
     expect(list.find((f) => f.file === 'conv_block_conv.0.1690000000000001.npy')).toMatchObject({ tensor: null, node: 'conv_block_conv', outputIndex: 0, timestamp: '1690000000000001' });
     expect(list.find((f) => f.file === 'Conv2D.layer2_relu.1.2.1690000000000005.output.0.npy')).toMatchObject({ node: 'layer2_relu', outputIndex: 0 });
-    expect(list.find((f) => f.file === tensorFileName('a/b:0', '.npy'))).toMatchObject({ tensor: 'a_b_0', exactName: false });
+    expect(list.find((f) => f.file === tensorFileName('a/b:0', '.npy'))).toMatchObject({ tensor: 'a_b_0', exactName: false, hash: nameHash('a/b:0') });
     expect(list.find((f) => f.file === 'conv1_out.txt')).toMatchObject({ tensor: 'conv1_out', format: 'txt' });
     expect(list.find((f) => f.file === 'dev/x.bin')).toMatchObject({ tensor: 'x', format: 'bin' });
   });
@@ -109,6 +118,7 @@ describe('DumpsBackend over a quantscope run', () => {
   run.writeTensor('quant', 'only/quant', t(9));
   run.complete();
   put(dir, 'conv1_out.npy', t(100));
+  put(dir, 'extra.npy', t(7));
 
   it.each([
     [undefined, 'quant', [1.5]],
@@ -121,9 +131,30 @@ describe('DumpsBackend over a quantscope run', () => {
     expect(vals((await backend.run(new Map(), ['conv1_out'])).get('conv1_out'))).toEqual(expected);
   });
 
-  it('falls back to file names for tensors the chosen side lacks', async () => {
-    const backend = await DumpsBackend.open(dir, { names: ['only/quant'], side: 'float' });
-    expect(backend.matchOf('only/quant')?.rule).toBe('name');
+  it('falls back to file names for tensors the chosen side lacks, never to the other side\'s files', async () => {
+    const backend = await DumpsBackend.open(dir, { names: ['only/quant', 'extra'], side: 'float' });
+    expect(backend.matchOf('extra')?.rule).toBe('name');
+    expect(backend.matchOf('only/quant')).toBeUndefined();
+    const quant = await DumpsBackend.open(dir, { names: ['only/quant'], side: 'quant' });
+    expect(quant.matchOf('only/quant')?.rule).toBe('manifest');
+  });
+
+  it.each([
+    ['float', [1]],
+    ['quant', [1.5]],
+  ] as const)('reads its %s/ sub-directory with the manifest one level up', async (side, expected) => {
+    const backend = await DumpsBackend.open(join(dir, side), { names: ['conv1_out', 'only/quant'] });
+    expect(backend.side).toBe(side);
+    expect(backend.manifest?.status).toBe('complete');
+    expect(backend.matchOf('conv1_out')).toMatchObject({ rule: 'manifest', path: join(dir, side, tensorFileName('conv1_out', '.npy')) });
+    expect(vals((await backend.run(new Map(), ['conv1_out'])).get('conv1_out'))).toEqual(expected);
+    expect(backend.matchOf('only/quant')?.rule).toBe(side === 'quant' ? 'manifest' : undefined);
+    const list = listDumpTensors(join(dir, side));
+    expect(list.map((f) => [f.file, f.tensor, f.backend])).toEqual(
+      side === 'float'
+        ? [[tensorFileName('conv1_out', '.npy'), 'conv1_out', 'float']]
+        : [[tensorFileName('conv1_out', '.npy'), 'conv1_out', 'quant'], [tensorFileName('only/quant', '.npy'), 'only/quant', 'quant']].sort(),
+    );
   });
 
   it('lists manifest entries with their names', () => {

@@ -108,6 +108,16 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     expect(existsSync(join(out, 'report.json'))).toBe(true);
     expect(runCli([...args, '--fail-under']).code).toBe(1);
   });
+
+  it('prints the report and exits 2 with one sentence when no tensor could be compared', () => {
+    put(join(root, 'ascend'), 'conv_a.0.1700000000000009.npy', [1, 2, 3]);
+    const r = runCli(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'ascend'), '--json', '--quiet']);
+    expect(r.code).toBe(2);
+    const report = parseReportJson(r.stdout);
+    expect(report.firstFailing).toBeNull();
+    expect(report.rows.every((row) => row.metrics === null)).toBe(true);
+    expect(r.stderr).toBe(`quantscope: No tensor could be compared: the Ascend-style files of --test '${join(root, 'ascend')}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.\n`);
+  });
 });
 
 function maxRssKb(stderr: string): number | null {

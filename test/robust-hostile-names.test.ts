@@ -1,9 +1,10 @@
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../src/models/builder.js';
 import { HOSTILE_NAMES } from '../src/models/fixtures-basic.js';
 import { createModel, writeModel } from '../src/onnx/index.js';
+import { sanitizeName } from '../src/store/file-names.js';
 import { readManifest } from '../src/store/manifest.js';
 import { readRunTensor } from '../src/store/run-dir.js';
 import { REPO, runCli, tempDir } from './helpers/cli.js';
@@ -73,6 +74,31 @@ describe('hostile names through the CLI', () => {
         [HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output].sort(),
       );
       for (const entry of manifest.tensors) expect(readRunTensor(out, entry).dims).toEqual([1, 2, 4, 4]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('compare reads back every file run wrote, copied out of the run without its manifest', () => {
+    const cwd = tempDir('qs-hostile-copy-');
+    try {
+      const run = path.join(cwd, 'run');
+      const made = runCli(['run', MODEL, '--taps', '@all', '--backend', 'both', '--out', run, '--quiet'], { env: { QUANTSCOPE_CACHE: path.join(cwd, 'cache') } });
+      expect(made.code, made.stderr).toBe(0);
+      for (const side of ['float', 'quant']) cpSync(path.join(run, side), path.join(cwd, 'copy', side), { recursive: true });
+      const dirs = ['--ref', path.join(cwd, 'copy', 'float'), '--test', path.join(cwd, 'copy', 'quant')];
+      const bare = runCli(['compare', ...dirs, '--json']);
+      expect(bare.code, bare.stderr).toBe(0);
+      expect(bare.stdout + bare.stderr).not.toMatch(RAW_CONTROL);
+      const rows = (JSON.parse(bare.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
+      // Without the model, each tensor is shown by the readable part of its file name.
+      expect(rows.map((r) => r.tensor).sort()).toEqual([HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output].map((n) => sanitizeName(n)).sort());
+      expect(rows.every((r) => r.metrics !== null)).toBe(true);
+      const named = runCli(['compare', MODEL, ...dirs, '--json']);
+      expect(named.code, named.stderr).toBe(0);
+      const exact = (JSON.parse(named.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
+      expect(exact.map((r) => r.tensor)).toEqual([HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output]);
+      expect(exact.every((r) => r.metrics !== null)).toBe(true);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ import { readPlanFile } from '../src/quant/plan-file.js';
 import { readManifest, type RunManifest } from '../src/store/manifest.js';
 import { writeNpy } from '../src/store/npy.js';
 import { readRunTensor } from '../src/store/run-dir.js';
+import { findRun, incompleteRunNote } from '../src/store/run-location.js';
 import { readTensorFile } from '../src/store/tensor-file.js';
 import { rng } from './helpers/fuzz.js';
 import { CLI, HAS_SHARED, REPO, SHARED, tempDir } from './helpers/cli.js';
@@ -117,6 +118,15 @@ function checkRunDir(dir: string, o: Outcome, what: string): RunManifest['status
   for (const f of finals.filter((x) => /^(float|quant)\//.test(x) && !listed.has(x))) readTensorFile(path.join(dir, f));
   if (manifest.status === 'complete') expect(o.code, `${what}: complete manifest but exit ${o.code}`).toBe(0);
   if (o.code === 0) expect(manifest.status, `${what}: exit 0 with an incomplete manifest`).toBe('complete');
+  // compare warns about an incomplete run, read as the run or through its float/ directory.
+  for (const through of [dir, path.join(dir, 'float')]) {
+    const run = findRun(through);
+    expect(run?.root, `${what}: ${through} is not read as the run`).toBe(dir);
+    const note = run ? incompleteRunNote(run, ['float', 'quant']) : null;
+    if (manifest.status === 'complete') expect(note, `${what}: a warning for a complete run`).toBeNull();
+    else expect(note ?? '', `${what}: no warning for an incomplete run`).toMatch(/^Run directory '.*' is incomplete: its run was stopped before it finished/);
+    if (note !== null) expect(note.includes(`'${dir}'`), `${what}: the warning does not name ${dir}`).toBe(true);
+  }
   return manifest.status;
 }
 

@@ -5,7 +5,7 @@ import { join, resolve, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError } from '../src/core/errors.js';
 import { removeStaleTempFiles, staleTempFiles, tempPathFor, writeFileAtomic, writeFileAtomicAsync } from '../src/store/atomic.js';
-import { isInside, safeJoin, sanitizeName, tensorFileName } from '../src/store/file-names.js';
+import { isInside, parseTensorFileName, safeJoin, sanitizeName, tensorFileName } from '../src/store/file-names.js';
 import { HOSTILE_NAMES } from './store-hostile-names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qs-fn-'));
@@ -46,6 +46,19 @@ describe('tensorFileName', () => {
 
   it('caps the readable part at 100 characters', () => {
     expect(sanitizeName('y'.repeat(500))).toHaveLength(100);
+  });
+});
+
+describe('parseTensorFileName', () => {
+  const names = [...HOSTILE_NAMES, '/Concat_output_0', 'model/conv1/Conv_output_0', 'conv1_out', 'a:b', 'y'.repeat(500)];
+
+  it.each(names.map((n) => [JSON.stringify(n).slice(0, 40), n]))('reads back every name the tool writes: %s', (_shown, name) => {
+    const parts = parseTensorFileName(tensorFileName(name));
+    expect(parts).toEqual({ sanitized: sanitizeName(name), hash: hash8(name), exact: sanitizeName(name) === name });
+  });
+
+  it.each(['conv1_out', 'x-DEADBEEF', 'x-1234567', 'x-123456789', '-0123abcd', 'x_0123abcd'])('reads no hash in %j', (base) => {
+    expect(parseTensorFileName(base)).toBeUndefined();
   });
 });
 

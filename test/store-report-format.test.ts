@@ -61,6 +61,25 @@ describe('formatTable', () => {
     expect(text).toContain('Not compared: missing: missing in the quant run');
   });
 
+  it('counts the rows not compared apart, and never names one as the first failure', () => {
+    const text = formatTable(sample(), { color: false, width: 200 });
+    expect(text).toContain('4 of 5 tensors compared, 2 failing cosine >= 0.999; 1 not compared.');
+    // Rows of dump directories compared without a model have no node or op type, and the row
+    // that was not compared comes first.
+    const rows = [row('gone', 0, null, { error: 'No file holds it in the test directory.' }), row('t', 1, off, { node: '', opType: '' })];
+    const bare: ComparisonReport = { ...sample(), rows, firstFailing: firstFailing(rows), worstSource: null, outputs: [] };
+    const lines = formatTable(bare, { color: false, width: 200 }).split('\n');
+    expect(lines).toContain('First failing tensor: t (#1).');
+    expect(formatMarkdown(bare)).toContain('- First failing tensor: `t` (#1).');
+    const none = { ...bare, rows: [rows[0]], firstFailing: firstFailing([rows[0]]) };
+    const noneText = formatTable(none, { color: false, width: 200 });
+    expect(noneText).toContain('0 of 1 tensors compared, 0 failing cosine >= 0.999; 1 not compared.');
+    expect(noneText).toContain('No tensor could be compared.');
+    expect(noneText).not.toContain('First failing');
+    const passing = { ...bare, rows: [rows[0], row('ok', 1, exact)], firstFailing: null };
+    expect(formatTable(passing, { color: false, width: 200 })).toContain('No compared tensor fails.');
+  });
+
   it.each([80, 100, 120, 160])('fits in %i columns, cutting long names with an ellipsis', (width) => {
     const text = formatTable(sample(), { color: true, width });
     const tableLines = text.split('\n').filter((l) => /^[┌│├└]/.test(l));

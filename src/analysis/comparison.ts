@@ -72,7 +72,7 @@ export interface ComparisonReport {
   readonly outputGoal?: { readonly text: string; readonly peak: number | null } | null;
   /** Rows in topological order. */
   readonly rows: ComparisonRow[];
-  /** Tensor name of the earliest failing row. */
+  /** Tensor name of the earliest compared row that fails (a row without metrics is not compared, never first failing). */
   readonly firstFailing: string | null;
   /** Tensor name of the 'source' row with the worst own error. */
   readonly worstSource: string | null;
@@ -98,10 +98,14 @@ export function rowPasses(metrics: Metrics | null | undefined, metric: MetricNam
   return valueMeets(metric, metricValue(metrics, metric), threshold);
 }
 
-/** The tensor of the failing row with the lowest topological index (ties: first in the list). */
+/**
+ * The tensor of the compared failing row with the lowest topological index (ties: first in the
+ * list). A row without metrics (no file on one side, sizes that differ) was not compared: it says
+ * nothing about where the error starts, so it is never the first failing tensor.
+ */
 export function firstFailing(rows: readonly ComparisonRow[]): string | null {
   let best: ComparisonRow | null = null;
-  for (const r of rows) if (!r.pass && (best === null || r.index < best.index)) best = r;
+  for (const r of rows) if (!r.pass && r.metrics !== null && (best === null || r.index < best.index)) best = r;
   return best ? best.tensor : null;
 }
 

@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
 import { computeMetrics } from '../analysis/metrics.js';
-import { DumpsBackend, listDumpTensors, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
+import { DumpsBackend, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
 import { selectTensors } from '../core/selector.js';
 import type { Tensor } from '../core/tensor.js';
-import { MANIFEST_FILE, readManifest, type RunManifest, type RunSide } from '../store/manifest.js';
-import { readTensorFile, tensorFormatOf } from '../store/tensor-file.js';
+import type { RunManifest, RunSide } from '../store/manifest.js';
+import { findRun, incompleteRunNote, type DumpRun } from '../store/run-location.js';
+import { readTensorFile, tensorFormatOf, TENSOR_FILE_EXTENSIONS } from '../store/tensor-file.js';
 import { allActivationTensors } from './context.js';
+import { dumpNames } from './dump-names.js';
 import { adviceGraph, outputStats } from './compare-advice.js';
 import {
   assembleReport, checkCancelled, criterionOf, gatePasses, passesCriterion, preparePlotPath, writePlots, writeReportJson, type Criterion,
@@ -44,7 +46,10 @@ export interface CompareDumpsOptions {
 
 export interface CompareDumpsResult {
   readonly report: ComparisonReport;
+  /** False when an output (without a model: any row) fails or is not compared, and when no tensor could be compared. */
   readonly gatePasses: boolean;
+  /** One sentence when no tensor could be compared: why, and what would match the files (the CLI exits 2 with it). */
+  readonly nothingCompared: string | null;
   readonly plots: readonly string[];
   readonly reportFile: string | null;
 }
@@ -58,10 +63,16 @@ interface Candidate {
   readonly required: boolean;
 }
 
-/** Reads `dir`'s manifest side for a role: the reference reads 'float', the test 'quant', when the manifest holds it. */
+/**
+ * Reads `dir`'s manifest side for a role: the reference reads 'float', the test 'quant', when the
+ * run holds it, or when the run was interrupted before writing any of it (its tensors are missing,
+ * not the other side's); undefined leaves the choice to DumpsBackend (the only side present).
+ */
 function sideFor(dir: string, wanted: RunSide): RunSide | undefined {
-  const sides = new Set(listDumpTensors(dir).flatMap((f) => (f.backend ? [f.backend] : [])));
-  return sides.has(wanted) ? wanted : undefined;
+  const run = findRun(dir);
+  if (!run) return undefined;
+  if (run.entries.some((e) => e.backend === wanted)) return wanted;
+  return run.side === undefined && run.manifest.status === 'incomplete' ? wanted : undefined;
 }
 
 /** The map entries whose files exist in `dir`; an entry found in neither directory is an error. */
@@ -78,32 +89,9 @@ function mapsFor(map: DumpMap, file: string, dirs: readonly string[]): DumpMap[]
   return out;
 }
 
-/**
- * Tensors named by the files of a directory, for a compare without a model: the manifest's
- * entries of `side` in manifest order, then the other files' names sorted (quantscope file names
- * without their hash, else the base name; Ascend-style files as `node:output`). Files the map
- * assigns to a tensor are left out (the map names them).
- */
-function namesInDir(dir: string, side: RunSide | undefined, map: DumpMap, ascend: Map<string, { node: string; outputIndex: number }>): string[] {
-  const mapped = new Set(Object.values(map).map((e) => resolve(dir, typeof e === 'string' ? e : e.file)));
-  const manifest = existsSync(join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
-  const listed = (manifest?.tensors ?? []).filter((e) => side === undefined || e.backend === side).map((e) => e.name);
-  const others: string[] = [];
-  for (const f of listDumpTensors(dir)) {
-    if (f.backend !== undefined || mapped.has(resolve(dir, f.file))) continue;
-    if (f.tensor !== null) others.push(f.tensor);
-    else if (f.node !== undefined && f.outputIndex !== undefined) {
-      const name = `${f.node}:${f.outputIndex}`;
-      ascend.set(name, { node: f.node, outputIndex: f.outputIndex });
-      others.push(name);
-    }
-  }
-  return [...new Set([...listed, ...others.sort()])];
-}
-
-/** The graph input names the two directories' manifests record. */
+/** The graph input names the two directories' run manifests record. */
 function manifestInputs(...dirs: string[]): string[] {
-  return dirs.flatMap((d) => (existsSync(join(d, MANIFEST_FILE)) ? readManifest(d).inputs.map((i) => i.name) : []));
+  return dirs.flatMap((d) => findRun(d)?.manifest.inputs.map((i) => i.name) ?? []);
 }
 
 /** Graph inputs both manifests record, with their sources and sha256 (what each run was fed). */
@@ -160,16 +148,15 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   const testSide = sideFor(options.testDir, 'quant');
 
   let candidates: Candidate[];
-  const ascend = new Map<string, { node: string; outputIndex: number }>();
   // The graph inputs, compared first: a difference there is upstream of every layer.
   const graphInputs = new Set(loaded ? loaded.graph.inputs.map((i) => i.name) : manifestInputs(options.refDir, options.testDir));
+  const found = loaded ? undefined : dumpNames(
+    { dir: options.refDir, side: refSide, map: refMap }, { dir: options.testDir, side: testSide, map: testMap }, Object.keys(map),
+  );
   if (loaded) {
     candidates = candidatesFromModel(loaded.graph, options.taps);
   } else {
-    const refNames = namesInDir(options.refDir, refSide, refMap, ascend);
-    const known = new Set(refNames);
-    const more = [...Object.keys(map), ...namesInDir(options.testDir, testSide, testMap, ascend)].filter((n) => !known.has(n));
-    const names = [...refNames, ...[...new Set(more)].sort()];
+    const names = found?.names ?? [];
     candidates = [...names.filter((n) => graphInputs.has(n)), ...names.filter((n) => !graphInputs.has(n))]
       .map((name, index) => ({ name, node: '', opType: '', index, required: true }));
   }
@@ -179,11 +166,14 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
       const node = loaded.graph.producer.get(t);
       return node ? { node: node.name, outputIndex: node.outputs.indexOf(t) } : undefined;
     }
-    return ascend.get(t);
+    return found?.ascend.get(t);
   };
   const outputs = loaded ? loaded.graph.outputs.map((o) => o.name) : [];
-  const ref = await DumpsBackend.open(options.refDir, { names, map: refMap, side: refSide, nodeOf, outputs });
-  const test = await DumpsBackend.open(options.testDir, { names, map: testMap, side: testSide, nodeOf, outputs });
+  const fileBases = found?.fileBases;
+  const ref = await DumpsBackend.open(options.refDir, { names, map: refMap, side: refSide, nodeOf, outputs, fileBases });
+  const test = await DumpsBackend.open(options.testDir, { names, map: testMap, side: testSide, nodeOf, outputs, fileBases });
+  const incomplete = incompleteRunNotes([[options.refDir, ref.side ?? 'float'], [options.testDir, test.side ?? 'quant']]);
+  for (const note of new Set(incomplete.values())) onProgress({ type: 'log', level: 'warn', message: note });
   const manifestNodes = new Map((ref.manifest?.tensors ?? []).filter((e) => e.backend === ref.side).map((e) => [e.name, e]));
 
   const rows: ComparisonRow[] = [];
@@ -191,6 +181,9 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   const inputs: InputComparison[] = [];
   const peaks = new Map<string, Float64Array>();
   let unmatched = 0;
+  const missing = { ref: 0, test: 0 };
+  /** Ascend-style names matched on one side only: which directories hold them. */
+  const lonelyAscend = new Set<'--ref' | '--test'>();
   onProgress({ type: 'stage', stage: 'compare dumps', detail: `${candidates.length} candidate tensor(s)` });
   for (const [i, c] of candidates.entries()) {
     checkCancelled(options.signal, 'Compare');
@@ -201,6 +194,9 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
     const base = { tensor: c.name, node: c.node || (entry?.node ?? ''), opType: c.opType || (entry?.opType ?? ''), index: c.index };
     const row = comparePair(base, rm, tm, options, criterion, outputs.includes(c.name));
     if (!rm || !tm) unmatched += 1;
+    if (!rm) missing.ref += 1;
+    if (!tm) missing.test += 1;
+    if ((!rm || !tm) && found?.ascend.has(c.name)) lonelyAscend.add(rm ? '--ref' : '--test');
     rows.push(row.row);
     if (row.ref) {
       const p = channelPeaks(row.ref);
@@ -213,6 +209,9 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
     onProgress({ type: 'progress', stage: 'compare dumps', done: i + 1, total: candidates.length });
   }
   if (unmatched > 0) onProgress({ type: 'log', level: 'warn', message: `${unmatched} tensor(s) have a file on one side only or none` });
+  const ascendNote = lonelyAscend.size === 0 ? null : ascendHint([...lonelyAscend], options);
+  const compared = rows.filter((r) => r.metrics !== null).length;
+  if (ascendNote !== null && compared > 0) onProgress({ type: 'log', level: 'warn', message: `${ascendNote[0].toUpperCase()}${ascendNote.slice(1)}.` });
 
   const assembled = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}) });
   const report = {
@@ -231,7 +230,8 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
     makeDirectory(options.outDir, 'Output directory');
     reportFile = writeReportJson(options.outDir, report);
   }
-  return { report, gatePasses: gatePasses(report), plots, reportFile };
+  const nothingCompared = compared > 0 ? null : nothingComparedSentence({ rows: rows.length, missing, ascendNote, incomplete }, options);
+  return { report, gatePasses: nothingCompared === null && gatePasses(report), plots, reportFile, nothingCompared };
 }
 
 function comparePair(
@@ -267,4 +267,65 @@ function comparePair(
     // The tensors go back too: two graph inputs of different sizes still tell the advisor why.
     return { ...fail(messageOf(error), shape, x.dtype), ref: x, test: y };
   }
+}
+
+/** Warnings for the runs among `dirs` whose manifests say incomplete, by the dump directory they are read through (one per run directory). */
+function incompleteRunNotes(dirs: readonly (readonly [string, RunSide])[]): Map<string, string> {
+  const runs = new Map<string, { run: DumpRun; sides: RunSide[]; dirs: string[] }>();
+  for (const [dir, side] of dirs) {
+    const run = findRun(dir);
+    if (!run) continue;
+    const key = resolve(run.root);
+    const known = runs.get(key) ?? { run, sides: [], dirs: [] };
+    known.sides.push(run.side ?? side);
+    known.dirs.push(dir);
+    runs.set(key, known);
+  }
+  const out = new Map<string, string>();
+  for (const { run, sides, dirs: through } of runs.values()) {
+    const note = incompleteRunNote(run, sides);
+    if (note !== null) for (const d of through) out.set(d, note);
+  }
+  return out;
+}
+
+/**
+ * What Ascend-style files left unpaired need, as a clause: they name nodes, and without the model
+ * only a map ties them to tensor names (they pair by themselves only with Ascend-style files).
+ */
+function ascendHint(flags: readonly ('--ref' | '--test')[], options: CompareDumpsOptions): string {
+  const where = flags.map((f) => `${f} '${displayName(f === '--ref' ? options.refDir : options.testDir, 200)}'`).join(' and ');
+  const other = flags.length === 1 ? `the tensor names of ${flags[0] === '--ref' ? '--test' : '--ref'}` : 'tensor names';
+  return `the Ascend-style files of ${where} name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to ${other}`;
+}
+
+interface Uncompared {
+  readonly rows: number;
+  /** Rows without a file in each directory. */
+  readonly missing: { readonly ref: number; readonly test: number };
+  readonly ascendNote: string | null;
+  /** Incomplete-run warnings by dump directory. */
+  readonly incomplete: ReadonlyMap<string, string>;
+}
+
+/** The sentence of a compare that compared no tensor (see CompareDumpsResult.nothingCompared). */
+function nothingComparedSentence(u: Uncompared, options: CompareDumpsOptions): string {
+  const { rows, missing, ascendNote } = u;
+  const head = 'No tensor could be compared';
+  if (ascendNote !== null) return `${head}: ${ascendNote}.`;
+  const ref = `--ref '${displayName(options.refDir, 200)}'`;
+  const test = `--test '${displayName(options.testDir, 200)}'`;
+  if (missing.ref === rows && missing.test === rows) {
+    return options.modelPath === undefined
+      ? `${head}: neither ${ref} nor ${test} holds a tensor file (${TENSOR_FILE_EXTENSIONS.join(', ')}).`
+      : `${head}: neither ${ref} nor ${test} holds a file of a tensor of '${displayName(options.modelPath, 200)}'.`;
+  }
+  for (const [empty, dir, shown, other] of [[missing.test, options.testDir, test, ref], [missing.ref, options.refDir, ref, test]] as const) {
+    if (empty < rows) continue;
+    const why = u.incomplete.has(dir)
+      ? ', as its run was stopped before it finished (see the warning above)'
+      : `; if it names them differently, give ${options.modelPath === undefined ? 'the model or --map' : '--map'}`;
+    return `${head}: ${shown} holds none of the ${rows} tensor(s) of ${other}${why}.`;
+  }
+  return `${head}: none of the ${rows} tensor(s) has a readable file of the same size in both ${ref} and ${test} (each row says why).`;
 }

@@ -129,13 +129,14 @@ export function assembleReport(parts: ReportParts): ComparisonReport {
 }
 
 /**
- * The quality gate of `--fail-under`: every output row passes. A report without output rows
- * (dump directories compared without a model) gates on every row.
+ * The quality gate of `--fail-under`: every output row passes (a row that was not compared does
+ * not). A report without output rows (dump directories compared without a model) gates on every
+ * row, and a report without rows fails: nothing was shown to pass.
  */
 export function gatePasses(report: ComparisonReport): boolean {
   const outputs = new Set(report.outputs);
   const gated = report.rows.some((r) => outputs.has(r.tensor)) ? report.rows.filter((r) => outputs.has(r.tensor)) : report.rows;
-  return gated.every((r) => r.pass);
+  return gated.length > 0 && gated.every((r) => r.pass);
 }
 
 /**

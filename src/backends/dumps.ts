@@ -4,8 +4,9 @@ import { displayName } from '../core/closest.js';
 import { parseDType, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { nameHash, sanitizeName, tensorFileName } from '../store/file-names.js';
-import { MANIFEST_FILE, readManifest, type RunManifest, type RunSide } from '../store/manifest.js';
+import { parseTensorFileName, sanitizeName, tensorFileName } from '../store/file-names.js';
+import type { RunManifest, RunSide, TensorEntry } from '../store/manifest.js';
+import { findRun } from '../store/run-location.js';
 import { readTensorFile, tensorFormatOf, TENSOR_FILE_EXTENSIONS, type TensorFormat } from '../store/tensor-file.js';
 import type { Backend } from './backend.js';
 
@@ -14,17 +15,20 @@ import type { Backend } from './backend.js';
  * (DESIGN.md §4). `run` ignores its feeds: the caller makes sure the recording used the same inputs.
  *
  * A tensor name is matched to a file by the first rule that finds one:
- *  1. manifest: `manifest.json` in the directory (a quantscope run), entries of `side`
- *     (default: the only side present, else 'quant');
- *  2. name: a file whose base name (without extension) is tensorFileName(name), the sanitized name
- *     without hash, or the name itself; a sanitized base that several wanted names share goes to
- *     the one equal to it, or to none;
+ *  1. manifest: `manifest.json` in the directory (a quantscope run), or one level up when the
+ *     directory is a run's `float/` or `quant/` (store/run-location.ts), entries of `side`
+ *     (default: the side of that sub-directory, else the only side present, else 'quant');
+ *  2. name: a file whose base name (without extension) is the name's `fileBases` entry, or
+ *     tensorFileName(name) (the same tensor: its hash is the name's), the sanitized name without
+ *     hash, or the name itself; a sanitized base that several wanted names share goes to the one
+ *     equal to it, or to none;
  *  3. ascend: `{op_name}.{output_index}.{timestamp}.npy` or the full Ascend form
  *     `{op_type}.{op_name}.{task_id}.{stream_id}.{timestamp}.output.{output_index}.npy`, where
  *     op_name is the producing node's name with unsafe characters ('/' ...) replaced by '_'; the
  *     node and output index come from `nodeOf`; the latest timestamp wins;
  *  4. map: the user's map from tensor name to a file (relative to the directory, or absolute),
  *     with dtype and shape for raw `.bin` files.
+ * In a run directory, the files under the other side's sub-directory are left out of rules 2 and 3.
  * Among files with the same base name, extensions are preferred in the order .npy, .pb, .bin,
  * .raw, .txt. The directory is searched recursively (8 levels), skipping hidden files.
  * Tensors with no file are simply absent from `run`'s result; `matchOf` says which rule matched.
@@ -47,6 +51,11 @@ export interface DumpsOptions {
   readonly nodeOf?: (tensor: string) => { readonly node: string; readonly outputIndex: number } | undefined;
   /** Tensors `run` always returns when found, like a model's outputs. */
   readonly outputs?: readonly string[];
+  /**
+   * Names that stand for a quantscope file name whose tensor name is unknown (a compare without a
+   * model shows `<sanitized>-<hash>` by its sanitized part): the file base that identifies each.
+   */
+  readonly fileBases?: ReadonlyMap<string, string>;
 }
 
 export type MatchRule = 'manifest' | 'name' | 'ascend' | 'map';
@@ -61,7 +70,6 @@ export interface DumpMatch {
 }
 
 const MAX_DEPTH = 8;
-const HASHED = /^(.*)-([0-9a-f]{8})$/;
 const ASCEND_SHORT = /^(.+)\.(\d+)\.(\d+)\.npy$/i;
 const ASCEND_FULL = /^[^.]+\.(.+)\.\d+\.\d+\.(\d+)\.output\.(\d+)\.npy$/i;
 
@@ -126,6 +134,7 @@ export class DumpsBackend implements Backend {
     readonly manifest: RunManifest | undefined,
     /** The manifest side read, when there is a manifest. */
     readonly side: RunSide | undefined,
+    entries: readonly TensorEntry[],
     private readonly options: DumpsOptions,
     files: readonly string[],
   ) {
@@ -147,7 +156,7 @@ export class DumpsBackend implements Backend {
         this.plainOwners.set(base, owners);
       }
     }
-    for (const e of manifest?.tensors ?? []) {
+    for (const e of entries) {
       if (e.backend === side) this.manifestFiles.set(e.name, { file: e.file, dtype: e.dtype as DType, shape: e.shape });
     }
   }
@@ -157,11 +166,11 @@ export class DumpsBackend implements Backend {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
       throw new UserError(`Dump directory '${displayName(dir, 400)}' does not exist or is not a directory.`);
     }
-    const manifest = fs.existsSync(path.join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
+    const run = findRun(dir);
     let side: RunSide | undefined;
-    if (manifest) {
-      const sides = new Set(manifest.tensors.map((t) => t.backend));
-      side = options.side ?? (sides.size === 1 ? [...sides][0] : 'quant');
+    if (run) {
+      const sides = new Set(run.entries.map((t) => t.backend));
+      side = options.side ?? run.side ?? (sides.size === 1 ? [...sides][0] : 'quant');
     }
     for (const [name, entry] of Object.entries(options.map ?? {})) {
       const file = typeof entry === 'string' ? entry : entry.file;
@@ -169,7 +178,10 @@ export class DumpsBackend implements Backend {
         throw new UserError(`The dump map gives file '${displayName(file, 400)}' for tensor '${displayName(name)}', but it does not exist in '${displayName(dir, 400)}'.`);
       }
     }
-    return new DumpsBackend(dir, manifest, side, options, scan(dir));
+    // In a run directory, the other side's files never stand in for this side's missing tensors.
+    const other = run && run.side === undefined && side !== undefined ? `${side === 'float' ? 'quant' : 'float'}/` : undefined;
+    const files = scan(dir).filter((f) => other === undefined || !f.startsWith(other));
+    return new DumpsBackend(dir, run?.manifest, side, run?.entries ?? [], options, files);
   }
 
   /** How `name` is matched to a file, or undefined when no rule finds one. */
@@ -182,7 +194,8 @@ export class DumpsBackend implements Backend {
     const m = this.manifestFiles.get(name);
     if (m) return { name, path: path.join(this.dir, ...m.file.split('/')), rule: 'manifest', dtype: m.dtype, shape: m.shape };
 
-    const hashed = this.byBase.get(tensorFileName(name));
+    const identified = this.options.fileBases?.get(name);
+    const hashed = (identified === undefined ? undefined : this.byBase.get(identified)) ?? this.byBase.get(tensorFileName(name));
     if (hashed) return { name, path: this.join(hashed), rule: 'name' };
     for (const base of new Set([name, plainSanitized(name), sanitizeName(name)])) {
       const file = this.byBase.get(base);
@@ -244,6 +257,8 @@ export interface DumpFile {
   readonly tensor: string | null;
   /** Whether `tensor` is the exact name (manifest, or a hashed name whose hash checks out). */
   readonly exactName: boolean;
+  /** The hash of a quantscope file name `<sanitized>-<hash>` (not from the manifest): it identifies the tensor. */
+  readonly hash?: string;
   readonly backend?: RunSide;
   readonly node?: string;
   readonly outputIndex?: number;
@@ -252,10 +267,9 @@ export interface DumpFile {
   readonly shape?: readonly number[];
 }
 
-/** Every tensor file in a dump directory with what its manifest entry or name says about it. */
+/** Every tensor file in a dump directory with what its run's manifest entry or its name says about it. */
 export function listDumpTensors(dir: string): DumpFile[] {
-  const manifest = fs.existsSync(path.join(dir, MANIFEST_FILE)) ? readManifest(dir) : undefined;
-  const listed = new Map((manifest?.tensors ?? []).map((e) => [e.file, e]));
+  const listed = new Map((findRun(dir)?.entries ?? []).map((e) => [e.file, e]));
   const out: DumpFile[] = [];
   for (const file of scan(dir)) {
     const format = tensorFormatOf(file) as TensorFormat;
@@ -270,8 +284,8 @@ export function listDumpTensors(dir: string): DumpFile[] {
       continue;
     }
     const base = baseOf(file);
-    const h = HASHED.exec(base);
-    if (h) out.push({ file, format, tensor: h[1], exactName: nameHash(h[1]) === h[2] });
+    const parts = parseTensorFileName(base);
+    if (parts) out.push({ file, format, tensor: parts.sanitized, exactName: parts.exact, hash: parts.hash });
     else out.push({ file, format, tensor: base, exactName: false });
   }
   return out;

@@ -34,6 +34,29 @@ export function tensorFileName(tensorName: string, extension = ''): string {
   return `${sanitizeName(tensorName)}-${nameHash(tensorName)}${extension}`;
 }
 
+/** The two parts of a file name that tensorFileName wrote, read back from its base (without extension). */
+export interface TensorFileNameParts {
+  /** The readable part: the tensor name itself only when `exact`. */
+  readonly sanitized: string;
+  /** The 8 hex digits of the sha256 of the whole tensor name. */
+  readonly hash: string;
+  /** Whether the hash is that of the sanitized part, so the sanitized part is the tensor name. */
+  readonly exact: boolean;
+}
+
+const HASHED_BASE = /^(.+)-([0-9a-f]{8})$/;
+
+/**
+ * Reads `<sanitized>-<hash>` back from a file's base name; undefined for a base of another form.
+ * The tensor name itself cannot be recovered when it held replaced characters or was cut: only
+ * its hash identifies it then, and a file of another directory with the same base holds the same tensor.
+ */
+export function parseTensorFileName(base: string): TensorFileNameParts | undefined {
+  const m = HASHED_BASE.exec(base);
+  if (!m) return undefined;
+  return { sanitized: m[1], hash: m[2], exact: nameHash(m[1]) === m[2] };
+}
+
 /** Whether `relative`, joined to `dir`, names a path strictly inside `dir`. */
 export function isInside(dir: string, relative: string): boolean {
   if (relative.includes('\0') || path.isAbsolute(relative) || path.win32.isAbsolute(relative)) return false;

@@ -98,8 +98,12 @@ export interface SummaryEscapes {
 export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = {}): string[] {
   const quote = escape.quote ?? ((n: string) => displayName(n));
   const text = escape.text ?? ((t: string) => t);
-  const failing = report.rows.filter((r) => !r.pass).length;
-  const lines = [`${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`];
+  const compared = report.rows.filter((r) => r.metrics !== null);
+  const failing = compared.filter((r) => !r.pass).length;
+  const uncompared = report.rows.length - compared.length;
+  const lines = [uncompared === 0
+    ? `${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`
+    : `${compared.length} of ${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}; ${uncompared} not compared.`];
   const first = report.firstFailing === null ? undefined : report.rows.find((r) => r.tensor === report.firstFailing);
   const ev = report.evaluation;
   if (ev) lines.push(`Over ${ev.inputs.length} evaluation inputs; each row is the tensor on the input where it is worst.`);
@@ -118,9 +122,12 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
     const mean = ev.mean.map((m) => `${quote(m.tensor)} cosine ${formatMetric('cosine', m.cosine)}, snrDb ${formatMetric('snrDb', m.snrDb)}, psnrDb ${formatMetric('psnrDb', m.psnrDb)}`).join('; ');
     lines.push(`  mean over the inputs: ${mean}.`);
   }
-  if (report.firstFailing === null) lines.push('No tensor fails.');
-  else if (first) lines.push(`First failing tensor: ${quote(first.tensor)} (node ${quote(first.node)}, ${quote(first.opType)}, #${first.index}).`);
-  else lines.push(`First failing tensor: ${quote(report.firstFailing)}.`);
+  if (report.firstFailing !== null) {
+    // A row has no node or op type when dump directories were compared without a model.
+    const where = first ? [first.node !== '' ? `node ${quote(first.node)}` : '', first.opType !== '' ? quote(first.opType) : '', `#${first.index}`].filter((p) => p !== '') : [];
+    lines.push(`First failing tensor: ${quote(report.firstFailing)}${where.length > 0 ? ` (${where.join(', ')})` : ''}.`);
+  } else if (compared.length === 0) lines.push('No tensor could be compared.');
+  else lines.push(uncompared > 0 ? 'No compared tensor fails.' : 'No tensor fails.');
   if (report.worstSource !== null) lines.push(`Worst source: ${quote(report.worstSource)}.`);
   const p = report.perturbation;
   if (p) {

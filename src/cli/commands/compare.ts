@@ -75,6 +75,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           metric: args.metric, threshold: args.threshold, peak: args.peak, outDir: args.out, plot: args.plot, onProgress, signal,
         });
         ({ report, gatePasses: gate, plots } = result);
+        if (result.nothingCompared !== null) {
+          // The report still says why each row was not compared; the exit says the input was bad.
+          print(formatReport(report, format));
+          throw new UserError(result.nothingCompared);
+        }
       } else {
         if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
