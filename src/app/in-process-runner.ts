@@ -1,3 +1,5 @@
+import { abortOrtCalls } from '../backends/ort-remote.js';
+import { CancelledError } from '../core/errors.js';
 import type { JobRunner } from './job-runner.js';
 import { executeJob, type JobEnv } from './session-exec.js';
 import type { Session } from './session.js';
@@ -11,6 +13,8 @@ export function inProcessRunner(session: Session): JobRunner {
   let running: Promise<unknown> = Promise.resolve();
   return {
     run(request, onEvent, signal) {
+      // A cancelled job's model run is abandoned at once rather than awaited.
+      signal.addEventListener('abort', () => abortOrtCalls(signal.reason instanceof Error ? signal.reason : new CancelledError('Cancelled.')), { once: true });
       const job = running.then(() => executeJob(env, request, onEvent, signal));
       running = job.catch(() => undefined);
       return job;

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { abortOrtCalls } from '../backends/ort-remote.js';
 import { CancelledError } from '../core/errors.js';
 import { executeJob, type JobEnv } from './session-exec.js';
 import { openSession, type SessionOptions } from './session.js';
@@ -19,7 +20,10 @@ const controllers = new Map<number, AbortController>();
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'cancel') {
-    controllers.get(message.id)?.abort(new CancelledError(message.reason));
+    const reason = new CancelledError(message.reason);
+    controllers.get(message.id)?.abort(reason);
+    // The job's model run is abandoned at once rather than awaited (Esc takes effect now).
+    abortOrtCalls(reason);
     return;
   }
   const controller = new AbortController();

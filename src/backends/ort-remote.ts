@@ -9,7 +9,9 @@ import type { FromOrt, ToOrt, WireSessionOptions, WireTensor } from './ort-wire.
  * synchronously on the calling thread: on the main thread, a udnie run of several seconds blocks
  * signal handlers and keypresses, so a cancel could only take effect after it. Here the main
  * thread waits on a message instead, and abortOrtCalls() rejects every pending call at once and
- * retires the thread (it ends when its current native call returns). A session whose thread was
+ * retires the thread: it ends by itself once its current native call returns (terminating it
+ * inside one would abort the whole process). Until then ortThreadBusy() says so, and a process
+ * that must end now ends by its signal instead (cli/signals.ts). A session whose thread was
  * retired is created again, from the bytes it keeps, on the next thread when it is next used.
  */
 
@@ -46,7 +48,11 @@ class OrtThread {
       else p.resolve(message);
     });
     this.worker.on('error', (error) => this.retire(new Error(`the onnxruntime thread failed: ${error.message}`)));
-    this.worker.on('exit', (code) => this.retire(new Error(`the onnxruntime thread exited with code ${code}`)));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      winding.delete(this);
+      this.retire(new Error(`the onnxruntime thread exited with code ${code}`));
+    });
   }
 
   /** Whether a call is waiting for the thread. */
@@ -65,19 +71,27 @@ class OrtThread {
     });
   }
 
-  /** Rejects every pending call with `reason` and lets the thread end after its current native call. */
+  /** Rejects every pending call with `reason`; the thread ends by itself after its current native call. */
   retire(reason: Error): void {
     if (this.retired) return;
     this.retired = true;
+    const inFlight = this.pending.size > 0;
     for (const p of this.pending.values()) p.reject(reason);
     this.pending.clear();
-    this.worker.unref();
-    void this.worker.terminate();
     if (current === this) current = null;
+    if (!this.exited) {
+      if (inFlight) winding.add(this);
+      this.worker.postMessage({ type: 'quit', id: 0 } satisfies ToOrt);
+      this.worker.unref();
+    }
   }
+
+  exited = false;
 }
 
 let current: OrtThread | null = null;
+/** Retired threads still inside a native call. */
+const winding = new Set<OrtThread>();
 let nextSession = 1;
 
 function thread(): OrtThread {
@@ -91,6 +105,14 @@ function thread(): OrtThread {
  */
 export function abortOrtCalls(reason: Error): void {
   if (current?.busy) current.retire(reason);
+}
+
+/**
+ * Whether an onnxruntime call is running natively right now (in use, or abandoned and not yet
+ * returned). Ending the process then would abort it inside onnxruntime.
+ */
+export function ortThreadBusy(): boolean {
+  return winding.size > 0 || (current?.busy ?? false);
 }
 
 export interface RemoteOutputMeta {

@@ -15,7 +15,9 @@ export type WireSessionOptions = Record<string, unknown>;
 export type ToOrt =
   | { readonly type: 'create'; readonly id: number; readonly session: number; readonly bytes: Uint8Array; readonly options: WireSessionOptions | null }
   | { readonly type: 'run'; readonly id: number; readonly session: number; readonly feeds: Record<string, WireTensor>; readonly fetches: string[] | null }
-  | { readonly type: 'release'; readonly id: number; readonly session: number };
+  | { readonly type: 'release'; readonly id: number; readonly session: number }
+  /** End the thread once the messages before this one are done (a retired thread's last message). */
+  | { readonly type: 'quit'; readonly id: number };
 
 export type FromOrt =
   | {

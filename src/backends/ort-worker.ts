@@ -68,6 +68,10 @@ async function handle(message: ToOrt): Promise<void> {
         reply({ type: 'ran', id: message.id, outputs }, [...new Set(transfer)]);
         return;
       }
+      case 'quit':
+        // Between native calls, so the thread can end without cutting one short.
+        process.exit(0);
+        return;
       case 'release': {
         const session = sessions.get(message.session);
         sessions.delete(message.session);
