@@ -12,6 +12,8 @@ import { setUpQuant } from '../src/app/quant-setup.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { parseReportJson } from '../src/store/report-json.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
+import { GraphBuilder } from '../src/models/builder.js';
+import { createModel, writeModel } from '../src/onnx/index.js';
 
 const PLANTED = join(REPO, 'fixtures', 'planted-source.onnx');
 
@@ -53,6 +55,21 @@ describe('quantscope compare <model>', () => {
     const md = runCli(['compare', PLANTED, '--format', 'md', '--no-own', '--no-achievable'], { env });
     expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toMatch(/^\|/m);
+  });
+
+  it('piped, prints every name and shape whole: no ellipsis inside the table', () => {
+    const dir = tempDir('qs-cli-compare-long-');
+    const long = `encoder/${'residual_block_'.repeat(10)}conv`;
+    const b = new GraphBuilder({ name: 'long-names', opset: 13, irVersion: 7, seed: 1 });
+    const c = b.conv(b.input('x', [1, 3, 100, 100]), 16, 3, { name: long, out: `${long}_out`, pad: 1 });
+    b.output(b.relu(c, { name: 'relu', out: 'y' }));
+    const file = join(dir, 'long-names.onnx');
+    writeModel(createModel(b.build()), file);
+    const r = runCli(['compare', file, '--no-achievable'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const table = r.stdout.split('\n').filter((l) => /^[┌│├└]/.test(l));
+    expect(table.join('\n')).not.toContain('…');
+    expect(table.some((l) => l.includes(`│ Conv    │ ${long} │ ${long}_out │ [1,16,100,100] │`))).toBe(true);
   });
 
   it.each([

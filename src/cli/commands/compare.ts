@@ -103,6 +103,7 @@ function formatReport(report: ComparisonReport, format: Format): string {
     case 'json': return formatJson(report);
     case 'csv': return formatCsv(report);
     case 'md': return formatMarkdown(report);
-    case 'table': return formatTable(report, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 });
+    // A terminal's width is fitted; piped or redirected, every value is printed whole.
+    case 'table': return formatTable(report, { color: process.stdout.isTTY === true, width: process.stdout.isTTY ? process.stdout.columns ?? 80 : undefined });
   }
 }

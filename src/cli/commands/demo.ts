@@ -5,7 +5,7 @@ import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { runDemo, type DemoResult } from '../../app/demo.js';
 import { displayName } from '../../core/closest.js';
-import { cutMiddle } from '../../store/report-cells.js';
+import { wrapCell } from '../../store/report-cells.js';
 import { withOutputOptions, type OutputArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
@@ -52,11 +52,11 @@ function windowRows(report: ComparisonReport, around = 3): ComparisonRow[] {
   return [...keep].sort((a, b) => a - b).map((i) => report.rows[i]);
 }
 
-/** A compact per-layer table that fits 80 columns: names cut in the middle, the first failing row marked. */
+/** A compact per-layer table that fits 80 columns: long names wrapped onto more lines, the first failing row marked. */
 function layerTable(report: ComparisonReport): string {
   // SNR always; beside it the report's metric, or cosine when the report gates on SNR.
   const metric: MetricName = report.metric === 'snrDb' ? 'cosine' : report.metric;
-  const cut = (text: string, max: number): string => cutMiddle(displayName(text, 4096), max);
+  const wrap = (text: string, max: number): string => wrapCell(displayName(text, 4096), max);
   const table = new Table({
     head: ['#', 'node', 'op type', metric, 'SNR dB', 'verdict', ''],
     colAligns: ['right', 'left', 'left', 'right', 'right', 'left', 'left'],
@@ -68,7 +68,7 @@ function layerTable(report: ComparisonReport): string {
     last = row.index;
     const m = row.metrics;
     table.push([
-      String(row.index), cut(row.node, 15), cut(row.opType, 12),
+      String(row.index), wrap(row.node, 15), wrap(row.opType, 12),
       m ? formatMetric(metric, metricValue(m, metric)) : '-', m ? formatMetric('snrDb', m.snrDb) : '-', row.verdict ?? '',
       row.tensor === report.firstFailing ? 'FAIL<' : row.pass ? 'pass' : 'FAIL',
     ]);
