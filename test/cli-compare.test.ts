@@ -42,6 +42,7 @@ describe('quantscope compare <model>', () => {
     const dir = tempDir('qs-cli-compare-out-');
     const table = runCli(['compare', PLANTED, '--plot', join(dir, 'plots', 'depth.png'), '--out', join(dir, 'run')], { env });
     expect(table.code, table.stderr).toBe(0);
+    expect(table.stderr).toContain(`wrote ${join(dir, 'run')} (manifest.json, float/, quant/, report.json)\n`);
     expect(table.stdout).toContain('Worst source: planted_source_out.');
     expect(table.stdout).toMatch(/planted_source_out.*source.*FAIL/);
     expect(table.stdout).not.toContain('\x1b[');
@@ -70,6 +71,23 @@ describe('quantscope compare <model>', () => {
     const table = r.stdout.split('\n').filter((l) => /^[┌│├└]/.test(l));
     expect(table.join('\n')).not.toContain('…');
     expect(table.some((l) => l.includes(`│ Conv    │ ${long} │ ${long}_out │ [1,16,100,100] │`))).toBe(true);
+  });
+
+  it('with --json or --format, names every file it wrote on stderr; --quiet says nothing', () => {
+    const dir = tempDir('qs-cli-compare-wrote-');
+    for (const format of [['--json'], ['--format', 'csv']]) {
+      const out = join(dir, format.join(''));
+      const r = runCli(['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('wrote '))).toEqual([
+        `wrote ${join(out, 'run')} (manifest.json, float/, quant/, report.json)`,
+        `wrote ${join(out, 'depth.png')}`,
+        `wrote ${join(out, 'depth-y.png')}`,
+      ]);
+    }
+    const quiet = runCli(['compare', PLANTED, '--json', '--no-achievable', '-q', '--out', join(dir, 'q')], { env });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it.each([
@@ -123,6 +141,8 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     expect(rows.b.error).toMatch(/Shapes differ/);
     expect(rows.c.error).toMatch(/No file holds it in the test directory/);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
+    // The JSON on stdout does not name the file: stderr does.
+    expect(r.stderr).toContain(`wrote ${join(out, 'report.json')}\n`);
     expect(runCli([...args, '--fail-under']).code).toBe(1);
   });
 });

@@ -16,6 +16,17 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/**
+ * Says on stderr which files a command wrote, one `wrote PATH` line each, whatever stdout
+ * carries (a table, --json, CSV); nothing with --quiet. For the commands whose result on stdout
+ * does not name its files.
+ */
+export function reportWritten(paths: readonly string[], options: { quiet?: boolean; write?: (text: string) => void } = {}): void {
+  if (options.quiet) return;
+  const write = options.write ?? ((text: string) => { process.stderr.write(text); });
+  for (const path of paths) write(`wrote ${path}\n`);
+}
+
 export interface ProgressOptions {
   /** --quiet: nothing at all. */
   readonly quiet?: boolean;

@@ -13,7 +13,7 @@ import {
   maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
   type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
 } from '../options.js';
-import { print, progressPrinter } from '../output.js';
+import { print, progressPrinter, reportWritten } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
 type Format = 'table' | 'json' | 'csv' | 'md';
@@ -64,7 +64,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     try {
       let report: ComparisonReport;
       let gate: boolean;
-      let plots: readonly string[];
+      const written: string[] = [];
       if (args.ref !== undefined || args.test !== undefined) {
         if (args.ref === undefined || args.test === undefined) throw new UserError('Comparing dump directories needs both --ref DIR and --test DIR.');
         const given = RUN_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
@@ -73,7 +73,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           refDir: args.ref, testDir: args.test, mapFile: args.map, modelPath: args.model, taps: args.taps,
           metric: args.metric, threshold: args.threshold, peak: args.peak, outDir: args.out, plot: args.plot, onProgress, signal,
         });
-        ({ report, gatePasses: gate, plots } = result);
+        ({ report, gatePasses: gate } = result);
+        written.push(...(result.reportFile === null ? [] : [result.reportFile]), ...result.plots);
       } else {
         if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
@@ -86,10 +87,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           outDir: args.out, plot: args.plot, own: args.own, achievable: args.achievable, onProgress, signal,
         });
         for (const note of result.notes) onProgress({ type: 'log', level: 'warn', message: note });
-        if (result.outDir !== null) onProgress({ type: 'log', level: 'info', message: `wrote ${result.outDir}` });
-        ({ report, gatePasses: gate, plots } = result);
+        ({ report, gatePasses: gate } = result);
+        written.push(...(result.outDir === null ? [] : [runDirectoryText(result.outDir, evaluation.length)]), ...result.plots);
       }
-      for (const p of plots) onProgress({ type: 'log', level: 'info', message: `wrote ${p}` });
+      // On stderr even with --json or --format: the report on stdout does not name its files.
+      reportWritten(written, { quiet: args.quiet });
       print(formatReport(report, format));
       if (args['fail-under'] && !gate) exitState.code = ExitCode.qualityGate;
     } finally {
@@ -97,6 +99,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     }
   },
 };
+
+/** A run directory as `wrote` names it, with what it holds: one run, or one per evaluation input. */
+function runDirectoryText(dir: string, inputs: number): string {
+  return `${dir} (${inputs > 1 ? `input-1/ to input-${inputs}/, ` : 'manifest.json, float/, quant/, '}report.json)`;
+}
 
 function formatReport(report: ComparisonReport, format: Format): string {
   switch (format) {
