@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCli, tempDir } from './helpers/cli.js';
@@ -75,6 +75,22 @@ describe('quantscope fix', () => {
     const again = runCli(['bisect', fixture('concat-ranges'), '--plan', plan, '--threshold', '0.999', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).culprit).toBeNull();
+  });
+
+  it('with --emit and no --out, writes the plan beside the model, not under the working directory, and names every file', () => {
+    const cwd = tempDir('qs-fix-cwd-');
+    const r = runCli(['fix', fixture('concat-ranges'), '--emit', join('out', 'fixed.onnx')], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(cwd)).toEqual(['out']);
+    expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['fixed.manifest.json', 'fixed.onnx', 'fixed.plan.json', 'fixed.quant.json']);
+    expect(JSON.parse(readFileSync(join(cwd, 'out', 'fixed.plan.json'), 'utf8'))).toMatchObject({ profile: 'generic-int8' });
+    expect(r.stdout).toContain(`plan: ${join('out', 'fixed.plan.json')}\n`);
+    expect(r.stdout).toContain(`emitted and verified: ${join('out', 'fixed.onnx')} (+ ${join('out', 'fixed.quant.json')}, ${join('out', 'fixed.manifest.json')})`);
+    // Without --emit the plan's default stays dumps/<model>.fix-plan.json.
+    const plain = runCli(['fix', fixture('concat-ranges'), '--json'], { cwd });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout).plan).toBe(join('dumps', 'concat-ranges.fix-plan.json'));
+    expect(existsSync(join(cwd, 'dumps', 'concat-ranges.fix-plan.json'))).toBe(true);
   });
 
   it('takes a target on any metric, here the fp16 overflow fixed by FP32', () => {

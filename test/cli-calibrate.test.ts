@@ -46,7 +46,7 @@ describe('quantscope calibrate', () => {
     const out = join(work, 'table.json');
     const r = runCli(['calibrate', MODEL, '--calib', images, '--out', out, '--method', 'entropy'], { env: { QUANTSCOPE_CACHE: cache } });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/calibrate 3\/3 3 sample\(s\)/);
+    expect(r.stderr).toMatch(/^calibrate 3\/3 \(100%\) 3 sample\(s\), \d+ tensors; done in \d+ s$/m);
     const table = JSON.parse(readFileSync(out, 'utf8'));
     expect(table).toMatchObject({ schemaVersion: 1, method: 'entropy', samples: 3 });
     const again = runCli(['calibrate', MODEL, '--calib', images, '--method', 'entropy', '--no-cache', '--json', '-q'], { env: { QUANTSCOPE_CACHE: cache } });

@@ -12,6 +12,8 @@ import { setUpQuant } from '../src/app/quant-setup.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { parseReportJson } from '../src/store/report-json.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
+import { GraphBuilder } from '../src/models/builder.js';
+import { createModel, writeModel } from '../src/onnx/index.js';
 
 const PLANTED = join(REPO, 'fixtures', 'planted-source.onnx');
 
@@ -40,6 +42,7 @@ describe('quantscope compare <model>', () => {
     const dir = tempDir('qs-cli-compare-out-');
     const table = runCli(['compare', PLANTED, '--plot', join(dir, 'plots', 'depth.png'), '--out', join(dir, 'run')], { env });
     expect(table.code, table.stderr).toBe(0);
+    expect(table.stderr).toContain(`wrote ${join(dir, 'run')} (manifest.json, float/, quant/, report.json)\n`);
     expect(table.stdout).toContain('Worst source: planted_source_out.');
     expect(table.stdout).toMatch(/planted_source_out.*source.*FAIL/);
     expect(table.stdout).not.toContain('\x1b[');
@@ -53,6 +56,38 @@ describe('quantscope compare <model>', () => {
     const md = runCli(['compare', PLANTED, '--format', 'md', '--no-own', '--no-achievable'], { env });
     expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toMatch(/^\|/m);
+  });
+
+  it('piped, prints every name and shape whole: no ellipsis inside the table', () => {
+    const dir = tempDir('qs-cli-compare-long-');
+    const long = `encoder/${'residual_block_'.repeat(10)}conv`;
+    const b = new GraphBuilder({ name: 'long-names', opset: 13, irVersion: 7, seed: 1 });
+    const c = b.conv(b.input('x', [1, 3, 100, 100]), 16, 3, { name: long, out: `${long}_out`, pad: 1 });
+    b.output(b.relu(c, { name: 'relu', out: 'y' }));
+    const file = join(dir, 'long-names.onnx');
+    writeModel(createModel(b.build()), file);
+    const r = runCli(['compare', file, '--no-achievable'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const table = r.stdout.split('\n').filter((l) => /^[┌│├└]/.test(l));
+    expect(table.join('\n')).not.toContain('…');
+    expect(table.some((l) => l.includes(`│ Conv    │ ${long} │ ${long}_out │ [1,16,100,100] │`))).toBe(true);
+  });
+
+  it('with --json or --format, names every file it wrote on stderr; --quiet says nothing', () => {
+    const dir = tempDir('qs-cli-compare-wrote-');
+    for (const format of [['--json'], ['--format', 'csv']]) {
+      const out = join(dir, format.join(''));
+      const r = runCli(['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('wrote '))).toEqual([
+        `wrote ${join(out, 'run')} (manifest.json, float/, quant/, report.json)`,
+        `wrote ${join(out, 'depth.png')}`,
+        `wrote ${join(out, 'depth-y.png')}`,
+      ]);
+    }
+    const quiet = runCli(['compare', PLANTED, '--json', '--no-achievable', '-q', '--out', join(dir, 'q')], { env });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it.each([
@@ -106,6 +141,8 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     expect(rows.b.error).toMatch(/Shapes differ/);
     expect(rows.c.error).toMatch(/No file holds it in the test directory/);
     expect(existsSync(join(out, 'report.json'))).toBe(true);
+    // The JSON on stdout does not name the file: stderr does.
+    expect(r.stderr).toContain(`wrote ${join(out, 'report.json')}\n`);
     expect(runCli([...args, '--fail-under']).code).toBe(1);
   });
 

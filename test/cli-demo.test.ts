@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatMetric } from '../src/analysis/metrics.js';
@@ -32,6 +32,18 @@ describe('quantscope demo', () => {
     expect(existsSync(join(cwd, json.fix.plan))).toBe(true);
   }, 90_000);
 
+  it('--out DIR writes every file there and nothing in the working directory; --json lists them', () => {
+    const cwd = tempDir('qs-demo-cwd-');
+    const r = runCli(['demo', '--out', 'demo-files', '--json'], { cwd, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    const files = ['demo-generator.fix-plan.json', 'demo-generator.mixed.onnx', 'demo-generator.mixed.quant.json', 'demo-generator.mixed.manifest.json'];
+    expect(json.files).toEqual(files.map((f) => join('demo-files', f)));
+    expect(json.fix.plan).toBe(join('demo-files', 'demo-generator.fix-plan.json'));
+    expect(readdirSync(cwd)).toEqual(['demo-files']);
+    expect(readdirSync(join(cwd, 'demo-files')).sort()).toEqual([...files].sort());
+  }, 90_000);
+
   it('is what a plain `quantscope` runs when stdin is not a terminal; its figures are the measured ones', () => {
     const cwd = tempDir('qs-demo-');
     const r = runCli([], { cwd, timeoutMs: 60_000 });
@@ -43,7 +55,9 @@ describe('quantscope demo', () => {
     expect(r.stdout).toMatch(/│ 17 │ fuse_conv +│ Conv +│ 0\.\d{6} │ .* │ source +│ FAIL< │/);
     expect(r.stdout).toMatch(/^3\. Bisect: culprit fuse_conv \(Conv\), snrDb 2\d\.\d\d;\n {3}its input 'branch_concat_out' passes \(snrDb 3\d\.\d\d\)\.$/m);
     expect(r.stdout).toMatch(/^4\. Fix: target met by promoting \d+ nodes \(\d+ quant runs\):\n {3}fuse_conv int8->int16, /m);
-    expect(r.stdout).toMatch(/^5\. Emit: models\/demo-generator\.mixed\.onnx \(\+ \.quant\.json, \.manifest\.json\);\n {3}read back: \d+ nodes as planned, outputs equal to the quant backend's\.$/m);
+    expect(r.stdout).toMatch(/^5\. Emit: read back \d+ nodes as planned, outputs equal to the quant backend's\.$/m);
+    // Every file written, named, under the working directory by default.
+    expect(r.stdout).toMatch(/^Wrote\n {2}dumps\/demo-generator\.fix-plan\.json\n {2}models\/demo-generator\.mixed\.onnx\n {2}models\/demo-generator\.mixed\.quant\.json\n {2}models\/demo-generator\.mixed\.manifest\.json$/m);
     expect(r.stdout).toContain("documented hazard 'fuse_conv': named by bisect, promoted by fix");
     // Every line fits an 80-column terminal.
     for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(80);

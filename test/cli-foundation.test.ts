@@ -5,9 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { HAS_SHARED, REPO, SHARED, runCli, tempDir } from './helpers/cli.js';
 import { readNpy } from '../src/store/npy.js';
 import { readManifest } from '../src/store/manifest.js';
-import { readModel } from '../src/onnx/index.js';
 import { FloatBackend } from '../src/backends/float.js';
 import { readImage } from '../src/store/image.js';
+import { GraphBuilder } from '../src/models/builder.js';
+import { createModel, readModel, writeModel } from '../src/onnx/index.js';
+import { inspect } from '../src/app/inspect.js';
+import { formatInspect } from '../src/cli/commands/inspect.js';
 
 const UDNIE = join(SHARED, 'models', 'udnie.onnx');
 const FISH = join(SHARED, 'images', 'fish_720.png');
@@ -131,5 +134,28 @@ describe('hostile tensor names', () => {
     expect(manifest.tensors.length).toBeGreaterThan(3);
     expect(manifest.tensors.some((t) => t.name.includes('../'))).toBe(true);
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
+  });
+});
+
+describe('inspect of long names', () => {
+  const long = `/model/encoder/layers.0/self_attn/${'q_proj/'.repeat(4)}MatMul`;
+  const dir = tempDir('qs-inspect-long-');
+  const file = join(dir, 'long.onnx');
+  const b = new GraphBuilder({ name: 'long', opset: 13, irVersion: 7, seed: 1 });
+  b.output(b.relu(b.input('x', [1, 2]), { name: long, out: `${long}_output_0` }));
+  writeModel(createModel(b.build()), file);
+
+  it('piped, prints every name whole', () => {
+    const r = runCli(['inspect', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`│ ${long} │`);
+    expect(r.stdout).toContain(`${long}_output_0`);
+    expect(r.stdout).not.toContain('…');
+  });
+
+  it('on a terminal, cuts a name longer than its column with its length', () => {
+    const text = formatInspect(inspect({ modelPath: file, ops: [] }));
+    expect(text).toContain(`${long.slice(0, 40)}…(${long.length} chars)`);
+    expect(text).not.toContain(`│ ${long} │`);
   });
 });

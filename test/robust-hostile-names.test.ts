@@ -34,15 +34,15 @@ function walk(dir: string, rel = ''): string[] {
 }
 
 describe('hostile names through the CLI', () => {
-  it('inspect shows every name escaped and cut, with no raw control character', () => {
+  it('inspect shows every name escaped, with no raw control character; piped, a hostile length is cut at 4,096 characters with its length', () => {
     const r = runCli(['inspect', MODEL]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain('\\x1b[31mred\\x1b[0m');
     expect(r.stdout).toContain('\\x1b]0;title\\x07');
     expect(r.stdout).toContain('nul\\x00node');
-    expect(r.stdout).toContain('(10000 chars)');
-    expect(r.stdout).not.toContain('L'.repeat(200));
+    expect(r.stdout).toContain(`${'L'.repeat(4096)}…(10000 chars)`);
+    expect(r.stdout).not.toContain('L'.repeat(4097));
   });
 
   it('inspect --json keeps the exact names, JSON-escaped', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { firstFailing, rowPasses, type ComparisonReport, type ComparisonRow } from '../src/analysis/comparison.js';
 import { computeMetrics } from '../src/analysis/metrics.js';
 import { makeTensor } from '../src/core/tensor.js';
-import { cutMiddle } from '../src/store/report-cells.js';
+import { cutMiddle, wrapCell } from '../src/store/report-cells.js';
+import { displayName } from '../src/core/closest.js';
 import { csvField } from '../src/store/report-csv.js';
 import { fitWidths, formatCsv, formatJson, formatMarkdown, formatTable, parseReportJson } from '../src/store/report-format.js';
 import { markdownCode } from '../src/store/report-markdown.js';
@@ -31,6 +32,20 @@ function sample(): ComparisonReport {
     schemaVersion: 1, model: 'm.onnx', profile: 'generic-int8', metric: 'cosine', threshold: 0.999, rows,
     firstFailing: firstFailing(rows), worstSource: QUOTED, outputs: ['missing'], perturbation: null,
   };
+}
+
+/** The values of one column of a cli-table3 table, a wrapped cell's lines joined (a row begins where its # cell is filled). */
+function columnValues(table: string, header: string): string[] {
+  const lines = table.split('\n').filter((l) => l.startsWith('│'));
+  const cells = (l: string): string[] => l.split('│').slice(1, -1).map((c) => c.trim());
+  const column = cells(lines[0]).indexOf(header);
+  const values: string[] = [];
+  for (const l of lines.slice(1)) {
+    const c = cells(l);
+    if (c[0] !== '') values.push(c[column]);
+    else values[values.length - 1] += c[column];
+  }
+  return values;
 }
 
 describe('formatTable', () => {
@@ -80,12 +95,30 @@ describe('formatTable', () => {
     expect(formatTable(passing, { color: false, width: 200 })).toContain('No compared tensor fails.');
   });
 
-  it.each([80, 100, 120, 160])('fits in %i columns, cutting long names with an ellipsis', (width) => {
-    const text = formatTable(sample(), { color: true, width });
+  it.each([80, 100, 120, 160])('fits in %i columns by wrapping long names onto more lines, never cutting one', (width) => {
+    const report = sample();
+    const text = formatTable(report, { color: true, width });
     const tableLines = text.split('\n').filter((l) => /^[┌│├└]/.test(l));
     // eslint-disable-next-line no-control-regex
     for (const l of tableLines) expect([...l.replace(/\x1b\[[0-9;]*m/g, '')].length).toBeLessThanOrEqual(width);
-    expect(text).toContain('…');
+    expect(text).not.toContain('…');
+    // eslint-disable-next-line no-control-regex
+    expect(columnValues(text.replace(/\x1b\[[0-9;]*m/g, ''), 'tensor')).toEqual(report.rows.map((r) => displayName(r.tensor, 4096)));
+    expect(tableLines.length).toBeGreaterThan(report.rows.length + 3);
+  });
+
+  it('without a width (stdout is not a terminal) prints every name and shape whole, one line per row', () => {
+    const long = `${'SpatialConvolution_'.repeat(20)}\x1b[2J`;
+    const shape = [1, 3, 720, 720, 7, 11, 13, 17, 19, 23];
+    const report = sample();
+    const rows = [...report.rows, row(long, 5, off, { node: long, opType: 'InstanceNormalization', shape })];
+    const text = formatTable({ ...report, rows }, { color: false });
+    const body = text.split('\n').filter((l) => /^│ +\d/.test(l));
+    expect(body).toHaveLength(rows.length);
+    const last = body[body.length - 1];
+    expect(last).toContain(`│ InstanceNormalization │ ${displayName(long, 4096)} │ ${displayName(long, 4096)} │ [1,3,720,720,7,11,13,17,19,23] │`);
+    expect(text).not.toContain('…');
+    expect(text).not.toContain('\x1b[2J');
   });
 
   it('keeps the node column when there is room and drops it first when there is not', () => {
@@ -97,7 +130,10 @@ describe('formatTable', () => {
     { natural: [10, 30], cuts: [{}, { minWidth: 8 }], total: 30, want: { widths: [10, 13], fits: true } },
     { natural: [10, 30], cuts: [{}, { minWidth: 8 }], total: 100, want: { widths: [10, 30], fits: true } },
     { natural: [10, 30], cuts: [{}, { minWidth: 8 }], total: 20, want: { widths: [10, 8], fits: false } },
-    { natural: [20, 20], cuts: [{ minWidth: 8, cutOrder: 2 }, { minWidth: 8, cutOrder: 1 }], total: 37, want: { widths: [20, 10], fits: true } },
+    { natural: [20, 20], cuts: [{ minWidth: 8 }, { minWidth: 8 }], total: 37, want: { widths: [15, 15], fits: true } },
+    { natural: [30, 20], cuts: [{ minWidth: 8 }, { minWidth: 8 }], total: 50, want: { widths: [23, 20], fits: true } },
+    { natural: [30, 20], cuts: [{ minWidth: 8 }, { minWidth: 8 }], total: 40, want: { widths: [16, 17], fits: true } },
+    { natural: [30, 20], cuts: [{ minWidth: 8 }, {}], total: 30, want: { widths: [8, 20], fits: false } },
   ])('fitWidths $natural in $total', ({ natural, cuts, total, want }) => {
     expect(fitWidths(natural, cuts, total)).toEqual(want);
   });
@@ -109,6 +145,19 @@ describe('formatTable', () => {
     { text: 'abc', max: 1, want: '…' },
   ])('cutMiddle($text, $max)', ({ text, max, want }) => {
     expect(cutMiddle(text, max)).toBe(want);
+  });
+
+  it.each([
+    { text: 'short', width: 10, want: 'short' },
+    { text: 'SpatialConvolution_4', width: 17, want: 'Spatial\nConvolution_4' },
+    { text: 'InstanceNormalization', width: 13, want: 'Instance\nNormalization' },
+    { text: '[1,16,800,800]', width: 10, want: '[1,16,800,\n800]' },
+    { text: '/model/layer.0/conv/Conv_output_0', width: 12, want: '/model/\nlayer.0/\nconv/Conv_\noutput_0' },
+    { text: 'abcdefghij', width: 4, want: 'abcd\nefgh\nij' },
+  ])('wrapCell($text, $width)', ({ text, width, want }) => {
+    const wrapped = wrapCell(text, width);
+    expect(wrapped).toBe(want);
+    expect(wrapped.replaceAll('\n', '')).toBe(text);
   });
 });
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { DEMO_MODEL_FILE, demoModel } from '../models/catalog.js';
@@ -17,9 +17,15 @@ import { makeDirectory } from '../store/directories.js';
 export interface DemoOptions {
   /** The demo model; default the project's models/demo-generator.onnx (written from its builder when absent). */
   readonly modelPath?: string;
-  /** Where the fixed model is emitted; default `models`. */
+  /**
+   * The directory of everything the demo writes: the plan, the fixed model with its two JSON
+   * files, and the demo model when the package lacks it. Default: the plan in `dumps/`, the
+   * models in `models/`, under the working directory.
+   */
+  readonly outDir?: string;
+  /** Where the fixed model is emitted; default `outDir`, else `models`. */
   readonly emitDir?: string;
-  /** Where the plan file goes; default `dumps/demo-generator.fix-plan.json`. */
+  /** Where the plan file goes; default `<outDir>/demo-generator.fix-plan.json`, else under `dumps/`. */
   readonly planOut?: string;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
@@ -37,6 +43,8 @@ export interface DemoResult {
   readonly comparison: ComparisonReport;
   readonly bisect: BisectReport;
   readonly fix: FixReport;
+  /** Every file the demo wrote, in the order written. */
+  readonly files: readonly string[];
   readonly seconds: number;
 }
 
@@ -54,7 +62,8 @@ export function packagedDemoModel(): string {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const onProgress = options.onProgress ?? silent;
-  const modelPath = options.modelPath ?? ensureDemoModel();
+  const files: string[] = [];
+  const modelPath = options.modelPath ?? ensureDemoModel(options.outDir, files);
   const profile = 'generic-int8';
 
   onProgress({ type: 'stage', stage: 'demo', detail: `opening ${modelPath} and calibrating ${profile}` });
@@ -75,10 +84,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   onProgress({ type: 'stage', stage: 'demo', detail: 'fixing and emitting' });
   const fixed = await fix({
     ctx, quant, target: DEFAULT_TARGET,
-    planOut: options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`),
-    emitDir: options.emitDir ?? DEFAULT_EMIT_DIR,
+    planOut: options.planOut ?? join(options.outDir ?? 'dumps', `${ctx.modelName}.fix-plan.json`),
+    emitDir: options.emitDir ?? options.outDir ?? DEFAULT_EMIT_DIR,
     onProgress, signal: options.signal,
   });
+  files.push(fixed.plan);
+  if (fixed.emitted) files.push(fixed.emitted.model, fixed.emitted.quant, fixed.emitted.manifest);
   return {
     model: modelPath,
     description: DEMO_DESCRIPTION,
@@ -92,18 +103,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     comparison,
     bisect: bisected,
     fix: fixed,
+    files,
     seconds: (Date.now() - started) / 1000,
   };
 }
 
-/** The packaged demo model, or (when the package lacks it) one written from its builder under models/. */
-function ensureDemoModel(): string {
+/**
+ * The packaged demo model, or (when the package lacks it) one written from its builder into
+ * `outDir`, else under models/; a model written is added to `files`.
+ */
+function ensureDemoModel(outDir: string | undefined, files: string[]): string {
   const packaged = packagedDemoModel();
   if (existsSync(packaged)) return packaged;
-  const local = resolve(DEMO_MODEL_FILE);
+  const local = outDir === undefined ? DEMO_MODEL_FILE : join(outDir, basename(DEMO_MODEL_FILE));
   if (!existsSync(local)) {
-    makeDirectory(dirname(local), 'The demo model\'s directory');
+    makeDirectory(dirname(local) || '.', 'The demo model\'s directory');
     writeModel(demoModel(), local);
+    files.push(local);
   }
   return local;
 }

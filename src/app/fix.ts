@@ -23,6 +23,7 @@ import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
 import { makeDirectory } from '../store/directories.js';
 import { planMemoryUse } from './memory-plan.js';
+import { planBeside } from '../store/emit-files.js';
 
 /** The outputs' target of `fix` when none is given: the default gate's output goal (analysis/gate.ts). */
 export const DEFAULT_TARGET = DEFAULT_GOAL;
@@ -47,7 +48,7 @@ export interface FixOptions {
    * out short of a reachable target descends from the ceiling instead (analysis/fix-search.ts).
    */
   readonly maxPromotions?: number;
-  /** Plan file to write; default `dumps/<model>.fix-plan.json`. */
+  /** Plan file to write; default defaultPlanFile's. */
   readonly planOut?: string;
   /**
    * The evaluation inputs (app/evaluation.ts), measured one at a time; default the context's
@@ -194,6 +195,14 @@ export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromoti
 }
 
 /**
+ * Where fix writes its plan unless told (`--out`): beside the model `--emit` writes, as
+ * `<stem>.plan.json`, so the plan travels with the model; else `dumps/<model>.fix-plan.json`.
+ */
+export function defaultPlanFile(modelName: string, emit?: string): string {
+  return emit !== undefined ? planBeside(emit) : join('dumps', `${modelName}.fix-plan.json`);
+}
+
+/**
  * Fix (DESIGN.md §5): drives the fix state machine (analysis/fix-search.ts). Each evaluation is
  * one quant run with no taps; each locate bisects the first failing output under the current plan
  * (reusing the measurements of tensors no promotion has touched since) and applies
@@ -206,7 +215,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const graph = ctx.graph;
   const { goal, maxPromotions } = checkFixOptions(options);
   const strategy = options.strategy ?? 'bisect';
-  const planOut = options.planOut ?? join('dumps', `${ctx.modelName}.fix-plan.json`);
+  const planOut = options.planOut ?? defaultPlanFile(ctx.modelName, options.emit);
   const onProgress = options.onProgress ?? silent;
   // Where the plan goes, before the search: a directory that cannot be made fails now, not after it.
   makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');

@@ -37,6 +37,11 @@ export function emitPaths(modelFile: string): EmitPaths {
   return { model: modelFile, quant: `${stem}.quant.json`, manifest: `${stem}.manifest.json` };
 }
 
+/** The plan file `fix --emit` writes beside the model it emits: `<stem>.plan.json` for `<stem>.onnx`. */
+export function planBeside(modelFile: string): string {
+  return `${modelFile.replace(/\.onnx$/i, '')}.plan.json`;
+}
+
 /** The default emitted file: `<dir>/<name>.<tag>.onnx`, both parts made safe for a file name. */
 export function defaultEmitFile(dir: string, modelName: string, tag: string): string {
   return path.join(dir, `${safePart(modelName)}.${safePart(tag)}.onnx`);

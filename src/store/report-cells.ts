@@ -13,10 +13,8 @@ import { formatDims } from '../core/tensor.js';
 export interface Column {
   readonly header: string;
   readonly align: 'left' | 'right';
-  /** The narrowest the column may be cut to, to fit a width (long names); undefined: never cut. */
+  /** The narrowest the column may be made to fit a width, its cells wrapped (names); undefined: never narrowed. */
   readonly minWidth?: number;
-  /** Columns that may be cut are cut in this order, each down to its minWidth before the next. */
-  readonly cutOrder?: number;
   /** Columns with a dropOrder are left out of a too narrow table, lowest first (the node name mostly repeats the tensor name). */
   readonly dropOrder?: number;
   readonly cell: (row: ComparisonRow, report: ComparisonReport) => string;
@@ -30,6 +28,38 @@ export function cutMiddle(shown: string, max: number): string {
   const head = Math.ceil((max - 1) / 2);
   const tail = max - 1 - head;
   return `${chars.slice(0, head).join('')}…${tail > 0 ? chars.slice(chars.length - tail).join('') : ''}`;
+}
+
+/** Characters after which a name or a shape is best broken: path, word and list separators. */
+const BREAK_AFTER = new Set(['/', '_', '.', '-', ',', ':', ' ', ';']);
+
+/** Whether a line may end just before `chars[k]`: after a separator, or between the words of camelCase. */
+function breaksBefore(chars: readonly string[], k: number): boolean {
+  const before = chars[k - 1];
+  return BREAK_AFTER.has(before) || (/\p{Ll}/u.test(before) && /\p{Lu}/u.test(chars[k]));
+}
+
+/**
+ * Already escaped text in lines of at most `width` characters, joined by newlines, for a table
+ * cell that wraps instead of cutting: every character is kept. A line ends at the last break
+ * (after `/ _ . - , : ;` or a space, or between camelCase words) past its first third when
+ * there is one, else at the width.
+ */
+export function wrapCell(shown: string, width: number): string {
+  const chars = [...shown];
+  if (width < 1 || chars.length <= width) return shown;
+  const lines: string[] = [];
+  let start = 0;
+  while (chars.length - start > width) {
+    let end = start + width;
+    for (let k = end; k >= start + Math.ceil(width / 3); k--) {
+      if (breaksBefore(chars, k)) { end = k; break; }
+    }
+    lines.push(chars.slice(start, end).join(''));
+    start = end;
+  }
+  lines.push(chars.slice(start).join(''));
+  return lines.join('\n');
 }
 
 function metricCell(name: MetricName): (row: ComparisonRow) => string {
@@ -54,10 +84,11 @@ export function reportColumns(report: ComparisonReport): Column[] {
   const hasVerdict = report.rows.some((r) => r.verdict !== undefined && r.verdict !== null);
   const columns: Column[] = [
     { header: '#', align: 'right', cell: (r) => String(r.index) },
-    { header: 'op type', align: 'left', minWidth: 8, cutOrder: 2, cell: (r) => displayName(r.opType, 4096) },
-    { header: 'node', align: 'left', minWidth: 12, cutOrder: 1, dropOrder: 1, cell: (r) => displayName(r.node, 4096) },
-    { header: 'tensor', align: 'left', minWidth: 12, cutOrder: 4, cell: (r) => displayName(r.tensor, 4096) },
-    { header: 'shape', align: 'left', minWidth: 12, cutOrder: 3, dropOrder: 5, cell: (r) => formatDims(r.shape) },
+    { header: 'op type', align: 'left', minWidth: 13, cell: (r) => displayName(r.opType, 4096) },
+    { header: 'node', align: 'left', minWidth: 12, dropOrder: 1, cell: (r) => displayName(r.node, 4096) },
+    { header: 'tensor', align: 'left', minWidth: 12, cell: (r) => displayName(r.tensor, 4096) },
+    // A shape is never narrowed: whole, or left out.
+    { header: 'shape', align: 'left', dropOrder: 5, cell: (r) => formatDims(r.shape) },
     ...metrics.map((m): Column => ({ header: HEADERS[m] ?? m, align: 'right', dropOrder: DROP_ORDER[m], cell: metricCell(m) })),
   ];
   if (hasOwn) {

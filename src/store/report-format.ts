@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { displayName } from '../core/closest.js';
-import { cutMiddle, passText, reportColumns, summaryLines } from './report-cells.js';
+import { passText, reportColumns, summaryLines, wrapCell } from './report-cells.js';
 import { formatFindingsText } from './report-findings.js';
 
 export { formatCsv } from './report-csv.js';
@@ -11,7 +11,10 @@ export { formatMarkdown } from './report-markdown.js';
 export interface TableOptions {
   /** Colour pass/FAIL green/red and bold the headers with plain ANSI codes. */
   readonly color: boolean;
-  /** Total width in columns (default 120); long names are cut in the middle with an ellipsis to fit. */
+  /**
+   * The terminal's width in columns: names and shapes wrap onto more lines to fit it, then columns
+   * are left out. Undefined (stdout is not a terminal): every column, every value whole, one line per row.
+   */
   readonly width?: number;
 }
 
@@ -22,13 +25,16 @@ const BOLD = '\x1b[1m';
 const RESET_BOLD = '\x1b[22m';
 
 /**
- * The comparison as a terminal table (cli-table3, one line per row) followed by summary lines.
- * Long names are cut in the middle to fit `width`; when even that does not fit, columns are left
- * out in this order: node (it mostly repeats the tensor name), own, relL2, max abs, shape, verdict. Without colour the output holds no escape
- * sequence at all; names are escaped by displayName either way. The first failing row's index is red.
+ * The comparison as a terminal table (cli-table3) followed by summary lines. Without a width
+ * every value is whole and each row one line. With one, the columns of names and shapes are
+ * narrowed to fit it and their cells wrap onto more lines (never cut: a cut shape or name is a
+ * wrong one); when even that does not fit, columns are left out in this order: node (it mostly
+ * repeats the tensor name), own, relL2, max abs, shape, verdict. Without colour the output holds
+ * no escape sequence at all; names are escaped by displayName either way. The first failing row's
+ * index is red.
  */
 export function formatTable(report: ComparisonReport, options: TableOptions): string {
-  const width = options.width ?? 120;
+  const width = options.width ?? Number.POSITIVE_INFINITY;
   let columns = reportColumns(report);
   let cells = report.rows.map((row) => columns.map((c) => c.cell(row, report)));
   const naturalOf = () => columns.map((c, j) => Math.max(c.header.length, ...cells.map((r) => [...r[j]].length)));
@@ -58,9 +64,9 @@ export function formatTable(report: ComparisonReport, options: TableOptions): st
     table.push(
       cells[i].map((text, j) => {
         if (j === passColumn) return paint(passText(row), row.pass ? GREEN : RED, RESET_FG);
-        const cut = columns[j].minWidth !== undefined ? cutMiddle(text, limits[j]) : text;
-        if (j === 0 && row.tensor === report.firstFailing) return paint(cut, RED, RESET_FG);
-        return cut;
+        const shown = columns[j].minWidth !== undefined ? wrapCell(text, limits[j]) : text;
+        if (j === 0 && row.tensor === report.firstFailing) return paint(shown, RED, RESET_FG);
+        return shown;
       }),
     );
   });
@@ -73,23 +79,25 @@ export function formatTable(report: ComparisonReport, options: TableOptions): st
 
 /**
  * Content widths for the columns: the natural widths when the table fits in `total` (counting a
- * border and two padding characters per column), else the columns that may be cut lose width in
- * their cutOrder, each down to its minWidth before the next. `fits` says whether the result fits.
+ * border and two padding characters per column), else the columns that may be narrowed (a
+ * minWidth) lose width one character at a time, the widest first, none below its minWidth: the
+ * wrapped names share the room, so no cell wraps onto many lines while another keeps its whole
+ * width. `fits` says whether the result fits.
  */
 export function fitWidths(
-  natural: readonly number[], cuts: readonly { minWidth?: number; cutOrder?: number }[], total: number,
+  natural: readonly number[], columns: readonly { minWidth?: number }[], total: number,
 ): { widths: number[]; fits: boolean } {
   const widths = [...natural];
   let excess = widths.reduce((a, b) => a + b, 0) + widths.length * 3 + 1 - total;
-  const order = cuts
-    .map((c, j) => ({ j, min: c.minWidth, rank: c.cutOrder ?? 0 }))
-    .filter((c): c is { j: number; min: number; rank: number } => c.min !== undefined)
-    .sort((a, b) => a.rank - b.rank);
-  for (const { j, min } of order) {
-    if (excess <= 0) break;
-    const cut = Math.min(excess, Math.max(0, widths[j] - min));
-    widths[j] -= cut;
-    excess -= cut;
+  while (excess > 0) {
+    let widest = -1;
+    widths.forEach((w, j) => {
+      const min = columns[j].minWidth;
+      if (min !== undefined && w > min && (widest < 0 || w > widths[widest])) widest = j;
+    });
+    if (widest < 0) break;
+    widths[widest] -= 1;
+    excess -= 1;
   }
   return { widths, fits: excess <= 0 };
 }

@@ -14,7 +14,7 @@ import {
   maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
   type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
 } from '../options.js';
-import { print, progressPrinter } from '../output.js';
+import { print, progressPrinter, reportWritten } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
 type Format = 'table' | 'json' | 'csv' | 'md';
@@ -65,7 +65,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     try {
       let report: ComparisonReport;
       let gate: boolean;
-      let plots: readonly string[];
+      const written: string[] = [];
       if (args.ref !== undefined || args.test !== undefined) {
         if (args.ref === undefined || args.test === undefined) throw new UserError('Comparing dump directories needs both --ref DIR and --test DIR.');
         const given = RUN_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
@@ -74,9 +74,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           refDir: args.ref, testDir: args.test, mapFile: args.map, modelPath: args.model, taps: args.taps,
           metric: args.metric, threshold: args.threshold, peak: args.peak, outDir: args.out, plot: args.plot, onProgress, signal,
         });
-        ({ report, gatePasses: gate, plots } = result);
+        ({ report, gatePasses: gate } = result);
+        written.push(...(result.reportFile === null ? [] : [result.reportFile]), ...result.plots);
         if (result.nothingCompared !== null) {
           // The report still says why each row was not compared; the exit says the input was bad.
+          reportWritten(written, { quiet: args.quiet });
           print(formatReport(report, format));
           throw new UserError(result.nothingCompared);
         }
@@ -93,10 +95,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           outDir: args.out, plot: args.plot, own: args.own, achievable: args.achievable, onProgress, signal,
         });
         for (const note of result.notes) onProgress({ type: 'log', level: 'warn', message: note });
-        if (result.outDir !== null) onProgress({ type: 'log', level: 'info', message: `wrote ${result.outDir}` });
-        ({ report, gatePasses: gate, plots } = result);
+        ({ report, gatePasses: gate } = result);
+        written.push(...(result.outDir === null ? [] : [runDirectoryText(result.outDir, evaluation.length)]), ...result.plots);
       }
-      for (const p of plots) onProgress({ type: 'log', level: 'info', message: `wrote ${p}` });
+      // On stderr even with --json or --format: the report on stdout does not name its files.
+      reportWritten(written, { quiet: args.quiet });
       print(formatReport(report, format));
       if (args['fail-under'] && !gate) exitState.code = ExitCode.qualityGate;
     } finally {
@@ -105,11 +108,17 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
   },
 };
 
+/** A run directory as `wrote` names it, with what it holds: one run, or one per evaluation input. */
+function runDirectoryText(dir: string, inputs: number): string {
+  return `${dir} (${inputs > 1 ? `input-1/ to input-${inputs}/, ` : 'manifest.json, float/, quant/, '}report.json)`;
+}
+
 function formatReport(report: ComparisonReport, format: Format): string {
   switch (format) {
     case 'json': return formatJson(report);
     case 'csv': return formatCsv(report);
     case 'md': return formatMarkdown(report);
-    case 'table': return formatTable(report, { color: process.stdout.isTTY === true, width: process.stdout.columns ?? 120 });
+    // A terminal's width is fitted; piped or redirected, every value is printed whole.
+    case 'table': return formatTable(report, { color: process.stdout.isTTY === true, width: process.stdout.isTTY ? process.stdout.columns ?? 80 : undefined });
   }
 }

@@ -5,12 +5,13 @@ import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { runDemo, type DemoResult } from '../../app/demo.js';
 import { displayName } from '../../core/closest.js';
-import { cutMiddle } from '../../store/report-cells.js';
+import { wrapCell } from '../../store/report-cells.js';
 import { withOutputOptions, type OutputArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
 interface DemoArgs extends OutputArgs {
+  out?: string;
   'emit-dir'?: string;
 }
 
@@ -23,12 +24,13 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Run the whole story on the built-in demo model: compare, bisect, fix, emit',
   builder: (y: Argv) =>
     withOutputOptions(y)
-      .option('emit-dir', { type: 'string', describe: 'Directory the fixed model is written to (default models)' }) as unknown as Argv<DemoArgs>,
+      .option('out', { alias: 'o', type: 'string', describe: 'Directory for every file the demo writes: the plan and the fixed model with its .quant.json and .manifest.json (default: the plan in dumps/, the model in models/)' })
+      .option('emit-dir', { type: 'string', describe: 'Directory the fixed model is written to (default: --out, else models)' }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
     try {
-      const result = await runDemo({ emitDir: args['emit-dir'], onProgress, signal });
+      const result = await runDemo({ outDir: args.out, emitDir: args['emit-dir'], onProgress, signal });
       if (args.json) printJson(result);
       else print(formatDemo(result));
     } finally {
@@ -52,11 +54,11 @@ function windowRows(report: ComparisonReport, around = 3): ComparisonRow[] {
   return [...keep].sort((a, b) => a - b).map((i) => report.rows[i]);
 }
 
-/** A compact per-layer table that fits 80 columns: names cut in the middle, the first failing row marked. */
+/** A compact per-layer table that fits 80 columns: long names wrapped onto more lines, the first failing row marked. */
 function layerTable(report: ComparisonReport): string {
   // SNR always; beside it the report's metric, or cosine when the report gates on SNR.
   const metric: MetricName = report.metric === 'snrDb' ? 'cosine' : report.metric;
-  const cut = (text: string, max: number): string => cutMiddle(displayName(text, 4096), max);
+  const wrap = (text: string, max: number): string => wrapCell(displayName(text, 4096), max);
   const table = new Table({
     head: ['#', 'node', 'op type', metric, 'SNR dB', 'verdict', ''],
     colAligns: ['right', 'left', 'left', 'right', 'right', 'left', 'left'],
@@ -68,7 +70,7 @@ function layerTable(report: ComparisonReport): string {
     last = row.index;
     const m = row.metrics;
     table.push([
-      String(row.index), cut(row.node, 15), cut(row.opType, 12),
+      String(row.index), wrap(row.node, 15), wrap(row.opType, 13),
       m ? formatMetric(metric, metricValue(m, metric)) : '-', m ? formatMetric('snrDb', m.snrDb) : '-', row.verdict ?? '',
       row.tensor === report.firstFailing ? 'FAIL<' : row.pass ? 'pass' : 'FAIL',
     ]);
@@ -92,7 +94,7 @@ function wrapList(items: readonly string[], indent: string, width: number): stri
   return lines;
 }
 
-/** The demo's text: five steps, then a short summary, in lines of about 80 columns. Every figure comes from the result. */
+/** The demo's text: five steps, a short summary and the files written, in lines of about 80 columns. Every figure comes from the result. */
 export function formatDemo(r: DemoResult): string {
   const name = (t: string): string => displayName(t, 48);
   const out: string[] = [];
@@ -119,11 +121,9 @@ export function formatDemo(r: DemoResult): string {
   const changes = f.regions.flatMap((reg) => reg.changes.map((ch) => `${name(ch.node)} ${ch.from}->${ch.to}`));
   out.push(`4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length === 0 ? 'nothing' : changes.length === 1 ? changes[0] : `${changes.length} nodes`} (${f.quantRuns} quant runs)${changes.length > 1 ? ':' : ';'}`);
   if (changes.length > 1) out.push(...wrapList(changes, '   ', 80));
-  out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs, ${pct(f.cost.weightShareAboveInt8)} of weights above INT8;`);
-  out.push(`   plan file ${f.plan}`);
+  out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs, ${pct(f.cost.weightShareAboveInt8)} of weights above INT8.`);
   if (f.emitted) {
-    out.push(`5. Emit: ${f.emitted.model} (+ .quant.json, .manifest.json);`);
-    out.push(`   read back: ${f.emitted.verifiedNodes} nodes as planned, outputs ${f.emitted.outputsIdentical ? 'equal to' : 'DIFFERENT from'} the quant backend's.`);
+    out.push(`5. Emit: read back ${f.emitted.verifiedNodes} nodes as planned, outputs ${f.emitted.outputsIdentical ? 'equal to' : 'DIFFERENT from'} the quant backend's.`);
   }
   out.push('');
   out.push('Summary');
@@ -140,5 +140,8 @@ export function formatDemo(r: DemoResult): string {
   const hazard = r.hazard;
   out.push(`  documented hazard '${name(hazard.node)}': ${hazard.namedByBisect ? 'named by bisect' : 'NOT named by bisect'}, ${hazard.promotedByFix ? 'promoted by fix' : 'NOT promoted by fix'}`);
   out.push(`  ${changes.length} node(s) above INT8 (${pct(f.cost.macShareAboveInt8)} of MACs); ${b.quantRuns + f.quantRuns} quant runs; ${r.seconds.toFixed(1)} s in all`);
+  out.push('');
+  out.push('Wrote');
+  for (const file of r.files) out.push(`  ${file}`);
   return out.join('\n');
 }

@@ -41,7 +41,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
       .option('peak', { type: 'number', describe: 'Peak of the target\'s PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)' })
       .option('strategy', { type: 'string', choices: ['bisect', 'sensitivity'], default: 'bisect', describe: 'bisect: promote what bisect names, round after round; sensitivity: rank every layer alone, promote the worst first' })
       .option('max-promotions', { type: 'number', describe: `Regions promoted at most, before pruning (default ${DEFAULT_MAX_PROMOTIONS}; when the default runs out short of a reachable target, fix promotes everything and prunes down instead)` })
-      .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default dumps/<model>.fix-plan.json)' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Plan file to write (default: beside the --emit model as FILE.plan.json, else dumps/<model>.fix-plan.json)' })
       .option('emit', { type: 'string', describe: 'Also write and verify the fixed model: FILE.onnx (with .quant.json and .manifest.json beside it)' }) as unknown as Argv<FixArgs>,
   handler: async (args: ArgumentsCamelCase<FixArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
