@@ -6,6 +6,7 @@ import { openModel } from '../src/app/context.js';
 import { emitModel } from '../src/app/emit.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { openSession } from '../src/app/session.js';
+import { executeJob } from '../src/app/session-exec.js';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { createModel, writeModel, type ModelSpec } from '../src/onnx/index.js';
@@ -75,6 +76,14 @@ describe('opening a model with dynamic dimensions', () => {
     const error = await openModel({ modelPath: allDynamic }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toBe("Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.");
+  });
+
+  it('the terminal UI opens the graph of a model nothing fixes the shape of, and its jobs say why they cannot run', async () => {
+    const session = await openSession({ model: { modelPath: allDynamic }, quant: {} } as Parameters<typeof openSession>[0]);
+    expect(session.ctx.graph.nodes.map((n) => n.name)).toEqual(['conv', 'relu']);
+    expect(session.inputLabels).toEqual(['no inputs yet (give --input, --calib or --shape)']);
+    const job = executeJob({ session }, { kind: 'compare', edits: [] } as unknown as Parameters<typeof executeJob>[1], () => {}, new AbortController().signal);
+    await expect(job).rejects.toThrow("Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.");
   });
 
   it('the terminal UI opens a model whose batch is dynamic', async () => {

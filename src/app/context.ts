@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { UserError } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { inferShapes, tensorBytes, type InferredValue } from '../analysis/shape-inference.js';
@@ -27,6 +28,12 @@ export interface ModelInputOptions {
   readonly shapeFrom?: readonly string[];
   /** Receives one info line per shape chosen for the user (kept in `notices` too). */
   readonly onProgress?: ProgressListener;
+  /**
+   * Open the graph even when the inputs cannot be resolved (a dynamic dimension nothing fixes):
+   * the context then has no feeds and `inputsError` says why, for whoever runs it (the terminal
+   * UI shows the graph first).
+   */
+  readonly deferInputs?: boolean;
 }
 
 export interface ModelContext {
@@ -42,6 +49,8 @@ export interface ModelContext {
   readonly values: ReadonlyMap<string, InferredValue>;
   /** Shapes chosen for the user when opening (a batch of 1, a shape from a calibration file). */
   readonly notices: readonly string[];
+  /** Why there are no feeds, when opened with `deferInputs` and the inputs could not be resolved. */
+  readonly inputsError?: UserError;
   bytesOf(tensor: string): number | null;
 }
 
@@ -58,7 +67,16 @@ export async function openModel(options: ModelInputOptions): Promise<ModelContex
   }
   const preprocess = options.preprocess ? parsePreprocess(options.preprocess) : undefined;
   const shapeFrom = (options.shapeFrom ?? []).map((t) => parseInputSpec(t, names));
-  const { feeds, sources, notices } = await resolveInputs(graph, specs, { shapes, preprocess, seed: options.seed, shapeFrom });
+  let resolved: Awaited<ReturnType<typeof resolveInputs>>;
+  let inputsError: UserError | undefined;
+  try {
+    resolved = await resolveInputs(graph, specs, { shapes, preprocess, seed: options.seed, shapeFrom });
+  } catch (error) {
+    if (!options.deferInputs || !(error instanceof UserError)) throw error;
+    resolved = { feeds: new Map(), sources: [], notices: [] };
+    inputsError = error;
+  }
+  const { feeds, sources, notices } = resolved;
   for (const message of notices) options.onProgress?.({ type: 'log', level: 'info', message });
   const values = valuesFor(loaded, feeds);
   return {
@@ -72,6 +90,7 @@ export async function openModel(options: ModelInputOptions): Promise<ModelContex
     shapes,
     values,
     notices,
+    ...(inputsError ? { inputsError } : {}),
     bytesOf: (t) => {
       const v = values.get(t);
       return v ? tensorBytes(v) : null;

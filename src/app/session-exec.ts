@@ -36,6 +36,7 @@ export async function quantSetupFor(env: JobEnv, request: JobRequest, onEvent: (
 export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<JobOutcome> {
   const { session } = env;
   const ctx = session.ctx;
+  if (ctx.inputsError) throw ctx.inputsError;
   const setup = await quantSetupFor(env, request, onEvent, signal);
   switch (request.kind) {
     case 'compare': {

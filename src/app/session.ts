@@ -41,14 +41,17 @@ export interface Session {
 }
 
 export async function openSession(options: SessionOptions): Promise<Session> {
-  const ctx = await openModel(options.model);
+  // The graph needs no shapes: a model whose inputs nothing fixes still opens, and its jobs say why they cannot run.
+  const ctx = await openModel({ ...options.model, deferInputs: true });
   const planFile = options.quant.planFile ? readPlanFile(options.quant.planFile) : undefined;
   const profile = loadProfile(options.quant.profile ?? planFile?.profile ?? 'generic-int8');
   const basePlan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
   const evaluation = await evaluationContexts(ctx, options.eval);
   const inputLabels = evaluation.length > 1
     ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
-    : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
+    : ctx.inputsError
+      ? ['no inputs yet (give --input, --calib or --shape)']
+      : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
   return { options, ctx, profile, basePlan, inputLabels, evaluation };
 }
 
