@@ -134,11 +134,11 @@ describe('tensorrt', () => {
     const g = graphOf([['a,b', 'Conv', ['x', 'w'], ['y1']], ['c', 'Conv', ['y1', 'w2'], ['y']]], { initializers: [['w', [3, 3, 1, 1]], ['w2', [3, 3, 1, 1]]] });
     const e = tensorRtExport(g, resolvePlan(g, generic, [['op:Conv', 'int16']]), new Set(['c']));
     expect(e.layers).toEqual([]);
-    expect(e.notes.join('\n')).toMatch(/1 node name\(s\) hold ','/);
+    expect(e.notes.join('\n')).toMatch(/1 node name\(s\) hold ',', ''' or a NUL/);
     expect(e.notes.join('\n')).toMatch(/1 node\(s\) have no name in the model file \('c'/);
   });
 
-  it.each([['conv_1', true], ['/enc/Conv:0', true], ['a,b', false], ["it's", false], ['', false]] as const)('isTrtexecName(%j) is %s', (name, ok) => {
+  it.each([['conv_1', true], ['/enc/Conv:0', true], ['a,b', false], ["it's", false], ['a\0b', false], ['', false]] as const)('isTrtexecName(%j) is %s', (name, ok) => {
     expect(isTrtexecName(name)).toBe(ok);
   });
 

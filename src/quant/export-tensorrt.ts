@@ -14,7 +14,8 @@ import type { Precision } from './profile.js';
  *   precision, type ::= "fp32" | "fp16" | "int32" | "int8" (newer releases add more)
  *
  * The list is split on ',' and each entry on its last ':', and single quotes are removed from the
- * name: a layer name with ',' or ''' cannot be written there. trtexec also needs --int8 and
+ * name: a layer name with ',' or ''' cannot be written there, nor one with a NUL, which no
+ * command-line argument can hold. trtexec also needs --int8 and
  * --fp16 to allow those precisions at all.
  *
  * Mapping: int8 → int8, fp16 → fp16, fp32 → fp32. TensorRT has no INT16 layer precision, so int16
@@ -54,7 +55,7 @@ const TRT_TYPE: Record<Precision, TrtType> = { int8: 'int8', a16w8: 'fp16', int1
 
 /** Whether trtexec can carry the name in --layerPrecisions (see the module comment). */
 export function isTrtexecName(name: string): boolean {
-  return name !== '' && !name.includes(',') && !name.includes("'");
+  return name !== '' && !name.includes(',') && !name.includes("'") && !name.includes('\0');
 }
 
 /**
@@ -106,7 +107,7 @@ export function tensorRtExport(graph: Graph, plan: Plan, assigned: ReadonlySet<s
     notes.push(`${unnamed.length} node(s) have no name in the model file (${nameList(unnamed)} are quantscope's names), so their layers cannot be listed: name them in the model first.`);
   }
   if (unwritable.length > 0) {
-    notes.push(`${unwritable.length} node name(s) hold ',' or ''' (${nameList(unwritable)}), which trtexec's --layerPrecisions cannot carry: rename them, or set their precision with the TensorRT API (ILayer::setPrecision).`);
+    notes.push(`${unwritable.length} node name(s) hold ',', ''' or a NUL (${nameList(unwritable)}), which trtexec's --layerPrecisions cannot carry: rename them, or set their precision with the TensorRT API (ILayer::setPrecision).`);
   }
   if (untyped.length > 0) {
     notes.push(`${untyped.length} layer(s) with a non-float output (${nameList(untyped)}) get a precision but no --layerOutputTypes entry.`);

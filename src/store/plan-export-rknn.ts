@@ -12,13 +12,21 @@ import { commentLines, type ExportFile } from './plan-export-write.js';
  *       "layer_output_name": float16
  *
  * Names are YAML double-quoted scalars written as JSON strings (JSON's escapes are YAML's too), so
- * any tensor name survives, ':' and '#' included. With nothing to list the section is `{}`, as
- * step1 writes it.
+ * any tensor name survives, ':' and '#' included. YAML limits an implicit key to 1024 characters
+ * (PyYAML refuses a longer one), so a longer name is written as an explicit key (`? "name"` then
+ * `: dtype`). With nothing to list the section is `{}`, as step1 writes it.
  */
+
+/** The longest quoted key written as an implicit (`"name": dtype`) key; YAML's limit is 1024. */
+const IMPLICIT_KEY_LIMIT = 1000;
 
 export function formatRknnSection(exp: RknnExport): string {
   if (exp.layers.length === 0) return 'custom_quantize_layers: {}\n';
-  return `custom_quantize_layers:\n${exp.layers.map((l) => `    ${JSON.stringify(l.name)}: ${l.dtype}`).join('\n')}\n`;
+  const entry = (name: string, dtype: string): string => {
+    const key = JSON.stringify(name);
+    return key.length <= IMPLICIT_KEY_LIMIT ? `    ${key}: ${dtype}` : `    ? ${key}\n    : ${dtype}`;
+  };
+  return `custom_quantize_layers:\n${exp.layers.map((l) => entry(l.name, l.dtype)).join('\n')}\n`;
 }
 
 export function formatRknnFile(exp: RknnExport, source: ExportSource): string {
