@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
 import {
-  createModel, editModel, graphOf, initializerTensor, modelInfo, modelSha256, parseModel, readModel, serializeModel,
+  assignedNodeNames, createModel, editModel, graphOf, initializerTensor, modelInfo, modelSha256, parseModel, readModel, serializeModel,
   valueKind, writeModel, type ModelSpec, type OnnxModel,
 } from '../src/onnx/index.js';
 import type { GraphProto, ModelProto, NodeProto } from '../src/onnx/proto-types.js';
@@ -154,6 +154,9 @@ describe('node names', () => {
     const names = ['Relu_1', 'Relu_0', 'Relu_2', 'dup', 'Abs_0'];
     expect(graphOf(model).nodes.map((n) => n.name)).toEqual(names);
     expect(fileOrder(model)).toEqual(names);
+    // The names the file itself lacks, which tools matching the file's names cannot find (export).
+    expect([...assignedNodeNames(model)].sort()).toEqual(['Abs_0', 'Relu_1', 'Relu_2']);
+    expect(assignedNodeNames(createModel(spec)).size).toBe(0);
   });
 });
 

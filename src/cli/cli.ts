@@ -21,6 +21,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   fix: async () => (await import('./commands/fix.js')).fixCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   check: async () => (await import('./commands/check.js')).checkCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
 };
 
 /** A command handler sets this to report a quality-gate result without throwing. */
@@ -28,7 +29,7 @@ export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
 
 /** Parses argv, runs one command, and returns the process exit code. Never throws. */
 /** Options whose values are a fixed list (yargs `choices`). */
-const CHOICE_OPTIONS = ['backend', 'strategy', 'format', 'method'] as const;
+const CHOICE_OPTIONS = ['backend', 'strategy', 'format', 'method', 'to'] as const;
 
 /**
  * A yargs message as one sentence: its choice error ("Invalid values:\n  Argument: backend,

@@ -28,6 +28,8 @@ export class ModelHandle implements OnnxModel {
     readonly source: string | undefined,
     /** The bytes the proto was decoded from (file or buffer); undefined for built and edited models. */
     readonly originalBytes: Uint8Array | undefined,
+    /** Node names quantscope gave when reading: the file's node had no name, or repeated one (node-order.ts). */
+    readonly assignedNames: ReadonlySet<string> = new Set(),
   ) {}
 }
 

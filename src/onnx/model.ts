@@ -59,9 +59,9 @@ export function parseModel(bytes: Uint8Array, options: { baseDir?: string; sourc
   int64ToSafeNumber(proto.ir_version, `The IR version of ${source ? `'${displayName(source)}'` : 'the model'}`);
   const nodes = proto.graph.node ?? [];
   const named = nameNodes(nodes);
-  const renamed = named.some((n, i) => n !== nodes[i]);
-  const finalProto = renamed ? { ...proto, graph: { ...proto.graph, node: named } } : proto;
-  return new ModelHandle(finalProto, baseDir, source, bytes);
+  const assigned = new Set(named.filter((n, i) => n !== nodes[i]).map((n) => n.name ?? ''));
+  const finalProto = assigned.size > 0 ? { ...proto, graph: { ...proto.graph, node: named } } : proto;
+  return new ModelHandle(finalProto, baseDir, source, bytes, assigned);
 }
 
 /** Inlines every external tensor's bytes into raw_data (see external-data.ts for the safety rules). */
@@ -101,6 +101,15 @@ export function writeModel(model: OnnxModel, file: string): void {
     rmSync(tmp, { force: true });
     throw new UserError(`Cannot write model '${displayName(file)}' (${messageOf(error)}).`, { cause: error });
   }
+}
+
+/**
+ * The node names the model file itself does not hold: quantscope named those nodes when reading
+ * (`<OpType>_<n>` for an unnamed node or a repeated name). Tools that match nodes by name in the
+ * file (onnxruntime's quantizer, TensorRT's parser) cannot find these. Empty for built models.
+ */
+export function assignedNodeNames(model: OnnxModel): ReadonlySet<string> {
+  return handleOf(model).assignedNames;
 }
 
 /** The core graph view of the main graph, built once per model. */
