@@ -25,7 +25,13 @@ const MODELS = ['models/demo-generator.onnx', ...FIXTURES.filter((f) => f.name !
  */
 function suggested(findings: readonly Finding[]): string[] {
   const word = /--precision ((?:'[^']*'|\\'|[^\s'])+)/g;
-  return findings.flatMap((f) => [...`${f.suggestion ?? ''}`.matchAll(word)].map((m) => m[1].replace(/'([^']*)'|\\(')/g, (_, quoted: string | undefined, escaped: string | undefined) => quoted ?? escaped ?? '').replace(/[.,;)]+$/, '')));
+  return findings.flatMap((f) =>
+    [...`${f.suggestion ?? ''}`.matchAll(word)].map((m) =>
+      m[1]
+        .replace(/'([^']*)'|\\(')/g, (_, quoted: string | undefined, escaped: string | undefined) => quoted ?? escaped ?? '')
+        .replace(/[.,;)]+$/, ''),
+    ),
+  );
 }
 
 describe.each(MODELS)('%s', (model) => {
@@ -34,7 +40,12 @@ describe.each(MODELS)('%s', (model) => {
     const { ctx, setup } = await openWithPlan(join(REPO, model), { profile, calib });
     const compared = await compareModel({ ctx, quant: setup, achievable: false });
     const bisected = await bisect({ ctx, quant: setup, metric: 'cosine', threshold: 0.9999 });
-    const fixed = await fix({ ctx, quant: setup, maxPromotions: 2, planOut: join(dir, 'plans', `${model.replace(/\W/g, '_')}-${profile}.json`) });
+    const fixed = await fix({
+      ctx,
+      quant: setup,
+      maxPromotions: 2,
+      planOut: join(dir, 'plans', `${model.replace(/\W/g, '_')}-${profile}.json`),
+    });
     const lines = [...suggested(compared.report.findings ?? []), ...suggested(bisected.findings), ...suggested(fixed.findings)];
     if (model.includes('hostile')) expect(lines.some((l) => l.startsWith('re:'))).toBe(true);
     for (const line of lines) {
@@ -50,7 +61,10 @@ describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and
   // compare and bisect only: a fix on a 720x720 model costs a minute more and its findings come from the same rules as bisect's.
   it('generic-int8: every --precision the advisor suggests after compare and bisect is accepted', async () => {
     const { ctx, setup } = await openWithPlan(join(SHARED, 'models', `${name}.onnx`), {
-      profile: 'generic-int8', calib: [join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg')], inputs: [join(IMAGES, 'fish_720.png')], preprocess: 'size=720x720',
+      profile: 'generic-int8',
+      calib: [join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg')],
+      inputs: [join(IMAGES, 'fish_720.png')],
+      preprocess: 'size=720x720',
     });
     const compared = await compareModel({ ctx, quant: setup, achievable: false });
     const bisected = await bisect({ ctx, quant: setup });

@@ -23,7 +23,11 @@ async function setup(name: string, quant: QuantSetupOptions = {}, inputs: Omit<M
   return { ctx, quant: await setUpQuant(ctx, quant) };
 }
 
-async function compareFindings(name: string, quant: QuantSetupOptions = {}, inputs: Omit<ModelInputOptions, 'modelPath'> = {}): Promise<Finding[]> {
+async function compareFindings(
+  name: string,
+  quant: QuantSetupOptions = {},
+  inputs: Omit<ModelInputOptions, 'modelPath'> = {},
+): Promise<Finding[]> {
   const { report } = await compareModel({ ...(await setup(name, quant, inputs)), achievable: false });
   return [...(report.findings ?? [])];
 }
@@ -39,7 +43,9 @@ async function writeImages(): Promise<{ bright: string; dark: string[] }> {
   const png = async (file: string, value: (i: number) => number) => {
     const buf = Buffer.alloc(16 * 16 * 3);
     for (let i = 0; i < buf.length; i++) buf[i] = value(i);
-    await sharp(buf, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(file);
+    await sharp(buf, { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toFile(file);
     return file;
   };
   return {
@@ -53,7 +59,9 @@ describe('compare findings on the planted fixtures', () => {
     const findings = await compareFindings('outlier-channel');
     const f = only(findings, 'outlier-channel');
     expect(f.tensors).toEqual(['outlier_conv_out']);
-    expect(f.message).toMatch(/'outlier_conv_out' \(Conv 'outlier_conv'\) has a tensor-wide cosine of 0\.99\d+, but its channel [123] reaches only 0\.0/);
+    expect(f.message).toMatch(
+      /'outlier_conv_out' \(Conv 'outlier_conv'\) has a tensor-wide cosine of 0\.99\d+, but its channel [123] reaches only 0\.0/,
+    );
     expect(f.message).toMatch(/Its own channel 0 peaks at 1\.78e\+5 while the median channel peaks at [\d.]+ \(\d+(\.\d+)?x\)/);
     expect(f.suggestion).toContain('--precision planted_conv=int16');
   });
@@ -79,7 +87,9 @@ describe('compare findings on the planted fixtures', () => {
   it('planted-source: the planted node is where the error starts, and the spike channel owns the range', async () => {
     const f = only(await compareFindings('planted-source'), 'source-amplifier');
     expect(f.tensors[0]).toBe('planted_source_out');
-    expect(f.message).toMatch(/The error starts at 'planted_source_out' \(Conv 'planted_source'\): its own error is snrDb -?\d+\.\d+ dB with float inputs/);
+    expect(f.message).toMatch(
+      /The error starts at 'planted_source_out' \(Conv 'planted_source'\): its own error is snrDb -?\d+\.\d+ dB with float inputs/,
+    );
     expect(f.message).toMatch(/Its input 'spike_out' has channel 3 peaking at 2646/);
     expect(f.suggestion).toContain('--precision planted_source=int16');
   });
@@ -89,11 +99,15 @@ describe('compare findings on the planted fixtures', () => {
     expect(findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
     const [outlier, amplifier] = findings;
     expect(outlier.tensors).toEqual(['fuse_conv_out', 'branch_concat_out']);
-    expect(outlier.message).toMatch(/Its input 'branch_concat_out' has channel 21 peaking at 944\.\d while the median channel peaks at 2\.\d+ \(3\d\d\.\dx\)/);
+    expect(outlier.message).toMatch(
+      /Its input 'branch_concat_out' has channel 21 peaking at 944\.\d while the median channel peaks at 2\.\d+ \(3\d\d\.\dx\)/,
+    );
     expect(outlier.suggestion).toContain('--precision fuse_conv=int16');
     expect(amplifier.tensors).toEqual(['fuse_conv_out', 'fuse_norm_out']);
     expect(amplifier.message).toMatch(/^The error starts at 'fuse_conv_out' \(Conv 'fuse_conv'\)/);
-    expect(amplifier.message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) amplifies the error it receives: .* at its input 'fuse_conv_out': the error power grows by \d+\.\d+ dB here/);
+    expect(amplifier.message).toMatch(
+      /'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) amplifies the error it receives: .* at its input 'fuse_conv_out': the error power grows by \d+\.\d+ dB here/,
+    );
   });
 
   it('calibration on dark images, evaluation on a bright one: calibration mismatch', async () => {
@@ -114,7 +128,9 @@ describe('bisect and fix findings', () => {
     const report = await bisect(await setup('demo-generator'));
     expect(report.culprit?.node).toBe('fuse_conv');
     expect(report.findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
-    expect(report.findings[1].message).toMatch(/The error starts at 'fuse_conv_out' \(Conv 'fuse_conv'\), run at int8: it fails at snrDb 2\d\.\d+ dB while its input 'branch_concat_out' \(snrDb 3\d\.\d+ dB\) passes/);
+    expect(report.findings[1].message).toMatch(
+      /The error starts at 'fuse_conv_out' \(Conv 'fuse_conv'\), run at int8: it fails at snrDb 2\d\.\d+ dB while its input 'branch_concat_out' \(snrDb 3\d\.\d+ dB\) passes/,
+    );
     expect(report.findings[0].suggestion).toContain('--precision fuse_conv=int16');
   });
 
@@ -122,7 +138,9 @@ describe('bisect and fix findings', () => {
     const report = await bisect({ ...(await setup('demo-generator')), metric: 'cosine' });
     expect(report.culprit?.node).toBe('fuse_norm');
     expect(report.findings.map((f) => f.rule)).toEqual(['outlier-channel', 'source-amplifier']);
-    expect(report.findings[1].message).toMatch(/'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) runs in fp32 and computes exactly, yet fails at cosine 0\.6\d+ while its input 'fuse_conv_out' \(cosine 0\.99\d+\) passes/);
+    expect(report.findings[1].message).toMatch(
+      /'fuse_norm_out' \(InstanceNormalization 'fuse_norm'\) runs in fp32 and computes exactly, yet fails at cosine 0\.6\d+ while its input 'fuse_conv_out' \(cosine 0\.99\d+\) passes/,
+    );
     expect(report.findings[0].suggestion).toContain('--precision fuse_conv=int16');
   });
 
@@ -136,7 +154,10 @@ describe('bisect and fix findings', () => {
 });
 
 describe('one non-finite pixel in the input', () => {
-  it.each([['NaN', Number.NaN], ['Inf', Infinity]])('a %s pixel: calibration skips it with a warning, compare runs and names where the reference stops being finite', async (_, value) => {
+  it.each([
+    ['NaN', Number.NaN],
+    ['Inf', Infinity],
+  ])('a %s pixel: calibration skips it with a warning, compare runs and names where the reference stops being finite', async (_, value) => {
     const { writeNpy } = await import('../src/store/npy.js');
     const { makeTensor } = await import('../src/core/tensor.js');
     const files = ['content', 'style'].map((name, k) => {
@@ -148,7 +169,9 @@ describe('one non-finite pixel in the input', () => {
     });
     const logs: string[] = [];
     const ctx = await openModel({ modelPath: model('demo-generator'), inputs: files });
-    const quant = await setUpQuant(ctx, {}, (e) => { if (e.type === 'log') logs.push(e.message); });
+    const quant = await setUpQuant(ctx, {}, (e) => {
+      if (e.type === 'log') logs.push(e.message);
+    });
     const { report } = await compareModel({ ctx, quant, achievable: false });
     expect(logs.join('\n')).toMatch(/calibration skipped \d+ NaN\/Inf value\(s\) in \d+ tensor\(s\)/);
     const f = only([...(report.findings ?? [])], 'reference-non-finite');

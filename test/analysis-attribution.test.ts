@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AMPLIFICATION_DB, attributeRows, errorPower, exactMetrics, verdictOf, type AttributionOptions } from '../src/analysis/attribution.js';
+import {
+  AMPLIFICATION_DB,
+  attributeRows,
+  errorPower,
+  exactMetrics,
+  verdictOf,
+  type AttributionOptions,
+} from '../src/analysis/attribution.js';
 import type { ComparisonRow } from '../src/analysis/comparison.js';
 import { computeMetrics, type Metrics } from '../src/analysis/metrics.js';
 import { makeTensor } from '../src/core/tensor.js';
@@ -38,7 +45,14 @@ describe('errorPower', () => {
 
 function row(tensor: string, acc: Metrics | null, own: Metrics | null | undefined, pass?: boolean): ComparisonRow {
   return {
-    tensor, node: `${tensor}_node`, opType: 'Conv', index: 0, shape: [2], dtype: 'float32', metrics: acc, own,
+    tensor,
+    node: `${tensor}_node`,
+    opType: 'Conv',
+    index: 0,
+    shape: [2],
+    dtype: 'float32',
+    metrics: acc,
+    own,
     pass: pass ?? (acc !== null && acc.cosine >= 0.99 && acc.nonFiniteIntroduced === 0),
   };
 }
@@ -52,18 +66,58 @@ describe('verdictOf (cosine >= 0.99, amplification 10 dB)', () => {
   const acc = (entries: [string, Metrics | null][]) => new Map(entries);
   it.each([
     { name: 'own fails: source, whatever the rest', own: large, accT: large, inputs: { t: ['p'] }, known: [['p', exact]], want: 'source' },
-    { name: 'own fails with NaN introduced: source', own: withNan, accT: withNan, inputs: { t: ['p'] }, known: [['p', exact]], want: 'source' },
+    {
+      name: 'own fails with NaN introduced: source',
+      own: withNan,
+      accT: withNan,
+      inputs: { t: ['p'] },
+      known: [['p', exact]],
+      want: 'source',
+    },
     { name: 'accumulated passes: follows', own: exact, accT: small, inputs: { t: ['p'] }, known: [['p', tiny]], want: 'follows' },
-    { name: '9e-2 vs own 1e-4 and input 1e-4: amplifier', own: tiny, accT: large, inputs: { t: ['p'] }, known: [['p', tiny]], want: 'amplifier' },
-    { name: '9e-2 vs input 1e-2: less than 10x, follows', own: exact, accT: large, inputs: { t: ['p'] }, known: [['p', small]], want: 'follows' },
-    { name: 'the worst of two inputs counts', own: exact, accT: large, inputs: { t: ['p', 'q'] }, known: [['p', tiny], ['q', small]], want: 'follows' },
+    {
+      name: '9e-2 vs own 1e-4 and input 1e-4: amplifier',
+      own: tiny,
+      accT: large,
+      inputs: { t: ['p'] },
+      known: [['p', tiny]],
+      want: 'amplifier',
+    },
+    {
+      name: '9e-2 vs input 1e-2: less than 10x, follows',
+      own: exact,
+      accT: large,
+      inputs: { t: ['p'] },
+      known: [['p', small]],
+      want: 'follows',
+    },
+    {
+      name: 'the worst of two inputs counts',
+      own: exact,
+      accT: large,
+      inputs: { t: ['p', 'q'] },
+      known: [
+        ['p', tiny],
+        ['q', small],
+      ],
+      want: 'follows',
+    },
     { name: 'a graph input without a row is exact', own: exact, accT: large, inputs: { t: ['a'] }, known: [], want: 'amplifier' },
     { name: 'an input without a row is unknown: follows', own: exact, accT: large, inputs: { t: ['p'] }, known: [], want: 'follows' },
     { name: 'no model (inputs unknown): follows', own: exact, accT: large, inputs: {}, known: [], want: 'follows' },
-    { name: 'NaN introduced downstream of clean inputs: amplifier', own: exact, accT: withNan, inputs: { t: ['p'] }, known: [['p', tiny]], want: 'amplifier' },
+    {
+      name: 'NaN introduced downstream of clean inputs: amplifier',
+      own: exact,
+      accT: withNan,
+      inputs: { t: ['p'] },
+      known: [['p', tiny]],
+      want: 'amplifier',
+    },
   ] as const)('$name', ({ own, accT, inputs, known, want }) => {
     const r = row('t', accT, own);
-    expect(verdictOf(r, acc([...known.map(([k, v]) => [k, v] as [string, Metrics]), ['t', accT]]), options(inputs as Record<string, string[]>))).toBe(want);
+    expect(
+      verdictOf(r, acc([...known.map(([k, v]) => [k, v] as [string, Metrics]), ['t', accT]]), options(inputs as Record<string, string[]>)),
+    ).toBe(want);
   });
 
   it('gives no verdict without own metrics or without accumulated metrics', () => {
@@ -88,7 +142,13 @@ describe('attributeRows', () => {
     ];
     const inputs: Record<string, string[]> = { p: ['a'], s: ['p'], r: ['s'], c: ['r'], o: ['c'] };
     const out = attributeRows(rows, options(inputs));
-    expect(out.map((r) => [r.tensor, r.verdict])).toEqual([['p', 'follows'], ['s', 'source'], ['r', 'follows'], ['c', 'amplifier'], ['o', null]]);
+    expect(out.map((r) => [r.tensor, r.verdict])).toEqual([
+      ['p', 'follows'],
+      ['s', 'source'],
+      ['r', 'follows'],
+      ['c', 'amplifier'],
+      ['o', null],
+    ]);
     expect(rows[0].verdict).toBeUndefined();
   });
 });
@@ -104,7 +164,10 @@ describe('exactMetrics equals computeMetrics(x, x)', () => {
   ];
   it.each(cases)('%s', (_name, values, dims) => {
     const x = f32(values, dims);
-    const other = f32(values.map((v) => v + 0.25), dims);
+    const other = f32(
+      values.map((v) => v + 0.25),
+      dims,
+    );
     const acc = computeMetrics(x, other, { calibratedRange: { min: -1, max: 1 } });
     const want = computeMetrics(x, x, { calibratedRange: { min: -1, max: 1 } });
     const got = exactMetrics(acc);

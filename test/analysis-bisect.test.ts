@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BisectSearch, bisectCandidates, bisectRunBudget, type BisectCandidate, type BisectOutcome, type BisectProbe } from '../src/analysis/bisect.js';
+import {
+  BisectSearch,
+  bisectCandidates,
+  bisectRunBudget,
+  type BisectCandidate,
+  type BisectOutcome,
+  type BisectProbe,
+} from '../src/analysis/bisect.js';
 import { graphOf, smallNet } from './quant-fixtures.js';
 
 const passes = (cosine: number): boolean => cosine >= 0.99;
@@ -30,10 +37,12 @@ function drive(
   }
 }
 
-const table = (values: Record<string, number>) => (t: string): number => {
-  if (!(t in values)) throw new Error(`no value for ${t}`);
-  return values[t];
-};
+const table =
+  (values: Record<string, number>) =>
+  (t: string): number => {
+    if (!(t in values)) throw new Error(`no value for ${t}`);
+    return values[t];
+  };
 
 describe('BisectSearch on monotone chains', () => {
   it.each([
@@ -67,11 +76,17 @@ describe('BisectSearch on monotone chains', () => {
 
   it('uses known results instead of probing them', () => {
     const values = [1, 1, 1, 1, 1, 0.5, 0.4, 0.3];
-    const known = new Map([['t4', 1], ['t6', 0.4]]);
+    const known = new Map([
+      ['t4', 1],
+      ['t6', 0.4],
+    ]);
     const { outcome, runs } = drive(chain(8), (t) => values[Number(t.slice(1))], known);
     expect(outcome.culprit).toBe('t5');
     // t4 passes and t6 fails are known, so only t5 is probed, then the certificate.
-    expect(outcome.probes.map((p) => [p.kind, p.taps])).toEqual([['search', ['t5']], ['certificate', ['t4', 't5']]]);
+    expect(outcome.probes.map((p) => [p.kind, p.taps])).toEqual([
+      ['search', ['t5']],
+      ['certificate', ['t4', 't5']],
+    ]);
     expect(runs).toBe(3);
   });
 });
@@ -103,8 +118,13 @@ describe('BisectSearch when the error is not monotone', () => {
   it('searches again inside the failing input’s ancestry, with a second certificate', () => {
     // a → b → c → d ; e reads d and b; the error starts at c, is masked at d, comes back at e.
     const cands: BisectCandidate[] = [
-      { tensor: 'a', inputs: [] }, { tensor: 'b', inputs: ['a'] }, { tensor: 'c', inputs: ['b'] },
-      { tensor: 'd', inputs: ['c'] }, { tensor: 'm', inputs: ['d'] }, { tensor: 'e', inputs: ['m', 'c'] }, { tensor: 'y', inputs: ['e'] },
+      { tensor: 'a', inputs: [] },
+      { tensor: 'b', inputs: ['a'] },
+      { tensor: 'c', inputs: ['b'] },
+      { tensor: 'd', inputs: ['c'] },
+      { tensor: 'm', inputs: ['d'] },
+      { tensor: 'e', inputs: ['m', 'c'] },
+      { tensor: 'y', inputs: ['e'] },
     ];
     const value = table({ a: 1, b: 1, c: 0.5, d: 1, m: 1, e: 0.5, y: 0.5 });
     const { outcome } = drive(cands, value);
@@ -115,7 +135,8 @@ describe('BisectSearch when the error is not monotone', () => {
   });
 
   it('names the culprit but says so when it passes once its inputs are tapped too', () => {
-    const value = (t: string, probe: BisectProbe | null): number => (t === 't2' && probe?.kind === 'certificate' ? 0.995 : [1, 1, 0.5, 0.5][Number(t.slice(1))]);
+    const value = (t: string, probe: BisectProbe | null): number =>
+      t === 't2' && probe?.kind === 'certificate' ? 0.995 : [1, 1, 0.5, 0.5][Number(t.slice(1))];
     const { outcome } = drive(chain(4), value);
     expect(outcome.culprit).toBe('t2');
     expect(outcome.certificate).toBe('culprit-passed');
@@ -127,7 +148,10 @@ describe('BisectSearch keeps its run budget', () => {
     // t1 fails and every later tensor also reads it, but the error is masked until the output:
     // the certificate of the output finds t1 failing, and a second search would be needed.
     const values = [1, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5];
-    const cands: BisectCandidate[] = values.map((_, i) => ({ tensor: `t${i}`, inputs: i === 0 ? [] : i === 1 ? ['t0'] : [`t${i - 1}`, 't1'] }));
+    const cands: BisectCandidate[] = values.map((_, i) => ({
+      tensor: `t${i}`,
+      inputs: i === 0 ? [] : i === 1 ? ['t0'] : [`t${i - 1}`, 't1'],
+    }));
     const free = drive(cands, (t) => values[Number(t.slice(1))]);
     const budget = bisectRunBudget(values.length);
     expect(free.runs).toBeGreaterThan(budget);
@@ -212,7 +236,16 @@ describe('BisectSearch protocol', () => {
     expect(() => new BisectSearch<number>({ candidates: [], outputResult: 0, passes })).toThrow();
   });
 
-  it.each([[1, 2], [2, 3], [3, 4], [4, 4], [5, 5], [8, 5], [9, 6], [59, 8]])('budget for %i candidates is %i runs', (n, want) => {
+  it.each([
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [4, 4],
+    [5, 5],
+    [8, 5],
+    [9, 6],
+    [59, 8],
+  ])('budget for %i candidates is %i runs', (n, want) => {
     expect(bisectRunBudget(n)).toBe(want);
   });
 });
@@ -252,7 +285,13 @@ describe('BisectSearch budget with a suspect', () => {
     const values = [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5];
     const cands = chain(values.length);
     const budget = bisectRunBudget(values.length);
-    const search = new BisectSearch<number>({ candidates: cands, outputResult: values[7], passes, suspect: 't1', maxProbes: budget - 1 + 1 });
+    const search = new BisectSearch<number>({
+      candidates: cands,
+      outputResult: values[7],
+      passes,
+      suspect: 't1',
+      maxProbes: budget - 1 + 1,
+    });
     for (;;) {
       const step = search.next();
       if (step.done) {

@@ -35,7 +35,11 @@ describe('firstFailing and worstSource', () => {
     { name: 'none fail', rows: [row('a', 0, true), row('b', 1, true)], want: null },
     { name: 'earliest by index, not list order', rows: [row('c', 5, false), row('a', 0, true), row('b', 2, false)], want: 'b' },
     { name: 'empty', rows: [], want: null },
-    { name: 'a row that was not compared is never first', rows: [row('gone', 0, false, { metrics: null, error: 'missing' }), row('b', 3, false)], want: 'b' },
+    {
+      name: 'a row that was not compared is never first',
+      rows: [row('gone', 0, false, { metrics: null, error: 'missing' }), row('b', 3, false)],
+      want: 'b',
+    },
     { name: 'nothing compared', rows: [row('gone', 0, false, { metrics: null, error: 'missing' })], want: null },
   ])('firstFailing: $name', ({ rows, want }) => {
     expect(firstFailing(rows)).toBe(want);

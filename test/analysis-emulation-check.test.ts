@@ -11,7 +11,13 @@ describe('stepDifference', () => {
     ['two codes', [1, 2, 3], [1, 3, 3], 0.5, { maxSteps: 2, over: 1, nonFinite: 0, verdict: 'mismatch' }],
     ['a saturated bias: a constant offset', [0, 0, 0], [4, 4, 4], 0.5, { maxSteps: 8, over: 3, nonFinite: 0, verdict: 'mismatch' }],
     ['NaN on one side', [1, Number.NaN], [1, 2], 1, { maxSteps: 0, over: 0, nonFinite: 1, verdict: 'mismatch' }],
-    ['the same NaN and Inf on both', [Number.NaN, Infinity], [Number.NaN, Infinity], 1, { maxSteps: 0, over: 0, nonFinite: 0, verdict: 'identical' }],
+    [
+      'the same NaN and Inf on both',
+      [Number.NaN, Infinity],
+      [Number.NaN, Infinity],
+      1,
+      { maxSteps: 0, over: 0, nonFinite: 0, verdict: 'identical' },
+    ],
     ['Inf against -Inf', [Infinity], [-Infinity], 1, { maxSteps: 0, over: 0, nonFinite: 1, verdict: 'mismatch' }],
     ['a zero step and a difference', [1], [2], 0, { maxSteps: Infinity, over: 1, nonFinite: 0, verdict: 'mismatch' }],
   ])('%s', (_name, a, b, step, want) => {

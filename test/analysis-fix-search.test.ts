@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FixSearch, type Evaluation, type FixOutcome, type FixPurpose, type FixSearchInit } from '../src/analysis/fix-search.js';
 
-interface R { readonly key: string }
+interface R {
+  readonly key: string;
+}
 const r = (key: string): R => ({ key });
 
 /**
@@ -34,7 +36,10 @@ function drive(
 }
 
 /** Each promoted region adds its gain to a 0.99 baseline. */
-const additive = (gains: Record<string, number>) => (keys: string[]): number => 0.99 + keys.reduce((s, k) => s + (gains[k] ?? 0), 0);
+const additive =
+  (gains: Record<string, number>) =>
+  (keys: string[]): number =>
+    0.99 + keys.reduce((s, k) => s + (gains[k] ?? 0), 0);
 
 describe('FixSearch, bisect strategy', () => {
   it('stops at once when the baseline meets the target', () => {
@@ -62,21 +67,37 @@ describe('FixSearch, bisect strategy', () => {
   });
 
   it('stops at the promotion budget without pruning', () => {
-    const { outcome } = drive({ strategy: 'bisect', maxPromotions: 2 }, additive({ a: 0.004, b: 0.004, c: 0.004 }), (k) => ['a', 'b', 'c'][k.length]);
+    const { outcome } = drive(
+      { strategy: 'bisect', maxPromotions: 2 },
+      additive({ a: 0.004, b: 0.004, c: 0.004 }),
+      (k) => ['a', 'b', 'c'][k.length],
+    );
     expect(outcome).toMatchObject({ met: false, stop: 'budget' });
     expect(outcome.promoted.map((x) => x.key)).toEqual(['a', 'b']);
   });
 
   it('stops when nothing is left to promote, or bisect names a region already promoted', () => {
-    const none = drive({ strategy: 'bisect', maxPromotions: 5 }, () => 0.5, () => null);
+    const none = drive(
+      { strategy: 'bisect', maxPromotions: 5 },
+      () => 0.5,
+      () => null,
+    );
     expect(none.outcome).toMatchObject({ met: false, stop: 'nothing-to-promote', promoted: [] });
-    const again = drive({ strategy: 'bisect', maxPromotions: 5 }, () => 0.5, () => 'a');
+    const again = drive(
+      { strategy: 'bisect', maxPromotions: 5 },
+      () => 0.5,
+      () => 'a',
+    );
     expect(again.outcome).toMatchObject({ met: false, stop: 'nothing-to-promote' });
     expect(again.outcome.promoted.map((x) => x.key)).toEqual(['a']);
   });
 
   it('a budget of 0 promotes nothing', () => {
-    const { outcome, locates } = drive({ strategy: 'bisect', maxPromotions: 0 }, () => 0.5, () => 'a');
+    const { outcome, locates } = drive(
+      { strategy: 'bisect', maxPromotions: 0 },
+      () => 0.5,
+      () => 'a',
+    );
     expect(outcome).toMatchObject({ met: false, stop: 'budget' });
     expect(locates).toBe(0);
   });
@@ -92,7 +113,12 @@ describe('FixSearch, sensitivity strategy', () => {
     expect(outcome.met).toBe(true);
     // baseline, 3 sensitivities, b, then bc (met; known from the sensitivity of a, no run), prune: b known failing, c fails.
     expect(evaluations.map((e) => `${e.purpose}:${e.keys.join('')}`)).toEqual([
-      'baseline:', 'sensitivity:bc', 'sensitivity:ac', 'sensitivity:ab', 'promotion:b', 'prune:c',
+      'baseline:',
+      'sensitivity:bc',
+      'sensitivity:ac',
+      'sensitivity:ab',
+      'promotion:b',
+      'prune:c',
     ]);
   });
 
@@ -123,7 +149,9 @@ describe('FixSearch, reachable first', () => {
   const ceiling = r('*');
 
   it('a target the ceiling misses stops after two evaluations, nothing promoted', () => {
-    const { outcome, evaluations, locates } = drive({ strategy: 'bisect', maxPromotions: 8, ceiling }, (keys) => (keys.includes('*') ? 0.998 : 0.99));
+    const { outcome, evaluations, locates } = drive({ strategy: 'bisect', maxPromotions: 8, ceiling }, (keys) =>
+      keys.includes('*') ? 0.998 : 0.99,
+    );
     expect(outcome).toMatchObject({ met: false, stop: 'unreachable', promoted: [], pruned: [] });
     expect(outcome.final.score).toBe(0.99);
     expect(outcome.reachable).toEqual({ met: false, score: 0.998 });
@@ -196,7 +224,11 @@ describe('FixSearch, descent from the ceiling', () => {
     // Bisect keeps naming 'x' (useless); the target needs both a and c; the ceiling meets it.
     const parts = [r('a'), r('b'), r('c')];
     const score = (keys: string[]) => (keys.includes('*') || (keys.includes('a') && keys.includes('c')) ? 0.9995 : 0.99);
-    const { outcome, evaluations } = drive({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: parts }, score, () => 'x');
+    const { outcome, evaluations } = drive(
+      { strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: parts },
+      score,
+      () => 'x',
+    );
     expect(outcome).toMatchObject({ met: true, stop: 'met', descended: true, promoted: [r('a'), r('c')], pruned: [r('b')] });
     expect(evaluations.map((e) => e.purpose)).toEqual(['baseline', 'reachable', 'promotion', 'promotion', 'prune', 'prune', 'prune']);
   });
@@ -204,9 +236,16 @@ describe('FixSearch, descent from the ceiling', () => {
   it('descends early when the pace of promoting up cannot reach the target within the budget', () => {
     // Bisect names useless regions one by one (each adds 0.0001); the target needs all of a, b, c.
     const parts = [r('a'), r('b'), r('c')];
-    const score = (keys: string[]) => (keys.includes('*') || ['a', 'b', 'c'].every((k) => keys.includes(k)) ? 0.9995 : 0.99 + 0.0001 * keys.filter((k) => k.startsWith('x')).length);
+    const score = (keys: string[]) =>
+      keys.includes('*') || ['a', 'b', 'c'].every((k) => keys.includes(k))
+        ? 0.9995
+        : 0.99 + 0.0001 * keys.filter((k) => k.startsWith('x')).length;
     let n = 0;
-    const early = drive({ strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 }, score, () => `x${n++}`);
+    const early = drive(
+      { strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 },
+      score,
+      () => `x${n++}`,
+    );
     // Two promotions gain 0.0001 each: six more at that pace reach 0.9908, short of 0.999.
     expect(early.outcome).toMatchObject({ met: true, descended: true, promoted: parts });
     expect(early.locates).toBe(2);
@@ -217,13 +256,21 @@ describe('FixSearch, descent from the ceiling', () => {
     expect(late.locates).toBe(8);
     // A pace that would get there keeps promoting up: each promotion gains 0.002 (target after 5).
     n = 0;
-    const steady = drive({ strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 }, (keys) => (keys.includes('*') ? 0.9995 : 0.99 + 0.002 * keys.length), () => `y${n++}`);
+    const steady = drive(
+      { strategy: 'bisect', maxPromotions: 8, ceiling: r('*'), ceilingParts: parts, targetScore: 0.999 },
+      (keys) => (keys.includes('*') ? 0.9995 : 0.99 + 0.002 * keys.length),
+      () => `y${n++}`,
+    );
     expect(steady.outcome).toMatchObject({ met: true, descended: false });
     expect(steady.outcome.promoted.length).toBeGreaterThanOrEqual(4);
   });
 
   it('never descends when the ceiling misses the target', () => {
-    const { outcome } = drive({ strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: [r('a')] }, () => 0.99, () => 'x');
+    const { outcome } = drive(
+      { strategy: 'bisect', maxPromotions: 1, ceiling: r('*'), ceilingParts: [r('a')] },
+      () => 0.99,
+      () => 'x',
+    );
     expect(outcome).toMatchObject({ stop: 'unreachable', descended: false });
   });
 });

@@ -23,7 +23,10 @@ const Y = X.map((v, i) => v + ((i % 5) - 2) * 0.75);
 
 describe('the default gate (analysis/gate.ts)', () => {
   it('parses conjunctions and refuses empty conditions and bad peaks', () => {
-    expect(parseGoal(DEFAULT_GOAL).targets).toEqual([{ metric: 'snrDb', op: '>=', value: 30 }, { metric: 'psnrDb', op: '>=', value: 40 }]);
+    expect(parseGoal(DEFAULT_GOAL).targets).toEqual([
+      { metric: 'snrDb', op: '>=', value: 30 },
+      { metric: 'psnrDb', op: '>=', value: 40 },
+    ]);
     expect(parseGoal('psnr>=45', 'target', 255)).toEqual({ targets: [{ metric: 'psnrDb', op: '>=', value: 45 }], peak: 255 });
     expect(() => parseGoal('snrDb>=30,', '--target')).toThrow(/--target 'snrDb>=30,' has an empty condition/);
     expect(() => parseGoal('snrDb>=30', '--target', 0)).toThrow(/--peak must be a positive number/);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  computeMetrics, formatMetric, formatNumber, higherIsBetter, meetsTarget, metricValue, METRIC_NAMES, parseTarget,
+  computeMetrics,
+  formatMetric,
+  formatNumber,
+  higherIsBetter,
+  meetsTarget,
+  metricValue,
+  METRIC_NAMES,
+  parseTarget,
 } from '../src/analysis/metrics.js';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';

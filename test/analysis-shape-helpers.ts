@@ -4,7 +4,8 @@ import { buildGraph, type AttrValue, type Dim, type Graph, type ValueInfo } from
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 
 /** Attribute shorthand: integer -> int, other number -> float, number[] -> ints, string -> string. */
-export type AttrInput = number | string | readonly number[] | readonly string[] | Tensor | { readonly floats: readonly number[] } | { readonly float: number };
+export type AttrInput =
+  number | string | readonly number[] | readonly string[] | Tensor | { readonly floats: readonly number[] } | { readonly float: number };
 
 export function attrs(o: Readonly<Record<string, AttrInput>> = {}): Map<string, AttrValue> {
   const out = new Map<string, AttrValue>();
@@ -12,9 +13,12 @@ export function attrs(o: Readonly<Record<string, AttrInput>> = {}): Map<string, 
     if (typeof v === 'number') out.set(name, Number.isInteger(v) ? { kind: 'int', value: v } : { kind: 'float', value: v });
     else if (typeof v === 'string') out.set(name, { kind: 'string', value: v });
     else if (Array.isArray(v)) {
-      out.set(name, v.length > 0 && v.every((x) => typeof x === 'string')
-        ? { kind: 'strings', value: v as string[] }
-        : { kind: 'ints', value: v as number[] });
+      out.set(
+        name,
+        v.length > 0 && v.every((x) => typeof x === 'string')
+          ? { kind: 'strings', value: v as string[] }
+          : { kind: 'ints', value: v as number[] },
+      );
     } else if ('floats' in v) out.set(name, { kind: 'floats', value: v.floats });
     else if ('float' in v) out.set(name, { kind: 'float', value: v.float });
     else out.set(name, { kind: 'tensor', value: v as Tensor });
@@ -55,7 +59,12 @@ export function makeGraph(spec: GraphSpec): { graph: Graph; constants: (name: st
   const graph = buildGraph({
     name: 'test',
     nodes: spec.nodes.map((n, i) => ({
-      name: `${n.op}_${i}`, opType: n.op, domain: n.domain ?? '', inputs: n.inputs, outputs: n.outputs, attributes: attrs(n.attrs),
+      name: `${n.op}_${i}`,
+      opType: n.op,
+      domain: n.domain ?? '',
+      inputs: n.inputs,
+      outputs: n.outputs,
+      attributes: attrs(n.attrs),
     })),
     inputs: spec.inputs ?? [],
     outputs: spec.outputs ?? [],
@@ -95,13 +104,21 @@ export function inferOp(
   });
   const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => `out${i}`);
   const { graph, constants: lookup } = makeGraph({
-    nodes: [{ op, inputs: names, outputs, attrs: attributes }], inputs: graphInputs, constants, opset: options.opset,
+    nodes: [{ op, inputs: names, outputs, attrs: attributes }],
+    inputs: graphInputs,
+    constants,
+    opset: options.opset,
   });
   const result = inferShapes(graph, undefined, lookup);
   return outputs.map((o) => result.get(o) as InferredValue);
 }
 
 /** The inferred shape of output 0. */
-export function shapeOf(op: string, inputs: readonly InputSpec[], attributes: Readonly<Record<string, AttrInput>> = {}, opset?: number): readonly Dim[] | null {
+export function shapeOf(
+  op: string,
+  inputs: readonly InputSpec[],
+  attributes: Readonly<Record<string, AttrInput>> = {},
+  opset?: number,
+): readonly Dim[] | null {
   return inferOp(op, inputs, attributes, { opset })[0].shape;
 }

@@ -60,11 +60,19 @@ describe('inputs, initializers and declared shapes', () => {
         { op: 'Relu', inputs: ['a'], outputs: ['c'] },
       ],
     });
-    expect([r.get('a'), r.get('b'), r.get('c')]).toEqual([{ dtype: null, shape: null }, { dtype: null, shape: null }, { dtype: null, shape: null }]);
+    expect([r.get('a'), r.get('b'), r.get('c')]).toEqual([
+      { dtype: null, shape: null },
+      { dtype: null, shape: null },
+      { dtype: null, shape: null },
+    ]);
   });
 
   it('without a constants callback, initializer-driven shapes stay unknown but keep their rank', () => {
-    const r = infer({ inputs: [x4([2, 3, 4])], constants: { s: i64([6, 4]) }, nodes: [{ op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }] }, undefined, false);
+    const r = infer(
+      { inputs: [x4([2, 3, 4])], constants: { s: i64([6, 4]) }, nodes: [{ op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }] },
+      undefined,
+      false,
+    );
     expect(r.get('y')?.shape).toEqual([null, null]);
   });
 });
@@ -75,11 +83,13 @@ describe('constant folding of shape computations', () => {
     inputs: [x4(['N', 3, 4, 4])],
     constants: viaConstantNodes ? {} : { zero: i64([0], []), minusOne: i64([-1]), axes: i64([0]) },
     nodes: [
-      ...(viaConstantNodes ? [
-        { op: 'Constant', inputs: [], outputs: ['zero'], attrs: { value: i64([0], []) } },
-        { op: 'Constant', inputs: [], outputs: ['minusOne'], attrs: { value_ints: [-1] } },
-        { op: 'Constant', inputs: [], outputs: ['axes'], attrs: { value_ints: [0] } },
-      ] : []),
+      ...(viaConstantNodes
+        ? [
+            { op: 'Constant', inputs: [], outputs: ['zero'], attrs: { value: i64([0], []) } },
+            { op: 'Constant', inputs: [], outputs: ['minusOne'], attrs: { value_ints: [-1] } },
+            { op: 'Constant', inputs: [], outputs: ['axes'], attrs: { value_ints: [0] } },
+          ]
+        : []),
       { op: 'Shape', inputs: ['x'], outputs: ['s'] },
       { op: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attrs: { axis: 0 } },
       { op: 'Unsqueeze', inputs: ['n', 'axes'], outputs: ['n1'] },
@@ -97,8 +107,14 @@ describe('constant folding of shape computations', () => {
   });
 
   it.each([
-    [[2, 3, 8, 8], [2, 3, 16, 16]],
-    [['N', 3, 8, 8], ['N', 3, 16, 16]],
+    [
+      [2, 3, 8, 8],
+      [2, 3, 16, 16],
+    ],
+    [
+      ['N', 3, 8, 8],
+      ['N', 3, 16, 16],
+    ],
   ] as [Dim[], Dim[]][])('Shape -> Slice -> Mul -> Concat feeds Resize sizes: %j -> %j', (input, expected) => {
     const r = infer({
       inputs: [x4(input)],
@@ -152,8 +168,13 @@ describe('constant folding of shape computations', () => {
     const r = infer({
       inputs: [x4([12])],
       constants: {
-        start: i64([0], []), limit: i64([6], []), delta: i64([2], []), one: i64([1]), three: i64([3]),
-        cond: makeTensor('bool', [2], Uint8Array.from([1, 0])), alt: i64([3, 6]),
+        start: i64([0], []),
+        limit: i64([6], []),
+        delta: i64([2], []),
+        one: i64([1]),
+        three: i64([3]),
+        cond: makeTensor('bool', [2], Uint8Array.from([1, 0])),
+        alt: i64([3, 6]),
       },
       nodes: [
         { op: 'Range', inputs: ['start', 'limit', 'delta'], outputs: ['r'] },
@@ -197,21 +218,67 @@ function random(seed: number): () => number {
 }
 
 describe('robustness', () => {
-  const ATTRS = ['axis', 'axes', 'perm', 'pads', 'paddings', 'strides', 'kernel_shape', 'dilations', 'group', 'split', 'starts',
-    'ends', 'keepdims', 'blocksize', 'border', 'scale', 'scales', 'to', 'transA', 'transB', 'output_shape', 'output_padding',
-    'auto_pad', 'ceil_mode', 'num_outputs', 'allowzero', 'noop_with_empty_axes', 'k', 'value', 'hidden_size', 'direction',
-    'layout', 'batch_dims', 'start', 'end', 'shape', 'value_ints', 'value_int', 'value_floats', 'stash_type', 'output_dtype',
-    'keep_aspect_ratio_policy', 'dtype', 'broadcast'];
+  const ATTRS = [
+    'axis',
+    'axes',
+    'perm',
+    'pads',
+    'paddings',
+    'strides',
+    'kernel_shape',
+    'dilations',
+    'group',
+    'split',
+    'starts',
+    'ends',
+    'keepdims',
+    'blocksize',
+    'border',
+    'scale',
+    'scales',
+    'to',
+    'transA',
+    'transB',
+    'output_shape',
+    'output_padding',
+    'auto_pad',
+    'ceil_mode',
+    'num_outputs',
+    'allowzero',
+    'noop_with_empty_axes',
+    'k',
+    'value',
+    'hidden_size',
+    'direction',
+    'layout',
+    'batch_dims',
+    'start',
+    'end',
+    'shape',
+    'value_ints',
+    'value_int',
+    'value_floats',
+    'stash_type',
+    'output_dtype',
+    'keep_aspect_ratio_policy',
+    'dtype',
+    'broadcast',
+  ];
 
   it('every op, fed malformed nodes, returns valid dims without throwing', () => {
     const rand = random(42);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const dim = (): Dim => pick([0, 1, 1, 2, 3, 7, -1, 'N', null]);
     const ints = () => Array.from({ length: Math.floor(rand() * 6) }, () => pick([-3, -1, 0, 1, 2, 3, 5, 10, 2 ** 40]));
-    const attrValue = (): AttrInput => pick<() => AttrInput>([
-      () => pick([-2, -1, 0, 1, 2, 3, 7, 99]), ints, () => pick(['NOTSET', 'SAME_UPPER', 'VALID', 'bidirectional', 'not_larger', '']),
-      () => ({ floats: ints().map((v) => v / 2) }), () => ({ float: 0.5 }), () => i64(ints()),
-    ])();
+    const attrValue = (): AttrInput =>
+      pick<() => AttrInput>([
+        () => pick([-2, -1, 0, 1, 2, 3, 7, 99]),
+        ints,
+        () => pick(['NOTSET', 'SAME_UPPER', 'VALID', 'bidirectional', 'not_larger', '']),
+        () => ({ floats: ints().map((v) => v / 2) }),
+        () => ({ float: 0.5 }),
+        () => i64(ints()),
+      ])();
     let checked = 0;
     for (const op of SHAPE_INFERENCE_OPS) {
       for (let trial = 0; trial < 40; trial++) {
@@ -255,7 +322,11 @@ describe('robustness', () => {
       nodes.push({ op: 'Reshape', inputs: [`r${i}`, `s${i}`], outputs: [`y${i}`] });
       last = `y${i}`;
     }
-    const { graph, constants } = makeGraph({ inputs: [x4([1, 8, 32, 32])], constants: { w: f32(new Array(8 * 8 * 9).fill(0), [8, 8, 3, 3]) }, nodes });
+    const { graph, constants } = makeGraph({
+      inputs: [x4([1, 8, 32, 32])],
+      constants: { w: f32(new Array(8 * 8 * 9).fill(0), [8, 8, 3, 3]) },
+      nodes,
+    });
     inferShapes(graph, undefined, constants);
     const t0 = performance.now();
     const a = inferShapes(graph, undefined, constants);
@@ -280,12 +351,22 @@ describe.skipIf(!existsSync(UDNIE))('udnie.onnx', () => {
     for (const name of outputs) {
       const v = shapes.get(name);
       expect(v?.dtype, name).toBe('float32');
-      expect(v?.shape?.every((d) => typeof d === 'number'), name).toBe(true);
+      expect(
+        v?.shape?.every((d) => typeof d === 'number'),
+        name,
+      ).toBe(true);
     }
     expect(shapes.get('outputImage')?.shape).toEqual([1, 3, 720, 720]);
     // The first layers: Pad 40 on each side, then a 9x9 Conv and a stride-2 Conv.
     const first = graph.nodes.slice(0, 6).map((n) => shapes.get(n.outputs[0])?.shape);
-    expect(first).toEqual([[1, 3, 720, 720], [1, 3, 800, 800], [1, 16, 800, 800], [1, 16, 800, 800], [1, 16, 800, 800], [1, 32, 400, 400]]);
+    expect(first).toEqual([
+      [1, 3, 720, 720],
+      [1, 3, 800, 800],
+      [1, 16, 800, 800],
+      [1, 16, 800, 800],
+      [1, 16, 800, 800],
+      [1, 32, 400, 400],
+    ]);
     expect(tensorBytes(shapes.get('outputImage') as InferredValue)).toBe(720 * 720 * 3 * 4);
   });
 

@@ -78,7 +78,9 @@ describe('bisect on the planted fixtures', () => {
   });
 
   it('refuses an --output that is not a graph output, naming the outputs', async () => {
-    await expect(bisectFixture('outlier-channel', { output: 'outlier_conv_out' })).rejects.toThrow(/'outlier_conv_out' is not a graph output; the outputs are 'y'/);
+    await expect(bisectFixture('outlier-channel', { output: 'outlier_conv_out' })).rejects.toThrow(
+      /'outlier_conv_out' is not a graph output; the outputs are 'y'/,
+    );
   });
 
   it('bisects on another metric and threshold', async () => {

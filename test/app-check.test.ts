@@ -51,10 +51,16 @@ describe.each(MODELS)('%s', (model) => {
       const { ctx, setup } = await openWithPlan(join(REPO, model), { profile, overrides, calib });
       const result = await checkEmulation({ ctx, quant: setup });
       const bad = [...result.tensors, ...result.deployed].filter((r) => r.verdict === 'mismatch');
-      expect(bad.map((r) => `${r.tensor}: ${r.difference.maxSteps} steps`), `${name}`).toEqual([]);
+      expect(
+        bad.map((r) => `${r.tensor}: ${r.difference.maxSteps} steps`),
+        `${name}`,
+      ).toEqual([]);
       expect(result.passes).toBe(true);
       expect(result.deployed.length).toBe(ctx.graph.outputs.length);
-      outputSnr.set(name, result.deployed.map((d) => d.optimizedSnrDb));
+      outputSnr.set(
+        name,
+        result.deployed.map((d) => d.optimizedSnrDb),
+      );
     }
     // The invariant: promoting every quantized node to INT16 never loses accuracy at an output
     // (0.5 dB of slack for outputs that are already at fp32's own noise).
@@ -63,7 +69,7 @@ describe.each(MODELS)('%s', (model) => {
     int16.forEach((snr, k) => expect(snr, `output ${k}`).toBeGreaterThanOrEqual(Math.min(int8[k], 120) - 0.5));
   });
 
-  it("own error (the shadow graph) equals the accumulated error of a plan that quantizes only that node", async () => {
+  it('own error (the shadow graph) equals the accumulated error of a plan that quantizes only that node', async () => {
     const calib = calibFor();
     const { ctx, setup } = await openWithPlan(join(REPO, model), { profile: 'generic-int8', calib });
     const quantized = ctx.graph.nodes.filter((n) => isQuantizable(setup.profile, n)).slice(0, 6);
@@ -74,7 +80,10 @@ describe.each(MODELS)('%s', (model) => {
       const own = await ownOutputs(ctx, setup, new Set(taps), [t], ctx.feeds);
       const ownValue = own.tensors.get(t);
       if (!ownValue) continue;
-      const only = withOverrides(setup.plan, ctx.graph, [['*', 'fp32'], [node.name, 'int8']]);
+      const only = withOverrides(setup.plan, ctx.graph, [
+        ['*', 'fp32'],
+        [node.name, 'int8'],
+      ]);
       const backend = await quantBackendFor(ctx, only, setup.calibration);
       let accumulated: Tensor;
       try {
@@ -99,29 +108,32 @@ describe.each(MODELS)('%s', (model) => {
 });
 
 describe('the planted large-bias and reducemean-overflow fixtures at INT16', () => {
-  it.each(['fixtures/large-bias.onnx', 'fixtures/reducemean-overflow.onnx'])('%s: all-INT16 is at least as accurate as INT8', async (model) => {
-    const calib = writeSyntheticCalibration(join(REPO, model), join(dir, 'calib-planted', model.replace(/\W/g, '_')), [4, 5]);
-    const snr: number[] = [];
-    for (const overrides of [[], [['*', 'int16']]] as Override[][]) {
-      const { ctx, setup } = await openWithPlan(join(REPO, model), { profile: 'generic-int8', overrides, calib });
-      const float = await (await import('../src/app/context.js')).floatBackendFor(ctx);
-      const quant = await quantBackendFor(ctx, setup.plan, setup.calibration);
-      try {
-        const out = ctx.graph.outputs[0].name;
-        const ref = (await float.run(ctx.feeds, [])).get(out) as Tensor;
-        const test = (await quant.run(ctx.feeds, [])).get(out) as Tensor;
-        snr.push(handSnrDb(ref, test));
-      } finally {
-        await float.dispose();
-        await quant.dispose();
+  it.each(['fixtures/large-bias.onnx', 'fixtures/reducemean-overflow.onnx'])(
+    '%s: all-INT16 is at least as accurate as INT8',
+    async (model) => {
+      const calib = writeSyntheticCalibration(join(REPO, model), join(dir, 'calib-planted', model.replace(/\W/g, '_')), [4, 5]);
+      const snr: number[] = [];
+      for (const overrides of [[], [['*', 'int16']]] as Override[][]) {
+        const { ctx, setup } = await openWithPlan(join(REPO, model), { profile: 'generic-int8', overrides, calib });
+        const float = await (await import('../src/app/context.js')).floatBackendFor(ctx);
+        const quant = await quantBackendFor(ctx, setup.plan, setup.calibration);
+        try {
+          const out = ctx.graph.outputs[0].name;
+          const ref = (await float.run(ctx.feeds, [])).get(out) as Tensor;
+          const test = (await quant.run(ctx.feeds, [])).get(out) as Tensor;
+          snr.push(handSnrDb(ref, test));
+        } finally {
+          await float.dispose();
+          await quant.dispose();
+        }
       }
-    }
-    // Measured before the bias rule, on the calibration input: reducemean-overflow 52.1 dB at
-    // INT8, 16.0 dB at INT16; large-bias 38 dB at INT8, -2.6 dB at INT16. Here the evaluation
-    // input is not a calibration input, so INT16 ranges may clip a little: INT16 must still win.
-    expect(snr[1]).toBeGreaterThanOrEqual(snr[0]);
-    expect(snr[1]).toBeGreaterThan(45);
-  });
+      // Measured before the bias rule, on the calibration input: reducemean-overflow 52.1 dB at
+      // INT8, 16.0 dB at INT16; large-bias 38 dB at INT8, -2.6 dB at INT16. Here the evaluation
+      // input is not a calibration input, so INT16 ranges may clip a little: INT16 must still win.
+      expect(snr[1]).toBeGreaterThanOrEqual(snr[0]);
+      expect(snr[1]).toBeGreaterThan(45);
+    },
+  );
 });
 
 if (!HAS_SHARED) console.log(`skipping the self-check on udnie and candy: ${SHARED} is absent`);
@@ -132,11 +144,17 @@ describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and
     const snr = new Map<string, number>();
     for (const [plan, profile, overrides] of PLANS) {
       const { ctx, setup } = await openWithPlan(join(SHARED, 'models', `${name}.onnx`), {
-        profile, overrides, calib: [join(images, 'cat.jpg'), join(images, 'dog.jpg')], inputs: [join(images, 'fish_720.png')],
+        profile,
+        overrides,
+        calib: [join(images, 'cat.jpg'), join(images, 'dog.jpg')],
+        inputs: [join(images, 'fish_720.png')],
       });
       const result = await checkEmulation({ ctx, quant: setup, maxMemory: 512 * 1024 * 1024 });
       const bad = [...result.tensors, ...result.deployed].filter((r) => r.verdict === 'mismatch');
-      expect(bad.map((r) => `${r.tensor}: ${r.difference.maxSteps} steps`), plan).toEqual([]);
+      expect(
+        bad.map((r) => `${r.tensor}: ${r.difference.maxSteps} steps`),
+        plan,
+      ).toEqual([]);
       snr.set(plan, result.deployed[0].optimizedSnrDb);
     }
     console.log(`${name} output SNR: ${[...snr].map(([k, v]) => `${k} ${v.toFixed(1)} dB`).join(', ')}`);

@@ -21,7 +21,11 @@ const root = isolatedCache('qs-compare-dumps-');
 
 const f32 = (dims: number[], fill: (i: number) => number): Tensor => {
   const n = dims.reduce((a, b) => a * b, 1);
-  return makeTensor('float32', dims, Float32Array.from({ length: n }, (_, i) => fill(i)));
+  return makeTensor(
+    'float32',
+    dims,
+    Float32Array.from({ length: n }, (_, i) => fill(i)),
+  );
 };
 const put = (dir: string, file: string, t: Tensor) => {
   mkdirSync(join(dir, file, '..'), { recursive: true });
@@ -75,14 +79,26 @@ describe('bad dump directories', () => {
     for (const [name, t] of Object.entries(TENSORS)) put(ref, `${name}.npy`, t);
     put(test, 'conv1.npy', TENSORS.conv1);
     // relu1 is missing; pool has another size; logits gets a NaN; ids is truncated; mask is fine.
-    put(test, 'pool.npy', f32([1, 3], () => 0));
-    put(test, 'logits.npy', f32([1, 4], (i) => (i === 2 ? Number.NaN : -2.5 + i * 1e3)));
+    put(
+      test,
+      'pool.npy',
+      f32([1, 3], () => 0),
+    );
+    put(
+      test,
+      'logits.npy',
+      f32([1, 4], (i) => (i === 2 ? Number.NaN : -2.5 + i * 1e3)),
+    );
     writeFileSync(join(test, 'ids.npy'), Buffer.from('\x93NUMPY\x01\x00v\x00{'));
     put(test, 'mask.npy', TENSORS.mask);
-    put(test, 'extra_only_in_test.npy', f32([2], () => 1));
+    put(
+      test,
+      'extra_only_in_test.npy',
+      f32([2], () => 1),
+    );
   });
 
-  it('report each problem in its tensor\'s row and go on with the rest', async () => {
+  it("report each problem in its tensor's row and go on with the rest", async () => {
     const { report, gatePasses } = await compareDumps({ refDir: ref, testDir: test });
     const rows = Object.fromEntries(report.rows.map((r) => [r.tensor, r]));
     expect(Object.keys(rows)).toEqual(['conv1', 'ids', 'logits', 'mask', 'pool', 'relu1', 'extra_only_in_test']);
@@ -100,7 +116,9 @@ describe('bad dump directories', () => {
   });
 
   it('refuse a missing directory and a map entry that neither directory holds', async () => {
-    await expect(compareDumps({ refDir: join(root, 'nowhere'), testDir: test })).rejects.toThrow(/--ref directory .*nowhere' does not exist/);
+    await expect(compareDumps({ refDir: join(root, 'nowhere'), testDir: test })).rejects.toThrow(
+      /--ref directory .*nowhere' does not exist/,
+    );
     writeFileSync(join(root, 'bad-map.json'), JSON.stringify({ relu1: 'no-such-file.bin' }));
     await expect(compareDumps({ refDir: ref, testDir: test, mapFile: join(root, 'bad-map.json') })).rejects.toThrow(UserError);
     await expect(compareDumps({ refDir: ref, testDir: test, taps: ['conv1'] })).rejects.toThrow(/--taps selects tensors of a model/);
@@ -108,13 +126,15 @@ describe('bad dump directories', () => {
 });
 
 describe('dump directories with a model', () => {
-  it('compare a quantscope run\'s float side against its quant side exactly as compare did, in topological order', async () => {
+  it("compare a quantscope run's float side against its quant side exactly as compare did, in topological order", async () => {
     const ctx = await openModel({ modelPath: 'fixtures/planted-source.onnx' });
     const quant = await setUpQuant(ctx, {});
     const outDir = join(root, 'run');
     const run = await compareModel({ ctx, quant, outDir, own: false, achievable: false });
     const { report } = await compareDumps({ refDir: outDir, testDir: outDir, modelPath: 'fixtures/planted-source.onnx' });
-    expect(report.rows.map((r) => [r.tensor, r.node, r.opType, r.index])).toEqual(run.report.rows.map((r) => [r.tensor, r.node, r.opType, r.index]));
+    expect(report.rows.map((r) => [r.tensor, r.node, r.opType, r.index])).toEqual(
+      run.report.rows.map((r) => [r.tensor, r.node, r.opType, r.index]),
+    );
     expect(report.rows.map((r) => r.metrics?.cosine)).toEqual(run.report.rows.map((r) => r.metrics?.cosine));
     expect(report.outputs).toEqual(['y']);
     expect(report.firstFailing).toBe('planted_source_out');
@@ -124,14 +144,18 @@ describe('dump directories with a model', () => {
     expect(bare.report.rows.map((r) => [r.tensor, r.node])).toEqual(run.report.rows.map((r) => [r.tensor, r.node]));
   });
 
-  it('match Ascend-style device files to tensors through the model\'s node names', async () => {
+  it("match Ascend-style device files to tensors through the model's node names", async () => {
     const ref = join(root, 'ascend-ref');
     const dev = join(root, 'ascend-dev');
     const a = f32([1, 4, 16, 16], (i) => Math.sin(i / 5));
     const b = f32([1, 4, 16, 16], (i) => Math.cos(i / 7));
     put(ref, 'conv_a_out.npy', a);
     put(ref, 'relu_b_out.npy', b);
-    put(dev, 'conv_a.0.1700000000000000.npy', f32([1, 4, 16, 16], () => 9));
+    put(
+      dev,
+      'conv_a.0.1700000000000000.npy',
+      f32([1, 4, 16, 16], () => 9),
+    );
     put(dev, 'conv_a.0.1700000000000009.npy', a);
     put(dev, 'Relu.relu_b.3.4.1700000000000001.output.0.npy', b);
     const { report } = await compareDumps({ refDir: ref, testDir: dev, modelPath: 'fixtures/planted-source.onnx' });
@@ -143,7 +167,9 @@ describe('dump directories with a model', () => {
     // Asked for by --taps, a tensor neither side recorded is reported missing.
     const tapped = await compareDumps({ refDir: ref, testDir: dev, modelPath: 'fixtures/planted-source.onnx', taps: ['conv_a', 'spike'] });
     expect(tapped.report.rows.map((r) => [r.tensor, r.error ?? 'ok'])).toEqual([
-      ['conv_a_out', 'ok'], ['spike_out', 'No file holds it in either directory.'], ['y', 'No file holds it in either directory.'],
+      ['conv_a_out', 'ok'],
+      ['spike_out', 'No file holds it in either directory.'],
+      ['y', 'No file holds it in either directory.'],
     ]);
     expect(tapped.gatePasses).toBe(false);
   });
@@ -151,8 +177,16 @@ describe('dump directories with a model', () => {
   it('pair two Ascend-style directories by node and output without a model', async () => {
     const one = join(root, 'ascend-1');
     const two = join(root, 'ascend-2');
-    put(one, 'layer1.0.100.npy', f32([4], (i) => i));
-    put(two, 'layer1.0.200.npy', f32([4], (i) => i + 1));
+    put(
+      one,
+      'layer1.0.100.npy',
+      f32([4], (i) => i),
+    );
+    put(
+      two,
+      'layer1.0.200.npy',
+      f32([4], (i) => i + 1),
+    );
     const { report } = await compareDumps({ refDir: one, testDir: two });
     expect(report.rows.map((r) => [r.tensor, r.metrics?.maxAbs])).toEqual([['layer1:0', 1]]);
   });
@@ -160,22 +194,48 @@ describe('dump directories with a model', () => {
 
 /** Every name below is written by quantscope under `<sanitized>-<hash>`; test = ref + a per-tensor step at element 0. */
 const WRITTEN = [
-  '/Concat_output_0', '/conv1/Conv_output_0', 'output', 'a/b', 'a:b', 'x_y', 'x/y', 'L'.repeat(10_000), '\u001b[31mred', '..', '',
+  '/Concat_output_0',
+  '/conv1/Conv_output_0',
+  'output',
+  'a/b',
+  'a:b',
+  'x_y',
+  'x/y',
+  'L'.repeat(10_000),
+  '\u001b[31mred',
+  '..',
+  '',
 ];
 const refOf = (i: number) => f32([1, 4], (j) => i * 10 + j + 1);
 const stepOf = (i: number) => (i + 1) / 1024;
 const testOf = (i: number) => f32([1, 4], (j) => i * 10 + j + 1 + (j === 0 ? stepOf(i) : 0));
 /** How a compare without a model shows each name: its sanitized part, or its whole file base when that part is ambiguous. */
 const SHOWN: Record<string, string> = {
-  '/Concat_output_0': '_Concat_output_0', '/conv1/Conv_output_0': '_conv1_Conv_output_0', output: 'output',
-  'a/b': tensorFileName('a/b'), 'a:b': tensorFileName('a:b'), x_y: 'x_y', 'x/y': tensorFileName('x/y'),
-  ['L'.repeat(10_000)]: 'L'.repeat(100), '\u001b[31mred': '__31mred', '..': '_.', '': '_',
+  '/Concat_output_0': '_Concat_output_0',
+  '/conv1/Conv_output_0': '_conv1_Conv_output_0',
+  output: 'output',
+  'a/b': tensorFileName('a/b'),
+  'a:b': tensorFileName('a:b'),
+  x_y: 'x_y',
+  'x/y': tensorFileName('x/y'),
+  ['L'.repeat(10_000)]: 'L'.repeat(100),
+  '\u001b[31mred': '__31mred',
+  '..': '_.',
+  '': '_',
 };
 
 function writeRun(dir: string, names: readonly string[], options: { complete?: boolean; quant?: readonly string[] } = {}): void {
-  const run = RunDir.create(dir, { model: { path: 'm.onnx', sha256: 'x' }, inputs: [], taps: [...names], fsync: false, manifestIntervalMs: 0 });
+  const run = RunDir.create(dir, {
+    model: { path: 'm.onnx', sha256: 'x' },
+    inputs: [],
+    taps: [...names],
+    fsync: false,
+    manifestIntervalMs: 0,
+  });
   names.forEach((name, i) => run.writeTensor('float', name, refOf(i), { name: `node ${i}`, opType: 'Relu' }));
-  names.forEach((name, i) => { if (!options.quant || options.quant.includes(name)) run.writeTensor('quant', name, testOf(i), { name: `node ${i}`, opType: 'Relu' }); });
+  names.forEach((name, i) => {
+    if (!options.quant || options.quant.includes(name)) run.writeTensor('quant', name, testOf(i), { name: `node ${i}`, opType: 'Relu' });
+  });
   if (options.complete ?? true) run.complete();
   else run.flush();
 }
@@ -212,7 +272,10 @@ describe('the float/ and quant/ directories of a run, without its manifest', () 
     writeModel(createModel(b.build()), model);
     const withModel = await compareDumps({ refDir: join(copy, 'float'), testDir: join(copy, 'quant'), modelPath: model });
     const inRun = await compareDumps({ refDir: join(run, 'float'), testDir: join(run, 'quant') });
-    for (const [{ report }, names] of [[withModel, inModel], [inRun, WRITTEN]] as const) {
+    for (const [{ report }, names] of [
+      [withModel, inModel],
+      [inRun, WRITTEN],
+    ] as const) {
       expect(report.rows.map((r) => r.tensor)).toEqual(names);
       names.forEach((name, i) => expect(report.rows[i].metrics?.maxAbs, name).toBeCloseTo(stepOf(WRITTEN.indexOf(name)), 4));
     }
@@ -257,9 +320,13 @@ describe('dump directories that cannot be compared', () => {
     const summary = summaryLines(report);
     expect(summary.join('\n')).not.toMatch(/First failing/);
     expect(summary).toContain('No tensor could be compared.');
-    expect(summary[0]).toBe('0 of 4 tensors compared, 0 failing snrDb >= 30, outputs also psnrDb >= 40 (PSNR peak max |x|); 4 not compared.');
+    expect(summary[0]).toBe(
+      '0 of 4 tensors compared, 0 failing snrDb >= 30, outputs also psnrDb >= 40 (PSNR peak max |x|); 4 not compared.',
+    );
     expect(gatePasses).toBe(false);
-    expect(nothingCompared).toBe(`No tensor could be compared: the Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`);
+    expect(nothingCompared).toBe(
+      `No tensor could be compared: the Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`,
+    );
 
     // With one tensor paired by name, the rest is compared and the Ascend-style files are a warning.
     put(dev, 'conv_a_out.npy', testOf(0));
@@ -267,10 +334,12 @@ describe('dump directories that cannot be compared', () => {
     const partial = await compareDumps({ refDir: ref, testDir: dev, onProgress: (e) => events.push(e) });
     expect(partial.nothingCompared).toBeNull();
     expect(partial.report.firstFailing).toBeNull();
-    expect(warnings(events)).toContain(`The Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`);
+    expect(warnings(events)).toContain(
+      `The Ascend-style files of --test '${dev}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.`,
+    );
   });
 
-  it('fail the gate with a sentence when neither directory holds a tensor, or one holds none of the other\'s', async () => {
+  it("fail the gate with a sentence when neither directory holds a tensor, or one holds none of the other's", async () => {
     const a = join(root, 'empty-a');
     const b = join(root, 'empty-b');
     mkdirSync(a, { recursive: true });
@@ -279,10 +348,14 @@ describe('dump directories that cannot be compared', () => {
     expect(empty.report.rows).toEqual([]);
     expect(empty.gatePasses).toBe(false);
     expect(gatePassesOf(empty.report)).toBe(false);
-    expect(empty.nothingCompared).toBe(`No tensor could be compared: neither --ref '${a}' nor --test '${b}' holds a tensor file (.npy, .pb, .bin, .raw, .txt).`);
+    expect(empty.nothingCompared).toBe(
+      `No tensor could be compared: neither --ref '${a}' nor --test '${b}' holds a tensor file (.npy, .pb, .bin, .raw, .txt).`,
+    );
     put(a, 'conv_a_out.npy', refOf(0));
     const oneSided = await compareDumps({ refDir: a, testDir: b });
-    expect(oneSided.nothingCompared).toBe(`No tensor could be compared: --test '${b}' holds none of the 1 tensor(s) of --ref '${a}'; if it names them differently, give the model or --map.`);
+    expect(oneSided.nothingCompared).toBe(
+      `No tensor could be compared: --test '${b}' holds none of the 1 tensor(s) of --ref '${a}'; if it names them differently, give the model or --map.`,
+    );
   });
 });
 
@@ -299,14 +372,20 @@ describe('an interrupted run', () => {
     const events: ProgressEvent[] = [];
     const { report } = await compareDumps({ refDir, testDir, onProgress: (e) => events.push(e) });
     expect(warnings(events).filter((w) => w.includes('incomplete'))).toEqual([note]);
-    expect(report.rows.map((r) => [r.tensor, r.metrics !== null])).toEqual([['t0', true], ['t1', false], ['t2', false]]);
+    expect(report.rows.map((r) => [r.tensor, r.metrics !== null])).toEqual([
+      ['t0', true],
+      ['t1', false],
+      ['t2', false],
+    ]);
   });
 
   it('says why nothing was compared when the test side has no tensor yet', async () => {
     const early = join(root, 'interrupted-early');
     writeRun(early, names, { complete: false, quant: [] });
     const { nothingCompared } = await compareDumps({ refDir: join(early, 'float'), testDir: join(early, 'quant') });
-    expect(nothingCompared).toBe(`No tensor could be compared: --test '${join(early, 'quant')}' holds none of the 3 tensor(s) of --ref '${join(early, 'float')}', as its run was stopped before it finished (see the warning above).`);
+    expect(nothingCompared).toBe(
+      `No tensor could be compared: --test '${join(early, 'quant')}' holds none of the 3 tensor(s) of --ref '${join(early, 'float')}', as its run was stopped before it finished (see the warning above).`,
+    );
   });
 
   it('does not warn about a complete run', async () => {

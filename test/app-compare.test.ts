@@ -33,10 +33,15 @@ async function setup(model: string, profile = 'generic-int8'): Promise<{ ctx: Mo
 function writeCrushedChannelModel(file: string): void {
   const b = new GraphBuilder({ name: 'crushed-channel', opset: 13, irVersion: 7, seed: 5 });
   const x = b.input('x', [1, 3, 8, 8]);
-  b.output(b.conv(x, 4, 3, {
-    pad: 1, name: 'crushing_conv', out: 'y',
-    editWeights: scaleOutputChannels({ 1: 1e-3 }), editBias: scaleOutputChannels({ 1: 1e-3 }),
-  }));
+  b.output(
+    b.conv(x, 4, 3, {
+      pad: 1,
+      name: 'crushing_conv',
+      out: 'y',
+      editWeights: scaleOutputChannels({ 1: 1e-3 }),
+      editBias: scaleOutputChannels({ 1: 1e-3 }),
+    }),
+  );
   writeModel(createModel(b.build()), file);
 }
 
@@ -66,7 +71,7 @@ describe('compare on the planted-source fixture', () => {
   });
 });
 
-describe('compare on a channel crushed by the others\' range', () => {
+describe("compare on a channel crushed by the others' range", () => {
   const model = join(root, 'crushed-channel.onnx');
   beforeAll(() => writeCrushedChannelModel(model));
 
@@ -99,8 +104,9 @@ describe('memory-bounded groups', () => {
     expect(one.groups).toBe(1);
     expect(many.groups).toBe(7);
     expect(events.filter((e) => e.type === 'progress').map((e) => (e.type === 'progress' ? e.done : 0))).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(many.report.rows.map((r) => [r.tensor, r.metrics?.cosine, r.own?.cosine, r.verdict]))
-      .toEqual(one.report.rows.map((r) => [r.tensor, r.metrics?.cosine, r.own?.cosine, r.verdict]));
+    expect(many.report.rows.map((r) => [r.tensor, r.metrics?.cosine, r.own?.cosine, r.verdict])).toEqual(
+      one.report.rows.map((r) => [r.tensor, r.metrics?.cosine, r.own?.cosine, r.verdict]),
+    );
   });
 });
 
@@ -125,8 +131,14 @@ describe('run directory, report.json and cancellation', () => {
     const outDir = join(root, 'run-cancelled');
     const controller = new AbortController();
     const options: CompareOptions = {
-      ctx, quant, outDir, maxMemory: 18 * 1024, signal: controller.signal,
-      onProgress: (e) => { if (e.type === 'progress' && e.done === 2) controller.abort(); },
+      ctx,
+      quant,
+      outDir,
+      maxMemory: 18 * 1024,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.type === 'progress' && e.done === 2) controller.abort();
+      },
     };
     await expect(compareModel(options)).rejects.toBeInstanceOf(CancelledError);
     const manifest = readManifest(outDir);
@@ -148,7 +160,8 @@ describe('plots', () => {
       expect(meta.width).toBeGreaterThan(300);
     }
     const svg = depthPlotSvg(result.report);
-    for (const label of ['topological index', '>cosine<', '>SNR dB<', '>pass<', '>fail<', '>own error<', '>threshold<']) expect(svg).toContain(label);
+    for (const label of ['topological index', '>cosine<', '>SNR dB<', '>pass<', '>fail<', '>own error<', '>threshold<'])
+      expect(svg).toContain(label);
   });
 
   it('refuses a plot path that is not a .png before running anything', async () => {
@@ -172,15 +185,47 @@ describe('taps, perturbation and options', () => {
     const f = (v: number[]) => makeTensor('float32', [v.length], Float32Array.from(v));
     const x = computeMetrics(f([1, 2]), f([1, 2]));
     const y = computeMetrics(f([1, 2]), f([2, 1]));
-    expect(perturbationOf('cosine', [{ output: 'a', withTaps: x, withoutTaps: x }, { output: 'b', withTaps: y, withoutTaps: x }]))
-      .toEqual({ output: 'b', metric: 'cosine', withTaps: 0.8, withoutTaps: 1 });
+    expect(
+      perturbationOf('cosine', [
+        { output: 'a', withTaps: x, withoutTaps: x },
+        { output: 'b', withTaps: y, withoutTaps: x },
+      ]),
+    ).toEqual({ output: 'b', metric: 'cosine', withTaps: 0.8, withoutTaps: 1 });
     expect(perturbationOf('cosine', [])).toBeNull();
   });
 
   it.each([
     // The default gate: tensors at SNR 30 dB, outputs also at PSNR 40 dB (peak max |x|).
-    [undefined, undefined, { metric: 'snrDb', threshold: 30, outputs: { targets: [{ metric: 'snrDb', op: '>=', value: 30 }, { metric: 'psnrDb', op: '>=', value: 40 }], peak: null } }],
-    [undefined, 25, { metric: 'snrDb', threshold: 25, outputs: { targets: [{ metric: 'snrDb', op: '>=', value: 25 }, { metric: 'psnrDb', op: '>=', value: 40 }], peak: null } }],
+    [
+      undefined,
+      undefined,
+      {
+        metric: 'snrDb',
+        threshold: 30,
+        outputs: {
+          targets: [
+            { metric: 'snrDb', op: '>=', value: 30 },
+            { metric: 'psnrDb', op: '>=', value: 40 },
+          ],
+          peak: null,
+        },
+      },
+    ],
+    [
+      undefined,
+      25,
+      {
+        metric: 'snrDb',
+        threshold: 25,
+        outputs: {
+          targets: [
+            { metric: 'snrDb', op: '>=', value: 25 },
+            { metric: 'psnrDb', op: '>=', value: 40 },
+          ],
+          peak: null,
+        },
+      },
+    ],
     ['snr', 30, { metric: 'snrDb', threshold: 30, outputs: null }],
     ['snr', undefined, { metric: 'snrDb', threshold: 30, outputs: null }],
     ['cosine', undefined, { metric: 'cosine', threshold: 0.99, outputs: null }],

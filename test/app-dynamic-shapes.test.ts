@@ -27,7 +27,8 @@ const f32 = (values: number[], dims: number[]) => makeTensor('float32', dims, Fl
 
 function conv(name: string, shape: (number | string)[]): string {
   const spec: ModelSpec = {
-    name, opsets: { '': 13 },
+    name,
+    opsets: { '': 13 },
     inputs: [{ name: 'x', dtype: 'float32', shape }],
     outputs: [{ name: 'y', dtype: 'float32' }],
     nodes: [
@@ -50,14 +51,21 @@ const allDynamic = conv('all-dynamic', ['N', 3, 'H', 'W']);
 async function png(file: string, width: number, height: number): Promise<string> {
   const buf = Buffer.alloc(width * height * 3);
   for (let i = 0; i < buf.length; i++) buf[i] = (i * 29) % 256;
-  await sharp(buf, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(buf, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
   return file;
 }
 
 describe('opening a model with dynamic dimensions', () => {
   it('a dynamic batch alone becomes 1, with a one-line notice', async () => {
     const lines: string[] = [];
-    const ctx = await openModel({ modelPath: batchOnly, onProgress: (e) => { if (e.type === 'log') lines.push(e.message); } });
+    const ctx = await openModel({
+      modelPath: batchOnly,
+      onProgress: (e) => {
+        if (e.type === 'log') lines.push(e.message);
+      },
+    });
     expect(ctx.feeds.get('x')?.dims).toEqual([1, 3, 8, 8]);
     expect(lines).toEqual(["input 'x' has a dynamic batch dimension (shape [N,3,8,8]): using batch 1 (give --shape x=Nx3x8x8 to choose)"]);
     expect(ctx.notices).toEqual(lines);
@@ -65,7 +73,14 @@ describe('opening a model with dynamic dimensions', () => {
 
   it('other dynamic dimensions take the shape of the first calibration file', async () => {
     const sample = path.join(work, 'sample.npy');
-    writeNpy(sample, f32(Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i / 10), [2, 3, 5, 7]), { fsync: false });
+    writeNpy(
+      sample,
+      f32(
+        Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i / 10),
+        [2, 3, 5, 7],
+      ),
+      { fsync: false },
+    );
     const ctx = await openModel({ modelPath: allDynamic, shapeFrom: [sample] });
     expect(ctx.feeds.get('x')?.dims).toEqual([2, 3, 5, 7]);
     expect(ctx.sources[0].source).toMatch(/^synthetic/);
@@ -75,15 +90,24 @@ describe('opening a model with dynamic dimensions', () => {
   it('with nothing to fix them, asks for --shape in one sentence', async () => {
     const error = await openModel({ modelPath: allDynamic }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toBe("Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.");
+    expect((error as Error).message).toBe(
+      "Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.",
+    );
   });
 
   it('the terminal UI opens the graph of a model nothing fixes the shape of, and its jobs say why they cannot run', async () => {
     const session = await openSession({ model: { modelPath: allDynamic }, quant: {} } as Parameters<typeof openSession>[0]);
     expect(session.ctx.graph.nodes.map((n) => n.name)).toEqual(['conv', 'relu']);
     expect(session.inputLabels).toEqual(['no inputs yet (give --input, --calib or --shape)']);
-    const job = executeJob({ session }, { kind: 'compare', edits: [] } as unknown as Parameters<typeof executeJob>[1], () => {}, new AbortController().signal);
-    await expect(job).rejects.toThrow("Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.");
+    const job = executeJob(
+      { session },
+      { kind: 'compare', edits: [] } as unknown as Parameters<typeof executeJob>[1],
+      () => {},
+      new AbortController().signal,
+    );
+    await expect(job).rejects.toThrow(
+      "Input 'x' has dynamic dimensions (shape [N,3,H,W]); give its shape with --shape x=1x3x1x1 or a tensor with --input.",
+    );
   });
 
   it('the terminal UI opens a model whose batch is dynamic', async () => {
@@ -100,7 +124,9 @@ describe('emit on a dynamic model calibrated on images', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("input 'x' is [N,3,H,W]: using shape [1,3,10,12] from");
     expect(r.stdout).toMatch(/^y vs float on a synthetic input \(give --input or --eval for real data\): cosine/m);
-    const manifest = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as { preprocessing: { inputs: string[] } | null };
+    const manifest = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as {
+      preprocessing: { inputs: string[] } | null;
+    };
     expect(manifest.preprocessing?.inputs).toEqual(['x']);
   });
 

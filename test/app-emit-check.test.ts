@@ -57,7 +57,18 @@ function producerName(model: OnnxModel, tensor: string): string {
 function int8ZeroPointOf(model: OnnxModel, dqOutput: string): ModelEdit {
   const dq = graphOf(model).producer.get(dqOutput);
   if (!dq || dq.opType !== 'DequantizeLinear') throw new Error(`${dqOutput} is not dequantized`);
-  return { setInitializers: [{ name: dq.inputs[2], tensor: makeTensor('int8', initializerTensor(model, dq.inputs[2]).dims, new Int8Array(initializerTensor(model, dq.inputs[2]).data.length)) }] };
+  return {
+    setInitializers: [
+      {
+        name: dq.inputs[2],
+        tensor: makeTensor(
+          'int8',
+          initializerTensor(model, dq.inputs[2]).dims,
+          new Int8Array(initializerTensor(model, dq.inputs[2]).data.length),
+        ),
+      },
+    ],
+  };
 }
 
 /** Removes the Cast round trip that writes `rounded` and makes its consumers read the raw value. */
@@ -78,11 +89,35 @@ describe('checkPrecisions on an untouched rewrite', () => {
   it.each<[string, Override[]]>([
     ['generic-int8', []],
     ['generic-int8', [['conv_b', 'int16']]],
-    ['generic-int8', [['*', 'int16'], ['center', 'fp16']]],
-    ['generic-int8', [['conv_b', 'fp32'], ['conv_a', 'fp16']]],
+    [
+      'generic-int8',
+      [
+        ['*', 'int16'],
+        ['center', 'fp16'],
+      ],
+    ],
+    [
+      'generic-int8',
+      [
+        ['conv_b', 'fp32'],
+        ['conv_a', 'fp16'],
+      ],
+    ],
     ['int8-fp16', []],
-    ['int8-fp16', [['conv_b', 'int16'], ['center', 'fp32']]],
-    ['int8-fp16', [['mean', 'fp32'], ['conv_a', 'fp16']]],
+    [
+      'int8-fp16',
+      [
+        ['conv_b', 'int16'],
+        ['center', 'fp32'],
+      ],
+    ],
+    [
+      'int8-fp16',
+      [
+        ['mean', 'fp32'],
+        ['conv_a', 'fp16'],
+      ],
+    ],
   ])('%s %j: no mismatch', (profile, overrides) => {
     expect(check(build(profile, overrides), profile, overrides)).toEqual([]);
   });
@@ -92,7 +127,11 @@ describe('checkPrecisions on an untouched rewrite', () => {
     const plan = resolvePlan(b.source, loadProfile('int8-fp16'), [['conv_b', 'int16']]);
     const nodes = checkPrecisions({ source: b.source, plan, written: graphOf(b.written), values: b.values }).nodes;
     expect(Object.fromEntries(nodes.map((n) => [n.node, n.found]))).toEqual({
-      conv_a: 'int8', relu_a: 'int8', mean: 'fp16', center: 'fp16', conv_b: 'int16',
+      conv_a: 'int8',
+      relu_a: 'int8',
+      mean: 'fp16',
+      center: 'fp16',
+      conv_b: 'int16',
     });
   });
 
@@ -102,8 +141,12 @@ describe('checkPrecisions on an untouched rewrite', () => {
     // Without the tap, conv_a and relu_a form one group: conv_a's output must not be stored, and
     // relu_a's output is the group's, stored at int8 rather than at relu_a's own fp32.
     expect(check(b, 'generic-int8', [])).toEqual([
-      expect.stringMatching(/^node 'conv_a' \(Conv, planned int8\): its output 'conv_a_out' inside a fused group is stored as int8 instead of staying at accumulator precision$/),
-      expect.stringMatching(/^node 'relu_a' \(Relu, planned fp32\): its output 'relu_a_out' is stored as fp32, not int8; it reads 'conv_a_out' as int8, not fp32$/),
+      expect.stringMatching(
+        /^node 'conv_a' \(Conv, planned int8\): its output 'conv_a_out' inside a fused group is stored as int8 instead of staying at accumulator precision$/,
+      ),
+      expect.stringMatching(
+        /^node 'relu_a' \(Relu, planned fp32\): its output 'relu_a_out' is stored as fp32, not int8; it reads 'conv_a_out' as int8, not fp32$/,
+      ),
       expect.stringMatching(/^node 'mean' .* it reads 'relu_a_out' as fp32, not int8$/),
       expect.stringMatching(/^node 'center' .* it reads 'relu_a_out' as fp32, not int8$/),
     ]);
@@ -112,16 +155,40 @@ describe('checkPrecisions on an untouched rewrite', () => {
 
 describe('checkPrecisions catches a written graph that is not the plan', () => {
   it.each<[string, string, Override[], Override[], RegExp]>([
-    ['a node left at int8', 'generic-int8', [], [['conv_b', 'int16']], /node 'conv_b' \(Conv, planned int16\): its output 'y' is stored as int8, not int16; it reads 'center_out' as int8, not int16; its weight 'conv_b_W' is read as int8, not int16/],
-    ['a float op left at fp16', 'int8-fp16', [], [['center', 'fp32']], /node 'center' \(Sub, planned fp32\): its output 'center_out' is stored as fp16, not fp32/],
-    ['a float op left at fp32', 'int8-fp16', [['center', 'fp32']], [], /node 'center' \(Sub, planned fp16\): its output 'center_out' is stored as fp32, not fp16/],
-    ['an fp16 reduction replaced though planned fp32', 'int8-fp16', [], [['mean', 'fp32']], /node 'mean' \(ReduceMean, planned fp32\): it is missing from the written graph/],
+    [
+      'a node left at int8',
+      'generic-int8',
+      [],
+      [['conv_b', 'int16']],
+      /node 'conv_b' \(Conv, planned int16\): its output 'y' is stored as int8, not int16; it reads 'center_out' as int8, not int16; its weight 'conv_b_W' is read as int8, not int16/,
+    ],
+    [
+      'a float op left at fp16',
+      'int8-fp16',
+      [],
+      [['center', 'fp32']],
+      /node 'center' \(Sub, planned fp32\): its output 'center_out' is stored as fp16, not fp32/,
+    ],
+    [
+      'a float op left at fp32',
+      'int8-fp16',
+      [['center', 'fp32']],
+      [],
+      /node 'center' \(Sub, planned fp16\): its output 'center_out' is stored as fp32, not fp16/,
+    ],
+    [
+      'an fp16 reduction replaced though planned fp32',
+      'int8-fp16',
+      [],
+      [['mean', 'fp32']],
+      /node 'mean' \(ReduceMean, planned fp32\): it is missing from the written graph/,
+    ],
   ])('%s', (_what, profile, builtWith, checkedWith, message) => {
     const mismatches = check(build(profile, builtWith), profile, checkedWith);
     expect(mismatches.join('\n')).toMatch(message);
   });
 
-  it('an int16 zero point swapped for an int8 one on a node\'s input Q/DQ', () => {
+  it("an int16 zero point swapped for an int8 one on a node's input Q/DQ", () => {
     const b = build('generic-int8', [['conv_b', 'int16']]);
     const conv = graphOf(b.written).nodes.find((n) => n.name === 'conv_b');
     const tampered = editModel(b.written, int8ZeroPointOf(b.written, conv?.inputs[0] as string));
@@ -134,16 +201,20 @@ describe('checkPrecisions catches a written graph that is not the plan', () => {
     const b = build('generic-int8', [['conv_b', 'int16']]);
     const conv = graphOf(b.written).nodes.find((n) => n.name === 'conv_b');
     const tampered = editModel(b.written, int8ZeroPointOf(b.written, conv?.inputs[1] as string));
-    expect(check(b, 'generic-int8', [['conv_b', 'int16']], tampered).join('\n')).toMatch(/conv_b.*its weight 'conv_b_W' is read as int8, not int16/);
+    expect(check(b, 'generic-int8', [['conv_b', 'int16']], tampered).join('\n')).toMatch(
+      /conv_b.*its weight 'conv_b_W' is read as int8, not int16/,
+    );
   });
 
-  it('a removed Cast round trip on an fp16 op\'s stored output', () => {
+  it("a removed Cast round trip on an fp16 op's stored output", () => {
     const b = build('int8-fp16', []);
     const tampered = editModel(b.written, bypassRoundTrip(b.written, 'center_out'));
-    expect(check(b, 'int8-fp16', [], tampered).join('\n')).toMatch(/node 'center' \(Sub, planned fp16\): its output 'center_out' is stored as fp32, not fp16/);
+    expect(check(b, 'int8-fp16', [], tampered).join('\n')).toMatch(
+      /node 'center' \(Sub, planned fp16\): its output 'center_out' is stored as fp32, not fp16/,
+    );
   });
 
-  it('a removed Cast round trip on an fp16 op\'s input', () => {
+  it("a removed Cast round trip on an fp16 op's input", () => {
     const b = build('int8-fp16', []);
     const center = graphOf(b.written).nodes.find((n) => n.name === 'center');
     expect(formatOf(graphOf(b.written), center?.inputs[0] as string)).toBe('fp16');

@@ -61,7 +61,11 @@ describe.each([
     const { ctx, setup } = await setUp(model, profile, overrides);
     const out = join(dir, `${ctx.modelName}-${profile}-${overrides.length}`, 'model.onnx');
     const result = await emitModel({ ctx, setup, out });
-    expect(result.paths).toEqual({ model: out, quant: out.replace(/\.onnx$/, '.quant.json'), manifest: out.replace(/\.onnx$/, '.manifest.json') });
+    expect(result.paths).toEqual({
+      model: out,
+      quant: out.replace(/\.onnx$/, '.quant.json'),
+      manifest: out.replace(/\.onnx$/, '.manifest.json'),
+    });
     const folder = join(out, '..');
     expect(readdirSync(folder).sort()).toEqual(['model.manifest.json', 'model.onnx', 'model.quant.json']);
 
@@ -110,7 +114,12 @@ describe.each([
     for (const n of quant.nodes) expect(n.precision).toBe(setup.plan.precision.get(n.name));
     const bits = overrides.length > 0 ? 16 : 8;
     const weights = quant.tensors.filter((t) => t.kind === 'weight');
-    expect(weights.map((w) => w.node).sort()).toEqual(ctx.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').map((n) => n.name).sort());
+    expect(weights.map((w) => w.node).sort()).toEqual(
+      ctx.graph.nodes
+        .filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')
+        .map((n) => n.name)
+        .sort(),
+    );
     for (const w of weights) {
       expect(w.bits).toBe(bits);
       // generic-int8 quantizes weights per output channel, int8-fp16 per tensor.
@@ -158,9 +167,15 @@ describe('verification catches an emitted file edited after the fact', () => {
     const out = join(dir, `tamper-${profile}-${overrides.length}`, 'demo.onnx');
     await emitModel({ ctx, setup, out });
     const expected = await quantOutputs(ctx, setup);
-    const verify = (file: string) => verifyEmittedModel({
-      file, source: quantSource(ctx).graph, plan: setup.plan, values: quantSource(ctx).values, feeds: ctx.feeds, expected,
-    });
+    const verify = (file: string) =>
+      verifyEmittedModel({
+        file,
+        source: quantSource(ctx).graph,
+        plan: setup.plan,
+        values: quantSource(ctx).values,
+        feeds: ctx.feeds,
+        expected,
+      });
     return { out, model: readModel(out), verify };
   }
 
@@ -177,7 +192,7 @@ describe('verification catches an emitted file edited after the fact', () => {
     expect(v.outputs.every((o) => o.identical)).toBe(true);
   });
 
-  it('an int16 zero point swapped for int8 on fuse_conv\'s input Q/DQ', async () => {
+  it("an int16 zero point swapped for int8 on fuse_conv's input Q/DQ", async () => {
     const { out, model, verify } = await emitted('generic-int8', [['fuse_conv', 'int16']]);
     const g = graphOf(model);
     const conv = g.nodes.find((n) => n.name === 'fuse_conv');
@@ -211,6 +226,8 @@ describe('verification catches an emitted file edited after the fact', () => {
     expect(raw).not.toBe('out_tanh_out');
     const error = await verify(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EmitVerificationError);
-    expect((error as EmitVerificationError).mismatches[0]).toMatch(/node 'out_tanh' \(Tanh, planned fp16\): its output 'out_tanh_out' is stored as fp32, not fp16/);
+    expect((error as EmitVerificationError).mismatches[0]).toMatch(
+      /node 'out_tanh' \(Tanh, planned fp16\): its output 'out_tanh_out' is stored as fp32, not fp16/,
+    );
   });
 });

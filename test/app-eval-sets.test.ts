@@ -18,7 +18,7 @@ const MODEL = join(REPO, 'fixtures', 'opset13-convnet.onnx');
  * on the input where it is worst, the outputs per input, mean and worst, and the in-sample warning.
  */
 describe('compare and bisect over an evaluation set', () => {
-  it('each row is the tensor on its worst input; each input\'s outputs equal a compare of that input alone', async () => {
+  it("each row is the tensor on its worst input; each input's outputs equal a compare of that input alone", async () => {
     const calib = await writeCalibrationImages(join(dir, 'calib'), 2, 11);
     const evalImages = await writeCalibrationImages(join(dir, 'eval'), 3, 101);
     const ctx = await openModel({ modelPath: MODEL, inputs: [evalImages[0]] });
@@ -70,7 +70,8 @@ describe('compare and bisect over an evaluation set', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Over 2 evaluation inputs; each row is the tensor on the input where it is worst.');
     for (const f of evalImages) expect(r.stdout).toContain(`  ${f}: `);
-    for (const f of ['report.json', join('input-1', 'report.json'), join('input-2', 'report.json')]) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['report.json', join('input-1', 'report.json'), join('input-2', 'report.json')])
+      expect(existsSync(join(out, f)), f).toBe(true);
     expect(r.stdout).toMatch(/^ {2}mean over the inputs: logits cosine 0\.\d{6}, snrDb \d+\.\d\d, psnrDb \d+\.\d\d\.$/m);
     const b = runCli(['bisect', MODEL, '--calib', ...calib, '--eval', ...evalImages, '--metric', 'snrDb', '--threshold', '80']);
     expect(b.code, b.stderr).toBe(0);
@@ -85,7 +86,13 @@ describe('the TUI session over an evaluation set', () => {
     const { inProcessRunner } = await import('../src/app/in-process-runner.js');
     const evalImages = await writeCalibrationImages(join(dir, 'eval4'), 2, 401);
     const calib = await writeCalibrationImages(join(dir, 'calib4'), 2, 411);
-    const session = await openSession({ model: { modelPath: MODEL, inputs: [evalImages[0]] }, quant: { calib }, eval: evalImages, metric: 'snrDb', threshold: 80 });
+    const session = await openSession({
+      model: { modelPath: MODEL, inputs: [evalImages[0]] },
+      quant: { calib },
+      eval: evalImages,
+      metric: 'snrDb',
+      threshold: 80,
+    });
     expect(session.evaluation).toHaveLength(2);
     expect(session.inputLabels[0]).toMatch(/^eval 2 inputs \(calib-0\.png, calib-1\.png\)$/);
     const runner = inProcessRunner(session);

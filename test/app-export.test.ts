@@ -48,7 +48,12 @@ describe('export --to ort-overrides', () => {
   const dir = tempDir('qs-export-ort-');
   const result = exportPlan({ planFile: writePlan(dir), model: MODEL, target: 'ort-overrides' });
   const doc = JSON.parse(readFileSync(result.files[0], 'utf8')) as {
-    model: string; quantize_static: { nodes_to_exclude: string[]; extra_options: { TensorQuantOverrides: Record<string, Record<string, unknown>[]>; UseQDQContribOps: boolean } }; notes: string[];
+    model: string;
+    quantize_static: {
+      nodes_to_exclude: string[];
+      extra_options: { TensorQuantOverrides: Record<string, Record<string, unknown>[]>; UseQDQContribOps: boolean };
+    };
+    notes: string[];
   };
 
   it('writes the JSON and the script beside the plan', () => {
@@ -80,27 +85,43 @@ describe('export --to ort-overrides', () => {
     const fake = join(dir, 'fake');
     mkdirSync(join(fake, 'onnxruntime'), { recursive: true });
     writeFileSync(join(fake, 'onnxruntime', '__init__.py'), '');
-    writeFileSync(join(fake, 'onnxruntime', 'quantization.py'), [
-      'import enum, json, os',
-      'QuantType = enum.Enum("QuantType", "QInt8 QUInt8 QInt16 QUInt16")',
-      'QuantFormat = enum.Enum("QuantFormat", "QOperator QDQ")',
-      'class CalibrationDataReader: pass',
-      'def quantize_static(model_input, model_output, reader, **kw):',
-      '    samples = []',
-      '    while (s := reader.get_next()) is not None: samples.append({k: list(v.shape) for k, v in s.items()})',
-      '    enc = lambda o: f"{type(o).__name__}.{o.name}" if isinstance(o, enum.Enum) else sorted(o)',
-      '    json.dump(dict(model_input=model_input, model_output=model_output, samples=samples, **kw), open(os.environ["RECORD"], "w"), default=enc)',
-    ].join('\n'));
+    writeFileSync(
+      join(fake, 'onnxruntime', 'quantization.py'),
+      [
+        'import enum, json, os',
+        'QuantType = enum.Enum("QuantType", "QInt8 QUInt8 QInt16 QUInt16")',
+        'QuantFormat = enum.Enum("QuantFormat", "QOperator QDQ")',
+        'class CalibrationDataReader: pass',
+        'def quantize_static(model_input, model_output, reader, **kw):',
+        '    samples = []',
+        '    while (s := reader.get_next()) is not None: samples.append({k: list(v.shape) for k, v in s.items()})',
+        '    enc = lambda o: f"{type(o).__name__}.{o.name}" if isinstance(o, enum.Enum) else sorted(o)',
+        '    json.dump(dict(model_input=model_input, model_output=model_output, samples=samples, **kw), open(os.environ["RECORD"], "w"), default=enc)',
+      ].join('\n'),
+    );
     const sample = join(dir, 'sample.npz');
-    python(`import numpy as np, sys; np.savez(sys.argv[1], content=np.zeros((1,3,16,16), np.float32), style=np.ones((1,3,16,16), np.float32))`, [sample]);
+    python(
+      `import numpy as np, sys; np.savez(sys.argv[1], content=np.zeros((1,3,16,16), np.float32), style=np.ones((1,3,16,16), np.float32))`,
+      [sample],
+    );
     const record = join(dir, 'record.json');
-    const r = spawnSync('python3', [result.files[1], join(dir, 'out.onnx'), sample], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: fake, RECORD: record } });
+    const r = spawnSync('python3', [result.files[1], join(dir, 'out.onnx'), sample], {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONPATH: fake, RECORD: record },
+    });
     expect(r.stderr).toMatch(/note: /);
     expect(r.status).toBe(0);
-    const got = JSON.parse(readFileSync(record, 'utf8')) as Record<string, unknown> & { extra_options: { TensorQuantOverrides: Record<string, unknown> } };
+    const got = JSON.parse(readFileSync(record, 'utf8')) as Record<string, unknown> & {
+      extra_options: { TensorQuantOverrides: Record<string, unknown> };
+    };
     expect(got.model_input).toBe(doc.model);
     expect(got.samples).toEqual([{ content: [1, 3, 16, 16], style: [1, 3, 16, 16] }]);
-    expect(got).toMatchObject({ quant_format: 'QuantFormat.QDQ', activation_type: 'QuantType.QInt8', nodes_to_exclude: ['fused_consumer'], per_channel: true });
+    expect(got).toMatchObject({
+      quant_format: 'QuantFormat.QDQ',
+      activation_type: 'QuantType.QInt8',
+      nodes_to_exclude: ['fused_consumer'],
+      per_channel: true,
+    });
     expect(got.extra_options.TensorQuantOverrides.style_conv_W).toEqual([{ quant_type: 'QuantType.QInt8', symmetric: true, axis: 0 }]);
   });
 });
@@ -138,7 +159,10 @@ describe('export --to rknn', () => {
     const out = join(dir, `co.${platform}.yaml`);
     const result = exportPlan({ planFile: plan, model: MODEL, target: 'rknn', platform, out });
     expect(result.files).toEqual([out]);
-    const parsed = JSON.parse(python('import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', [out])) as Record<string, unknown>;
+    const parsed = JSON.parse(python('import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', [out])) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(parsed)).toEqual(['custom_quantize_layers']);
     expect(parsed.custom_quantize_layers).toEqual(expected);
     const { tensors } = names(loadModel(MODEL).graph);
@@ -149,7 +173,9 @@ describe('export --to rknn', () => {
     const out = join(dir, 'hostile.yaml');
     const hostilePlan = writePlan(dir, { profile: 'generic-int8', overrides: { 'op:Conv': 'int16' } });
     exportPlan({ planFile: hostilePlan, model: 'fixtures/hostile-names.onnx', target: 'rknn', out });
-    const parsed = JSON.parse(python('import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', [out])) as { custom_quantize_layers: Record<string, string> };
+    const parsed = JSON.parse(python('import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', [out])) as {
+      custom_quantize_layers: Record<string, string>;
+    };
     const { tensors } = names(loadModel('fixtures/hostile-names.onnx').graph);
     const listed = Object.keys(parsed.custom_quantize_layers);
     expect(listed.length).toBeGreaterThan(0);
@@ -188,11 +214,31 @@ describe('bad input', () => {
   const plan = writePlan(dir);
   const cases: [string, Parameters<typeof exportPlan>[0], RegExp][] = [
     ['a missing model', { planFile: plan, model: join(dir, 'nope.onnx'), target: 'rknn' }, /Model file '.*nope\.onnx' does not exist\./],
-    ['--platform off rknn', { planFile: plan, model: MODEL, target: 'tensorrt', platform: 'rk3588' }, /--platform applies to --to rknn only, not to --to tensorrt\./],
-    ['an unknown platform', { planFile: plan, model: MODEL, target: 'rknn', platform: 'rk9999' }, /--platform 'rk9999' is not one of rk3562, .*rv1106\./],
-    ['ort --out not .json', { planFile: plan, model: MODEL, target: 'ort-overrides', out: join(dir, 'x.txt') }, /--out '.*x\.txt' must name a \.json file for --to ort-overrides/],
-    ['--out over the plan', { planFile: plan, model: MODEL, target: 'tensorrt', out: plan }, /would overwrite the input '.*co\.plan\.json'; choose another --out\./],
-    ['a plan for another model', { planFile: plan, model: 'fixtures/conv-in-relu.onnx', target: 'tensorrt' }, /Plan override 'content_conv': no node or tensor is named 'content_conv'/],
+    [
+      '--platform off rknn',
+      { planFile: plan, model: MODEL, target: 'tensorrt', platform: 'rk3588' },
+      /--platform applies to --to rknn only, not to --to tensorrt\./,
+    ],
+    [
+      'an unknown platform',
+      { planFile: plan, model: MODEL, target: 'rknn', platform: 'rk9999' },
+      /--platform 'rk9999' is not one of rk3562, .*rv1106\./,
+    ],
+    [
+      'ort --out not .json',
+      { planFile: plan, model: MODEL, target: 'ort-overrides', out: join(dir, 'x.txt') },
+      /--out '.*x\.txt' must name a \.json file for --to ort-overrides/,
+    ],
+    [
+      '--out over the plan',
+      { planFile: plan, model: MODEL, target: 'tensorrt', out: plan },
+      /would overwrite the input '.*co\.plan\.json'; choose another --out\./,
+    ],
+    [
+      'a plan for another model',
+      { planFile: plan, model: 'fixtures/conv-in-relu.onnx', target: 'tensorrt' },
+      /Plan override 'content_conv': no node or tensor is named 'content_conv'/,
+    ],
   ];
   it.each(cases)('%s is a UserError and writes nothing', (_, options, message) => {
     const before = existsSync(exportFileFor(plan, options.target));
@@ -220,7 +266,9 @@ describe('the CLI', () => {
   it('wants --to and --model', () => {
     expect(runCli(['export', 'x.json', '--model', MODEL]).stderr).toMatch(/Missing required argument: to/);
     expect(runCli(['export', 'x.json', '--to', 'rknn', '--model', MODEL, '--to']).stderr).toMatch(/--to needs a value\./);
-    expect(runCli(['export', 'x.json', '--to', 'nope', '--model', MODEL]).stderr).toMatch(/--to 'nope' is not one of ort-overrides, tensorrt, rknn\./);
+    expect(runCli(['export', 'x.json', '--to', 'nope', '--model', MODEL]).stderr).toMatch(
+      /--to 'nope' is not one of ort-overrides, tensorrt, rknn\./,
+    );
   });
 });
 
@@ -228,8 +276,23 @@ describe.skipIf(!HAS_SHARED)('udnie with a fix plan', () => {
   // The plan `quantscope fix udnie.onnx -i cat.jpg --calib dog.jpg` writes (13 convolutions at a16w8).
   const fixPlan = {
     profile: 'generic-int8',
-    overrides: Object.fromEntries(['convolution14', 'convolution1', 'convolution2', 'convolution12', 'convolution11', 'convolution10', 'convolution9',
-      'convolution8', 'convolution7', 'convolution6', 'convolution5', 'convolution4', 'convolution'].map((n) => [n, 'a16w8'])),
+    overrides: Object.fromEntries(
+      [
+        'convolution14',
+        'convolution1',
+        'convolution2',
+        'convolution12',
+        'convolution11',
+        'convolution10',
+        'convolution9',
+        'convolution8',
+        'convolution7',
+        'convolution6',
+        'convolution5',
+        'convolution4',
+        'convolution',
+      ].map((n) => [n, 'a16w8']),
+    ),
   };
   const model = join(SHARED, 'models', 'udnie.onnx');
   const dir = tempDir('qs-export-udnie-');
@@ -238,7 +301,10 @@ describe.skipIf(!HAS_SHARED)('udnie with a fix plan', () => {
 
   it('every exported name exists in udnie', () => {
     const ort = JSON.parse(readFileSync(exportPlan({ planFile: plan, model, target: 'ort-overrides' }).files[0], 'utf8')) as {
-      quantize_static: { nodes_to_exclude: string[]; extra_options: { TensorQuantOverrides: Record<string, { quant_type: string; convert?: { recv_nodes: string[] } }[]> } };
+      quantize_static: {
+        nodes_to_exclude: string[];
+        extra_options: { TensorQuantOverrides: Record<string, { quant_type: string; convert?: { recv_nodes: string[] } }[]> };
+      };
     };
     const overrides = ort.quantize_static.extra_options.TensorQuantOverrides;
     for (const [t, [d]] of Object.entries(overrides)) {
@@ -254,7 +320,10 @@ describe.skipIf(!HAS_SHARED)('udnie with a fix plan', () => {
     for (const n of fixPlan.overrides ? Object.keys(fixPlan.overrides) : []) expect(spec).toContain(`${n}:fp16`);
 
     const rknn = readFileSync(exportPlan({ planFile: plan, model, target: 'rknn' }).files[0], 'utf8');
-    const keys = rknn.split('\n').filter((l) => l.startsWith('    "')).map((l) => JSON.parse(l.trim().replace(/: (int8|int16|float16)$/, '')) as string);
+    const keys = rknn
+      .split('\n')
+      .filter((l) => l.startsWith('    "'))
+      .map((l) => JSON.parse(l.trim().replace(/: (int8|int16|float16)$/, '')) as string);
     expect(keys.length).toBeGreaterThan(13);
     for (const k of keys) expect(tensors.has(k), k).toBe(true);
   });

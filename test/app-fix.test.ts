@@ -97,7 +97,9 @@ describe.skipIf(!HAS_SHARED)('bisect and fix on udnie', () => {
     const quant = await setUpQuant(ctx, { calib: ['cat.jpg', 'dog.jpg', 'hummingbird.jpg'].map((f) => join(IMAGES, f)) });
 
     const b = await bisect({ ctx, quant, metric: 'psnrDb', threshold: 45 });
-    console.log(`udnie bisect psnrDb>=45: culprit ${b.culprit?.node} (${b.culprit?.opType}), ${b.quantRuns} quant runs over ${b.candidates} candidates (budget ${b.runBudget})`);
+    console.log(
+      `udnie bisect psnrDb>=45: culprit ${b.culprit?.node} (${b.culprit?.opType}), ${b.quantRuns} quant runs over ${b.candidates} candidates (budget ${b.runBudget})`,
+    );
     expect(b.output.pass).toBe(false);
     expect(b.culprit).not.toBeNull();
     expect(b.quantRuns).toBeLessThanOrEqual(b.runBudget);
@@ -107,9 +109,9 @@ describe.skipIf(!HAS_SHARED)('bisect and fix on udnie', () => {
     const before = report.before[0].metrics;
     const after = report.outputs[0].metrics;
     console.log(
-      `udnie fix psnrDb>=45: PSNR ${before.psnrDb.toFixed(2)} -> ${after.psnrDb.toFixed(2)} dB, cosine ${before.cosine.toFixed(6)} -> ${after.cosine.toFixed(6)}; `
-      + `promoted ${report.promoted.join(', ')} (pruned ${report.pruned.map((r) => r.changes.map((c) => c.node).join('+')).join(', ') || 'none'}); `
-      + `${(100 * report.cost.macShareAboveInt8).toFixed(1)}% of MACs, ${(100 * report.cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8; ${report.quantRuns} quant runs`,
+      `udnie fix psnrDb>=45: PSNR ${before.psnrDb.toFixed(2)} -> ${after.psnrDb.toFixed(2)} dB, cosine ${before.cosine.toFixed(6)} -> ${after.cosine.toFixed(6)}; ` +
+        `promoted ${report.promoted.join(', ')} (pruned ${report.pruned.map((r) => r.changes.map((c) => c.node).join('+')).join(', ') || 'none'}); ` +
+        `${(100 * report.cost.macShareAboveInt8).toFixed(1)}% of MACs, ${(100 * report.cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8; ${report.quantRuns} quant runs`,
     );
     expect(before.cosine).toBeGreaterThan(0.999);
     expect(before.psnrDb).toBeLessThan(45);

@@ -32,7 +32,9 @@ beforeAll(async () => {
   writeTensorFile(f('f64.npy'), makeTensor('float64', [1, 3, 4, 4], new Float64Array(48)), { fsync: false });
   writeTensorFile(f('image.bin'), makeTensor('float32', [48], new Float32Array(48).fill(2)), { fsync: false });
   writeTensorFile(f('bytes.bin'), makeTensor('uint8', [48], new Uint8Array(48).fill(255)), { fsync: false });
-  await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 255, g: 0, b: 10 } } }).png().toFile(f('red.png'));
+  await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 255, g: 0, b: 10 } } })
+    .png()
+    .toFile(f('red.png'));
 });
 
 describe('parseInputSpec', () => {
@@ -81,7 +83,10 @@ describe('synthesizeInput', () => {
   const stats = (values: Float64Array) => {
     let s = 0;
     let s2 = 0;
-    for (const v of values) { s += v; s2 += v * v; }
+    for (const v of values) {
+      s += v;
+      s2 += v * v;
+    }
     const mean = s / values.length;
     return { mean, std: Math.sqrt(s2 / values.length - mean * mean), min: Math.min(...values), max: Math.max(...values) };
   };
@@ -185,21 +190,62 @@ describe('resolveInputs', () => {
   });
 
   const errors: [string, ValueInfo[], string[], object, RegExp][] = [
-    ['dynamic dims without --shape', [dynamic], [], {}, /Input 'x' has dynamic dimensions \(shape \[batch,3,\?,\?\]\); give its shape with --shape x=1x3x1x1/],
-    ['unknown input name', [image, style], ['imgae=a.npy'], {}, /--input names 'imgae', which is not an input of the model \(closest: 'image'/],
+    [
+      'dynamic dims without --shape',
+      [dynamic],
+      [],
+      {},
+      /Input 'x' has dynamic dimensions \(shape \[batch,3,\?,\?\]\); give its shape with --shape x=1x3x1x1/,
+    ],
+    [
+      'unknown input name',
+      [image, style],
+      ['imgae=a.npy'],
+      {},
+      /--input names 'imgae', which is not an input of the model \(closest: 'image'/,
+    ],
     ['unknown --shape name', [image], [], { shapes: { imag: [1] } }, /--shape names 'imag'.*closest: 'image'/],
     ['no name with two inputs', [image, style], ['a.npy'], {}, /needs a NAME= prefix because the model has 2 inputs: 'image', 'style_vec'/],
     ['given twice', [image], [`image=${f('image.npy')}`, `image=${f('image.npy')}`], {}, /Input 'image' is given twice/],
-    ['shape mismatch', [image], [`image=${f('small.npy')}`], {}, /Input 'image' expects shape \[1,3,4,4\] but '.*small\.npy' holds \[1,3,2,2\]/],
+    [
+      'shape mismatch',
+      [image],
+      [`image=${f('small.npy')}`],
+      {},
+      /Input 'image' expects shape \[1,3,4,4\] but '.*small\.npy' holds \[1,3,2,2\]/,
+    ],
     ['dtype mismatch', [image], [`image=${f('f64.npy')}`], {}, /Input 'image' is float32 but '.*f64\.npy' holds float64/],
-    ['--shape against declared dims', [dynamic], [], { shapes: { x: [1, 4, 5, 5] } }, /--shape x=1x4x5x5 does not fit input 'x', whose shape is \[batch,3,\?,\?\]/],
-    ['--shape against the file', [dynamic], [`x=${f('image.npy')}`], { shapes: { x: [1, 3, 5, 5] } }, /expects shape \[1,3,5,5\] but .* holds \[1,3,4,4\]/],
-    ['synthesis turned off', [image, style], [`image=${f('image.npy')}`], { synthesize: false }, /Input 'style_vec' has no --input; give one/],
+    [
+      '--shape against declared dims',
+      [dynamic],
+      [],
+      { shapes: { x: [1, 4, 5, 5] } },
+      /--shape x=1x4x5x5 does not fit input 'x', whose shape is \[batch,3,\?,\?\]/,
+    ],
+    [
+      '--shape against the file',
+      [dynamic],
+      [`x=${f('image.npy')}`],
+      { shapes: { x: [1, 3, 5, 5] } },
+      /expects shape \[1,3,5,5\] but .* holds \[1,3,4,4\]/,
+    ],
+    [
+      'synthesis turned off',
+      [image, style],
+      [`image=${f('image.npy')}`],
+      { synthesize: false },
+      /Input 'style_vec' has no --input; give one/,
+    ],
     ['image for a 2-D input', [style], [f('red.png')], {}, /Input 'style_vec' has shape \[1,8\], which is not an image layout/],
     ['missing file', [image], [f('nope.npy')], {}, /nope\.npy' cannot be opened/],
   ];
   it.each(errors)('%s -> UserError', async (_what, inputs, specs, options, message) => {
-    const run = () => resolveInputs(graphWith(...inputs), specs.map((s) => parseInputSpec(s)), options);
+    const run = () =>
+      resolveInputs(
+        graphWith(...inputs),
+        specs.map((s) => parseInputSpec(s)),
+        options,
+      );
     await expect(run()).rejects.toThrow(UserError);
     await expect(run()).rejects.toThrow(message);
   });
@@ -211,17 +257,24 @@ if (!existsSync(SHARED)) console.log(`skipping real-model input tests: ${SHARED}
 describe.skipIf(!existsSync(SHARED))('inputs of the models in ../shared', () => {
   it('mnist takes a photograph as one grey 28x28 channel', async () => {
     const { graph } = loadModel(join(SHARED, 'models', 'mnist.onnx'));
-    const r = await resolveInputs(graph, [parseInputSpec(join(SHARED, 'images', 'kitten_224.png'))], { preprocess: parsePreprocess('unit') });
+    const r = await resolveInputs(graph, [parseInputSpec(join(SHARED, 'images', 'kitten_224.png'))], {
+      preprocess: parsePreprocess('unit'),
+    });
     const t = r.feeds.get('Input3')!;
     expect([...t.dims]).toEqual([1, 1, 28, 28]);
     expect(Math.max(...(t.data as Float32Array))).toBeLessThanOrEqual(1);
   });
 
-  it('udnie takes fish_720.png as is, and needs --shape for a synthetic input', async () => {
+  it('udnie takes fish_720.png as is, and a synthetic input gets batch 1 with a notice', async () => {
     const { graph } = loadModel(join(SHARED, 'models', 'udnie.onnx'));
     const r = await resolveInputs(graph, [parseInputSpec(`inputImage=${join(SHARED, 'images', 'fish_720.png')}`)]);
     expect([...r.feeds.get('inputImage')!.dims]).toEqual([1, 3, 720, 720]);
-    await expect(resolveInputs(graph, [])).rejects.toThrow(/--shape inputImage=1x3x720x720/);
+    expect(r.notices).toEqual([]);
+    const batch = await resolveInputs(graph, []);
+    expect([...batch.feeds.get('inputImage')!.dims]).toEqual([1, 3, 720, 720]);
+    expect(batch.notices).toEqual([
+      "input 'inputImage' has a dynamic batch dimension (shape [None,3,720,720]): using batch 1 (give --shape inputImage=Nx3x720x720 to choose)",
+    ]);
     const s = await resolveInputs(graph, [], { shapes: { inputImage: [1, 3, 720, 720] } });
     expect(s.sources[0]).toMatchObject({ source: 'synthetic (seed 0)', shape: [1, 3, 720, 720] });
   });

@@ -74,13 +74,15 @@ describe('tensor names holding NUL', () => {
     }
   });
 
-  it('run --backend both taps every tensor and writes it under its own name, with the safe model\'s values', async () => {
+  it("run --backend both taps every tensor and writes it under its own name, with the safe model's values", async () => {
     const tensors = async (file: string, out: string) => {
       const { ctx, quant } = await open(file);
       const result = await runModel({ ctx, quant, backend: 'both', taps: ['@all'], outDir: join(dir, out) });
       expect(result.status).toBe('complete');
       const manifest = readManifest(result.outDir);
-      return new Map(manifest.tensors.map((t) => [`${t.backend}:${t.name}`, Array.from(readRunTensor(result.outDir, t).data as Float32Array)]));
+      return new Map(
+        manifest.tensors.map((t) => [`${t.backend}:${t.name}`, Array.from(readRunTensor(result.outDir, t).data as Float32Array)]),
+      );
     };
     const nul = await tensors(NUL, 'run-nul');
     const safe = await tensors(SAFE, 'run-safe');
@@ -89,7 +91,7 @@ describe('tensor names holding NUL', () => {
     for (const [key, values] of nul) expect(values, key).toEqual(safe.get(key.replaceAll('\u0000', '_')));
   });
 
-  it('compare reports every tensor under its own name with the safe model\'s metrics', async () => {
+  it("compare reports every tensor under its own name with the safe model's metrics", async () => {
     const report = async (file: string) => {
       const { ctx, quant } = await open(file);
       return (await compareModel({ ctx, quant })).report;
@@ -116,7 +118,7 @@ describe('tensor names holding NUL', () => {
     expect(normalized(nul)).toEqual(normalized(safe));
   });
 
-  it('fix (at most two promotions) finds the safe model\'s plan with the same numbers', async () => {
+  it("fix (at most two promotions) finds the safe model's plan with the same numbers", async () => {
     const report = async (file: string, plan: string) => {
       const { ctx, quant } = await open(file);
       return fix({ ctx, quant, maxPromotions: 2, target: 'cosine>=0.999', planOut: join(dir, plan) });
@@ -133,10 +135,14 @@ describe('tensor names holding NUL', () => {
     const { ctx, quant } = await open(NUL);
     const out = join(dir, 'emit-nul', 'planted.onnx');
     await expect(emitModel({ ctx, setup: quant, out })).rejects.toThrow(UserError);
-    await expect(emitModel({ ctx, setup: quant, out })).rejects.toThrow(/^The output 'y\\x00' of '.*planted-nul\.onnx' has a NUL character in its name, which onnxruntime cannot take as an input or output name[^.]*\.$/);
+    await expect(emitModel({ ctx, setup: quant, out })).rejects.toThrow(
+      /^The output 'y\\x00' of '.*planted-nul\.onnx' has a NUL character in its name, which onnxruntime cannot take as an input or output name[^.]*\.$/,
+    );
     expect(existsSync(out)).toBe(false);
     // fix --emit refuses before its search, not after it.
-    await expect(fix({ ctx, quant, emit: join(dir, 'fix-nul.onnx'), planOut: join(dir, 'fix-nul.plan.json') })).rejects.toThrow(/^The output 'y\\x00'/);
+    await expect(fix({ ctx, quant, emit: join(dir, 'fix-nul.onnx'), planOut: join(dir, 'fix-nul.plan.json') })).rejects.toThrow(
+      /^The output 'y\\x00'/,
+    );
     expect(existsSync(join(dir, 'fix-nul.plan.json'))).toBe(false);
   });
 

@@ -45,11 +45,12 @@ describe('DumpsBackend over a device directory', () => {
     nothing: { node: 'no/such', outputIndex: 0 },
   };
   const names = ['conv1_out', 'a/b:0', 'plain name', 'conv_out', 'conv_out1', 'relu_out', 'mapped', 'missing', 'x/y', 'x:y', 'nothing'];
-  const open = () => DumpsBackend.open(dir, {
-    names,
-    nodeOf: (n) => nodes[n],
-    map: { mapped: { file: 'dev/x.bin', dtype: 'uint8', shape: [2, 2] }, conv1_out: 'x_y.npy' },
-  });
+  const open = () =>
+    DumpsBackend.open(dir, {
+      names,
+      nodeOf: (n) => nodes[n],
+      map: { mapped: { file: 'dev/x.bin', dtype: 'uint8', shape: [2, 2] }, conv1_out: 'x_y.npy' },
+    });
 
   it.each([
     ['conv1_out', 'name', [1]],
@@ -77,7 +78,7 @@ describe('DumpsBackend over a device directory', () => {
     expect(backend.matchOf('x_y')?.rule).toBe('name');
   });
 
-  it('matches a name standing for a hashed file name by that file\'s base, and only then', async () => {
+  it("matches a name standing for a hashed file name by that file's base, and only then", async () => {
     const base = tensorFileName('a/b:0');
     const bare = await DumpsBackend.open(dir, { names: ['a_b_0'] });
     expect(bare.matchOf('a_b_0')).toBeUndefined();
@@ -94,16 +95,32 @@ describe('DumpsBackend over a device directory', () => {
   it('lists the files with what their names say', () => {
     const list = listDumpTensors(dir);
     expect(list.map((f) => f.file)).not.toContain('.hidden.npy');
-    expect(list.find((f) => f.file === 'conv_block_conv.0.1690000000000001.npy')).toMatchObject({ tensor: null, node: 'conv_block_conv', outputIndex: 0, timestamp: '1690000000000001' });
-    expect(list.find((f) => f.file === 'Conv2D.layer2_relu.1.2.1690000000000005.output.0.npy')).toMatchObject({ node: 'layer2_relu', outputIndex: 0 });
-    expect(list.find((f) => f.file === tensorFileName('a/b:0', '.npy'))).toMatchObject({ tensor: 'a_b_0', exactName: false, hash: nameHash('a/b:0') });
+    expect(list.find((f) => f.file === 'conv_block_conv.0.1690000000000001.npy')).toMatchObject({
+      tensor: null,
+      node: 'conv_block_conv',
+      outputIndex: 0,
+      timestamp: '1690000000000001',
+    });
+    expect(list.find((f) => f.file === 'Conv2D.layer2_relu.1.2.1690000000000005.output.0.npy')).toMatchObject({
+      node: 'layer2_relu',
+      outputIndex: 0,
+    });
+    expect(list.find((f) => f.file === tensorFileName('a/b:0', '.npy'))).toMatchObject({
+      tensor: 'a_b_0',
+      exactName: false,
+      hash: nameHash('a/b:0'),
+    });
     expect(list.find((f) => f.file === 'conv1_out.txt')).toMatchObject({ tensor: 'conv1_out', format: 'txt' });
     expect(list.find((f) => f.file === 'dev/x.bin')).toMatchObject({ tensor: 'x', format: 'bin' });
   });
 
   it.each([
     ['missing directory', () => DumpsBackend.open(join(root, 'nope'), { names: [] }), /Dump directory '.*nope' does not exist/],
-    ['map names a missing file', () => DumpsBackend.open(dir, { names: [], map: { a: 'gone.npy' } }), /gives file 'gone\.npy' for tensor 'a', but it does not exist/],
+    [
+      'map names a missing file',
+      () => DumpsBackend.open(dir, { names: [], map: { a: 'gone.npy' } }),
+      /gives file 'gone\.npy' for tensor 'a', but it does not exist/,
+    ],
   ])('%s', async (_what, fn, message) => {
     await expect(fn()).rejects.toThrow(UserError);
     await expect(fn()).rejects.toThrow(message);
@@ -131,7 +148,7 @@ describe('DumpsBackend over a quantscope run', () => {
     expect(vals((await backend.run(new Map(), ['conv1_out'])).get('conv1_out'))).toEqual(expected);
   });
 
-  it('falls back to file names for tensors the chosen side lacks, never to the other side\'s files', async () => {
+  it("falls back to file names for tensors the chosen side lacks, never to the other side's files", async () => {
     const backend = await DumpsBackend.open(dir, { names: ['only/quant', 'extra'], side: 'float' });
     expect(backend.matchOf('extra')?.rule).toBe('name');
     expect(backend.matchOf('only/quant')).toBeUndefined();
@@ -153,13 +170,18 @@ describe('DumpsBackend over a quantscope run', () => {
     expect(list.map((f) => [f.file, f.tensor, f.backend])).toEqual(
       side === 'float'
         ? [[tensorFileName('conv1_out', '.npy'), 'conv1_out', 'float']]
-        : [[tensorFileName('conv1_out', '.npy'), 'conv1_out', 'quant'], [tensorFileName('only/quant', '.npy'), 'only/quant', 'quant']].sort(),
+        : [
+            [tensorFileName('conv1_out', '.npy'), 'conv1_out', 'quant'],
+            [tensorFileName('only/quant', '.npy'), 'only/quant', 'quant'],
+          ].sort(),
     );
   });
 
   it('lists manifest entries with their names', () => {
     const list = listDumpTensors(dir);
-    expect(list.filter((f) => f.tensor === 'only/quant')).toMatchObject([{ backend: 'quant', exactName: true, dtype: 'float32', shape: [1] }]);
+    expect(list.filter((f) => f.tensor === 'only/quant')).toMatchObject([
+      { backend: 'quant', exactName: true, dtype: 'float32', shape: [1] },
+    ]);
   });
 });
 

@@ -30,9 +30,15 @@ function int4Model(int4Input: boolean) {
 
 describe('onnxruntime-node dtypes', () => {
   it.each([
-    { dtype: 'float32', ok: true }, { dtype: 'float16', ok: true }, { dtype: 'int64', ok: true },
-    { dtype: 'bool', ok: true }, { dtype: 'string', ok: true }, { dtype: 'bfloat16', ok: false },
-    { dtype: 'float8e4m3fn', ok: false }, { dtype: 'int4', ok: false }, { dtype: 'uint4', ok: false },
+    { dtype: 'float32', ok: true },
+    { dtype: 'float16', ok: true },
+    { dtype: 'int64', ok: true },
+    { dtype: 'bool', ok: true },
+    { dtype: 'string', ok: true },
+    { dtype: 'bfloat16', ok: false },
+    { dtype: 'float8e4m3fn', ok: false },
+    { dtype: 'int4', ok: false },
+    { dtype: 'uint4', ok: false },
     { dtype: 'complex64', ok: false },
   ] as const)('$dtype crosses the binding: $ok', ({ dtype, ok }) => {
     expect(isOrtDType(dtype)).toBe(ok);

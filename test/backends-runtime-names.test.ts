@@ -8,10 +8,11 @@ import { createModel, editModel, parseModel, tensorNames } from '../src/onnx/ind
 import { branchyBytes } from './helpers/branchy-model.js';
 
 const NUL = { x: 'x\u0000', w: 'w\u0000', s: 's\u0000', r: 'r\u0000', sp: 'sp\u0000' };
-const feeds = (x: string, cond: boolean): Map<string, Tensor> => new Map([
-  [x, makeTensor('float32', [2], new Float32Array([1, -2]))],
-  ['cond', makeTensor('bool', [], new Uint8Array([cond ? 1 : 0]))],
-]);
+const feeds = (x: string, cond: boolean): Map<string, Tensor> =>
+  new Map([
+    [x, makeTensor('float32', [2], new Float32Array([1, -2]))],
+    ['cond', makeTensor('bool', [], new Uint8Array([cond ? 1 : 0]))],
+  ]);
 
 describe('runtimeNameProblem', () => {
   it('names NUL and unpaired surrogates, and passes every other name', () => {
@@ -19,7 +20,8 @@ describe('runtimeNameProblem', () => {
     expect(runtimeNameProblem('\u0000')).toBe('a NUL character');
     expect(runtimeNameProblem('a\ud800b')).toBe('an unpaired UTF-16 surrogate');
     expect(runtimeNameProblem('a\udc00')).toBe('an unpaired UTF-16 surrogate');
-    for (const ok of ['y', '\ud83d\ude42', '\u001b[31mred', '../x', 'a\ufffdb', '\u2400', 'L'.repeat(10_000)]) expect(runtimeNameProblem(ok), ok).toBeUndefined();
+    for (const ok of ['y', '\ud83d\ude42', '\u001b[31mred', '../x', 'a\ufffdb', '\u2400', 'L'.repeat(10_000)])
+      expect(runtimeNameProblem(ok), ok).toBeUndefined();
   });
 });
 
@@ -27,7 +29,11 @@ describe('RuntimeNames', () => {
   it('aliases only the unsafe names, readably, never onto a name the model has or another alias', () => {
     const names = new Set(['a\u0000b', 'a\u2400b', 'c\ud800', 'c\udc00', 'c\ufffd~2', 'safe']);
     const map = RuntimeNames.for(names);
-    expect([...map.aliases]).toEqual([['a\u0000b', 'a\u2400b~2'], ['c\ud800', 'c\ufffd'], ['c\udc00', 'c\ufffd~3']]);
+    expect([...map.aliases]).toEqual([
+      ['a\u0000b', 'a\u2400b~2'],
+      ['c\ud800', 'c\ufffd'],
+      ['c\udc00', 'c\ufffd~3'],
+    ]);
     for (const [original, alias] of map.aliases) {
       expect(runtimeNameProblem(alias)).toBeUndefined();
       expect(map.runtime(original)).toBe(alias);
@@ -53,7 +59,7 @@ describe('RuntimeNames', () => {
 });
 
 describe('OrtSession over a model with unsafe names', () => {
-  it('takes feeds and fetches by the model\'s own names and returns results under them, through If branches', async () => {
+  it("takes feeds and fetches by the model's own names and returns results under them, through If branches", async () => {
     const model = editModel(parseModel(branchyBytes(NUL)), { addOutputs: ['s\u0000'] });
     const session = await OrtSession.create(model, { label: 'the branchy model' });
     try {
@@ -75,7 +81,9 @@ describe('OrtSession over a model with unsafe names', () => {
     const x = b.input('x', [1, 2]);
     const mid = b.relu(x, { name: 'r1', out: 'mid\ud800' });
     b.output(b.tanh(mid, { name: 't1', out: 'y' }));
-    const session = await OrtSession.create(editModel(createModel(b.build()), { addOutputs: ['mid\ud800'] }), { label: 'the surrogate model' });
+    const session = await OrtSession.create(editModel(createModel(b.build()), { addOutputs: ['mid\ud800'] }), {
+      label: 'the surrogate model',
+    });
     try {
       const out = await session.run(new Map([['x', makeTensor('float32', [1, 2], new Float32Array([-1, 2]))]]), ['y', 'mid\ud800']);
       expect(Array.from(out.get('mid\ud800')?.data as Float32Array)).toEqual([0, 2]);
@@ -84,7 +92,7 @@ describe('OrtSession over a model with unsafe names', () => {
     }
   });
 
-  it('over a file\'s own bytes, refuses a fetch or feed name onnxruntime cannot take, by name, in one sentence', async () => {
+  it("over a file's own bytes, refuses a fetch or feed name onnxruntime cannot take, by name, in one sentence", async () => {
     const session = await OrtSession.fromBytes(branchyBytes(NUL), { label: 'the file' });
     try {
       const fetch = session.run(feeds('x', true), ['r\u0000']);
@@ -92,7 +100,9 @@ describe('OrtSession over a model with unsafe names', () => {
       await expect(session.run(feeds('x', true), ['r\u0000'])).rejects.toThrow(
         "The tensor 'r\\x00' of the file has a NUL character in its name, which onnxruntime cannot take as an input or output name; rename it in the model.",
       );
-      await expect(session.run(feeds('x\u0000', true), [])).rejects.toThrow("The input 'x\\x00' of the file has a NUL character in its name");
+      await expect(session.run(feeds('x\u0000', true), [])).rejects.toThrow(
+        "The input 'x\\x00' of the file has a NUL character in its name",
+      );
     } finally {
       await session.dispose();
     }

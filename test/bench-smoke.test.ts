@@ -20,7 +20,16 @@ interface Results {
   load: { before: number[]; after: number[] };
   sections: { section: string; seconds: number; error?: string }[];
   skipped: { section: string; reason: string }[];
-  figures: { id: string; section: string; unit: string; samples: number[]; median: number; min: number; max: number; met: boolean | null }[];
+  figures: {
+    id: string;
+    section: string;
+    unit: string;
+    samples: number[];
+    median: number;
+    min: number;
+    max: number;
+    met: boolean | null;
+  }[];
 }
 
 describe('npm run bench -- --quick', () => {
@@ -28,7 +37,9 @@ describe('npm run bench -- --quick', () => {
     const dir = tempDir('qs-bench-smoke-');
     const out = join(dir, 'results.json');
     const r = spawnSync(process.execPath, [RUN, '--quick', '--out', out, '--cache', join(dir, 'cache')], {
-      cwd: REPO, encoding: 'utf8', timeout: 120_000,
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 120_000,
     });
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
@@ -45,8 +56,17 @@ describe('npm run bench -- --quick', () => {
 
     const ids = results.figures.map((f) => f.id);
     for (const id of [
-      'metrics.plain.cpu', 'startup.inspect.demo', 'compare.demo.floor', 'compare.demo.ratio-plain', 'compare.demo.ratio-full',
-      'bisect.demo.runs', 'bisect.demo.ratio', 'fix.demo.ratio', 'fix.demo.runs', 'memory.demo.compare-256MB', 'memory.demo.naive',
+      'metrics.plain.cpu',
+      'startup.inspect.demo',
+      'compare.demo.floor',
+      'compare.demo.ratio-plain',
+      'compare.demo.ratio-full',
+      'bisect.demo.runs',
+      'bisect.demo.ratio',
+      'fix.demo.ratio',
+      'fix.demo.runs',
+      'memory.demo.compare-256MB',
+      'memory.demo.naive',
       ...(HAS_TMUX ? ['tui.first-frame', 'tui.keypress'] : []),
     ]) {
       expect(ids, id).toContain(id);

@@ -23,7 +23,20 @@ function cli(args: string[]) {
 /** Runs the float backend on the photo with a preprocessing spec, dumping the input and every tensor (or only the outputs). */
 function floatRun(name: string, preprocess: string, taps: string[] = ['x', '@all']): string {
   const out = join(root, name);
-  const r = cli(['run', MODEL, '--backend', 'float', '--input', image, '--preprocess', preprocess, ...(taps.length ? ['--taps', ...taps] : []), '-o', out, '-q']);
+  const r = cli([
+    'run',
+    MODEL,
+    '--backend',
+    'float',
+    '--input',
+    image,
+    '--preprocess',
+    preprocess,
+    ...(taps.length ? ['--taps', ...taps] : []),
+    '-o',
+    out,
+    '-q',
+  ]);
   expect(r.code, r.stderr).toBe(0);
   return out;
 }
@@ -38,7 +51,9 @@ beforeAll(async () => {
     pixels[3 * i + 1] = (i * 13 + 50) % 256;
     pixels[3 * i + 2] = 255 - i;
   }
-  await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(image);
+  await sharp(pixels, { raw: { width: 16, height: 16, channels: 3 } })
+    .png()
+    .toFile(image);
 });
 
 describe('compare --ref --test of two float runs of the same image', () => {

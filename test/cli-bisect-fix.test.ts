@@ -62,7 +62,14 @@ describe('quantscope fix', () => {
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     // The default target: the default gate at the outputs.
-    expect(json).toMatchObject({ met: true, target: 'snrDb>=30,psnrDb>=40', peak: null, promoted: ['concat_consumer'], plan, quantRuns: 6 });
+    expect(json).toMatchObject({
+      met: true,
+      target: 'snrDb>=30,psnrDb>=40',
+      peak: null,
+      promoted: ['concat_consumer'],
+      plan,
+      quantRuns: 6,
+    });
     expect(json.outputs[0].metrics.snrDb).toBeGreaterThanOrEqual(30);
     expect(json.outputs[0].metrics.psnrDb).toBeGreaterThanOrEqual(40);
     expect(json.cost.macShareAboveInt8).toBeGreaterThan(0);
@@ -85,7 +92,9 @@ describe('quantscope fix', () => {
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['fixed.manifest.json', 'fixed.onnx', 'fixed.plan.json', 'fixed.quant.json']);
     expect(JSON.parse(readFileSync(join(cwd, 'out', 'fixed.plan.json'), 'utf8'))).toMatchObject({ profile: 'generic-int8' });
     expect(r.stdout).toContain(`plan: ${join('out', 'fixed.plan.json')}\n`);
-    expect(r.stdout).toContain(`emitted and verified: ${join('out', 'fixed.onnx')} (+ ${join('out', 'fixed.quant.json')}, ${join('out', 'fixed.manifest.json')})`);
+    expect(r.stdout).toContain(
+      `emitted and verified: ${join('out', 'fixed.onnx')} (+ ${join('out', 'fixed.quant.json')}, ${join('out', 'fixed.manifest.json')})`,
+    );
     // Without --emit the plan's default stays dumps/<model>.fix-plan.json.
     const plain = runCli(['fix', fixture('concat-ranges'), '--json'], { cwd });
     expect(plain.code, plain.stderr).toBe(0);
@@ -95,7 +104,16 @@ describe('quantscope fix', () => {
 
   it('takes a target on any metric, here the fp16 overflow fixed by FP32', () => {
     const dir = tempDir();
-    const r = runCli(['fix', fixture('reducemean-overflow'), '--profile', 'int8-fp16', '--target', 'snr>=25', '--out', join(dir, 'p.json')]);
+    const r = runCli([
+      'fix',
+      fixture('reducemean-overflow'),
+      '--profile',
+      'int8-fp16',
+      '--target',
+      'snr>=25',
+      '--out',
+      join(dir, 'p.json'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^target snrDb>=25 \(int8-fp16, strategy bisect\): met with 1 promotion\(s\); \d+ quant runs in \d+\.\d s$/m);
     expect(r.stdout).toMatch(/^ {2}planted_mean \(ReduceMean\) fp16->fp32 {2}\[culprit\]$/m);

@@ -35,7 +35,9 @@ describe('quantscope calibrate', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ id: a.id, cached: true });
 
-    const minmax = runCli(['calibrate', MODEL, '--calib', images, '--method', 'minmax', '--profile', 'int8-fp16'], { env: { QUANTSCOPE_CACHE: cache } });
+    const minmax = runCli(['calibrate', MODEL, '--calib', images, '--method', 'minmax', '--profile', 'int8-fp16'], {
+      env: { QUANTSCOPE_CACHE: cache },
+    });
     expect(minmax.code, minmax.stderr).toBe(0);
     expect(minmax.stderr).toContain('calibration statistics of 3 sample(s) reused from the cache');
     expect(minmax.stdout).toMatch(/^calibration [0-9a-f]{16} \(measured\): \d+ tensors over 3 sample\(s\), minmax, profile int8-fp16\n/);
@@ -49,7 +51,9 @@ describe('quantscope calibrate', () => {
     expect(r.stderr).toMatch(/^calibrate 3\/3 \(100%\) 3 sample\(s\), \d+ tensors; done in \d+ s$/m);
     const table = JSON.parse(readFileSync(out, 'utf8'));
     expect(table).toMatchObject({ schemaVersion: 1, method: 'entropy', samples: 3 });
-    const again = runCli(['calibrate', MODEL, '--calib', images, '--method', 'entropy', '--no-cache', '--json', '-q'], { env: { QUANTSCOPE_CACHE: cache } });
+    const again = runCli(['calibrate', MODEL, '--calib', images, '--method', 'entropy', '--no-cache', '--json', '-q'], {
+      env: { QUANTSCOPE_CACHE: cache },
+    });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toBe('');
     expect(JSON.parse(again.stdout)).toMatchObject({ id: table.id, cached: false });
@@ -73,7 +77,10 @@ describe('quantscope calibrate', () => {
     const file = join(work, 'profile.json');
     const profile = JSON.parse(readFileSync(join(REPO, 'src', 'quant', 'profiles', 'generic-int8.json'), 'utf8'));
     writeFileSync(file, JSON.stringify({ ...profile, fusoin: profile.fusion, fusion: undefined }));
-    expectBadInput(runCli(['calibrate', MODEL, '--calib', images, '--profile', file]), /field 'fusoin' is not a profile field \(did you mean 'fusion'\?\)/);
+    expectBadInput(
+      runCli(['calibrate', MODEL, '--calib', images, '--profile', file]),
+      /field 'fusoin' is not a profile field \(did you mean 'fusion'\?\)/,
+    );
   });
 
   it.each([

@@ -30,18 +30,34 @@ function runAndInterrupt(after: number | null): Promise<{ exitMs: number; totalM
     const out = join(work, after === null ? 'full' : 'stopped');
     const started = Date.now();
     const child = spawn(process.execPath, [CLI, 'run', model, '--backend', 'float', '--out', out], {
-      cwd: REPO, env: { ...process.env, QUANTSCOPE_CACHE: join(work, 'cache') }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: REPO,
+      env: { ...process.env, QUANTSCOPE_CACHE: join(work, 'cache') },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     let signalled = 0;
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    if (after !== null) setTimeout(() => { signalled = Date.now(); child.kill('SIGINT'); }, after);
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('run did not end within 120 s')); }, 120_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    if (after !== null)
+      setTimeout(() => {
+        signalled = Date.now();
+        child.kill('SIGINT');
+      }, after);
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('run did not end within 120 s'));
+    }, 120_000);
     child.on('error', reject);
     child.on('exit', (code, by) => {
       clearTimeout(guard);
       const now = Date.now();
-      resolve({ exitMs: signalled ? now - signalled : -1, totalMs: now - started, status: code ?? (by ? 128 + (by === 'SIGINT' ? 2 : 15) : null), stderr });
+      resolve({
+        exitMs: signalled ? now - signalled : -1,
+        totalMs: now - started,
+        status: code ?? (by ? 128 + (by === 'SIGINT' ? 2 : 15) : null),
+        stderr,
+      });
     });
   });
 }

@@ -33,7 +33,9 @@ describe('quantscope compare <model>', () => {
     const gated = runCli(['compare', PLANTED, '--json', '--fail-under', '--no-achievable'], { env });
     expect(gated.code, gated.stderr).toBe(1);
     expect(parseReportJson(gated.stdout).achievable).toBeUndefined();
-    const lenient = runCli(['compare', PLANTED, '--taps', '@outputs', '--metric', 'snr', '--threshold', '-10', '--fail-under', '-q'], { env });
+    const lenient = runCli(['compare', PLANTED, '--taps', '@outputs', '--metric', 'snr', '--threshold', '-10', '--fail-under', '-q'], {
+      env,
+    });
     expect(lenient.code, lenient.stderr).toBe(0);
     expect(lenient.stdout).toContain('1 tensors compared, 0 failing snrDb >= -10.');
   });
@@ -46,7 +48,8 @@ describe('quantscope compare <model>', () => {
     expect(table.stdout).toContain('Worst source: planted_source_out.');
     expect(table.stdout).toMatch(/planted_source_out.*source.*FAIL/);
     expect(table.stdout).not.toContain('\x1b[');
-    for (const f of ['plots/depth.png', 'plots/depth-y.png', 'run/manifest.json', 'run/report.json']) expect(existsSync(join(dir, f)), f).toBe(true);
+    for (const f of ['plots/depth.png', 'plots/depth-y.png', 'run/manifest.json', 'run/report.json'])
+      expect(existsSync(join(dir, f)), f).toBe(true);
     const meta = await sharp(join(dir, 'plots', 'depth.png')).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1100, 760]);
     const csv = runCli(['compare', PLANTED, '--format', 'csv', '--no-own'], { env });
@@ -77,7 +80,9 @@ describe('quantscope compare <model>', () => {
     const dir = tempDir('qs-cli-compare-wrote-');
     for (const format of [['--json'], ['--format', 'csv']]) {
       const out = join(dir, format.join(''));
-      const r = runCli(['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')], { env });
+      const r = runCli(['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')], {
+        env,
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('wrote '))).toEqual([
         `wrote ${join(out, 'run')} (manifest.json, float/, quant/, report.json)`,
@@ -128,7 +133,11 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     const r = runCli(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'same'), '--json', '--fail-under']);
     expect(r.code, r.stderr).toBe(0);
     const report = parseReportJson(r.stdout);
-    expect(report.rows.map((row) => [row.tensor, row.pass, row.metrics?.snrDb])).toEqual([['a', true, Infinity], ['b', true, Infinity], ['c', true, Infinity]]);
+    expect(report.rows.map((row) => [row.tensor, row.pass, row.metrics?.snrDb])).toEqual([
+      ['a', true, Infinity],
+      ['b', true, Infinity],
+      ['c', true, Infinity],
+    ]);
   });
 
   it('reports NaN, a shape mismatch and a missing tensor per row; the exit code says whether anything failed', () => {
@@ -153,7 +162,9 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     const report = parseReportJson(r.stdout);
     expect(report.firstFailing).toBeNull();
     expect(report.rows.every((row) => row.metrics === null)).toBe(true);
-    expect(r.stderr).toBe(`quantscope: No tensor could be compared: the Ascend-style files of --test '${join(root, 'ascend')}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.\n`);
+    expect(r.stderr).toBe(
+      `quantscope: No tensor could be compared: the Ascend-style files of --test '${join(root, 'ascend')}' name nodes, not tensors, so give the model (quantscope compare model.onnx --ref DIR --test DIR) or --map to match them to the tensor names of --ref.\n`,
+    );
   });
 });
 
@@ -173,12 +184,16 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
   // onnxruntime's QDQ fusions (on since udnie's QDQ model is converted to opset 11) hold about
   // 0.6 GB more than the unfused run did: measured 1.40–1.67 GB against 0.88 GB unfused, still
   // well under the 2.9 GB of one naive all-taps run.
-  it('compares 59 taps within 2 GB, and its output row equals the quant run\'s output metric', async () => {
+  it("compares 59 taps within 2 GB, and its output row equals the quant run's output metric", async () => {
     const cache = tempDir('qs-cli-udnie-cache-');
     const args = [CLI, 'compare', UDNIE, ...modelArgs, '--calib', ...calib, '--taps', '@all', '--format', 'json', '-q'];
     const timed = existsSync('/usr/bin/time');
     const r = spawnSync(timed ? '/usr/bin/time' : process.execPath, timed ? ['-v', process.execPath, ...args] : args, {
-      cwd: REPO, env: { ...process.env, QUANTSCOPE_CACHE: cache }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 900_000,
+      cwd: REPO,
+      env: { ...process.env, QUANTSCOPE_CACHE: cache },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 900_000,
     });
     expect(r.status, r.stderr).toBe(0);
     const report = parseReportJson(r.stdout);
@@ -229,4 +244,3 @@ describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
     }
   }, 900_000);
 });
-

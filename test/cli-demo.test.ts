@@ -37,7 +37,12 @@ describe('quantscope demo', () => {
     const r = runCli(['demo', '--out', 'demo-files', '--json'], { cwd, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
-    const files = ['demo-generator.fix-plan.json', 'demo-generator.mixed.onnx', 'demo-generator.mixed.quant.json', 'demo-generator.mixed.manifest.json'];
+    const files = [
+      'demo-generator.fix-plan.json',
+      'demo-generator.mixed.onnx',
+      'demo-generator.mixed.quant.json',
+      'demo-generator.mixed.manifest.json',
+    ];
     expect(json.files).toEqual(files.map((f) => join('demo-files', f)));
     expect(json.fix.plan).toBe(join('demo-files', 'demo-generator.fix-plan.json'));
     expect(readdirSync(cwd)).toEqual(['demo-files']);
@@ -50,14 +55,20 @@ describe('quantscope demo', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^quantscope demo: .*demo-generator\.onnx \(generic-int8, target snrDb>=30,psnrDb>=40\)$/);
-    expect(r.stdout).toMatch(/^1\. INT8 plan: output 'image' misses snrDb>=30,psnrDb>=40:\n {3}cosine 0\.\d{6}, SNR .* \(INT16 plan: snrDb \d+\.\d\d\)$/m);
+    expect(r.stdout).toMatch(
+      /^1\. INT8 plan: output 'image' misses snrDb>=30,psnrDb>=40:\n {3}cosine 0\.\d{6}, SNR .* \(INT16 plan: snrDb \d+\.\d\d\)$/m,
+    );
     expect(r.stdout).toMatch(/^2\. Per layer: \d+ tensors, \d+ fail snrDb >= 30; first \(<\): 'fuse_conv_out'$/m);
     expect(r.stdout).toMatch(/│ 17 │ fuse_conv +│ Conv +│ 0\.\d{6} │ .* │ source +│ FAIL< │/);
-    expect(r.stdout).toMatch(/^3\. Bisect: culprit fuse_conv \(Conv\), snrDb 2\d\.\d\d;\n {3}its input 'branch_concat_out' passes \(snrDb 3\d\.\d\d\)\.$/m);
+    expect(r.stdout).toMatch(
+      /^3\. Bisect: culprit fuse_conv \(Conv\), snrDb 2\d\.\d\d;\n {3}its input 'branch_concat_out' passes \(snrDb 3\d\.\d\d\)\.$/m,
+    );
     expect(r.stdout).toMatch(/^4\. Fix: target met by promoting \d+ nodes \(\d+ quant runs\):\n {3}fuse_conv int8->int16, /m);
     expect(r.stdout).toMatch(/^5\. Emit: read back \d+ nodes as planned, outputs equal to the quant backend's\.$/m);
     // Every file written, named, under the working directory by default.
-    expect(r.stdout).toMatch(/^Wrote\n {2}dumps\/demo-generator\.fix-plan\.json\n {2}models\/demo-generator\.mixed\.onnx\n {2}models\/demo-generator\.mixed\.quant\.json\n {2}models\/demo-generator\.mixed\.manifest\.json$/m);
+    expect(r.stdout).toMatch(
+      /^Wrote\n {2}dumps\/demo-generator\.fix-plan\.json\n {2}models\/demo-generator\.mixed\.onnx\n {2}models\/demo-generator\.mixed\.quant\.json\n {2}models\/demo-generator\.mixed\.manifest\.json$/m,
+    );
     expect(r.stdout).toContain("documented hazard 'fuse_conv': named by bisect, promoted by fix");
     // Every line fits an 80-column terminal.
     for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(80);

@@ -43,8 +43,12 @@ describe('quantscope emit on the demo model', () => {
     const mixed = runCli(['emit', DEMO, '--precision', 'fuse_conv=int16', '--json'], { cwd, env: { QUANTSCOPE_CACHE: cache } });
     expect(mixed.code, mixed.stderr).toBe(0);
     expect(readdirSync(join(cwd, 'models')).sort()).toEqual([
-      'demo-generator.generic-int8.manifest.json', 'demo-generator.generic-int8.onnx', 'demo-generator.generic-int8.quant.json',
-      'demo-generator.mixed.manifest.json', 'demo-generator.mixed.onnx', 'demo-generator.mixed.quant.json',
+      'demo-generator.generic-int8.manifest.json',
+      'demo-generator.generic-int8.onnx',
+      'demo-generator.generic-int8.quant.json',
+      'demo-generator.mixed.manifest.json',
+      'demo-generator.mixed.onnx',
+      'demo-generator.mixed.quant.json',
     ]);
     const json = JSON.parse(mixed.stdout);
     expect(json.tag).toBe('mixed');
@@ -81,7 +85,9 @@ describe('quantscope emit on the demo model', () => {
     const c = runCli(['calibrate', CONV, '--calib', ...images, '--out', table, '-q'], { env: { QUANTSCOPE_CACHE: cache } });
     expect(c.code, c.stderr).toBe(0);
     const out = join(work, 'with-table', 'conv.onnx');
-    const e = runCli(['emit', CONV, '--calibration', table, '--out', out, '--json'], { env: { QUANTSCOPE_CACHE: join(work, 'empty-cache') } });
+    const e = runCli(['emit', CONV, '--calibration', table, '--out', out, '--json'], {
+      env: { QUANTSCOPE_CACHE: join(work, 'empty-cache') },
+    });
     expect(e.code, e.stderr).toBe(0);
     const manifest = JSON.parse(e.stdout).manifest;
     expect(manifest.calibration).toMatchObject({ id: JSON.parse(readFileSync(table, 'utf8')).id, samples: 2 });
@@ -94,7 +100,10 @@ describe('quantscope emit refuses bad input with exit code 2 and one sentence', 
     const plan = join(work, 'plan.json');
     writeFileSync(plan, JSON.stringify({ profile: 'generic-int8', overrides: { fuse_cnv: 'int16' } }));
     const out = join(work, 'unknown-node', 'demo.onnx');
-    expectBadInput(runCli(['emit', DEMO, '--plan', plan, '--out', out]), /no node or tensor is named 'fuse_cnv'; the closest are 'fuse_conv'/);
+    expectBadInput(
+      runCli(['emit', DEMO, '--plan', plan, '--out', out]),
+      /no node or tensor is named 'fuse_cnv'; the closest are 'fuse_conv'/,
+    );
     expect(existsSync(join(work, 'unknown-node'))).toBe(false);
   });
 
@@ -106,13 +115,19 @@ describe('quantscope emit refuses bad input with exit code 2 and one sentence', 
     const file = join(work, 'bad-profile.json');
     const profile = JSON.parse(readFileSync(join(REPO, 'src', 'quant', 'profiles', 'int8-fp16.json'), 'utf8'));
     writeFileSync(file, JSON.stringify({ ...profile, weights: { ...profile.weights, granularity: 'per-row' } }));
-    expectBadInput(runCli(['emit', CONV, '--profile', file, '--out', join(work, 'y.onnx')]), /field 'weights\.granularity' must be 'per-channel' or 'per-tensor', not 'per-row'/);
+    expectBadInput(
+      runCli(['emit', CONV, '--profile', file, '--out', join(work, 'y.onnx')]),
+      /field 'weights\.granularity' must be 'per-channel' or 'per-tensor', not 'per-row'/,
+    );
   });
 
   it('an empty calibration folder', () => {
     const empty = join(work, 'no-images');
     mkdirSync(empty, { recursive: true });
-    expectBadInput(runCli(['emit', CONV, '--calib', empty, '--out', join(work, 'z.onnx')]), /Calibration folder '.*no-images' holds no image or tensor file/);
+    expectBadInput(
+      runCli(['emit', CONV, '--calib', empty, '--out', join(work, 'z.onnx')]),
+      /Calibration folder '.*no-images' holds no image or tensor file/,
+    );
   });
 
   it('an --out that is not an .onnx file', () => {
@@ -123,8 +138,13 @@ describe('quantscope emit refuses bad input with exit code 2 and one sentence', 
 describe('a failed verification', () => {
   it('is exit code 3 with one line naming the mismatches', () => {
     const lines: string[] = [];
-    const code = reportError(new EmitVerificationError('out/m.onnx', ["node 'c' (Conv, planned int16): it reads 'x' as int8, not int16"]), (t) => lines.push(t));
+    const code = reportError(
+      new EmitVerificationError('out/m.onnx', ["node 'c' (Conv, planned int16): it reads 'x' as int8, not int16"]),
+      (t) => lines.push(t),
+    );
     expect(code).toBe(3);
-    expect(lines).toEqual(["quantscope: Verification of the emitted model 'out/m.onnx' failed, so it was not written: node 'c' (Conv, planned int16): it reads 'x' as int8, not int16.\n"]);
+    expect(lines).toEqual([
+      "quantscope: Verification of the emitted model 'out/m.onnx' failed, so it was not written: node 'c' (Conv, planned int16): it reads 'x' as int8, not int16.\n",
+    ]);
   });
 });

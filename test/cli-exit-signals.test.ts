@@ -16,7 +16,9 @@ function stopped(signal: 'SIGINT' | 'SIGTERM', times: 1 | 2): Promise<{ code: nu
     const out = tempDir('qs-exit-');
     // A compare of 1,000 tensors: long enough to be stopped once it has started comparing.
     const child = spawn(process.execPath, [CLI, 'compare', join(REPO, 'fixtures', 'wide-1000.onnx'), '--out', join(out, 'run')], {
-      cwd: REPO, env: { ...process.env, QUANTSCOPE_CACHE: join(out, 'cache') }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: REPO,
+      env: { ...process.env, QUANTSCOPE_CACHE: join(out, 'cache') },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     let sent = false;
@@ -28,7 +30,10 @@ function stopped(signal: 'SIGINT' | 'SIGTERM', times: 1 | 2): Promise<{ code: nu
         if (times === 2) setTimeout(() => child.kill(signal), 20);
       }
     });
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('compare did not stop within 60 s')); }, 60_000);
+    const guard = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('compare did not stop within 60 s'));
+    }, 60_000);
     child.on('error', reject);
     child.on('exit', (code, by) => {
       clearTimeout(guard);
@@ -39,11 +44,18 @@ function stopped(signal: 'SIGINT' | 'SIGTERM', times: 1 | 2): Promise<{ code: nu
 
 describe('exit codes of a stopped run', () => {
   it.each([
-    ['SIGINT', 1, 130], ['SIGTERM', 1, 143], ['SIGINT', 2, 130], ['SIGTERM', 2, 143],
-  ] as const)('%s sent %i time(s): exit %i', async (signal, times, code) => {
-    const r = await stopped(signal, times);
-    expect(r.stderr).toContain(`${signal} received; stopping after the current step`);
-    expect(r.code, r.stderr).toBe(code);
-    if (times === 1) expect(r.stderr).toMatch(new RegExp(`quantscope: Stopped by ${signal}; results written so far are kept`));
-  }, 90_000);
+    ['SIGINT', 1, 130],
+    ['SIGTERM', 1, 143],
+    ['SIGINT', 2, 130],
+    ['SIGTERM', 2, 143],
+  ] as const)(
+    '%s sent %i time(s): exit %i',
+    async (signal, times, code) => {
+      const r = await stopped(signal, times);
+      expect(r.stderr).toContain(`${signal} received; stopping after the current step`);
+      expect(r.code, r.stderr).toBe(code);
+      if (times === 1) expect(r.stderr).toMatch(new RegExp(`quantscope: Stopped by ${signal}; results written so far are kept`));
+    },
+    90_000,
+  );
 });

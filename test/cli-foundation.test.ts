@@ -59,7 +59,9 @@ describe.skipIf(!HAS_SHARED)('inspect and run on udnie', () => {
     const image = await readImage(FISH);
     const plain = await backend.run(new Map([['inputImage', image]]), []);
     await backend.dispose();
-    expect(Buffer.from((dumped.data as Float32Array).buffer).equals(Buffer.from((plain.get('outputImage')?.data as Float32Array).buffer))).toBe(true);
+    expect(
+      Buffer.from((dumped.data as Float32Array).buffer).equals(Buffer.from((plain.get('outputImage')?.data as Float32Array).buffer)),
+    ).toBe(true);
 
     if (hasNumpy()) {
       const script = [
@@ -105,11 +107,18 @@ describe('bad input: exit code 2 and one sentence', () => {
 
   it('a wrong input shape names the input and both shapes', () => {
     const npy = join(dir, 'small.npy');
-    const gen = spawnSync(process.execPath, ['-e', `
+    const gen = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `
       const { writeNpy } = await import(${JSON.stringify(join(REPO, 'dist/store/npy.js'))});
       const { makeTensor } = await import(${JSON.stringify(join(REPO, 'dist/core/tensor.js'))});
       writeNpy(${JSON.stringify(npy)}, makeTensor('float32', [1, 3, 8, 8], new Float32Array(192)));
-    `], { encoding: 'utf8', env: process.env, input: '' });
+    `,
+      ],
+      { encoding: 'utf8', env: process.env, input: '' },
+    );
     expect(gen.status, gen.stderr).toBe(0);
     const r = runCli(['run', DEMO, '--input', `content=${npy}`], { cwd: dir });
     expect(r.code).toBe(2);
@@ -127,7 +136,8 @@ describe('hostile tensor names', () => {
     const out = join(root, 'runs', 'r1');
     const r = runCli(['run', model, '--taps', '@all', '--out', out, '--json'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
-    const listing = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listing(join(d, e.name)) : [join(d, e.name)]));
+    const listing = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listing(join(d, e.name)) : [join(d, e.name)]));
     const everything = listing(root).map((f) => relative(root, f));
     for (const f of everything) expect(f === 'hostile.onnx' || f.startsWith(join('runs', 'r1'))).toBe(true);
     const manifest = readManifest(out);

@@ -12,7 +12,9 @@ function fakeClock(): { clock: ProgressClock; advance: (ms: number) => void; tim
       now: () => t,
       every: (_ms, tick) => {
         ticks.push(tick);
-        return () => { ticks = ticks.filter((x) => x !== tick); };
+        return () => {
+          ticks = ticks.filter((x) => x !== tick);
+        };
       },
     },
     advance: (ms) => {
@@ -26,10 +28,21 @@ function fakeClock(): { clock: ProgressClock; advance: (ms: number) => void; tim
 }
 
 /** Runs a script of [seconds to wait, event] and returns the lines written. */
-function play(script: readonly (readonly [number, ProgressEvent])[], options: { tty?: boolean; quiet?: boolean } = {}): { lines: string[]; timers: number } {
+function play(
+  script: readonly (readonly [number, ProgressEvent])[],
+  options: { tty?: boolean; quiet?: boolean } = {},
+): { lines: string[]; timers: number } {
   const { clock, advance, timers } = fakeClock();
   let out = '';
-  const listener = progressPrinter({ tty: options.tty ?? false, quiet: options.quiet, write: (text) => { out += text; }, clock, intervalMs: 5000 });
+  const listener = progressPrinter({
+    tty: options.tty ?? false,
+    quiet: options.quiet,
+    write: (text) => {
+      out += text;
+    },
+    clock,
+    intervalMs: 5000,
+  });
   for (const [wait, event] of script) {
     advance(wait * 1000);
     listener(event);
@@ -38,7 +51,13 @@ function play(script: readonly (readonly [number, ProgressEvent])[], options: { 
 }
 
 const stage = (s: string, detail?: string): ProgressEvent => ({ type: 'stage', stage: s, detail });
-const step = (s: string, done: number, total: number, detail?: string): ProgressEvent => ({ type: 'progress', stage: s, done, total, detail });
+const step = (s: string, done: number, total: number, detail?: string): ProgressEvent => ({
+  type: 'progress',
+  stage: s,
+  done,
+  total,
+  detail,
+});
 
 /** A compare of 7 groups, 3 s each. */
 const SEVEN_GROUPS: [number, ProgressEvent][] = [
@@ -121,7 +140,11 @@ describe('progress off a terminal', () => {
   });
 
   it.each([
-    [0.4, '0 s'], [42, '42 s'], [59.6, '1 min 00 s'], [125, '2 min 05 s'], [3780, '1 h 03 min'],
+    [0.4, '0 s'],
+    [42, '42 s'],
+    [59.6, '1 min 00 s'],
+    [125, '2 min 05 s'],
+    [3780, '1 h 03 min'],
   ])('formatSeconds(%f) is %s', (seconds, text) => {
     expect(formatSeconds(seconds)).toBe(text);
   });

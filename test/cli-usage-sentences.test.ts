@@ -11,8 +11,8 @@ const DEMO = join(REPO, 'models', 'demo-generator.onnx');
 
 describe('usage errors in one sentence', () => {
   it.each([
-    [['run', DEMO, '--backend'], "quantscope: --backend needs a value. (see quantscope --help)"],
-    [['run', DEMO, '--backend', '--out', 'x'], "quantscope: --backend needs a value. (see quantscope --help)"],
+    [['run', DEMO, '--backend'], 'quantscope: --backend needs a value. (see quantscope --help)'],
+    [['run', DEMO, '--backend', '--out', 'x'], 'quantscope: --backend needs a value. (see quantscope --help)'],
     [['run', DEMO, '--backend', 'nope'], "quantscope: --backend 'nope' is not one of float, quant, both. (see quantscope --help)"],
     [['fix', DEMO, '--strategy', 'x'], "quantscope: --strategy 'x' is not one of bisect, sensitivity. (see quantscope --help)"],
   ])('%j', (args, line) => {

@@ -7,7 +7,12 @@ import { floatToHalf } from '../src/core/float16.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { runConformanceCase, type CaseOutcome, type OpenBackend } from './helpers/backend-conformance.js';
 import {
-  ONNX_TESTDATA_ROOT, ONNX_TESTDATA_SUITES, hasOnnxTestData, listOnnxTestCases, type OnnxTestCase, type OnnxTestSuite,
+  ONNX_TESTDATA_ROOT,
+  ONNX_TESTDATA_SUITES,
+  hasOnnxTestData,
+  listOnnxTestCases,
+  type OnnxTestCase,
+  type OnnxTestSuite,
 } from './helpers/onnx-testdata.js';
 import { tensorMismatch, type Tolerance } from './helpers/tensor-close.js';
 
@@ -49,9 +54,12 @@ const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
   'node/test_cast_FLOAT_to_STRING': 'onnxruntime prints 9 significant digits (0.60484552), numpy the shortest round-trip form (0.6048455)',
   'node/test_castlike_FLOAT_to_STRING': 'onnxruntime prints 9 significant digits, numpy the shortest round-trip form',
   'node/test_castlike_FLOAT_to_STRING_expanded': 'onnxruntime prints 9 significant digits, numpy the shortest round-trip form',
-  'node/test_maxunpool_export_with_output_shape': 'the reference scatters into a different layout than onnxruntime (onnx/onnx#2398; onnxruntime lists it as broken)',
-  'node/test_resize_downsample_scales_cubic_align_corners': 'align_corners: the reference divides by (scale*in - 1), onnxruntime by (out - 1); onnxruntime lists it as broken',
-  'node/test_resize_downsample_scales_linear_align_corners': 'align_corners: the reference divides by (scale*in - 1), onnxruntime by (out - 1); onnxruntime lists it as broken',
+  'node/test_maxunpool_export_with_output_shape':
+    'the reference scatters into a different layout than onnxruntime (onnx/onnx#2398; onnxruntime lists it as broken)',
+  'node/test_resize_downsample_scales_cubic_align_corners':
+    'align_corners: the reference divides by (scale*in - 1), onnxruntime by (out - 1); onnxruntime lists it as broken',
+  'node/test_resize_downsample_scales_linear_align_corners':
+    'align_corners: the reference divides by (scale*in - 1), onnxruntime by (out - 1); onnxruntime lists it as broken',
 };
 
 /**
@@ -112,7 +120,15 @@ function tally(map: Map<string, number>, key: string): void {
 
 async function runSuite(suite: OnnxTestSuite): Promise<SuiteReport> {
   const r: SuiteReport = {
-    cases: 0, loaded: 0, run: 0, equal: 0, known: 0, nowPass: [], skipped: new Map(), refused: new Map(), unexpected: [],
+    cases: 0,
+    loaded: 0,
+    run: 0,
+    equal: 0,
+    known: 0,
+    nowPass: [],
+    skipped: new Map(),
+    refused: new Map(),
+    unexpected: [],
   };
   for (const c of listOnnxTestCases(suite)) {
     const id = `${suite}/${c.name}`;
@@ -153,18 +169,23 @@ function printReport(suite: OnnxTestSuite, r: SuiteReport, ms: number): void {
   const groups = (m: Map<string, number>): string[] => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `    ${n} x ${k}`);
   const skipped = [...r.skipped.values()].reduce((a, b) => a + b, 0);
   const refused = [...r.refused.values()].reduce((a, b) => a + b, 0);
-  console.log([
-    `float conformance ${suite}: ${r.cases} parsed, ${r.loaded} loaded, ${r.run} run, ${r.equal} equal, ` +
-    `${r.known} known differences, ${r.nowPass.length} known differences now pass, ${r.unexpected.length} unexpected (${ms} ms)`,
-    `  skipped ${skipped}:`, ...groups(r.skipped),
-    `  refused by onnxruntime ${refused}:`, ...groups(r.refused),
-    ...r.nowPass.map((id) => `  now passes: ${id}`),
-    ...r.unexpected.slice(0, 30).map((u) => `  UNEXPECTED ${u}`),
-  ].join('\n'));
+  console.log(
+    [
+      `float conformance ${suite}: ${r.cases} parsed, ${r.loaded} loaded, ${r.run} run, ${r.equal} equal, ` +
+        `${r.known} known differences, ${r.nowPass.length} known differences now pass, ${r.unexpected.length} unexpected (${ms} ms)`,
+      `  skipped ${skipped}:`,
+      ...groups(r.skipped),
+      `  refused by onnxruntime ${refused}:`,
+      ...groups(r.refused),
+      ...r.nowPass.map((id) => `  now passes: ${id}`),
+      ...r.unexpected.slice(0, 30).map((u) => `  UNEXPECTED ${u}`),
+    ].join('\n'),
+  );
 }
 
 const present = hasOnnxTestData('node');
-if (!present) console.log(`conformance-float: skipped, ONNX backend test data not found at ${ONNX_TESTDATA_ROOT} (install libonnx-testdata)`);
+if (!present)
+  console.log(`conformance-float: skipped, ONNX backend test data not found at ${ONNX_TESTDATA_ROOT} (install libonnx-testdata)`);
 
 describe.skipIf(!present)('float backend on ONNX backend test data', () => {
   for (const suite of ONNX_TESTDATA_SUITES) {
@@ -199,9 +220,24 @@ describe('tensorMismatch (the comparison the conformance runs use)', () => {
     { name: 'float16 off by much', a: f16(0.5), e: f16(0.75), equal: false },
     { name: 'dtype differs', a: f32(1), e: makeTensor('float64', [1], Float64Array.of(1)), equal: false },
     { name: 'dims differ', a: makeTensor('float32', [1, 2], Float32Array.of(1, 2)), e: f32(1, 2), equal: false },
-    { name: 'int32 exact', a: makeTensor('int32', [2], Int32Array.of(1, 2)), e: makeTensor('int32', [2], Int32Array.of(1, 2)), equal: true },
-    { name: 'int32 off by one', a: makeTensor('int32', [1], Int32Array.of(1)), e: makeTensor('int32', [1], Int32Array.of(2)), equal: false },
-    { name: 'int64 as BigInt', a: makeTensor('int64', [1], BigInt64Array.of(2n ** 60n)), e: makeTensor('int64', [1], BigInt64Array.of(2n ** 60n + 1n)), equal: false },
+    {
+      name: 'int32 exact',
+      a: makeTensor('int32', [2], Int32Array.of(1, 2)),
+      e: makeTensor('int32', [2], Int32Array.of(1, 2)),
+      equal: true,
+    },
+    {
+      name: 'int32 off by one',
+      a: makeTensor('int32', [1], Int32Array.of(1)),
+      e: makeTensor('int32', [1], Int32Array.of(2)),
+      equal: false,
+    },
+    {
+      name: 'int64 as BigInt',
+      a: makeTensor('int64', [1], BigInt64Array.of(2n ** 60n)),
+      e: makeTensor('int64', [1], BigInt64Array.of(2n ** 60n + 1n)),
+      equal: false,
+    },
     { name: 'bool', a: makeTensor('bool', [2], Uint8Array.of(1, 0)), e: makeTensor('bool', [2], Uint8Array.of(1, 0)), equal: true },
     { name: 'strings exact', a: makeTensor('string', [1], ['0.60484552']), e: makeTensor('string', [1], ['0.6048455']), equal: false },
   ])('$name', ({ a, e, equal }) => {

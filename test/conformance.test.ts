@@ -5,7 +5,12 @@ import { messageOf } from '../src/core/errors.js';
 import { graphOf, parseModel, readModel, serializeModel, type OnnxModel } from '../src/onnx/index.js';
 import { graphDiff } from './helpers/graph-diff.js';
 import {
-  ONNX_TESTDATA_ROOT, ONNX_TESTDATA_SUITES, hasOnnxTestData, listOnnxTestCases, loadDataSet, type OnnxTestCase,
+  ONNX_TESTDATA_ROOT,
+  ONNX_TESTDATA_SUITES,
+  hasOnnxTestData,
+  listOnnxTestCases,
+  loadDataSet,
+  type OnnxTestCase,
 } from './helpers/onnx-testdata.js';
 
 /**
@@ -27,7 +32,8 @@ if (!present) console.log(`conformance: skipped, ONNX backend test data not foun
  * quirks rather than parse errors: numpy has no bfloat16, so those tests saved the bits as UINT16,
  * and the CastLike tests feed a `like` tensor of shape [1] to an input declared [3,4].
  */
-const KNOWN_DECLARATION_QUIRKS = /^node\/test_cast(like)?_(BFLOAT16_to_FLOAT|FLOAT_to_BFLOAT16)(_expanded)?: test_data_set_0 '(input|output|like)'$/;
+const KNOWN_DECLARATION_QUIRKS =
+  /^node\/test_cast(like)?_(BFLOAT16_to_FLOAT|FLOAT_to_BFLOAT16)(_expanded)?: test_data_set_0 '(input|output|like)'$/;
 
 interface Counts {
   models: number;
@@ -51,7 +57,9 @@ function declaredMismatch(model: OnnxModel, name: string, dtype: string, dims: r
 
 function checkCase(c: OnnxTestCase, counts: Counts): void {
   counts.models++;
-  const fail = (what: string, error: unknown): void => { counts.failures.push(`${c.suite}/${c.name}: ${what}: ${messageOf(error)}`); };
+  const fail = (what: string, error: unknown): void => {
+    counts.failures.push(`${c.suite}/${c.name}: ${what}: ${messageOf(error)}`);
+  };
   let model: OnnxModel;
   try {
     model = readModel(c.model);
@@ -66,7 +74,8 @@ function checkCase(c: OnnxTestCase, counts: Counts): void {
     const again = parseModel(bytes, { source: c.model });
     const diff = graphDiff(graphOf(model), graphOf(again));
     if (diff.length > 0) throw new Error(diff.slice(0, 3).join('; '));
-    if (Buffer.compare(Buffer.from(serializeModel(again)), Buffer.from(bytes)) !== 0) throw new Error('serializing twice gives different bytes');
+    if (Buffer.compare(Buffer.from(serializeModel(again)), Buffer.from(bytes)) !== 0)
+      throw new Error('serializing twice gives different bytes');
     counts.roundTripped++;
   } catch (error) {
     fail('round trip', error);
@@ -96,9 +105,9 @@ describe.skipIf(!present)('ONNX backend test data: read, round trip, tensors', (
       for (const c of listOnnxTestCases(suite)) checkCase(c, counts);
       console.log(
         `conformance ${suite}: ${counts.models} models, ${counts.read} read, ${counts.roundTripped} round-tripped, ` +
-        `${counts.tensors} tensors parsed (${counts.quirks} known upstream dtype/shape quirks), ` +
-        `${counts.nonTensor} non-tensor values not read, ` +
-        `${counts.failures.length} failures (${Date.now() - started} ms)`,
+          `${counts.tensors} tensors parsed (${counts.quirks} known upstream dtype/shape quirks), ` +
+          `${counts.nonTensor} non-tensor values not read, ` +
+          `${counts.failures.length} failures (${Date.now() - started} ms)`,
       );
       for (const f of counts.failures.slice(0, 20)) console.log(`  ${f}`);
       expect(counts.models).toBeGreaterThan(0);

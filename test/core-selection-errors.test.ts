@@ -31,9 +31,16 @@ describe('selections that select nothing', () => {
   });
 
   it('the CLI exits 2 with one sentence, before calibrating', () => {
-    const r = runCli(['compare', join(REPO, 'models', 'demo-generator.onnx'), '--taps', 'op:NoSuchOp'], { env: { QUANTSCOPE_CACHE: tempDir('qs-sel-') } });
+    const r = runCli(['compare', join(REPO, 'models', 'demo-generator.onnx'), '--taps', 'op:NoSuchOp'], {
+      env: { QUANTSCOPE_CACHE: tempDir('qs-sel-') },
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('quantscope:'))).toEqual([expect.stringMatching(/matches no node/)]);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('quantscope:')),
+    ).toEqual([expect.stringMatching(/matches no node/)]);
     expect(r.stderr).not.toMatch(/calibrat/);
   });
 });

@@ -24,43 +24,55 @@ const dir = isolatedCache('qs-fix-optimum-');
 const TARGETS = ['cosine>=0.999', 'snrDb>=40', 'snrDb>=50'];
 
 describe.each(FIXTURES.filter((f) => f.name !== 'wide-1000'))('$name', (fixture) => {
-  it.each(TARGETS)('%s: fix meets it within 1.25x of the cheapest plan that does, or says at once that none does', async (TARGET) => {
-    const ctx = await openModel({ modelPath: join(REPO, fixture.file) });
-    const quant = await setUpQuant(ctx, { profile: fixture.profile ?? 'generic-int8' });
-    const target = parseTarget(TARGET);
-    const regions = sensitivityRegions(ctx.graph, quant.plan);
-    if (regions.length > 10) return;
-    const shapes = new Map([...ctx.values].flatMap(([k, v]) => (v.shape && v.shape.every((d) => typeof d === 'number') ? [[k, v.shape as number[]] as const] : [])));
-    const float = await floatBackendFor(ctx);
-    const reference = await float.run(ctx.feeds, []);
-    await float.dispose();
-    const outputs = ctx.graph.outputs.map((o) => o.name);
-    const meets = async (promoted: readonly Region[]): Promise<boolean> => {
-      const backend = await quantBackendFor(ctx, planWith(ctx.graph, quant.plan, promoted), quant.calibration);
-      try {
-        const got = await backend.run(ctx.feeds, []);
-        return outputs.every((o) => meetsTarget(computeMetrics(reference.get(o) as Tensor, got.get(o) as Tensor), target));
-      } finally {
-        await backend.dispose();
+  it.each(TARGETS)(
+    '%s: fix meets it within 1.25x of the cheapest plan that does, or says at once that none does',
+    async (TARGET) => {
+      const ctx = await openModel({ modelPath: join(REPO, fixture.file) });
+      const quant = await setUpQuant(ctx, { profile: fixture.profile ?? 'generic-int8' });
+      const target = parseTarget(TARGET);
+      const regions = sensitivityRegions(ctx.graph, quant.plan);
+      if (regions.length > 10) return;
+      const shapes = new Map(
+        [...ctx.values].flatMap(([k, v]) =>
+          v.shape && v.shape.every((d) => typeof d === 'number') ? [[k, v.shape as number[]] as const] : [],
+        ),
+      );
+      const float = await floatBackendFor(ctx);
+      const reference = await float.run(ctx.feeds, []);
+      await float.dispose();
+      const outputs = ctx.graph.outputs.map((o) => o.name);
+      const meets = async (promoted: readonly Region[]): Promise<boolean> => {
+        const backend = await quantBackendFor(ctx, planWith(ctx.graph, quant.plan, promoted), quant.calibration);
+        try {
+          const got = await backend.run(ctx.feeds, []);
+          return outputs.every((o) => meetsTarget(computeMetrics(reference.get(o) as Tensor, got.get(o) as Tensor), target));
+        } finally {
+          await backend.dispose();
+        }
+      };
+      let best: { macs: number; nodes: number; promoted: Region[] } | null = null;
+      for (let mask = 0; mask < 2 ** regions.length; mask++) {
+        const promoted = regions.filter((_, i) => mask & (1 << i));
+        const cost = planCost(ctx.graph, planWith(ctx.graph, quant.plan, promoted), shapes);
+        const nodes = promoted.reduce((n, r) => n + r.changes.length, 0);
+        if (best && (cost.macsAboveInt8 > best.macs || (cost.macsAboveInt8 === best.macs && nodes >= best.nodes))) continue;
+        if (await meets(promoted)) best = { macs: cost.macsAboveInt8, nodes, promoted };
       }
-    };
-    let best: { macs: number; nodes: number; promoted: Region[] } | null = null;
-    for (let mask = 0; mask < 2 ** regions.length; mask++) {
-      const promoted = regions.filter((_, i) => mask & (1 << i));
-      const cost = planCost(ctx.graph, planWith(ctx.graph, quant.plan, promoted), shapes);
-      const nodes = promoted.reduce((n, r) => n + r.changes.length, 0);
-      if (best && (cost.macsAboveInt8 > best.macs || (cost.macsAboveInt8 === best.macs && nodes >= best.nodes))) continue;
-      if (await meets(promoted)) best = { macs: cost.macsAboveInt8, nodes, promoted };
-    }
-    const report = await fix({ ctx, quant, target: TARGET, planOut: join(dir, `optimum-${fixture.name}.json`) });
-    const optimum = best ? `${best.macs} MACs (${best.promoted.map((r) => r.changes.map((c) => c.node).join('+')).join(', ') || 'nothing'})` : 'none';
-    console.log(`${fixture.name}: fix ${report.met ? 'met' : 'missed'} with ${report.cost.macsAboveInt8} MACs above INT8 (${report.promoted.join(', ') || 'nothing'}); optimum ${optimum}`);
-    if (!best) {
-      // Out of reach: fix must notice it from the ceiling plan and promote nothing.
-      expect(report).toMatchObject({ met: false, stop: 'unreachable', promoted: [] });
-      return;
-    }
-    expect(report.met).toBe(true);
-    expect(report.cost.macsAboveInt8).toBeLessThanOrEqual(1.25 * best.macs);
-  }, 120_000);
+      const report = await fix({ ctx, quant, target: TARGET, planOut: join(dir, `optimum-${fixture.name}.json`) });
+      const optimum = best
+        ? `${best.macs} MACs (${best.promoted.map((r) => r.changes.map((c) => c.node).join('+')).join(', ') || 'nothing'})`
+        : 'none';
+      console.log(
+        `${fixture.name}: fix ${report.met ? 'met' : 'missed'} with ${report.cost.macsAboveInt8} MACs above INT8 (${report.promoted.join(', ') || 'nothing'}); optimum ${optimum}`,
+      );
+      if (!best) {
+        // Out of reach: fix must notice it from the ceiling plan and promote nothing.
+        expect(report).toMatchObject({ met: false, stop: 'unreachable', promoted: [] });
+        return;
+      }
+      expect(report.met).toBe(true);
+      expect(report.cost.macsAboveInt8).toBeLessThanOrEqual(1.25 * best.macs);
+    },
+    120_000,
+  );
 });

@@ -14,7 +14,9 @@ describe('the default gate, with no flags', () => {
     expect(c.code, c.stderr).toBe(0);
     const report = JSON.parse(c.stdout);
     expect(report).toMatchObject({ metric: 'snrDb', threshold: 30, firstFailing: 'fuse_conv_out', worstSource: 'fuse_conv_out' });
-    expect(report.rows.filter((r: { verdict: string }) => r.verdict === 'source').map((r: { tensor: string }) => r.tensor)).toEqual(['fuse_conv_out']);
+    expect(report.rows.filter((r: { verdict: string }) => r.verdict === 'source').map((r: { tensor: string }) => r.tensor)).toEqual([
+      'fuse_conv_out',
+    ]);
     const b = runCli(['bisect', model, '--json', '-q']);
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout).culprit.node).toBe('fuse_conv');
@@ -30,15 +32,33 @@ describe('the default gate, with no flags', () => {
 
   const images = join(SHARED, 'images');
   if (!HAS_SHARED) console.log(`skipping the udnie and candy default-gate checks: ${SHARED} is absent`);
-  it.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s INT8 fails at the output on a photo it was not calibrated on', (name) => {
-    const r = runCli([
-      'compare', join(SHARED, 'models', `${name}.onnx`), '--input', join(images, 'fish_720.png'),
-      '--calib', join(images, 'cat.jpg'), join(images, 'dog.jpg'), '--taps', '@outputs', '--no-own', '--no-achievable', '--json', '-q',
-    ], { timeoutMs: 300_000 });
-    expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout).rows.find((row: { tensor: string }) => row.tensor === 'outputImage');
-    expect(out.metrics.psnrDb).toBeLessThan(40);
-    expect(out.pass).toBe(false);
-    expect(JSON.parse(r.stdout).inSample).toBeNull();
-  }, 300_000);
+  it.skipIf(!HAS_SHARED).each(['udnie', 'candy'])(
+    '%s INT8 fails at the output on a photo it was not calibrated on',
+    (name) => {
+      const r = runCli(
+        [
+          'compare',
+          join(SHARED, 'models', `${name}.onnx`),
+          '--input',
+          join(images, 'fish_720.png'),
+          '--calib',
+          join(images, 'cat.jpg'),
+          join(images, 'dog.jpg'),
+          '--taps',
+          '@outputs',
+          '--no-own',
+          '--no-achievable',
+          '--json',
+          '-q',
+        ],
+        { timeoutMs: 300_000 },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout).rows.find((row: { tensor: string }) => row.tensor === 'outputImage');
+      expect(out.metrics.psnrDb).toBeLessThan(40);
+      expect(out.pass).toBe(false);
+      expect(JSON.parse(r.stdout).inSample).toBeNull();
+    },
+    300_000,
+  );
 });

@@ -89,8 +89,16 @@ describe('GraphBuilder', () => {
 
   it.each([
     [[1, 3, 4, 4], [1], [1, 3, 4, 4]],
-    [[1, 3, 4, 4], [1, 3, 1, 1], [1, 3, 4, 4]],
-    [[3, 1], [1, 5], [3, 5]],
+    [
+      [1, 3, 4, 4],
+      [1, 3, 1, 1],
+      [1, 3, 4, 4],
+    ],
+    [
+      [3, 1],
+      [1, 5],
+      [3, 5],
+    ],
   ])('broadcasts %j with %j to %j', (a, b, expected) => {
     expect(broadcastShapes(a, b)).toEqual(expected);
   });
@@ -161,7 +169,10 @@ describe('weight edits', () => {
   it('restrictInputs zeroes the unlisted input channels and scales the listed ones', () => {
     // [cout=2, cin=3, 1, 1], all ones.
     const w = new Float32Array(6).fill(1);
-    restrictInputs((o) => (o === 0 ? [0, 2] : [1]), (o) => (o === 0 ? 2 : 0.5))(w, [2, 3, 1, 1]);
+    restrictInputs(
+      (o) => (o === 0 ? [0, 2] : [1]),
+      (o) => (o === 0 ? 2 : 0.5),
+    )(w, [2, 3, 1, 1]);
     expect([...w]).toEqual([2, 0, 2, 0, 0.5, 0]);
   });
 

@@ -3,7 +3,12 @@ import { stringAttr } from '../src/core/graph.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { FloatBackend } from '../src/backends/float.js';
 import {
-  DEMO_CONCAT_NODE, DEMO_DESCRIPTION, DEMO_HAZARD_NODE, DEMO_INPUTS, DEMO_OUTPUT, buildDemoGenerator,
+  DEMO_CONCAT_NODE,
+  DEMO_DESCRIPTION,
+  DEMO_HAZARD_NODE,
+  DEMO_INPUTS,
+  DEMO_OUTPUT,
+  buildDemoGenerator,
 } from '../src/models/demo-generator.js';
 import { createModel, graphOf, type ModelSpec, type NodeSpec } from '../src/onnx/index.js';
 import { cosine, pixelFeeds } from './helpers/model-feeds.js';
@@ -59,8 +64,20 @@ function withFakeQuant(base: ModelSpec, scale: number, bits: 8 | 16): ModelSpec 
   const nodes: NodeSpec[] = [];
   for (const n of base.nodes) {
     if (n.name === DEMO_HAZARD_NODE) {
-      nodes.push({ name: 'test_q', opType: 'QuantizeLinear', ...domain, inputs: [n.inputs[0], 'test_scale', 'test_zp'], outputs: ['test_q_out'] });
-      nodes.push({ name: 'test_dq', opType: 'DequantizeLinear', ...domain, inputs: ['test_q_out', 'test_scale', 'test_zp'], outputs: ['test_dq_out'] });
+      nodes.push({
+        name: 'test_q',
+        opType: 'QuantizeLinear',
+        ...domain,
+        inputs: [n.inputs[0], 'test_scale', 'test_zp'],
+        outputs: ['test_q_out'],
+      });
+      nodes.push({
+        name: 'test_dq',
+        opType: 'DequantizeLinear',
+        ...domain,
+        inputs: ['test_q_out', 'test_scale', 'test_zp'],
+        outputs: ['test_dq_out'],
+      });
       nodes.push({ ...n, inputs: ['test_dq_out', ...n.inputs.slice(1)] });
     } else {
       nodes.push(n);

@@ -7,8 +7,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
 import {
-  assignedNodeNames, createModel, editModel, graphOf, initializerTensor, modelInfo, modelSha256, parseModel, readModel, serializeModel,
-  valueKind, writeModel, type ModelSpec, type OnnxModel,
+  assignedNodeNames,
+  createModel,
+  editModel,
+  graphOf,
+  initializerTensor,
+  modelInfo,
+  modelSha256,
+  parseModel,
+  readModel,
+  serializeModel,
+  valueKind,
+  writeModel,
+  type ModelSpec,
+  type OnnxModel,
 } from '../src/onnx/index.js';
 import type { GraphProto, ModelProto, NodeProto } from '../src/onnx/proto-types.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/schema.js';
@@ -32,14 +44,25 @@ const spec: ModelSpec = {
     { name: 'add', opType: 'Add', inputs: ['x', 'w'], outputs: ['s'] },
     { name: 'relu', opType: 'Relu', inputs: ['s'], outputs: ['y'] },
     {
-      name: 'k', opType: 'Constant', inputs: [], outputs: ['c'],
+      name: 'k',
+      opType: 'Constant',
+      inputs: [],
+      outputs: ['c'],
       attributes: { value: { kind: 'tensor', value: f32([2], [7, 8]) } },
     },
     {
-      name: 'custom', opType: 'Custom', domain: 'com.example', inputs: ['c'], outputs: ['d'],
+      name: 'custom',
+      opType: 'Custom',
+      domain: 'com.example',
+      inputs: ['c'],
+      outputs: ['d'],
       attributes: {
-        f: { kind: 'float', value: 0.5 }, i: { kind: 'int', value: -3 }, s: { kind: 'string', value: 'héllo' },
-        fs: { kind: 'floats', value: [1, 2.5] }, is: { kind: 'ints', value: [1, 2 ** 40] }, ss: { kind: 'strings', value: ['a', 'b'] },
+        f: { kind: 'float', value: 0.5 },
+        i: { kind: 'int', value: -3 },
+        s: { kind: 'string', value: 'héllo' },
+        fs: { kind: 'floats', value: [1, 2.5] },
+        is: { kind: 'ints', value: [1, 2 ** 40] },
+        ss: { kind: 'strings', value: ['a', 'b'] },
       },
     },
   ],
@@ -91,8 +114,17 @@ describe('createModel, serialize, parse', () => {
 
   it('keeps int64 attributes beyond 2^53 exactly in the proto', () => {
     const bytes = modelBytes({
-      node: [{ name: 'sl', op_type: 'Slice', input: ['x'], output: ['y'], attribute: [{ name: 'ends', type: 7, ints: [{ low: -1, high: 0x7fffffff, unsigned: false }] }] }],
-      input: [{ name: 'x' }], output: [{ name: 'y' }],
+      node: [
+        {
+          name: 'sl',
+          op_type: 'Slice',
+          input: ['x'],
+          output: ['y'],
+          attribute: [{ name: 'ends', type: 7, ints: [{ low: -1, high: 0x7fffffff, unsigned: false }] }],
+        },
+      ],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }],
     });
     const model = parseModel(bytes);
     expect(graphOf(model).nodes[0].attributes.get('ends')).toEqual({ kind: 'ints', value: [2 ** 63] });
@@ -102,25 +134,60 @@ describe('createModel, serialize, parse', () => {
 
 describe('preservation', () => {
   it('keeps metadata, docs, functions, training info, annotations, subgraphs and sparse initializers byte for byte', () => {
-    const thenBranch: GraphProto = { name: 'then', node: [{ op_type: 'Identity', input: ['outer'], output: ['t'] }], output: [{ name: 't' }] };
+    const thenBranch: GraphProto = {
+      name: 'then',
+      node: [{ op_type: 'Identity', input: ['outer'], output: ['t'] }],
+      output: [{ name: 't' }],
+    };
     const sparseValues = { name: 'sp', data_type: 1, dims: [2], float_data: [5, 6] };
-    const bytes = modelBytes({
-      name: 'g', doc_string: 'graph doc',
-      node: [
-        { name: 'if', op_type: 'If', input: ['cond'], output: ['r'], attribute: [{ name: 'then_branch', type: 5, g: thenBranch }, { name: 'else_branch', type: 5, g: thenBranch }], doc_string: 'nd', metadata_props: [{ key: 'k', value: 'v' }] },
-        { name: 'make_outer', op_type: 'Neg', input: ['x'], output: ['outer'] },
-      ],
-      input: [{ name: 'cond', type: { tensor_type: { elem_type: 9, shape: { dim: [] } } } }, { name: 'x', type: { sequence_type: { elem_type: { tensor_type: { elem_type: 1 } } } } }],
-      output: [{ name: 'r', type: { optional_type: { elem_type: { tensor_type: { elem_type: 1 } } } } }],
-      sparse_initializer: [{ values: sparseValues, indices: { name: 'sp_i', data_type: 7, dims: [2], int64_data: [1, 3] }, dims: [2, 2] }],
-      quantization_annotation: [{ tensor_name: 'r', quant_parameter_tensor_names: [{ key: 'SCALE_TENSOR', value: 's' }] }],
-      metadata_props: [{ key: 'gk', value: 'gv' }],
-    }, {
-      doc_string: 'model doc', domain: 'org.test', model_version: 3,
-      metadata_props: [{ key: 'author', value: 'me' }],
-      functions: [{ name: 'F', domain: 'org.test', input: ['a'], output: ['b'], node: [{ op_type: 'Relu', input: ['a'], output: ['b'] }], opset_import: [{ domain: '', version: 17 }] }],
-      training_info: [{ algorithm: { name: 'train' }, update_binding: [{ key: 'w', value: 'w2' }] }],
-    });
+    const bytes = modelBytes(
+      {
+        name: 'g',
+        doc_string: 'graph doc',
+        node: [
+          {
+            name: 'if',
+            op_type: 'If',
+            input: ['cond'],
+            output: ['r'],
+            attribute: [
+              { name: 'then_branch', type: 5, g: thenBranch },
+              { name: 'else_branch', type: 5, g: thenBranch },
+            ],
+            doc_string: 'nd',
+            metadata_props: [{ key: 'k', value: 'v' }],
+          },
+          { name: 'make_outer', op_type: 'Neg', input: ['x'], output: ['outer'] },
+        ],
+        input: [
+          { name: 'cond', type: { tensor_type: { elem_type: 9, shape: { dim: [] } } } },
+          { name: 'x', type: { sequence_type: { elem_type: { tensor_type: { elem_type: 1 } } } } },
+        ],
+        output: [{ name: 'r', type: { optional_type: { elem_type: { tensor_type: { elem_type: 1 } } } } }],
+        sparse_initializer: [
+          { values: sparseValues, indices: { name: 'sp_i', data_type: 7, dims: [2], int64_data: [1, 3] }, dims: [2, 2] },
+        ],
+        quantization_annotation: [{ tensor_name: 'r', quant_parameter_tensor_names: [{ key: 'SCALE_TENSOR', value: 's' }] }],
+        metadata_props: [{ key: 'gk', value: 'gv' }],
+      },
+      {
+        doc_string: 'model doc',
+        domain: 'org.test',
+        model_version: 3,
+        metadata_props: [{ key: 'author', value: 'me' }],
+        functions: [
+          {
+            name: 'F',
+            domain: 'org.test',
+            input: ['a'],
+            output: ['b'],
+            node: [{ op_type: 'Relu', input: ['a'], output: ['b'] }],
+            opset_import: [{ domain: '', version: 17 }],
+          },
+        ],
+        training_info: [{ algorithm: { name: 'train' }, update_binding: [{ key: 'w', value: 'w2' }] }],
+      },
+    );
     const model = parseModel(bytes);
     expect(Buffer.from(serializeModel(model)).equals(Buffer.from(bytes))).toBe(true);
     const g = graphOf(model);
@@ -167,7 +234,11 @@ describe('old IR: initializers listed as graph inputs', () => {
     const g = graphOf(model);
     expect(g.inputs.map((v) => v.name)).toEqual(['x']);
     expect([...g.initializers.keys()]).toEqual(['w']);
-    const edited = editModel(model, { setInitializers: [{ name: 'w2', tensor: f32([1], [3]) }], removeInitializers: ['w'], setNodeInputs: { add: ['x', 'w2'] } });
+    const edited = editModel(model, {
+      setInitializers: [{ name: 'w2', tensor: f32([1], [3]) }],
+      removeInitializers: ['w'],
+      setNodeInputs: { add: ['x', 'w2'] },
+    });
     expect(decodeModelProto(serializeModel(edited)).graph?.input?.map((v) => v.name)).toEqual(['x', 'w2']);
     expect(graphOf(edited).inputs.map((v) => v.name)).toEqual(['x']);
   });
@@ -185,7 +256,11 @@ describe('editModel', () => {
         { name: 'scale', opType: 'Mul', inputs: ['s', 'two'], outputs: ['m'] },
         { name: '', opType: 'Identity', inputs: ['z'], outputs: ['z2'] },
       ],
-      setInitializers: [{ name: 'two', tensor: f32([], [2]) }, { name: 'lo', tensor: f32([], [0]) }, { name: 'w', tensor: f32([2], [5, 5]) }],
+      setInitializers: [
+        { name: 'two', tensor: f32([], [2]) },
+        { name: 'lo', tensor: f32([], [0]) },
+        { name: 'w', tensor: f32([2], [5, 5]) },
+      ],
       addOutputs: ['s', 'z2', 's', 'y'],
       opsetImports: { 'com.example': 1 },
     });
@@ -198,7 +273,12 @@ describe('editModel', () => {
     ]);
     expect(initializerTensor(edited, 'w').data).toEqual(new Float32Array([5, 5]));
     expect(initializerTensor(edited, 'two').dims).toEqual([]);
-    expect(modelInfo(edited).opsets).toEqual(new Map([['', 13], ['com.example', 1]]));
+    expect(modelInfo(edited).opsets).toEqual(
+      new Map([
+        ['', 13],
+        ['com.example', 1],
+      ]),
+    );
     expect(Buffer.from(serializeModel(base)).equals(before)).toBe(true);
     expect(graphOf(base).nodes).toHaveLength(4);
   });
@@ -223,7 +303,9 @@ describe('editModel', () => {
 
   it('reports bad edits as UserErrors', () => {
     expect(userError(() => editModel(base, { removeNodes: ['reluu'] })).message).toMatch(/no node 'reluu'.*'relu'/);
-    expect(userError(() => editModel(base, { addNodes: [{ name: 'add', opType: 'Relu', inputs: ['x'], outputs: ['q'] }] })).message).toMatch(/already exists/);
+    expect(
+      userError(() => editModel(base, { addNodes: [{ name: 'add', opType: 'Relu', inputs: ['x'], outputs: ['q'] }] })).message,
+    ).toMatch(/already exists/);
     expect(userError(() => editModel(base, { removeNodes: ['relu'] })).message).toMatch(/Graph output 'y'/);
     expect(userError(() => editModel(base, { addOutputs: ['missing'] })).message).toMatch(/'missing'/);
     expect(userError(() => editModel(base, { removeInitializers: ['ww'] })).message).toMatch(/no initializer 'ww'/);
@@ -270,7 +352,17 @@ describe('external data', () => {
       node: [{ name: 'mm', op_type: 'Add', input: ['x', 'w'], output: ['y'] }],
       input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 2 }, { dim_value: 3 }] } } } }],
       output: [{ name: 'y' }],
-      initializer: [{ ...w, data_location: 1, external_data: [{ key: 'location', value: location }, { key: 'offset', value: '16' }, { key: 'length', value: '24' }] }],
+      initializer: [
+        {
+          ...w,
+          data_location: 1,
+          external_data: [
+            { key: 'location', value: location },
+            { key: 'offset', value: '16' },
+            { key: 'length', value: '24' },
+          ],
+        },
+      ],
     });
     const p = path.join(dir, file);
     writeFileSync(p, bytes);
@@ -303,7 +395,21 @@ describe('external data', () => {
     const p = externalModel('sub/weights.bin', 'short.onnx');
     const proto = decodeModelProto(readFileSync(p));
     const init = proto.graph?.initializer?.[0];
-    const bad = { ...proto, graph: { ...proto.graph, initializer: [{ ...init, external_data: [{ key: 'location', value: 'sub/weights.bin' }, { key: 'length', value: '8' }] }] } };
+    const bad = {
+      ...proto,
+      graph: {
+        ...proto.graph,
+        initializer: [
+          {
+            ...init,
+            external_data: [
+              { key: 'location', value: 'sub/weights.bin' },
+              { key: 'length', value: '8' },
+            ],
+          },
+        ],
+      },
+    };
     writeFileSync(p, encodeModelProto(bad));
     expect(userError(() => initializerTensor(readModel(p), 'w')).message).toMatch(/needs 24 bytes of external data but .* provides 8/);
   });
@@ -332,7 +438,9 @@ describe('attributes of a damaged file', () => {
     const { AttributeType } = await import('../src/onnx/schema.js');
     const damaged = { name: 'mode', type: AttributeType.STRING, s: 7 as unknown as Uint8Array };
     expect(() => attributeFromProto(damaged, { what: "attribute 'mode' of node 'n'" })).toThrow(UserError);
-    expect(() => attributeFromProto(damaged, { what: "attribute 'mode' of node 'n'" })).toThrow(/attribute 'mode' of node 'n' is malformed/);
+    expect(() => attributeFromProto(damaged, { what: "attribute 'mode' of node 'n'" })).toThrow(
+      /attribute 'mode' of node 'n' is malformed/,
+    );
     const list = { name: 'names', type: AttributeType.STRINGS, strings: [7 as unknown as Uint8Array] };
     expect(() => attributeFromProto(list, { what: "attribute 'names'" })).toThrow(UserError);
   });

@@ -9,8 +9,17 @@ import type { AttrValue } from '../src/core/graph.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { mulberry32 } from '../src/models/random.js';
 import {
-  convertOpset, createModel, graphOf, initializerTensor, modelInfo, opsetConversionBlockers, parseModel, readModel,
-  serializeModel, type NodeSpec, type OnnxModel,
+  convertOpset,
+  createModel,
+  graphOf,
+  initializerTensor,
+  modelInfo,
+  opsetConversionBlockers,
+  parseModel,
+  readModel,
+  serializeModel,
+  type NodeSpec,
+  type OnnxModel,
 } from '../src/onnx/index.js';
 import type { ModelProto } from '../src/onnx/proto-types.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/schema.js';
@@ -25,6 +34,7 @@ const ints = (...value: number[]): AttrValue => ({ kind: 'ints', value });
 const floats = (...value: number[]): AttrValue => ({ kind: 'floats', value });
 const str = (value: string): AttrValue => ({ kind: 'string', value });
 const f32 = (dims: number[], values: number[]): Tensor => makeTensor('float32', dims, Float32Array.from(values));
+// eslint-disable-next-line no-loss-of-precision -- the literal a JSON model holds, rounding to 2^63 on purpose
 const INT64_MAX_AS_NUMBER = 9223372036854775807; // rounds to 2^63; written back as INT64_MAX
 
 /** Seeded values in [-3, 3), with a few exact zeros and halves to exercise rounding. */
@@ -67,7 +77,11 @@ function feedsOf(c: Case): Map<string, Tensor> {
 }
 
 /** Runs a model on onnxruntime's CPU provider with the default session options (all optimizations). */
-async function run(model: OnnxModel, feeds: ReadonlyMap<string, Tensor>, options: { disableQdqFusion?: boolean } = {}): Promise<Map<string, Tensor>> {
+async function run(
+  model: OnnxModel,
+  feeds: ReadonlyMap<string, Tensor>,
+  options: { disableQdqFusion?: boolean } = {},
+): Promise<Map<string, Tensor>> {
   const session = await OrtSession.create(model, { label: 'the test model', ...options });
   try {
     return await session.run(feeds);
@@ -93,85 +107,376 @@ const one = (opType: string, attributes: Record<string, AttrValue>, inputs: stri
 
 const cases: Case[] = [
   // Experimental ops (removed at 10).
-  { name: 'ImageScaler with scale and bias', opset: 7, inputs: x4(), nodes: one('ImageScaler', { scale: float(2.5), bias: floats(1, -2, 0.25) }), outputs: ['y'], ops: ['Mul', 'Add'], tol: TWO_ROUNDINGS },
-  { name: 'ImageScaler with bias only (udnie form)', opset: 7, inputs: x4(), nodes: one('ImageScaler', { scale: float(1), bias: floats(-103.939, -116.779, -123.68) }), outputs: ['y'], ops: ['Add'] },
-  { name: 'ImageScaler from opset 9', opset: 9, inputs: x4(), nodes: one('ImageScaler', { scale: float(0.5), bias: floats(0, 0, 0) }), outputs: ['y'], ops: ['Mul', 'Add'], tol: TWO_ROUNDINGS },
-  { name: 'Crop without scale, zero bottom border', opset: 7, inputs: x4([2, 3, 6, 7]), nodes: one('Crop', { border: ints(1, 2, 3, 0) }), outputs: ['y'], ops: ['Slice'] },
-  { name: 'Crop without scale, all borders', opset: 7, inputs: x4([1, 2, 6, 7]), nodes: one('Crop', { border: ints(2, 1, 1, 2) }), outputs: ['y'], ops: ['Slice'] },
-  { name: 'Crop with scale', opset: 7, inputs: x4([1, 2, 6, 7]), nodes: one('Crop', { border: ints(1, 2, 0, 0), scale: ints(3, 4) }), outputs: ['y'], ops: ['Slice'] },
-  { name: 'Affine alpha only (udnie form)', opset: 7, inputs: x4(), nodes: one('Affine', { alpha: float(150), beta: float(0) }), outputs: ['y'], ops: ['Mul'] },
-  { name: 'Affine alpha and beta', opset: 7, inputs: x4(), nodes: one('Affine', { alpha: float(-1.5), beta: float(0.75) }), outputs: ['y'], ops: ['Mul', 'Add'], tol: TWO_ROUNDINGS },
-  { name: 'Scale', opset: 7, inputs: x4(), nodes: one('Scale', { scale: float(3) }), outputs: ['y'], ops: ['Mul'] },
-  { name: 'ScaledTanh', opset: 7, inputs: x4(), nodes: one('ScaledTanh', { alpha: float(2), beta: float(0.5) }), outputs: ['y'], ops: ['Mul', 'Tanh', 'Mul'], tol: TWO_ROUNDINGS },
-  { name: 'ParametricSoftplus', opset: 7, inputs: x4(), nodes: one('ParametricSoftplus', { alpha: float(2), beta: float(0.5) }), outputs: ['y'], ops: ['Mul', 'Softplus', 'Mul'], tol: TWO_ROUNDINGS },
-  { name: 'ThresholdedRelu (experimental until 10, then standard) is kept', opset: 7, inputs: x4(), nodes: one('ThresholdedRelu', { alpha: float(0.5) }), outputs: ['y'], ops: ['ThresholdedRelu'] },
   {
-    name: 'DynamicSlice', opset: 7, inputs: x4(), nodes: one('DynamicSlice', {}, ['x', 's', 'e', 'a']), outputs: ['y'], ops: ['Slice'],
+    name: 'ImageScaler with scale and bias',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('ImageScaler', { scale: float(2.5), bias: floats(1, -2, 0.25) }),
+    outputs: ['y'],
+    ops: ['Mul', 'Add'],
+    tol: TWO_ROUNDINGS,
+  },
+  {
+    name: 'ImageScaler with bias only (udnie form)',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('ImageScaler', { scale: float(1), bias: floats(-103.939, -116.779, -123.68) }),
+    outputs: ['y'],
+    ops: ['Add'],
+  },
+  {
+    name: 'ImageScaler from opset 9',
+    opset: 9,
+    inputs: x4(),
+    nodes: one('ImageScaler', { scale: float(0.5), bias: floats(0, 0, 0) }),
+    outputs: ['y'],
+    ops: ['Mul', 'Add'],
+    tol: TWO_ROUNDINGS,
+  },
+  {
+    name: 'Crop without scale, zero bottom border',
+    opset: 7,
+    inputs: x4([2, 3, 6, 7]),
+    nodes: one('Crop', { border: ints(1, 2, 3, 0) }),
+    outputs: ['y'],
+    ops: ['Slice'],
+  },
+  {
+    name: 'Crop without scale, all borders',
+    opset: 7,
+    inputs: x4([1, 2, 6, 7]),
+    nodes: one('Crop', { border: ints(2, 1, 1, 2) }),
+    outputs: ['y'],
+    ops: ['Slice'],
+  },
+  {
+    name: 'Crop with scale',
+    opset: 7,
+    inputs: x4([1, 2, 6, 7]),
+    nodes: one('Crop', { border: ints(1, 2, 0, 0), scale: ints(3, 4) }),
+    outputs: ['y'],
+    ops: ['Slice'],
+  },
+  {
+    name: 'Affine alpha only (udnie form)',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Affine', { alpha: float(150), beta: float(0) }),
+    outputs: ['y'],
+    ops: ['Mul'],
+  },
+  {
+    name: 'Affine alpha and beta',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Affine', { alpha: float(-1.5), beta: float(0.75) }),
+    outputs: ['y'],
+    ops: ['Mul', 'Add'],
+    tol: TWO_ROUNDINGS,
+  },
+  { name: 'Scale', opset: 7, inputs: x4(), nodes: one('Scale', { scale: float(3) }), outputs: ['y'], ops: ['Mul'] },
+  {
+    name: 'ScaledTanh',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('ScaledTanh', { alpha: float(2), beta: float(0.5) }),
+    outputs: ['y'],
+    ops: ['Mul', 'Tanh', 'Mul'],
+    tol: TWO_ROUNDINGS,
+  },
+  {
+    name: 'ParametricSoftplus',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('ParametricSoftplus', { alpha: float(2), beta: float(0.5) }),
+    outputs: ['y'],
+    ops: ['Mul', 'Softplus', 'Mul'],
+    tol: TWO_ROUNDINGS,
+  },
+  {
+    name: 'ThresholdedRelu (experimental until 10, then standard) is kept',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('ThresholdedRelu', { alpha: float(0.5) }),
+    outputs: ['y'],
+    ops: ['ThresholdedRelu'],
+  },
+  {
+    name: 'DynamicSlice',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('DynamicSlice', {}, ['x', 's', 'e', 'a']),
+    outputs: ['y'],
+    ops: ['Slice'],
     initializers: [
       { name: 's', tensor: makeTensor('int64', [2], BigInt64Array.from([1n, -3n])) },
       { name: 'e', tensor: makeTensor('int64', [2], BigInt64Array.from([3n, 100n])) },
       { name: 'a', tensor: makeTensor('int64', [2], BigInt64Array.from([1n, 3n])) },
     ],
   },
-  { name: 'MeanVarianceNormalization per channel', opset: 7, inputs: x4([2, 3, 4, 5]), nodes: one('MeanVarianceNormalization', { across_channels: int(0), normalize_variance: int(1) }), outputs: ['y'], ops: ['MeanVarianceNormalization'] },
-  { name: 'MeanVarianceNormalization across channels', opset: 7, inputs: x4([2, 3, 4, 5]), nodes: one('MeanVarianceNormalization', { across_channels: int(1) }), outputs: ['y'], ops: ['MeanVarianceNormalization'] },
+  {
+    name: 'MeanVarianceNormalization per channel',
+    opset: 7,
+    inputs: x4([2, 3, 4, 5]),
+    nodes: one('MeanVarianceNormalization', { across_channels: int(0), normalize_variance: int(1) }),
+    outputs: ['y'],
+    ops: ['MeanVarianceNormalization'],
+  },
+  {
+    name: 'MeanVarianceNormalization across channels',
+    opset: 7,
+    inputs: x4([2, 3, 4, 5]),
+    nodes: one('MeanVarianceNormalization', { across_channels: int(1) }),
+    outputs: ['y'],
+    ops: ['MeanVarianceNormalization'],
+  },
 
   // Upsample (scales attribute before 9, input from 9, gone at 10) and Resize-10.
-  { name: 'Upsample-7 nearest x2', opset: 7, inputs: x4(), nodes: one('Upsample', { mode: str('nearest'), scales: floats(1, 1, 2, 2) }), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Upsample-7 nearest, non-integer scales', opset: 7, inputs: x4(), nodes: one('Upsample', { scales: floats(1, 1, 1.5, 2.7) }), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Upsample-7 linear x2', opset: 7, inputs: x4(), nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 2, 2) }), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Upsample-7 linear, non-integer scales', opset: 7, inputs: x4(), nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 1.7, 3.3) }), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Upsample-7 to opset 9 (scales input)', opset: 7, target: 9, inputs: x4(), nodes: one('Upsample', { scales: floats(1, 1, 1.5, 2) }), outputs: ['y'], ops: ['Upsample'] },
-  { name: 'Upsample-7 to opset 10 (Resize-10)', opset: 7, target: 10, inputs: x4(), nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 1.5, 2) }), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Upsample-9 nearest, scales initializer', opset: 9, inputs: x4(), nodes: one('Upsample', {}, ['x', 's']), initializers: [{ name: 's', tensor: f32([4], [1, 1, 2.5, 1.5]) }], outputs: ['y'], ops: ['Resize'] },
   {
-    name: 'Upsample-9 linear, scales from a Constant', opset: 9, inputs: x4(), outputs: ['y'], ops: ['Constant', 'Resize'],
+    name: 'Upsample-7 nearest x2',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Upsample', { mode: str('nearest'), scales: floats(1, 1, 2, 2) }),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-7 nearest, non-integer scales',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Upsample', { scales: floats(1, 1, 1.5, 2.7) }),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-7 linear x2',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 2, 2) }),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-7 linear, non-integer scales',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 1.7, 3.3) }),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-7 to opset 9 (scales input)',
+    opset: 7,
+    target: 9,
+    inputs: x4(),
+    nodes: one('Upsample', { scales: floats(1, 1, 1.5, 2) }),
+    outputs: ['y'],
+    ops: ['Upsample'],
+  },
+  {
+    name: 'Upsample-7 to opset 10 (Resize-10)',
+    opset: 7,
+    target: 10,
+    inputs: x4(),
+    nodes: one('Upsample', { mode: str('linear'), scales: floats(1, 1, 1.5, 2) }),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-9 nearest, scales initializer',
+    opset: 9,
+    inputs: x4(),
+    nodes: one('Upsample', {}, ['x', 's']),
+    initializers: [{ name: 's', tensor: f32([4], [1, 1, 2.5, 1.5]) }],
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Upsample-9 linear, scales from a Constant',
+    opset: 9,
+    inputs: x4(),
+    outputs: ['y'],
+    ops: ['Constant', 'Resize'],
     nodes: [
-      { name: 'k', opType: 'Constant', inputs: [], outputs: ['s'], attributes: { value: { kind: 'tensor', value: f32([4], [1, 1, 2, 3]) } } },
+      {
+        name: 'k',
+        opType: 'Constant',
+        inputs: [],
+        outputs: ['s'],
+        attributes: { value: { kind: 'tensor', value: f32([4], [1, 1, 2, 3]) } },
+      },
       { name: 'n', opType: 'Upsample', inputs: ['x', 's'], outputs: ['y'], attributes: { mode: str('linear') } },
     ],
   },
-  { name: 'Upsample-9 nearest, scales computed at run time', opset: 9, inputs: [...x4(), { name: 's', dims: [4], value: f32([4], [1, 1, 2, 3]) }], nodes: one('Upsample', {}, ['x', 's']), outputs: ['y'], ops: ['Resize'] },
-  { name: 'Resize-10 nearest x2', opset: 10, inputs: x4(), nodes: one('Resize', { mode: str('nearest') }, ['x', 's']), initializers: [{ name: 's', tensor: f32([4], [1, 1, 2, 2]) }], outputs: ['y'], ops: ['Resize'] },
-  { name: 'Resize-10 nearest downsampling', opset: 10, inputs: x4([1, 2, 9, 10]), nodes: one('Resize', {}, ['x', 's']), initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.6, 0.45]) }], outputs: ['y'], ops: ['Resize'] },
-  { name: 'Resize-10 linear, up and down', opset: 10, inputs: x4([1, 2, 9, 10]), nodes: one('Resize', { mode: str('linear') }, ['x', 's']), initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.7, 1.6]) }], outputs: ['y'], ops: ['Resize'] },
+  {
+    name: 'Upsample-9 nearest, scales computed at run time',
+    opset: 9,
+    inputs: [...x4(), { name: 's', dims: [4], value: f32([4], [1, 1, 2, 3]) }],
+    nodes: one('Upsample', {}, ['x', 's']),
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Resize-10 nearest x2',
+    opset: 10,
+    inputs: x4(),
+    nodes: one('Resize', { mode: str('nearest') }, ['x', 's']),
+    initializers: [{ name: 's', tensor: f32([4], [1, 1, 2, 2]) }],
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Resize-10 nearest downsampling',
+    opset: 10,
+    inputs: x4([1, 2, 9, 10]),
+    nodes: one('Resize', {}, ['x', 's']),
+    initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.6, 0.45]) }],
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
+  {
+    name: 'Resize-10 linear, up and down',
+    opset: 10,
+    inputs: x4([1, 2, 9, 10]),
+    nodes: one('Resize', { mode: str('linear') }, ['x', 's']),
+    initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.7, 1.6]) }],
+    outputs: ['y'],
+    ops: ['Resize'],
+  },
 
   // Attributes that became inputs.
-  { name: 'Pad constant with value', opset: 7, inputs: x4(), nodes: one('Pad', { pads: ints(0, 0, 1, 2, 0, 1, 2, 0), value: float(1.5) }), outputs: ['y'], ops: ['Pad'] },
-  { name: 'Pad constant, default value', opset: 7, inputs: x4(), nodes: one('Pad', { mode: str('constant'), pads: ints(0, 0, 1, 1, 0, 0, 1, 1) }), outputs: ['y'], ops: ['Pad'] },
-  { name: 'Pad reflect (udnie form)', opset: 7, inputs: x4([1, 3, 6, 7]), nodes: one('Pad', { mode: str('reflect'), pads: ints(0, 0, 2, 3, 0, 0, 3, 2) }), outputs: ['y'], ops: ['Pad'] },
-  { name: 'Pad edge, negative pad', opset: 7, inputs: x4(), nodes: one('Pad', { mode: str('edge'), pads: ints(0, 0, 2, -1, 0, 0, 1, 2) }), outputs: ['y'], ops: ['Pad'] },
-  { name: 'Clip min and max', opset: 7, inputs: x4(), nodes: one('Clip', { min: float(-1.25), max: float(0.5) }), outputs: ['y'], ops: ['Clip'] },
-  { name: 'Clip max only', opset: 7, inputs: x4(), nodes: one('Clip', { max: float(0.5) }), outputs: ['y'], ops: ['Clip'] },
-  { name: 'Clip min only, after Relu (traced type)', opset: 7, inputs: x4(), outputs: ['y'], ops: ['Relu', 'Clip'], nodes: [
-    { name: 'r', opType: 'Relu', inputs: ['x'], outputs: ['t'] },
-    { name: 'n', opType: 'Clip', inputs: ['t'], outputs: ['y'], attributes: { min: float(0.25) } },
-  ] },
-  { name: 'Clip without bounds', opset: 7, inputs: x4(), nodes: one('Clip', {}), outputs: ['y'], ops: ['Clip'] },
-  { name: 'Slice with negative starts and INT64_MAX ends', opset: 7, inputs: x4([2, 3, 6, 7]), nodes: one('Slice', { starts: ints(1, -4, -3), ends: ints(INT64_MAX_AS_NUMBER, -1, 2147483647), axes: ints(1, 2, 3) }), outputs: ['y'], ops: ['Slice'] },
-  { name: 'Slice without axes', opset: 7, inputs: x4([2, 3, 6, 7]), nodes: one('Slice', { starts: ints(0, 1), ends: ints(1, 1000) }), outputs: ['y'], ops: ['Slice'] },
-  { name: 'TopK', opset: 7, inputs: x4([2, 7, 3]), nodes: one('TopK', { k: int(3), axis: int(1) }, ['x'], ['v', 'i']), outputs: ['v', ['i', 'int64']], ops: ['TopK'] },
   {
-    name: 'BatchNormalization spatial=1', opset: 7, inputs: x4(), outputs: ['y'], ops: ['BatchNormalization'],
-    nodes: one('BatchNormalization', { spatial: int(1), epsilon: float(1e-3) }, ['x', 'g', 'b', 'm', 'v']),
-    initializers: [
-      { name: 'g', tensor: f32([3], [1, 0.5, 2]) }, { name: 'b', tensor: f32([3], [0, 1, -1]) },
-      { name: 'm', tensor: f32([3], [0.1, -0.2, 0.3]) }, { name: 'v', tensor: f32([3], [1, 2, 0.5]) },
+    name: 'Pad constant with value',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Pad', { pads: ints(0, 0, 1, 2, 0, 1, 2, 0), value: float(1.5) }),
+    outputs: ['y'],
+    ops: ['Pad'],
+  },
+  {
+    name: 'Pad constant, default value',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Pad', { mode: str('constant'), pads: ints(0, 0, 1, 1, 0, 0, 1, 1) }),
+    outputs: ['y'],
+    ops: ['Pad'],
+  },
+  {
+    name: 'Pad reflect (udnie form)',
+    opset: 7,
+    inputs: x4([1, 3, 6, 7]),
+    nodes: one('Pad', { mode: str('reflect'), pads: ints(0, 0, 2, 3, 0, 0, 3, 2) }),
+    outputs: ['y'],
+    ops: ['Pad'],
+  },
+  {
+    name: 'Pad edge, negative pad',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Pad', { mode: str('edge'), pads: ints(0, 0, 2, -1, 0, 0, 1, 2) }),
+    outputs: ['y'],
+    ops: ['Pad'],
+  },
+  {
+    name: 'Clip min and max',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Clip', { min: float(-1.25), max: float(0.5) }),
+    outputs: ['y'],
+    ops: ['Clip'],
+  },
+  { name: 'Clip max only', opset: 7, inputs: x4(), nodes: one('Clip', { max: float(0.5) }), outputs: ['y'], ops: ['Clip'] },
+  {
+    name: 'Clip min only, after Relu (traced type)',
+    opset: 7,
+    inputs: x4(),
+    outputs: ['y'],
+    ops: ['Relu', 'Clip'],
+    nodes: [
+      { name: 'r', opType: 'Relu', inputs: ['x'], outputs: ['t'] },
+      { name: 'n', opType: 'Clip', inputs: ['t'], outputs: ['y'], attributes: { min: float(0.25) } },
     ],
   },
-  { name: 'Dropout with an unused mask', opset: 7, inputs: x4(), nodes: one('Dropout', { ratio: float(0.3) }, ['x'], ['y', 'mask']), outputs: ['y'], ops: ['Dropout'] },
+  { name: 'Clip without bounds', opset: 7, inputs: x4(), nodes: one('Clip', {}), outputs: ['y'], ops: ['Clip'] },
   {
-    name: 'Scatter-9', opset: 9, inputs: x4([3, 4]), outputs: ['y'], ops: ['ScatterElements'],
+    name: 'Slice with negative starts and INT64_MAX ends',
+    opset: 7,
+    inputs: x4([2, 3, 6, 7]),
+    nodes: one('Slice', { starts: ints(1, -4, -3), ends: ints(INT64_MAX_AS_NUMBER, -1, 2147483647), axes: ints(1, 2, 3) }),
+    outputs: ['y'],
+    ops: ['Slice'],
+  },
+  {
+    name: 'Slice without axes',
+    opset: 7,
+    inputs: x4([2, 3, 6, 7]),
+    nodes: one('Slice', { starts: ints(0, 1), ends: ints(1, 1000) }),
+    outputs: ['y'],
+    ops: ['Slice'],
+  },
+  {
+    name: 'TopK',
+    opset: 7,
+    inputs: x4([2, 7, 3]),
+    nodes: one('TopK', { k: int(3), axis: int(1) }, ['x'], ['v', 'i']),
+    outputs: ['v', ['i', 'int64']],
+    ops: ['TopK'],
+  },
+  {
+    name: 'BatchNormalization spatial=1',
+    opset: 7,
+    inputs: x4(),
+    outputs: ['y'],
+    ops: ['BatchNormalization'],
+    nodes: one('BatchNormalization', { spatial: int(1), epsilon: float(1e-3) }, ['x', 'g', 'b', 'm', 'v']),
+    initializers: [
+      { name: 'g', tensor: f32([3], [1, 0.5, 2]) },
+      { name: 'b', tensor: f32([3], [0, 1, -1]) },
+      { name: 'm', tensor: f32([3], [0.1, -0.2, 0.3]) },
+      { name: 'v', tensor: f32([3], [1, 2, 0.5]) },
+    ],
+  },
+  {
+    name: 'Dropout with an unused mask',
+    opset: 7,
+    inputs: x4(),
+    nodes: one('Dropout', { ratio: float(0.3) }, ['x'], ['y', 'mask']),
+    outputs: ['y'],
+    ops: ['Dropout'],
+  },
+  {
+    name: 'Scatter-9',
+    opset: 9,
+    inputs: x4([3, 4]),
+    outputs: ['y'],
+    ops: ['ScatterElements'],
     nodes: one('Scatter', { axis: int(1) }, ['x', 'i', 'u']),
     initializers: [
       { name: 'i', tensor: makeTensor('int64', [3, 2], BigInt64Array.from([0n, 3n, 1n, 2n, -1n, 0n])) },
       { name: 'u', tensor: f32([3, 2], [10, 11, 12, 13, 14, 15]) },
     ],
   },
-  { name: 'compatible ops pass (Conv, MaxPool, Softmax, Gemm)', opset: 7, inputs: x4([1, 2, 6, 6]), outputs: ['y'], ops: ['Conv', 'MaxPool', 'Flatten', 'Gemm', 'Softmax'],
+  {
+    name: 'compatible ops pass (Conv, MaxPool, Softmax, Gemm)',
+    opset: 7,
+    inputs: x4([1, 2, 6, 6]),
+    outputs: ['y'],
+    ops: ['Conv', 'MaxPool', 'Flatten', 'Gemm', 'Softmax'],
     nodes: [
-      { name: 'c', opType: 'Conv', inputs: ['x', 'w'], outputs: ['c_out'], attributes: { kernel_shape: ints(3, 3), pads: ints(1, 1, 1, 1) } },
-      { name: 'p', opType: 'MaxPool', inputs: ['c_out'], outputs: ['p_out'], attributes: { kernel_shape: ints(2, 2), strides: ints(2, 2) } },
+      {
+        name: 'c',
+        opType: 'Conv',
+        inputs: ['x', 'w'],
+        outputs: ['c_out'],
+        attributes: { kernel_shape: ints(3, 3), pads: ints(1, 1, 1, 1) },
+      },
+      {
+        name: 'p',
+        opType: 'MaxPool',
+        inputs: ['c_out'],
+        outputs: ['p_out'],
+        attributes: { kernel_shape: ints(2, 2), strides: ints(2, 2) },
+      },
       { name: 'f', opType: 'Flatten', inputs: ['p_out'], outputs: ['f_out'] },
       { name: 'g', opType: 'Gemm', inputs: ['f_out', 'gw', 'gb'], outputs: ['g_out'], attributes: { transB: int(1) } },
       { name: 's', opType: 'Softmax', inputs: ['g_out'], outputs: ['y'] },
@@ -221,7 +526,9 @@ describe('convertOpset: the forms it writes', () => {
   it('Upsample becomes Resize-11 with asymmetric coordinates, nearest rounding down, and an empty roi', () => {
     const m = convertOpset(build(caseNamed('Upsample-7 nearest x2')), 11);
     expect(attrsOf(m, 'n')).toEqual({
-      mode: str('nearest'), coordinate_transformation_mode: str('asymmetric'), nearest_mode: str('floor'),
+      mode: str('nearest'),
+      coordinate_transformation_mode: str('asymmetric'),
+      nearest_mode: str('floor'),
     });
     const [, roi, scales] = inputsOf(m, 'n');
     expect(initializerTensor(m, roi).dims).toEqual([0]);
@@ -270,7 +577,16 @@ describe('convertOpset: the forms it writes', () => {
   });
 
   it('float64 data gets float64 constants', () => {
-    const m = convertOpset(build({ name: 'f64', opset: 7, inputs: [{ name: 'x', dims: [2], value: makeTensor('float64', [2], Float64Array.from([1, 2])) }], nodes: one('Clip', { min: float(0) }), outputs: [['y', 'float64']] }), 11);
+    const m = convertOpset(
+      build({
+        name: 'f64',
+        opset: 7,
+        inputs: [{ name: 'x', dims: [2], value: makeTensor('float64', [2], Float64Array.from([1, 2])) }],
+        nodes: one('Clip', { min: float(0) }),
+        outputs: [['y', 'float64']],
+      }),
+      11,
+    );
     expect(initializerTensor(m, inputsOf(m, 'n')[1]).dtype).toBe('float64');
   });
 
@@ -317,8 +633,10 @@ describe('convertOpset: the forms it writes', () => {
 
   it('leaves nodes of other domains alone', () => {
     const m = createModel({
-      name: 'ms', opsets: { '': 7, 'com.microsoft': 1 },
-      inputs: [{ name: 'x', dtype: 'float32', shape: [4] }], outputs: [{ name: 'y', dtype: 'float32' }],
+      name: 'ms',
+      opsets: { '': 7, 'com.microsoft': 1 },
+      inputs: [{ name: 'x', dtype: 'float32', shape: [4] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
       nodes: [{ name: 'n', opType: 'Crop', domain: 'com.microsoft', inputs: ['x'], outputs: ['y'], attributes: { border: ints(1) } }],
       initializers: [],
     });
@@ -334,18 +652,57 @@ function serializedInputNames(model: OnnxModel): string[] {
 
 // ---- blockers ---------------------------------------------------------------------------------
 
-const blockerCases: { name: string; opset: number; nodes: NodeSpec[]; outputs?: string[]; initializers?: { name: string; tensor: Tensor }[]; inputs?: Case['inputs']; reason: RegExp }[] = [
+const blockerCases: {
+  name: string;
+  opset: number;
+  nodes: NodeSpec[];
+  outputs?: string[];
+  initializers?: { name: string; tensor: Tensor }[];
+  inputs?: Case['inputs'];
+  reason: RegExp;
+}[] = [
   { name: 'GRUUnit (experimental, no equivalent)', opset: 7, nodes: one('GRUUnit', {}), reason: /experimental op was removed at opset 10/ },
   { name: 'ATen', opset: 7, nodes: one('ATen', {}), reason: /experimental/ },
-  { name: 'BatchNormalization spatial=0', opset: 7, nodes: one('BatchNormalization', { spatial: int(0) }, ['x', 'g', 'g', 'g', 'g']), initializers: [{ name: 'g', tensor: f32([3], [1, 1, 1]) }], reason: /spatial=0/ },
-  { name: 'Dropout whose mask is used', opset: 7, nodes: one('Dropout', {}, ['x'], ['y', 'mask']), outputs: ['y', 'mask'], reason: /mask output 'mask' is used/ },
-  { name: 'MeanVarianceNormalization without variance', opset: 7, nodes: one('MeanVarianceNormalization', { normalize_variance: int(0) }), reason: /normalize_variance=0/ },
-  { name: 'Resize-10 nearest with mixed scales', opset: 10, nodes: one('Resize', {}, ['x', 's']), initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.5, 2]) }], reason: /mix upsampling and downsampling/ },
-  { name: 'Resize-10 nearest with run-time scales', opset: 10, nodes: one('Resize', {}, ['x', 's']), inputs: [...x4(), { name: 's', dims: [4] }], reason: /computed at run time/ },
+  {
+    name: 'BatchNormalization spatial=0',
+    opset: 7,
+    nodes: one('BatchNormalization', { spatial: int(0) }, ['x', 'g', 'g', 'g', 'g']),
+    initializers: [{ name: 'g', tensor: f32([3], [1, 1, 1]) }],
+    reason: /spatial=0/,
+  },
+  {
+    name: 'Dropout whose mask is used',
+    opset: 7,
+    nodes: one('Dropout', {}, ['x'], ['y', 'mask']),
+    outputs: ['y', 'mask'],
+    reason: /mask output 'mask' is used/,
+  },
+  {
+    name: 'MeanVarianceNormalization without variance',
+    opset: 7,
+    nodes: one('MeanVarianceNormalization', { normalize_variance: int(0) }),
+    reason: /normalize_variance=0/,
+  },
+  {
+    name: 'Resize-10 nearest with mixed scales',
+    opset: 10,
+    nodes: one('Resize', {}, ['x', 's']),
+    initializers: [{ name: 's', tensor: f32([4], [1, 1, 0.5, 2]) }],
+    reason: /mix upsampling and downsampling/,
+  },
+  {
+    name: 'Resize-10 nearest with run-time scales',
+    opset: 10,
+    nodes: one('Resize', {}, ['x', 's']),
+    inputs: [...x4(), { name: 's', dims: [4] }],
+    reason: /computed at run time/,
+  },
   { name: 'Upsample cubic', opset: 7, nodes: one('Upsample', { mode: str('cubic'), scales: floats(1, 1, 2, 2) }), reason: /mode 'cubic'/ },
   { name: 'Crop with a short border', opset: 7, nodes: one('Crop', { border: ints(1, 1) }), reason: /border must hold 4 values/ },
   {
-    name: 'Clip on a value of unknown type', opset: 7, reason: /element type of its input 'c' is neither declared nor traceable/,
+    name: 'Clip on a value of unknown type',
+    opset: 7,
+    reason: /element type of its input 'c' is neither declared nor traceable/,
     nodes: [
       { name: 'custom', opType: 'Mystery', domain: 'com.example', inputs: ['x'], outputs: ['c'] },
       { name: 'n', opType: 'Clip', inputs: ['c'], outputs: ['y'], attributes: { max: float(1) } },
@@ -356,10 +713,12 @@ const blockerCases: { name: string; opset: number; nodes: NodeSpec[]; outputs?: 
 describe('blockers', () => {
   it.each(blockerCases.map((c) => [c.name, c] as const))('%s', (_, c) => {
     const model = createModel({
-      name: 'blocked', opsets: { '': c.opset, 'com.example': 1 },
+      name: 'blocked',
+      opsets: { '': c.opset, 'com.example': 1 },
       inputs: (c.inputs ?? x4()).map((i) => ({ name: i.name, dtype: 'float32', shape: i.dims })),
       outputs: (c.outputs ?? ['y']).map((name) => ({ name, dtype: 'float32' })),
-      nodes: c.nodes, initializers: c.initializers ?? [],
+      nodes: c.nodes,
+      initializers: c.initializers ?? [],
     });
     const blockers = opsetConversionBlockers(model, 11);
     const blocked = c.nodes.find((n) => n.name === 'n')!;
@@ -373,45 +732,84 @@ describe('blockers', () => {
 
   it('lists every blocked node', () => {
     const model = createModel({
-      name: 'two', opsets: { '': 7 },
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 4, 4] }], outputs: [{ name: 'z', dtype: 'float32' }],
+      name: 'two',
+      opsets: { '': 7 },
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 4, 4] }],
+      outputs: [{ name: 'z', dtype: 'float32' }],
       nodes: [
         { name: 'a', opType: 'GRUUnit', inputs: ['x'], outputs: ['y'] },
         { name: 'b', opType: 'ATen', inputs: ['y'], outputs: ['z'] },
       ],
       initializers: [],
     });
-    expect(opsetConversionBlockers(model, 11).map((b) => [b.node, b.opType])).toEqual([['a', 'GRUUnit'], ['b', 'ATen']]);
+    expect(opsetConversionBlockers(model, 11).map((b) => [b.node, b.opType])).toEqual([
+      ['a', 'GRUUnit'],
+      ['b', 'ATen'],
+    ]);
     // Experimental ops are valid up to opset 9: nothing to do there.
     expect(opsetConversionBlockers(model, 9)).toEqual([]);
   });
 
   it('refuses a model older than opset 7 as a whole', () => {
     const model = build({ name: 'old', opset: 6, inputs: x4(), nodes: one('Relu', {}), outputs: ['y'] });
-    expect(opsetConversionBlockers(model, 11)).toEqual([{ node: '', opType: '', reason: expect.stringMatching(/opset is 6, older than 7/) }]);
+    expect(opsetConversionBlockers(model, 11)).toEqual([
+      { node: '', opType: '', reason: expect.stringMatching(/opset is 6, older than 7/) },
+    ]);
     expect(() => convertOpset(model, 11)).toThrow(UserError);
   });
 
   it('blocks a node whose subgraph holds an op that would need rewriting', () => {
     const branch = (name: string, op: 'Slice' | 'Relu') => ({
       name,
-      node: [op === 'Slice'
-        ? { name: `${name}_slice`, op_type: 'Slice', input: ['x'], output: [`${name}_out`], attribute: [
-          { name: 'starts', type: 7, ints: [0] }, { name: 'ends', type: 7, ints: [1] }] }
-        : { name: `${name}_relu`, op_type: 'Relu', input: ['x'], output: [`${name}_out`] }],
+      node: [
+        op === 'Slice'
+          ? {
+              name: `${name}_slice`,
+              op_type: 'Slice',
+              input: ['x'],
+              output: [`${name}_out`],
+              attribute: [
+                { name: 'starts', type: 7, ints: [0] },
+                { name: 'ends', type: 7, ints: [1] },
+              ],
+            }
+          : { name: `${name}_relu`, op_type: 'Relu', input: ['x'], output: [`${name}_out`] },
+      ],
       output: [{ name: `${name}_out`, type: { tensor_type: { elem_type: 1 } } }],
     });
-    const proto = decodeModelProto(serializeModel(createModel({
-      name: 'if', opsets: { '': 7 },
-      inputs: [{ name: 'x', dtype: 'float32', shape: [3] }, { name: 'cond', dtype: 'bool', shape: [] }],
-      outputs: [{ name: 'y', dtype: 'float32' }],
-      nodes: [{ name: 'if', opType: 'If', inputs: ['cond'], outputs: ['y'] }], initializers: [],
-    })));
-    const withBranches = (thenOp: 'Slice' | 'Relu'): OnnxModel => parseModel(encodeModelProto({
-      ...proto,
-      graph: { ...proto.graph, node: [{ ...proto.graph!.node![0], attribute: [
-        { name: 'then_branch', type: 5, g: branch('then', thenOp) }, { name: 'else_branch', type: 5, g: branch('else', 'Relu') }] }] },
-    }));
+    const proto = decodeModelProto(
+      serializeModel(
+        createModel({
+          name: 'if',
+          opsets: { '': 7 },
+          inputs: [
+            { name: 'x', dtype: 'float32', shape: [3] },
+            { name: 'cond', dtype: 'bool', shape: [] },
+          ],
+          outputs: [{ name: 'y', dtype: 'float32' }],
+          nodes: [{ name: 'if', opType: 'If', inputs: ['cond'], outputs: ['y'] }],
+          initializers: [],
+        }),
+      ),
+    );
+    const withBranches = (thenOp: 'Slice' | 'Relu'): OnnxModel =>
+      parseModel(
+        encodeModelProto({
+          ...proto,
+          graph: {
+            ...proto.graph,
+            node: [
+              {
+                ...proto.graph!.node![0],
+                attribute: [
+                  { name: 'then_branch', type: 5, g: branch('then', thenOp) },
+                  { name: 'else_branch', type: 5, g: branch('else', 'Relu') },
+                ],
+              },
+            ],
+          },
+        }),
+      );
     expect(opsetConversionBlockers(withBranches('Slice'), 11)).toEqual([
       { node: 'if', opType: 'If', reason: expect.stringMatching(/subgraph holds node 'then_slice' \(Slice\)/) },
     ]);
@@ -437,8 +835,10 @@ describe('a QDQ model at opset 7', () => {
     const ms = 'com.microsoft';
     const scalar = (v: number) => f32([], [v]);
     return createModel({
-      name: 'qdq', opsets: { '': 7, [ms]: 1 },
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2, 6, 6] }], outputs: [{ name: 'y', dtype: 'float32' }],
+      name: 'qdq',
+      opsets: { '': 7, [ms]: 1 },
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 2, 6, 6] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
       nodes: [
         { name: 'qx', opType: 'QuantizeLinear', domain: ms, inputs: ['x', 'sx', 'zx'], outputs: ['x_q'] },
         { name: 'dqx', opType: 'DequantizeLinear', domain: ms, inputs: ['x_q', 'sx', 'zx'], outputs: ['x_dq'] },
@@ -448,10 +848,20 @@ describe('a QDQ model at opset 7', () => {
         { name: 'dqy', opType: 'DequantizeLinear', domain: ms, inputs: ['y_q', 'sy', 'zy'], outputs: ['y'] },
       ],
       initializers: [
-        { name: 'sx', tensor: scalar(0.025) }, { name: 'zx', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
-        { name: 'sw', tensor: scalar(0.02) }, { name: 'zw', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
-        { name: 'w_q', tensor: makeTensor('uint8', [2, 2, 3, 3], Uint8Array.from({ length: 36 }, (_, i) => 100 + ((i * 37) % 57))) },
-        { name: 'sy', tensor: scalar(0.05) }, { name: 'zy', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
+        { name: 'sx', tensor: scalar(0.025) },
+        { name: 'zx', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
+        { name: 'sw', tensor: scalar(0.02) },
+        { name: 'zw', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
+        {
+          name: 'w_q',
+          tensor: makeTensor(
+            'uint8',
+            [2, 2, 3, 3],
+            Uint8Array.from({ length: 36 }, (_, i) => 100 + ((i * 37) % 57)),
+          ),
+        },
+        { name: 'sy', tensor: scalar(0.05) },
+        { name: 'zy', tensor: makeTensor('uint8', [], Uint8Array.from([128])) },
       ],
     });
   }

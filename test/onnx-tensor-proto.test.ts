@@ -105,12 +105,36 @@ describe('typed data fields', () => {
     ['int32_data int4 packed', { data_type: 22, dims: [3], int32_data: [0x78, 0x01] }, 'int4', [3], [-8, 7, 1]],
     ['int32_data uint4 packed', { data_type: 21, dims: [2], int32_data: [0xf1] }, 'uint4', [2], [1, 15]],
     ['int64_data int64', { data_type: 7, dims: [2], int64_data: [-(2 ** 40), 3] }, 'int64', [2], [-(2n ** 40n), 3n]],
-    ['int64_data int64 extremes', { data_type: 7, dims: [1], int64_data: [{ low: -1, high: 0x7fffffff, unsigned: false }] }, 'int64', [1], [2n ** 63n - 1n]],
+    [
+      'int64_data int64 extremes',
+      { data_type: 7, dims: [1], int64_data: [{ low: -1, high: 0x7fffffff, unsigned: false }] },
+      'int64',
+      [1],
+      [2n ** 63n - 1n],
+    ],
     ['uint64_data uint32', { data_type: 12, dims: [1], uint64_data: [4294967295] }, 'uint32', [1], [4294967295]],
-    ['uint64_data uint64', { data_type: 13, dims: [1], uint64_data: [{ low: -1, high: -1, unsigned: true }] }, 'uint64', [1], [2n ** 64n - 1n]],
-    ['string_data', { data_type: 8, dims: [2], string_data: [new TextEncoder().encode('a'), new TextEncoder().encode('ü')] }, 'string', [2], ['a', 'ü']],
+    [
+      'uint64_data uint64',
+      { data_type: 13, dims: [1], uint64_data: [{ low: -1, high: -1, unsigned: true }] },
+      'uint64',
+      [1],
+      [2n ** 64n - 1n],
+    ],
+    [
+      'string_data',
+      { data_type: 8, dims: [2], string_data: [new TextEncoder().encode('a'), new TextEncoder().encode('ü')] },
+      'string',
+      [2],
+      ['a', 'ü'],
+    ],
     ['scalar', { data_type: 1, float_data: [4] }, 'float32', [], [4]],
-    ['raw_data wins over typed fields', { data_type: 1, dims: [1], raw_data: new Uint8Array(new Float32Array([2]).buffer), float_data: [9] }, 'float32', [1], [2]],
+    [
+      'raw_data wins over typed fields',
+      { data_type: 1, dims: [1], raw_data: new Uint8Array(new Float32Array([2]).buffer), float_data: [9] },
+      'float32',
+      [1],
+      [2],
+    ],
   ];
   it.each(cases)('%s', (_label, fields, dtype, dims, values) => {
     const { tensor } = tensorFromProto(proto(fields));
@@ -126,13 +150,29 @@ describe('bad bytes are UserErrors naming the source', () => {
     ['truncated', tensorToProto(samples.float32(), 'x').slice(0, 12), /File 'bad\.pb' is not an ONNX TensorProto \(index out of range/],
     ['no data type', proto({ dims: [1], float_data: [1] }), /'bad\.pb' has no data type/],
     ['unknown data type', proto({ data_type: 99, dims: [1], raw_data: new Uint8Array(4) }), /data type 99/],
-    ['raw length disagrees with dims', proto({ data_type: 1, dims: [3], raw_data: new Uint8Array(8) }), /needs 12 bytes of raw data but holds 8/],
-    ['huge dims, little data', proto({ data_type: 1, dims: [1e6, 1e6, 1e6], raw_data: new Uint8Array(8) }), /needs 4000000000000000000 bytes/],
-    ['typed field count disagrees', proto({ data_type: 6, dims: [2, 2], int32_data: [1, 2, 3] }), /needs 4 values but has 3 values in int32_data/],
+    [
+      'raw length disagrees with dims',
+      proto({ data_type: 1, dims: [3], raw_data: new Uint8Array(8) }),
+      /needs 12 bytes of raw data but holds 8/,
+    ],
+    [
+      'huge dims, little data',
+      proto({ data_type: 1, dims: [1e6, 1e6, 1e6], raw_data: new Uint8Array(8) }),
+      /needs 4000000000000000000 bytes/,
+    ],
+    [
+      'typed field count disagrees',
+      proto({ data_type: 6, dims: [2, 2], int32_data: [1, 2, 3] }),
+      /needs 4 values but has 3 values in int32_data/,
+    ],
     ['no data at all', proto({ data_type: 1, dims: [5] }), /needs 5 values but has no data/],
     ['string count disagrees', proto({ data_type: 8, dims: [2], string_data: [new Uint8Array([97])] }), /needs 2 strings but holds 1/],
     ['segmented', proto({ data_type: 1, dims: [1], segment: { begin: 0, end: 1 }, float_data: [1] }), /stored in segments/],
-    ['external data without a directory', proto({ data_type: 1, dims: [1], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }] }), /external file 'w\.bin'.*no directory/],
+    [
+      'external data without a directory',
+      proto({ data_type: 1, dims: [1], data_location: 1, external_data: [{ key: 'location', value: 'w.bin' }] }),
+      /external file 'w\.bin'.*no directory/,
+    ],
     ['negative dim', proto({ data_type: 1, dims: [-1], float_data: [] }), /negative dimension -1/],
   ];
   it.each(cases)('%s', (_label, bytes, message) => {

@@ -25,15 +25,22 @@ async function outputSnr(name: string, precision: string): Promise<number> {
 }
 
 describe('a16w8: 16-bit activations, 8-bit weights', () => {
-  it.each(['large-bias', 'concat-ranges', 'outlier-channel'])('%s (activation error dominates): INT8 < a16w8 < INT16 at the output', async (name) => {
-    const [int8, a16w8, int16] = [await outputSnr(name, 'int8'), await outputSnr(name, 'a16w8'), await outputSnr(name, 'int16')];
-    expect(a16w8).toBeGreaterThan(int8 + 3);
-    expect(int16).toBeGreaterThan(a16w8);
-  });
+  it.each(['large-bias', 'concat-ranges', 'outlier-channel'])(
+    '%s (activation error dominates): INT8 < a16w8 < INT16 at the output',
+    async (name) => {
+      const [int8, a16w8, int16] = [await outputSnr(name, 'int8'), await outputSnr(name, 'a16w8'), await outputSnr(name, 'int16')];
+      expect(a16w8).toBeGreaterThan(int8 + 3);
+      expect(int16).toBeGreaterThan(a16w8);
+    },
+  );
 
   it('opset13-convnet (weight error dominates): a16w8 stays near INT8, INT16 far above both', async () => {
     // Measured: INT8 43.77 dB, a16w8 43.41 dB on the synthetic input: 8-bit weights set the floor.
-    const [int8, a16w8, int16] = [await outputSnr('opset13-convnet', 'int8'), await outputSnr('opset13-convnet', 'a16w8'), await outputSnr('opset13-convnet', 'int16')];
+    const [int8, a16w8, int16] = [
+      await outputSnr('opset13-convnet', 'int8'),
+      await outputSnr('opset13-convnet', 'a16w8'),
+      await outputSnr('opset13-convnet', 'int16'),
+    ];
     expect(Math.abs(a16w8 - int8)).toBeLessThan(2);
     expect(int16).toBeGreaterThan(Math.max(int8, a16w8) + 10);
   });
@@ -61,7 +68,9 @@ describe('a16w8: 16-bit activations, 8-bit weights', () => {
 
   it('is a precision of quantized ops only', async () => {
     const { ctx, setup } = await openWithPlan(model('reducemean-overflow'), { profile: 'int8-fp16' });
-    expect(() => withOverrides(setup.plan, ctx.graph, parseOverrides(['planted_mean=a16w8']))).toThrow(/can run at fp16 or fp32 but not a16w8/);
+    expect(() => withOverrides(setup.plan, ctx.graph, parseOverrides(['planted_mean=a16w8']))).toThrow(
+      /can run at fp16 or fp32 but not a16w8/,
+    );
   });
 
   it('fix candidates list each region at a16w8 before int16; a profile whose int16 has 8-bit weights has no a16w8 level', async () => {
@@ -83,18 +92,28 @@ describe('a16w8: 16-bit activations, 8-bit weights', () => {
     const levels = report.regions.flatMap((r) => r.changes.map((c) => c.to));
     expect(levels).toContain('a16w8');
     // The same nodes all at int16 would store every promoted weight in two bytes.
-    const int16Plan = withOverrides(setup.plan, ctx.graph, report.promoted.map((n) => [n, 'int16'] as const));
+    const int16Plan = withOverrides(
+      setup.plan,
+      ctx.graph,
+      report.promoted.map((n) => [n, 'int16'] as const),
+    );
     expect(report.cost.weightBytes).toBeLessThan(planCost(ctx.graph, int16Plan).weightBytes);
   }, 120_000);
 });
 
 describe('FixSearch pruning to the cheaper level', () => {
   it('a region that is needed is tried at its cheaper level and stays there when the target holds', () => {
-    interface R { readonly key: string }
+    interface R {
+      readonly key: string;
+    }
     const r = (key: string): R => ({ key });
     // a needs full int16 ('a'), b suffices at its cheaper level ('b-'); bisect names a, then b.
     const score = (keys: string[]): number => (keys.includes('a') && (keys.includes('b') || keys.includes('b-')) ? 0.9995 : 0.99);
-    const search = new FixSearch<R>({ strategy: 'bisect', maxPromotions: 4, cheaper: (g) => (g.key.endsWith('-') ? null : r(`${g.key}-`)) });
+    const search = new FixSearch<R>({
+      strategy: 'bisect',
+      maxPromotions: 4,
+      cheaper: (g) => (g.key.endsWith('-') ? null : r(`${g.key}-`)),
+    });
     const order = ['a', 'b'];
     let outcome: FixOutcome<R> | null = null;
     for (let i = 0; i < 50 && !outcome; i++) {

@@ -36,7 +36,11 @@ afterAll(() => {
   else process.env.QUANTSCOPE_CACHE = previousCache;
 });
 
-async function runBoth(ctx: ModelContext, setup: QuantSetup, taps: string[] = []): Promise<{ float: Map<string, Tensor>; quant: Map<string, Tensor> }> {
+async function runBoth(
+  ctx: ModelContext,
+  setup: QuantSetup,
+  taps: string[] = [],
+): Promise<{ float: Map<string, Tensor>; quant: Map<string, Tensor> }> {
   const f = await floatBackendFor(ctx);
   const q = await quantBackendFor(ctx, setup.plan, setup.calibration);
   try {
@@ -51,7 +55,10 @@ async function outputMetrics(model: string, profile: string, overrides: Override
   const { ctx, setup } = await openWithPlan(join(REPO, model), { profile, overrides, calib: calibFor(model) });
   const { float, quant } = await runBoth(ctx, setup);
   const out = ctx.graph.outputs[0].name;
-  return { m: computeMetrics(float.get(out) as Tensor, quant.get(out) as Tensor), domain: qdqModel(ctx, setup.plan, setup.calibration, []).qdqDomain };
+  return {
+    m: computeMetrics(float.get(out) as Tensor, quant.get(out) as Tensor),
+    domain: qdqModel(ctx, setup.plan, setup.calibration, []).qdqDomain,
+  };
 }
 
 function identical(a: Tensor, b: Tensor): boolean {
@@ -66,7 +73,9 @@ describe('quant backend on the opset-13 and opset-21 fixtures', () => {
     const int8 = await outputMetrics(model, 'generic-int8', []);
     const int16 = await outputMetrics(model, 'generic-int8', [['*', 'int16']]);
     const fp16 = await outputMetrics(model, 'int8-fp16', []);
-    console.log(`${model}: int8 cosine ${int8.m.cosine.toFixed(6)} SNR ${int8.m.snrDb.toFixed(1)} dB; int8-fp16 cosine ${fp16.m.cosine.toFixed(6)} SNR ${fp16.m.snrDb.toFixed(1)} dB; int16 cosine ${int16.m.cosine.toFixed(8)} SNR ${int16.m.snrDb.toFixed(1)} dB`);
+    console.log(
+      `${model}: int8 cosine ${int8.m.cosine.toFixed(6)} SNR ${int8.m.snrDb.toFixed(1)} dB; int8-fp16 cosine ${fp16.m.cosine.toFixed(6)} SNR ${fp16.m.snrDb.toFixed(1)} dB; int16 cosine ${int16.m.cosine.toFixed(8)} SNR ${int16.m.snrDb.toFixed(1)} dB`,
+    );
     expect(int8.domain).toBe(domain);
     expect(int16.domain).toBe(domain);
     expect(int8.m.cosine).toBeGreaterThan(0.999);
@@ -83,7 +92,9 @@ describe('quant backend on the demo model', () => {
     const int8 = await outputMetrics('models/demo-generator.onnx', 'generic-int8', []);
     const fixed = await outputMetrics('models/demo-generator.onnx', 'generic-int8', [['fuse_conv', 'int16']]);
     const all16 = await outputMetrics('models/demo-generator.onnx', 'generic-int8', [['*', 'int16']]);
-    console.log(`demo: int8 cosine ${int8.m.cosine.toFixed(5)} SNR ${int8.m.snrDb.toFixed(1)} dB; fuse_conv=int16 cosine ${fixed.m.cosine.toFixed(5)} SNR ${fixed.m.snrDb.toFixed(1)} dB; all int16 cosine ${all16.m.cosine.toFixed(6)}`);
+    console.log(
+      `demo: int8 cosine ${int8.m.cosine.toFixed(5)} SNR ${int8.m.snrDb.toFixed(1)} dB; fuse_conv=int16 cosine ${fixed.m.cosine.toFixed(5)} SNR ${fixed.m.snrDb.toFixed(1)} dB; all int16 cosine ${all16.m.cosine.toFixed(6)}`,
+    );
     expect(int8.m.cosine).toBeLessThan(0.99);
     expect(fixed.m.cosine).toBeGreaterThan(0.999);
     expect(all16.m.cosine).toBeGreaterThan(fixed.m.cosine);
@@ -92,7 +103,10 @@ describe('quant backend on the demo model', () => {
 
 describe('fusion in the quant backend (conv-in-relu: conv1 → norm1 → relu1 fused, then conv2)', () => {
   it('a tap inside the group changes the final output; a tap at the group output does not', async () => {
-    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/conv-in-relu.onnx'), { profile: 'generic-int8', calib: calibFor('fixtures/conv-in-relu.onnx') });
+    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/conv-in-relu.onnx'), {
+      profile: 'generic-int8',
+      calib: calibFor('fixtures/conv-in-relu.onnx'),
+    });
     const backend = await quantBackendFor(ctx, setup.plan, setup.calibration);
     try {
       const y = (taps: string[]) => backend.run(ctx.feeds, taps).then((out) => out.get('y') as Tensor);
@@ -113,8 +127,12 @@ describe('fusion in the quant backend (conv-in-relu: conv1 → norm1 → relu1 f
   });
 
   it('the tapped model stores conv1_out through a Q/DQ pair; the untapped one keeps it raw', async () => {
-    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/conv-in-relu.onnx'), { profile: 'generic-int8', calib: calibFor('fixtures/conv-in-relu.onnx') });
-    const producerOf = (taps: string[]) => graphOf(qdqModel(ctx, setup.plan, setup.calibration, taps).model).producer.get('conv1_out')?.opType;
+    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/conv-in-relu.onnx'), {
+      profile: 'generic-int8',
+      calib: calibFor('fixtures/conv-in-relu.onnx'),
+    });
+    const producerOf = (taps: string[]) =>
+      graphOf(qdqModel(ctx, setup.plan, setup.calibration, taps).model).producer.get('conv1_out')?.opType;
     expect(producerOf([])).toBe('Conv');
     expect(producerOf(['conv1_out'])).toBe('DequantizeLinear');
   });
@@ -124,7 +142,10 @@ describe('fp16 accumulation (reducemean-overflow: planted_mean sums about 163,84
   const taps = ['planted_mean_out', 'center_out'];
 
   async function measured(profile: string) {
-    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/reducemean-overflow.onnx'), { profile, calib: calibFor('fixtures/reducemean-overflow.onnx') });
+    const { ctx, setup } = await openWithPlan(join(REPO, 'fixtures/reducemean-overflow.onnx'), {
+      profile,
+      calib: calibFor('fixtures/reducemean-overflow.onnx'),
+    });
     const { float, quant } = await runBoth(ctx, setup, taps);
     return Object.fromEntries([...taps, 'y'].map((t) => [t, computeMetrics(float.get(t) as Tensor, quant.get(t) as Tensor)]));
   }
@@ -160,9 +181,10 @@ describe('fp16 accumulation across opsets and reductions', () => {
     const b = new GraphBuilder({ name: 'overflow', opset, irVersion: 7, seed: 31 });
     const x = b.input('x', [1, 2, 64, 64]);
     const v = b.add(b.tanh(b.mul(x, 0.05, { name: 'squash_scale' }), { name: 'squash' }), 40, { name: 'offset' });
-    const mean = reduction === 'GlobalAveragePool'
-      ? b.globalAveragePool(v, { name: 'planted_mean' })
-      : b.reduceMean(v, reduction === 'ReduceMean' ? [2, 3] : [-1, -2], { name: 'planted_mean', keepdims: reduction === 'ReduceMean' });
+    const mean =
+      reduction === 'GlobalAveragePool'
+        ? b.globalAveragePool(v, { name: 'planted_mean' })
+        : b.reduceMean(v, reduction === 'ReduceMean' ? [2, 3] : [-1, -2], { name: 'planted_mean', keepdims: reduction === 'ReduceMean' });
     b.output(b.mul(mean, 0.5, { name: 'half', out: 'y' }));
     const file = join(dir, `overflow-${opset}-${reduction.replace(/\W/g, '_')}.onnx`);
     writeModel(createModel(b.build()), file);
@@ -176,7 +198,10 @@ describe('fp16 accumulation across opsets and reductions', () => {
     [18, 'ReduceMean keepdims 0'],
   ])('opset %i %s: infinite under int8-fp16, finite under generic-int8', async (opset, reduction) => {
     const file = overflowModel(opset, reduction);
-    for (const [profile, infinite] of [['int8-fp16', 2], ['generic-int8', 0]] as const) {
+    for (const [profile, infinite] of [
+      ['int8-fp16', 2],
+      ['generic-int8', 0],
+    ] as const) {
       const { ctx, setup } = await openWithPlan(file, { profile });
       const { float, quant } = await runBoth(ctx, setup, ['planted_mean_out']);
       expect(qdqModel(ctx, setup.plan, setup.calibration, []).notes).toEqual([]);

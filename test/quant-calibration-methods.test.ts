@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import {
-  deriveRange, entropyThresholdBins, exactQuantile, expectedSquaredError, histogramQuantile, klDivergence, mseThreshold,
+  deriveRange,
+  entropyThresholdBins,
+  exactQuantile,
+  expectedSquaredError,
+  histogramQuantile,
+  klDivergence,
+  mseThreshold,
 } from '../src/quant/calibration-methods.js';
 import { TensorStats } from '../src/quant/calibration-stats.js';
 
@@ -38,7 +44,13 @@ describe('percentile', () => {
   it('defaults to 99.99', () => {
     const s = statsOf(range(2001, (i) => i / 2000));
     expect(s.exactValues).not.toBeNull();
-    expect(deriveRange(s, 'percentile').max).toBeCloseTo(exactQuantile(range(2001, (i) => i / 2000), 0.9999), 12);
+    expect(deriveRange(s, 'percentile').max).toBeCloseTo(
+      exactQuantile(
+        range(2001, (i) => i / 2000),
+        0.9999,
+      ),
+      12,
+    );
   });
 
   it('interpolates inside histogram bins', () => {
@@ -122,7 +134,13 @@ describe('mse', () => {
       }
       return sum / n;
     };
-    for (const [lo, hi, t, s] of [[0, 1, 4, 0.37], [2, 3, 2.5, 0.5], [5, 6, 3, 0.1], [0, 0.01, 1, 0.25], [0.3, 0.31, 1, 0.25]]) {
+    for (const [lo, hi, t, s] of [
+      [0, 1, 4, 0.37],
+      [2, 3, 2.5, 0.5],
+      [5, 6, 3, 0.1],
+      [0, 0.01, 1, 0.25],
+      [0.3, 0.31, 1, 0.25],
+    ]) {
       expect(expectedSquaredError(lo, hi, t, s)).toBeCloseTo(numeric(lo, hi, t, s), 8);
     }
     // A bin of width 1 on a grid of step 1/127 has the textbook s²/12.

@@ -9,7 +9,9 @@ function statsOf(...batches: number[][]): TensorStats {
 
 function nonzeroBins(s: TensorStats): Record<number, number> {
   const out: Record<number, number> = {};
-  s.histogram.forEach((c, k) => { if (c !== 0) out[k] = c; });
+  s.histogram.forEach((c, k) => {
+    if (c !== 0) out[k] = c;
+  });
   return out;
 }
 
@@ -25,7 +27,14 @@ function lcg(n: number, scale: number, seed = 1): number[] {
 }
 
 describe('powerOfTwoAbove', () => {
-  it.each([[1, 2], [0.75, 1], [3, 4], [4, 8], [0, MIN_RANGE], [1e-30, MIN_RANGE]])('%d -> %d', (v, p) => {
+  it.each([
+    [1, 2],
+    [0.75, 1],
+    [3, 4],
+    [4, 8],
+    [0, MIN_RANGE],
+    [1e-30, MIN_RANGE],
+  ])('%d -> %d', (v, p) => {
     expect(powerOfTwoAbove(v)).toBe(p);
   });
 });
@@ -90,7 +99,9 @@ describe('TensorStats', () => {
     const abs = s.absHistogram();
     expect(abs.length).toBe(HISTOGRAM_BINS / 2);
     const nz: Record<number, number> = {};
-    abs.forEach((c, k) => { if (c) nz[k] = c; });
+    abs.forEach((c, k) => {
+      if (c) nz[k] = c;
+    });
     expect(nz).toEqual({ 0: 1, 1023: 1, 1024: 1, 1536: 1 });
   });
 
@@ -98,7 +109,14 @@ describe('TensorStats', () => {
     const s = statsOf(lcg(3000, 2), [NaN]);
     const back = TensorStats.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
     expect([...back.histogram]).toEqual([...s.histogram]);
-    expect([back.min, back.max, back.count, back.nanCount, back.range, back.mean]).toEqual([s.min, s.max, s.count, s.nanCount, s.range, s.mean]);
+    expect([back.min, back.max, back.count, back.nanCount, back.range, back.mean]).toEqual([
+      s.min,
+      s.max,
+      s.count,
+      s.nanCount,
+      s.range,
+      s.mean,
+    ]);
     expect(back.exactValues).toBeNull();
     const empty = TensorStats.fromJSON(new TensorStats('e').toJSON());
     expect([empty.count, empty.min, empty.range]).toEqual([0, Infinity, 0]);

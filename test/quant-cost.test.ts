@@ -18,16 +18,27 @@ describe('MACs', () => {
   });
 
   it('ConvTranspose, MatMul and Gemm', () => {
-    const m = graphOf([
-      ['t', 'ConvTranspose', ['x', 'wt'], ['t_out']],
-      ['f', 'Flatten', ['t_out'], ['f_out']],
-      ['g', 'Gemm', ['f_out', 'wg'], ['g_out'], { transB: { kind: 'int', value: 1 } }],
-      ['m', 'MatMul', ['g_out', 'wm'], ['y']],
-    ], {
-      inputs: [['x', [1, 3, 4, 4]]],
-      initializers: [['wt', [3, 2, 3, 3]], ['wg', [10, 200]], ['wm', [10, 7]]],
-      shapes: [['t_out', [1, 2, 10, 10]], ['f_out', [1, 200]], ['y', [1, 7]]],
-    });
+    const m = graphOf(
+      [
+        ['t', 'ConvTranspose', ['x', 'wt'], ['t_out']],
+        ['f', 'Flatten', ['t_out'], ['f_out']],
+        ['g', 'Gemm', ['f_out', 'wg'], ['g_out'], { transB: { kind: 'int', value: 1 } }],
+        ['m', 'MatMul', ['g_out', 'wm'], ['y']],
+      ],
+      {
+        inputs: [['x', [1, 3, 4, 4]]],
+        initializers: [
+          ['wt', [3, 2, 3, 3]],
+          ['wg', [10, 200]],
+          ['wm', [10, 7]],
+        ],
+        shapes: [
+          ['t_out', [1, 2, 10, 10]],
+          ['f_out', [1, 200]],
+          ['y', [1, 7]],
+        ],
+      },
+    );
     expect(nodeMacs(m, node(m, 't'))).toBe(48 * 2 * 9);
     expect(nodeMacs(m, node(m, 'g'))).toBe(1 * 10 * 200);
     expect(nodeMacs(m, node(m, 'm'))).toBe(7 * 10);
@@ -53,7 +64,13 @@ describe('planCost', () => {
   });
 
   it('one conv promoted to int16 and one to fp32', () => {
-    const c = planCost(g, resolvePlan(g, generic, [['conv2', 'int16'], ['conv3', 'fp32']]));
+    const c = planCost(
+      g,
+      resolvePlan(g, generic, [
+        ['conv2', 'int16'],
+        ['conv3', 'fp32'],
+      ]),
+    );
     expect(c.macsAboveInt8).toBe(9216 + 1024);
     expect(c.macShareAboveInt8).toBeCloseTo(10240 / 17152, 12);
     expect(c.weightParamsAboveInt8).toBe(144 + 16);

@@ -28,29 +28,55 @@ const widths = graphOf(
     ['gemm', 'Gemm', ['g', 'wG'], ['gm'], { transB: { kind: 'int', value: 1 } }],
   ],
   {
-    inputs: [['x', [1, 3, 8, 8]], ['m', [2, 5]], ['g', [2, 5]]],
+    inputs: [
+      ['x', [1, 3, 8, 8]],
+      ['m', [2, 5]],
+      ['g', [2, 5]],
+    ],
     outputs: ['b', 'c', 'd', 'e', 'mm', 'gm'],
-    initializers: [['wA', [4, 3, 1, 1]], ['wB', [4, 4, 1, 1]], ['bB', [4]], ['wC', [4, 3, 1, 1]], ['wD', [4, 3, 1, 1]], ['wE', [4, 3, 1, 1]], ['wM', [5, 6]], ['wG', [6, 5]]],
+    initializers: [
+      ['wA', [4, 3, 1, 1]],
+      ['wB', [4, 4, 1, 1]],
+      ['bB', [4]],
+      ['wC', [4, 3, 1, 1]],
+      ['wD', [4, 3, 1, 1]],
+      ['wE', [4, 3, 1, 1]],
+      ['wM', [5, 6]],
+      ['wG', [6, 5]],
+    ],
   },
 );
-const widthsPlan: Override[] = [['convB', 'int16'], ['convC', 'a16w8'], ['convD', 'fp32'], ['convE', 'fp16'], ['matmul', 'int16'], ['gemm', 'a16w8']];
+const widthsPlan: Override[] = [
+  ['convB', 'int16'],
+  ['convC', 'a16w8'],
+  ['convD', 'fp32'],
+  ['convE', 'fp16'],
+  ['matmul', 'int16'],
+  ['gemm', 'a16w8'],
+];
 
 describe('ort-overrides', () => {
   const exp = ortExport(widths, resolvePlan(widths, generic, widthsPlan), new Set());
   const overrides = new Map(exp.quantizeStatic.extra_options.TensorQuantOverrides);
 
   const tensors: [string, string, OrtTensorOverride[] | undefined][] = [
-    ['a graph input read at 8 and 16 bits: the widest, converted for the 8-bit reader', 'x',
-      [{ quant_type: 'QInt16', symmetric: true, convert: { quant_type: 'QInt8', recv_nodes: ['convA'] } }]],
-    ['written at 8 bits, read at 16: converted for the reader', 'a',
-      [{ quant_type: 'QInt8', convert: { quant_type: 'QInt16', symmetric: true, recv_nodes: ['convB'] } }]],
+    [
+      'a graph input read at 8 and 16 bits: the widest, converted for the 8-bit reader',
+      'x',
+      [{ quant_type: 'QInt16', symmetric: true, convert: { quant_type: 'QInt8', recv_nodes: ['convA'] } }],
+    ],
+    [
+      'written at 8 bits, read at 16: converted for the reader',
+      'a',
+      [{ quant_type: 'QInt8', convert: { quant_type: 'QInt16', symmetric: true, recv_nodes: ['convB'] } }],
+    ],
     ['written by an int16 node', 'b', [{ quant_type: 'QInt16', symmetric: true }]],
     ['written by an a16w8 node', 'c', [{ quant_type: 'QInt16', symmetric: true }]],
-    ['an excluded node\'s output', 'd', undefined],
+    ["an excluded node's output", 'd', undefined],
     ['int16 weight: 16 bits, per-channel on axis 0', 'wB', [{ quant_type: 'QInt16', symmetric: true, axis: 0 }]],
     ['a16w8 weight: 8 bits', 'wC', [{ quant_type: 'QInt8', symmetric: true, axis: 0 }]],
     ['int8 weight, per-channel: the axis is stated', 'wA', [{ quant_type: 'QInt8', symmetric: true, axis: 0 }]],
-    ['excluded node\'s weight', 'wD', undefined],
+    ["excluded node's weight", 'wD', undefined],
     ['a bias is never an override', 'bB', undefined],
     ['MatMul weight [K,N]: axis 1 (the last)', 'wM', [{ quant_type: 'QInt16', symmetric: true, axis: 1 }]],
     ['Gemm with transB=1: axis 0', 'wG', [{ quant_type: 'QInt8', symmetric: true, axis: 0 }]],
@@ -59,22 +85,39 @@ describe('ort-overrides', () => {
     expect(overrides.get(name)).toEqual(expected);
   });
 
-  it('excludes the quantized ops planned in float and sets the profile\'s globals', () => {
+  it("excludes the quantized ops planned in float and sets the profile's globals", () => {
     const q = exp.quantizeStatic;
     expect(q.nodes_to_exclude).toEqual(['convD', 'convE']);
-    expect(q).toMatchObject({ activation_type: 'QInt8', weight_type: 'QInt8', per_channel: true, op_types_to_quantize: ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'] });
-    expect(q.extra_options).toMatchObject({ ActivationSymmetric: false, WeightSymmetric: true, QuantizeBias: true, UseQDQContribOps: true });
+    expect(q).toMatchObject({
+      activation_type: 'QInt8',
+      weight_type: 'QInt8',
+      per_channel: true,
+      op_types_to_quantize: ['Conv', 'ConvTranspose', 'MatMul', 'Gemm'],
+    });
+    expect(q.extra_options).toMatchObject({
+      ActivationSymmetric: false,
+      WeightSymmetric: true,
+      QuantizeBias: true,
+      UseQDQContribOps: true,
+    });
   });
 
   it('says what it cannot express', () => {
-    expect(exp.notes.join('\n')).toMatch(/no per-node FP16, so 1 node\(s\) planned fp16 \('convE'\) are in nodes_to_exclude and run in FP32/);
+    expect(exp.notes.join('\n')).toMatch(
+      /no per-node FP16, so 1 node\(s\) planned fp16 \('convE'\) are in nodes_to_exclude and run in FP32/,
+    );
     expect(exp.notes.join('\n')).toMatch(/read at 8 and at 16 bits \('x'\)/);
     expect(exp.notes.join('\n')).toMatch(/opset 17, below 21, so UseQDQContribOps is on/);
     expect(exp.mapping).toEqual([
       { precision: 'int8', nodes: 1, target: 'QInt8 activations, QInt8 per-channel weights (the defaults)' },
       { precision: 'a16w8', nodes: 2, target: 'QInt16 activations, QInt8 per-channel weights' },
       { precision: 'int16', nodes: 2, target: 'QInt16 activations, QInt16 per-channel weights' },
-      { precision: 'fp16', nodes: 1, target: 'FP32, not quantized (1 quantized op(s) in nodes_to_exclude)', why: 'quantize_static has no per-node FP16' },
+      {
+        precision: 'fp16',
+        nodes: 1,
+        target: 'FP32, not quantized (1 quantized op(s) in nodes_to_exclude)',
+        why: 'quantize_static has no per-node FP16',
+      },
       { precision: 'fp32', nodes: 1, target: 'FP32, not quantized (1 quantized op(s) in nodes_to_exclude)' },
     ]);
   });
@@ -112,33 +155,68 @@ describe('tensorrt', () => {
 
   it('maps int16 and a16w8 to fp16 and lists every decision', () => {
     expect(exp.layers.map((l) => [l.name, l.precision, l.planned])).toEqual([
-      ['convB', 'fp16', 'int16'], ['convC', 'fp16', 'a16w8'], ['convD', 'fp32', 'fp32'], ['convE', 'fp16', 'fp16'], ['matmul', 'fp16', 'int16'], ['gemm', 'fp16', 'a16w8'],
+      ['convB', 'fp16', 'int16'],
+      ['convC', 'fp16', 'a16w8'],
+      ['convD', 'fp32', 'fp32'],
+      ['convE', 'fp16', 'fp16'],
+      ['matmul', 'fp16', 'int16'],
+      ['gemm', 'fp16', 'a16w8'],
     ]);
     expect(exp).toMatchObject({ int8: true, fp16: true });
     expect(layerPrecisionsSpec(exp)).toBe('convB:fp16,convC:fp16,convD:fp32,convE:fp16,matmul:fp16,gemm:fp16');
     expect(layerOutputTypesSpec(exp)).toBe(layerPrecisionsSpec(exp));
-    expect(exp.mapping.map((m) => [m.precision, m.target])).toEqual([['int8', 'int8'], ['a16w8', 'fp16'], ['int16', 'fp16'], ['fp16', 'fp16'], ['fp32', 'fp32']]);
+    expect(exp.mapping.map((m) => [m.precision, m.target])).toEqual([
+      ['int8', 'int8'],
+      ['a16w8', 'fp16'],
+      ['int16', 'fp16'],
+      ['fp16', 'fp16'],
+      ['fp32', 'fp32'],
+    ]);
     expect(exp.notes[0]).toMatch(/TensorRT has no INT16 layer precision, so 4 node\(s\) planned int16 or a16w8/);
   });
 
   it('under --fp16, float ops the profile keeps in FP32 are pinned to fp32; without it they are left alone', () => {
     const g = smallNet();
     const promoted = tensorRtExport(g, resolvePlan(g, generic, [['conv2', 'int16']]), new Set());
-    expect(promoted.layers.map((l) => `${l.name}:${l.precision}`)).toEqual(['relu1:fp32', 'conv2:fp16', 'in2:fp32', 'relu2:fp32', 'concat:fp32']);
+    expect(promoted.layers.map((l) => `${l.name}:${l.precision}`)).toEqual([
+      'relu1:fp32',
+      'conv2:fp16',
+      'in2:fp32',
+      'relu2:fp32',
+      'concat:fp32',
+    ]);
     const plain = tensorRtExport(g, resolvePlan(g, generic, [['conv2', 'fp32']]), new Set());
     expect(plain).toMatchObject({ fp16: false, int8: true });
     expect(plain.layers.map((l) => `${l.name}:${l.precision}`)).toEqual(['conv2:fp32']);
   });
 
   it('leaves out names trtexec cannot carry or the file lacks, and says so', () => {
-    const g = graphOf([['a,b', 'Conv', ['x', 'w'], ['y1']], ['c', 'Conv', ['y1', 'w2'], ['y']]], { initializers: [['w', [3, 3, 1, 1]], ['w2', [3, 3, 1, 1]]] });
+    const g = graphOf(
+      [
+        ['a,b', 'Conv', ['x', 'w'], ['y1']],
+        ['c', 'Conv', ['y1', 'w2'], ['y']],
+      ],
+      {
+        initializers: [
+          ['w', [3, 3, 1, 1]],
+          ['w2', [3, 3, 1, 1]],
+        ],
+      },
+    );
     const e = tensorRtExport(g, resolvePlan(g, generic, [['op:Conv', 'int16']]), new Set(['c']));
     expect(e.layers).toEqual([]);
     expect(e.notes.join('\n')).toMatch(/1 node name\(s\) hold ',', ''' or a NUL/);
     expect(e.notes.join('\n')).toMatch(/1 node\(s\) have no name in the model file \('c'/);
   });
 
-  it.each([['conv_1', true], ['/enc/Conv:0', true], ['a,b', false], ["it's", false], ['a\0b', false], ['', false]] as const)('isTrtexecName(%j) is %s', (name, ok) => {
+  it.each([
+    ['conv_1', true],
+    ['/enc/Conv:0', true],
+    ['a,b', false],
+    ["it's", false],
+    ['a\0b', false],
+    ['', false],
+  ] as const)('isTrtexecName(%j) is %s', (name, ok) => {
     expect(isTrtexecName(name)).toBe(ok);
   });
 
@@ -149,9 +227,17 @@ describe('tensorrt', () => {
 
 describe('rknn', () => {
   const table: [RknnPlatform, Precision, RknnDtype][] = [
-    ['rk3588', 'int8', 'int8'], ['rk3588', 'int16', 'float16'], ['rk3588', 'a16w8', 'float16'], ['rk3588', 'fp16', 'float16'], ['rk3588', 'fp32', 'float16'],
-    ['rv1106', 'int16', 'int16'], ['rv1106', 'a16w8', 'int16'], ['rv1106', 'fp16', 'int16'], ['rv1106', 'fp32', 'int16'],
-    ['rk3566', 'int16', 'float16'], ['rv1103', 'int8', 'int8'],
+    ['rk3588', 'int8', 'int8'],
+    ['rk3588', 'int16', 'float16'],
+    ['rk3588', 'a16w8', 'float16'],
+    ['rk3588', 'fp16', 'float16'],
+    ['rk3588', 'fp32', 'float16'],
+    ['rv1106', 'int16', 'int16'],
+    ['rv1106', 'a16w8', 'int16'],
+    ['rv1106', 'fp16', 'int16'],
+    ['rv1106', 'fp32', 'int16'],
+    ['rk3566', 'int16', 'float16'],
+    ['rv1103', 'int8', 'int8'],
   ];
   it.each(table)('%s: %s → %s', (platform, precision, dtype) => {
     expect(rknnDtype(platform, precision)).toBe(dtype);
@@ -163,7 +249,9 @@ describe('rknn', () => {
     // generic-int8 fuses Conv→Relu: conv1's group stores r1 at int16 too; conv2→in2→relu2 is an int8 group.
     const e = rknnExport(g, plan, 'rv1106');
     expect(e.layers.map((l) => `${l.name}:${l.dtype}`)).toEqual(['c1:int16', 'r1:int16', 'cat:int16']);
-    expect(e.notes.join('\n')).toMatch(/1 node\(s\) are listed because profile 'generic-int8' runs its non-quantized ops in FP32 \('concat'\)/);
+    expect(e.notes.join('\n')).toMatch(
+      /1 node\(s\) are listed because profile 'generic-int8' runs its non-quantized ops in FP32 \('concat'\)/,
+    );
   });
 
   it('on a float16 platform an all-int8 plan with an int8-fp16 profile lists the float ops as float16', () => {

@@ -10,7 +10,12 @@ export function graphOf(
   return buildGraph({
     name: 'fixture',
     nodes: nodes.map(([name, opType, inputs, outputs, attrs]): Omit<GraphNode, 'index'> => ({
-      name, opType, domain: '', inputs, outputs, attributes: new Map(Object.entries(attrs ?? {})),
+      name,
+      opType,
+      domain: '',
+      inputs,
+      outputs,
+      attributes: new Map(Object.entries(attrs ?? {})),
     })),
     inputs: (options.inputs ?? [['x', [1, 3, 8, 8]]]).map(([name, shape]) => ({ name, dtype: 'float32' as const, shape })),
     outputs: (options.outputs ?? ['y']).map((name) => ({ name, dtype: 'float32' as const })),
@@ -38,9 +43,23 @@ export function smallNet(outputs: string[] = ['y']): Graph {
     {
       outputs,
       initializers: [
-        ['w1', [4, 3, 3, 3]], ['b1', [4]], ['w2', [4, 4, 3, 3]], ['s2', [4]], ['bb2', [4]], ['w3', [2, 8, 1, 1]], ['b3', [2]],
+        ['w1', [4, 3, 3, 3]],
+        ['b1', [4]],
+        ['w2', [4, 4, 3, 3]],
+        ['s2', [4]],
+        ['bb2', [4]],
+        ['w3', [2, 8, 1, 1]],
+        ['b3', [2]],
       ],
-      shapes: [['c1', [1, 4, 8, 8]], ['r1', [1, 4, 8, 8]], ['c2', [1, 4, 8, 8]], ['n2', [1, 4, 8, 8]], ['r2', [1, 4, 8, 8]], ['cat', [1, 8, 8, 8]], ['y', [1, 2, 8, 8]]],
+      shapes: [
+        ['c1', [1, 4, 8, 8]],
+        ['r1', [1, 4, 8, 8]],
+        ['c2', [1, 4, 8, 8]],
+        ['n2', [1, 4, 8, 8]],
+        ['r2', [1, 4, 8, 8]],
+        ['cat', [1, 8, 8, 8]],
+        ['y', [1, 2, 8, 8]],
+      ],
     },
   );
 }

@@ -5,7 +5,8 @@ import { loadProfile, parseProfile } from '../src/quant/profile.js';
 import { graphOf, smallNet } from './quant-fixtures.js';
 
 const generic = loadProfile('generic-int8');
-const brief = (groups: ReturnType<typeof fusionGroups>) => groups.map((gr) => `${gr.nodes.join('+')}->${gr.output}[${gr.innerTensors.join(',')}]`);
+const brief = (groups: ReturnType<typeof fusionGroups>) =>
+  groups.map((gr) => `${gr.nodes.join('+')}->${gr.output}[${gr.innerTensors.join(',')}]`);
 
 describe('fusion groups', () => {
   const g = smallNet();
@@ -24,7 +25,10 @@ describe('fusion groups', () => {
 
   it('a graph output inside a chain splits it as a tap does', () => {
     const withOutput = smallNet(['y', 'c2']);
-    expect(brief(fusionGroups(withOutput, resolvePlan(withOutput, generic), new Set()))).toEqual(['conv1+relu1->r1[c1]', 'in2+relu2->r2[n2]']);
+    expect(brief(fusionGroups(withOutput, resolvePlan(withOutput, generic), new Set()))).toEqual([
+      'conv1+relu1->r1[c1]',
+      'in2+relu2->r2[n2]',
+    ]);
   });
 
   it('records the group precision from its first node, and indexes nodes', () => {
@@ -39,31 +43,58 @@ describe('fusion groups', () => {
 
   it('needs a single consumer on every inner edge', () => {
     // c1 feeds relu1 and the Add: Conv→Relu cannot fuse, but Conv→Add from the second conv can.
-    const branchy = graphOf([
-      ['conv1', 'Conv', ['x', 'w'], ['c1']],
-      ['relu1', 'Relu', ['c1'], ['r1']],
-      ['conv2', 'Conv', ['r1', 'w'], ['c2']],
-      ['add', 'Add', ['c2', 'c1'], ['y']],
-    ], { initializers: [['w', [3, 3, 1, 1]]] });
+    const branchy = graphOf(
+      [
+        ['conv1', 'Conv', ['x', 'w'], ['c1']],
+        ['relu1', 'Relu', ['c1'], ['r1']],
+        ['conv2', 'Conv', ['r1', 'w'], ['c2']],
+        ['add', 'Add', ['c2', 'c1'], ['y']],
+      ],
+      { initializers: [['w', [3, 3, 1, 1]]] },
+    );
     expect(brief(fusionGroups(branchy, resolvePlan(branchy, generic), new Set()))).toEqual(['conv2+add->y[c2]']);
   });
 
   it('matches greedily in topological order and never reuses a node', () => {
-    const profile = parseProfile({
-      quantizedOps: ['Conv'], weights: { granularity: 'per-tensor', symmetric: true }, activations: { symmetric: true },
-      bias: 'float', floatOps: 'fp32', fusion: [['Relu', 'Conv'], ['Conv', 'Relu']],
-    }, 'test', 'test');
-    const chain = graphOf([
-      ['conv1', 'Conv', ['x', 'w'], ['c1']],
-      ['relu1', 'Relu', ['c1'], ['r1']],
-      ['conv2', 'Conv', ['r1', 'w'], ['c2']],
-      ['relu2', 'Relu', ['c2'], ['y']],
-    ], { initializers: [['w', [3, 3, 1, 1]]] });
+    const profile = parseProfile(
+      {
+        quantizedOps: ['Conv'],
+        weights: { granularity: 'per-tensor', symmetric: true },
+        activations: { symmetric: true },
+        bias: 'float',
+        floatOps: 'fp32',
+        fusion: [
+          ['Relu', 'Conv'],
+          ['Conv', 'Relu'],
+        ],
+      },
+      'test',
+      'test',
+    );
+    const chain = graphOf(
+      [
+        ['conv1', 'Conv', ['x', 'w'], ['c1']],
+        ['relu1', 'Relu', ['c1'], ['r1']],
+        ['conv2', 'Conv', ['r1', 'w'], ['c2']],
+        ['relu2', 'Relu', ['c2'], ['y']],
+      ],
+      { initializers: [['w', [3, 3, 1, 1]]] },
+    );
     expect(brief(fusionGroups(chain, resolvePlan(chain, profile), new Set()))).toEqual(['conv1+relu1->r1[c1]', 'conv2+relu2->y[c2]']);
   });
 
   it('a profile with no patterns has no groups', () => {
-    const none = parseProfile({ quantizedOps: ['Conv'], weights: { granularity: 'per-tensor', symmetric: true }, activations: { symmetric: true }, bias: 'float', floatOps: 'fp32' }, 't', 't');
+    const none = parseProfile(
+      {
+        quantizedOps: ['Conv'],
+        weights: { granularity: 'per-tensor', symmetric: true },
+        activations: { symmetric: true },
+        bias: 'float',
+        floatOps: 'fp32',
+      },
+      't',
+      't',
+    );
     expect(fusionGroups(g, resolvePlan(g, none), new Set())).toEqual([]);
   });
 });

@@ -4,7 +4,13 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import {
-  allowedPrecisions, defaultPrecision, isQuantizable, planToFile, precisionCounts, resolvePlan, withOverrides,
+  allowedPrecisions,
+  defaultPrecision,
+  isQuantizable,
+  planToFile,
+  precisionCounts,
+  resolvePlan,
+  withOverrides,
   type Override,
 } from '../src/quant/plan.js';
 import { overrideKeyOrder, readPlanFile, writePlanFile } from '../src/quant/plan-file.js';
@@ -14,12 +20,19 @@ import { smallNet } from './quant-fixtures.js';
 const generic = loadProfile('generic-int8');
 const fp16 = loadProfile('int8-fp16');
 const g = smallNet();
-const precisions = (overrides: Override[], profile = generic) =>
-  Object.fromEntries(resolvePlan(g, profile, overrides).precision);
+const precisions = (overrides: Override[], profile = generic) => Object.fromEntries(resolvePlan(g, profile, overrides).precision);
 
 describe('defaults', () => {
   it('quantized ops default to int8 and the rest to the profile float precision', () => {
-    expect(precisions([])).toEqual({ conv1: 'int8', relu1: 'fp32', conv2: 'int8', in2: 'fp32', relu2: 'fp32', concat: 'fp32', conv3: 'int8' });
+    expect(precisions([])).toEqual({
+      conv1: 'int8',
+      relu1: 'fp32',
+      conv2: 'int8',
+      in2: 'fp32',
+      relu2: 'fp32',
+      concat: 'fp32',
+      conv3: 'int8',
+    });
     expect(precisions([], fp16)).toMatchObject({ conv1: 'int8', relu1: 'fp16', concat: 'fp16' });
   });
 
@@ -36,8 +49,11 @@ describe('defaults', () => {
 
 describe('overrides', () => {
   const cases: [string, Override[], Record<string, Precision>][] = [
-    ['"*" promotes every quantized op and leaves float ops alone', [['*', 'int16']],
-      { conv1: 'int16', conv2: 'int16', conv3: 'int16', relu1: 'fp32', concat: 'fp32' }],
+    [
+      '"*" promotes every quantized op and leaves float ops alone',
+      [['*', 'int16']],
+      { conv1: 'int16', conv2: 'int16', conv3: 'int16', relu1: 'fp32', concat: 'fp32' },
+    ],
     ['"*" at fp16 reaches every node', [['*', 'fp16']], { conv1: 'fp16', relu1: 'fp16', concat: 'fp16' }],
     ['exact node name', [['conv2', 'int16']], { conv1: 'int8', conv2: 'int16', conv3: 'int8' }],
     ['tensor name means its producer', [['c2', 'int16']], { conv2: 'int16' }],
@@ -46,24 +62,68 @@ describe('overrides', () => {
     ['regex', [['re:^conv[12]$', 'int16']], { conv1: 'int16', conv2: 'int16', conv3: 'int8' }],
     ['comma list', [['conv1,conv3', 'int16']], { conv1: 'int16', conv2: 'int8', conv3: 'int16' }],
     ['pattern over mixed nodes takes the ones that can', [['op:Conv|Relu', 'int16']], { conv1: 'int16', relu1: 'fp32' }],
-    ['later keys win (1)', [['*', 'int16'], ['conv2', 'int8']], { conv1: 'int16', conv2: 'int8' }],
-    ['later keys win (2)', [['conv2', 'int8'], ['*', 'int16']], { conv1: 'int16', conv2: 'int16' }],
-    ['a repeated spec keeps its last value and position', [['conv2', 'fp32'], ['*', 'int16'], ['conv2', 'int8']], { conv2: 'int8', conv1: 'int16' }],
+    [
+      'later keys win (1)',
+      [
+        ['*', 'int16'],
+        ['conv2', 'int8'],
+      ],
+      { conv1: 'int16', conv2: 'int8' },
+    ],
+    [
+      'later keys win (2)',
+      [
+        ['conv2', 'int8'],
+        ['*', 'int16'],
+      ],
+      { conv1: 'int16', conv2: 'int16' },
+    ],
+    [
+      'a repeated spec keeps its last value and position',
+      [
+        ['conv2', 'fp32'],
+        ['*', 'int16'],
+        ['conv2', 'int8'],
+      ],
+      { conv2: 'int8', conv1: 'int16' },
+    ],
   ];
   it.each(cases)('%s', (_, overrides, expected) => {
     expect(precisions(overrides)).toMatchObject(expected);
   });
 
   const errors: [string, Override[], RegExp][] = [
-    ['an exact name of a float op at int16', [['relu1', 'int16']],
-      /Plan override 'relu1': node 'relu1' \(Relu\) is not a quantized op in profile 'generic-int8', so it can run at fp16 or fp32 but not int16\./],
-    ['an unknown exact name, with suggestions', [['conv9', 'int16']], /Plan override 'conv9': no node or tensor is named 'conv9'; the closest are 'conv1', 'conv2', 'conv3'\./],
-    ['a pattern with no node that can take it', [['re:^relu', 'int16']],
-      /Plan override 're:\^relu' matches no node that can run at int16; it matches 2 node\(s\), none of them a quantized op \(Conv, ConvTranspose, MatMul, Gemm\); the closest are/],
-    ['an op: pattern with no node that can take it', [['op:Concat', 'int8']], /matches no node that can run at int8.*the op types that can are 'op:Conv'/],
-    ['a glob that matches nothing', [['deconv*', 'fp16']], /Plan override 'deconv\*' matches no node that can run at fp16; the closest are/],
+    [
+      'an exact name of a float op at int16',
+      [['relu1', 'int16']],
+      /Plan override 'relu1': node 'relu1' \(Relu\) is not a quantized op in profile 'generic-int8', so it can run at fp16 or fp32 but not int16\./,
+    ],
+    [
+      'an unknown exact name, with suggestions',
+      [['conv9', 'int16']],
+      /Plan override 'conv9': no node or tensor is named 'conv9'; the closest are 'conv1', 'conv2', 'conv3'\./,
+    ],
+    [
+      'a pattern with no node that can take it',
+      [['re:^relu', 'int16']],
+      /Plan override 're:\^relu' matches no node that can run at int16; it matches 2 node\(s\), none of them a quantized op \(Conv, ConvTranspose, MatMul, Gemm\); the closest are/,
+    ],
+    [
+      'an op: pattern with no node that can take it',
+      [['op:Concat', 'int8']],
+      /matches no node that can run at int8.*the op types that can are 'op:Conv'/,
+    ],
+    [
+      'a glob that matches nothing',
+      [['deconv*', 'fp16']],
+      /Plan override 'deconv\*' matches no node that can run at fp16; the closest are/,
+    ],
     ['one bad term of a list', [['conv1,relu2', 'int16']], /Plan override 'conv1,relu2' \(term 'relu2'\): node 'relu2' \(Relu\)/],
-    ['an unknown precision', [['conv1', 'int4' as Precision]], /Plan override 'conv1' has precision 'int4'; it must be int8, int16, fp16 or fp32\./],
+    [
+      'an unknown precision',
+      [['conv1', 'int4' as Precision]],
+      /Plan override 'conv1' has precision 'int4'; it must be int8, int16, fp16 or fp32\./,
+    ],
   ];
   it.each(errors)('rejects %s', (_, overrides, message) => {
     expect(() => resolvePlan(g, generic, overrides)).toThrow(UserError);
@@ -71,9 +131,19 @@ describe('overrides', () => {
   });
 
   it('withOverrides appends, so the new ones win, and keeps each spec once', () => {
-    const base = resolvePlan(g, generic, [['*', 'int16'], ['conv2', 'fp32']]);
-    const more = withOverrides(base, g, [['conv2', 'int8'], ['relu1', 'fp16']]);
-    expect(more.overrides).toEqual([['*', 'int16'], ['conv2', 'int8'], ['relu1', 'fp16']]);
+    const base = resolvePlan(g, generic, [
+      ['*', 'int16'],
+      ['conv2', 'fp32'],
+    ]);
+    const more = withOverrides(base, g, [
+      ['conv2', 'int8'],
+      ['relu1', 'fp16'],
+    ]);
+    expect(more.overrides).toEqual([
+      ['*', 'int16'],
+      ['conv2', 'int8'],
+      ['relu1', 'fp16'],
+    ]);
     expect(more.precision.get('conv2')).toBe('int8');
     expect(more.precision.get('relu1')).toBe('fp16');
     expect(base.precision.get('conv2')).toBe('fp32');
@@ -90,13 +160,24 @@ describe('plan files', () => {
   };
 
   it('round-trips a plan through write and read, atomically', () => {
-    const plan = resolvePlan(g, generic, [['*', 'int16'], ['conv2', 'int8']]);
+    const plan = resolvePlan(g, generic, [
+      ['*', 'int16'],
+      ['conv2', 'int8'],
+    ]);
     const file = path.join(dir, 'plan.json');
     writePlanFile(file, planToFile(plan));
-    expect(readFileSync(file, 'utf8')).toBe('{\n  "profile": "generic-int8",\n  "overrides": {\n    "*": "int16",\n    "conv2": "int8"\n  }\n}\n');
+    expect(readFileSync(file, 'utf8')).toBe(
+      '{\n  "profile": "generic-int8",\n  "overrides": {\n    "*": "int16",\n    "conv2": "int8"\n  }\n}\n',
+    );
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     const back = readPlanFile(file);
-    expect(back).toEqual({ profile: 'generic-int8', overrides: [['*', 'int16'], ['conv2', 'int8']] });
+    expect(back).toEqual({
+      profile: 'generic-int8',
+      overrides: [
+        ['*', 'int16'],
+        ['conv2', 'int8'],
+      ],
+    });
     expect(resolvePlan(g, loadProfile(back.profile), back.overrides).precision).toEqual(plan.precision);
   });
 
@@ -105,8 +186,17 @@ describe('plan files', () => {
     expect(Object.keys(JSON.parse(text).overrides)).toEqual(['123', 'conv2', 'x', 'a"b']);
     expect(overrideKeyOrder(text)).toEqual(['conv2', '123', 'x', 'a"b']);
     const file = path.join(dir, 'order.json');
-    writePlanFile(file, { profile: 'generic-int8', overrides: [['conv2', 'int8'], ['123', 'int16']] });
-    expect(readPlanFile(file).overrides).toEqual([['conv2', 'int8'], ['123', 'int16']]);
+    writePlanFile(file, {
+      profile: 'generic-int8',
+      overrides: [
+        ['conv2', 'int8'],
+        ['123', 'int16'],
+      ],
+    });
+    expect(readPlanFile(file).overrides).toEqual([
+      ['conv2', 'int8'],
+      ['123', 'int16'],
+    ]);
   });
 
   it('writes an empty overrides object and reads a missing one as empty', () => {
@@ -127,7 +217,11 @@ describe('plan files', () => {
     ['a missing profile', '{"overrides":{}}', /field 'profile' must be a profile name or a path/],
     ['an unknown field', '{"profile":"generic-int8","overides":{}}', /field 'overides' is not a plan field/],
     ['overrides as an array', '{"profile":"generic-int8","overrides":[]}', /field 'overrides' must be an object/],
-    ['a bad precision', '{"profile":"generic-int8","overrides":{"conv1":"int4"}}', /override 'conv1' must be 'int8', 'a16w8', 'int16', 'fp16' or 'fp32', not 'int4'/],
+    [
+      'a bad precision',
+      '{"profile":"generic-int8","overrides":{"conv1":"int4"}}',
+      /override 'conv1' must be 'int8', 'a16w8', 'int16', 'fp16' or 'fp32', not 'int4'/,
+    ],
     ['a duplicate key', '{"profile":"generic-int8","overrides":{"conv1":"int16","conv1":"int8"}}', /override 'conv1' appears twice/],
   ];
   it.each(bad)('rejects %s', (_, text, message) => {
@@ -144,7 +238,17 @@ describe('writing a repeated spec', () => {
   it('keeps its last value at its last position', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'quant-plan-dup-'));
     const file = path.join(dir, 'p.json');
-    writePlanFile(file, { profile: 'generic-int8', overrides: [['conv1', 'int16'], ['*', 'fp16'], ['conv1', 'fp32']] });
-    expect(readPlanFile(file).overrides).toEqual([['*', 'fp16'], ['conv1', 'fp32']]);
+    writePlanFile(file, {
+      profile: 'generic-int8',
+      overrides: [
+        ['conv1', 'int16'],
+        ['*', 'fp16'],
+        ['conv1', 'fp32'],
+      ],
+    });
+    expect(readPlanFile(file).overrides).toEqual([
+      ['*', 'fp16'],
+      ['conv1', 'fp32'],
+    ]);
   });
 });

@@ -50,7 +50,9 @@ describe('built-in profiles', () => {
   });
 
   it('an unknown name is a UserError that lists the built-ins and suggests the closest', () => {
-    expect(() => loadProfile('generic-int9')).toThrow(/Unknown profile 'generic-int9' \(did you mean 'generic-int8'\?\); the built-in profiles are generic-int8, int8-fp16/);
+    expect(() => loadProfile('generic-int9')).toThrow(
+      /Unknown profile 'generic-int9' \(did you mean 'generic-int8'\?\); the built-in profiles are generic-int8, int8-fp16/,
+    );
   });
 });
 
@@ -68,15 +70,34 @@ describe('profile files', () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    ['weights.granularity', { ...valid, weights: { granularity: 'per-row', symmetric: true } },
-      /field 'weights\.granularity' must be 'per-channel' or 'per-tensor', not 'per-row'\./],
-    ['weights.symmetric missing', { ...valid, weights: { granularity: 'per-tensor' } }, /field 'weights\.symmetric' is missing; it must be true or false/],
-    ['weights.int16Bits', { ...valid, weights: { granularity: 'per-tensor', symmetric: true, int16Bits: 12 } }, /field 'weights\.int16Bits' must be 16 or 8, not 12/],
-    ['activations granularity', { ...valid, activations: { granularity: 'per-channel', symmetric: true } }, /field 'activations\.granularity' must be 'per-tensor'/],
+    [
+      'weights.granularity',
+      { ...valid, weights: { granularity: 'per-row', symmetric: true } },
+      /field 'weights\.granularity' must be 'per-channel' or 'per-tensor', not 'per-row'\./,
+    ],
+    [
+      'weights.symmetric missing',
+      { ...valid, weights: { granularity: 'per-tensor' } },
+      /field 'weights\.symmetric' is missing; it must be true or false/,
+    ],
+    [
+      'weights.int16Bits',
+      { ...valid, weights: { granularity: 'per-tensor', symmetric: true, int16Bits: 12 } },
+      /field 'weights\.int16Bits' must be 16 or 8, not 12/,
+    ],
+    [
+      'activations granularity',
+      { ...valid, activations: { granularity: 'per-channel', symmetric: true } },
+      /field 'activations\.granularity' must be 'per-tensor'/,
+    ],
     ['bias', { ...valid, bias: 'int8' }, /field 'bias' must be 'int32' or 'float', not 'int8'/],
     ['floatOps', { ...valid, floatOps: 'bf16' }, /field 'floatOps' must be 'fp32' or 'fp16'/],
     ['misspelt field', { ...valid, weigths: {} }, /field 'weigths' is not a profile field \(did you mean 'weights'\?\)/],
-    ['misspelt nested field', { ...valid, weights: { granularity: 'per-tensor', symetric: true } }, /field 'weights\.symetric' is not a profile field/],
+    [
+      'misspelt nested field',
+      { ...valid, weights: { granularity: 'per-tensor', symetric: true } },
+      /field 'weights\.symetric' is not a profile field/,
+    ],
     ['quantizedOps missing', { ...valid, quantizedOps: undefined }, /field 'quantizedOps' is missing/],
     ['quantizedOps element', { ...valid, quantizedOps: ['Conv', 3] }, /field 'quantizedOps\[1\]' must be an ONNX op type/],
     ['short fusion chain', { ...valid, fusion: [['Conv', 'Relu'], ['Conv']] }, /field 'fusion\[1\]' must list at least 2 op types/],
@@ -115,7 +136,16 @@ describe('what a quantized op reads', () => {
       ['m', 'MatMul', ['g_out', 'wm'], ['y']],
       ['f', 'Flatten', ['t_out'], ['f']],
     ],
-    { initializers: [['w', [4, 3, 3, 3]], ['b', [4]], ['wt', [4, 2, 3, 3]], ['wg', [5, 8]], ['bg', [5]], ['wm', [5, 6]]] },
+    {
+      initializers: [
+        ['w', [4, 3, 3, 3]],
+        ['b', [4]],
+        ['wt', [4, 2, 3, 3]],
+        ['wg', [5, 8]],
+        ['bg', [5]],
+        ['wm', [5, 6]],
+      ],
+    },
   );
   const node = (name: string) => g.nodes.find((n) => n.name === name)!;
   it.each([

@@ -1,14 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { makeTensor } from '../src/core/tensor.js';
 import {
-  biasFitsInt32, dequantizeValue, fakeQuantize, fakeQuantizePerChannel, integerRange, perChannelWeightParams,
-  perTensorWeightParams, quantizeBias, quantizeTensor, quantizeValue, quantParams, roundHalfEven,
+  biasFitsInt32,
+  dequantizeValue,
+  fakeQuantize,
+  fakeQuantizePerChannel,
+  integerRange,
+  perChannelWeightParams,
+  perTensorWeightParams,
+  quantizeBias,
+  quantizeTensor,
+  quantizeValue,
+  quantParams,
+  roundHalfEven,
 } from '../src/quant/qparams.js';
 
 const f = Math.fround;
 
 describe('roundHalfEven', () => {
-  it.each([[0.5, 0], [1.5, 2], [2.5, 2], [-0.5, 0], [-1.5, -2], [-2.5, -2], [2.4, 2], [2.6, 3], [-2.6, -3], [7, 7]])('%d -> %d', (x, r) => {
+  it.each([
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [-0.5, 0],
+    [-1.5, -2],
+    [-2.5, -2],
+    [2.4, 2],
+    [2.6, 3],
+    [-2.6, -3],
+    [7, 7],
+  ])('%d -> %d', (x, r) => {
     expect(roundHalfEven(x) + 0).toBe(r);
   });
 });
@@ -45,7 +66,16 @@ describe('quantParams', () => {
 
 describe('QuantizeLinear / DequantizeLinear', () => {
   it.each([
-    [0.25, 0], [0.75, 2], [-0.25, 0], [-0.75, -2], [1.25, 2], [1000, 127], [-1000, -128], [Infinity, 127], [-Infinity, -128], [NaN, -128],
+    [0.25, 0],
+    [0.75, 2],
+    [-0.25, 0],
+    [-0.75, -2],
+    [1.25, 2],
+    [1000, 127],
+    [-1000, -128],
+    [Infinity, 127],
+    [-Infinity, -128],
+    [NaN, -128],
   ])('scale 0.5, zero point 0: %d -> %d', (x, q) => {
     expect(quantizeValue(x, 0.5, 0, -128, 127) + 0).toBe(q);
   });

@@ -25,16 +25,37 @@ async function setup(model: string, profile: string): Promise<{ ctx: ModelContex
 
 function shadowInput(ctx: ModelContext, quant: QuantSetup, taps: string[], tensors: string[], prune = false): ShadowInput {
   return {
-    model: ctx.loaded.model, graph: ctx.graph, plan: quant.plan, values: ctx.values,
-    range: (t, bits) => rangeFromTable(quant.calibration, t, bits), taps: new Set(taps), tensors, prune,
+    model: ctx.loaded.model,
+    graph: ctx.graph,
+    plan: quant.plan,
+    values: ctx.values,
+    range: (t, bits) => rangeFromTable(quant.calibration, t, bits),
+    taps: new Set(taps),
+    tensors,
+    prune,
   };
 }
 
 describe('storagePrecisions', () => {
   it.each([
-    { name: 'taps on the outputs: the fused kernel stores only its end', profile: 'generic-int8', taps: ['y'], want: { relu1_out: 'int8', y: 'int8' } },
-    { name: 'every tensor tapped: each Conv stores its output, float ops stay fp32', profile: 'generic-int8', taps: ['conv1_out', 'norm1_out', 'relu1_out', 'y'], want: { conv1_out: 'int8', y: 'int8' } },
-    { name: 'int8-fp16: float ops store fp16', profile: 'int8-fp16', taps: ['conv1_out', 'norm1_out', 'relu1_out', 'y'], want: { conv1_out: 'int8', norm1_out: 'fp16', relu1_out: 'fp16', y: 'int8' } },
+    {
+      name: 'taps on the outputs: the fused kernel stores only its end',
+      profile: 'generic-int8',
+      taps: ['y'],
+      want: { relu1_out: 'int8', y: 'int8' },
+    },
+    {
+      name: 'every tensor tapped: each Conv stores its output, float ops stay fp32',
+      profile: 'generic-int8',
+      taps: ['conv1_out', 'norm1_out', 'relu1_out', 'y'],
+      want: { conv1_out: 'int8', y: 'int8' },
+    },
+    {
+      name: 'int8-fp16: float ops store fp16',
+      profile: 'int8-fp16',
+      taps: ['conv1_out', 'norm1_out', 'relu1_out', 'y'],
+      want: { conv1_out: 'int8', norm1_out: 'fp16', relu1_out: 'fp16', y: 'int8' },
+    },
   ])('$name', async ({ profile, taps, want }) => {
     const ctx = await openModel({ modelPath: CONV_IN_RELU });
     const plan = resolvePlan(ctx.graph, loadProfile(profile));
@@ -49,17 +70,35 @@ describe('buildShadowModel', () => {
     expect(fused.own.get('relu1_out')?.kind).toBe('shadow');
     const added = graphOf(fused.model).nodes.filter((n) => !ctx.graph.nodes.some((o) => o.name === n.name));
     // Q/DQ of x, the weight DQ and int32 bias DQ, Conv, InstanceNormalization, Relu, the storage Q/DQ; then conv2's clone.
-    expect(added.filter((n) => ['Conv', 'InstanceNormalization', 'Relu'].includes(n.opType)).map((n) => n.opType)).toEqual(['Conv', 'InstanceNormalization', 'Relu', 'Conv']);
+    expect(added.filter((n) => ['Conv', 'InstanceNormalization', 'Relu'].includes(n.opType)).map((n) => n.opType)).toEqual([
+      'Conv',
+      'InstanceNormalization',
+      'Relu',
+      'Conv',
+    ]);
 
-    const split = buildShadowModel(shadowInput(ctx, quant, ['conv1_out', 'norm1_out', 'relu1_out', 'y'], ['conv1_out', 'norm1_out', 'relu1_out', 'y']));
-    expect(Object.fromEntries([...split.own].map(([t, s]) => [t, s.kind]))).toEqual({ conv1_out: 'shadow', norm1_out: 'exact', relu1_out: 'exact', y: 'shadow' });
+    const split = buildShadowModel(
+      shadowInput(ctx, quant, ['conv1_out', 'norm1_out', 'relu1_out', 'y'], ['conv1_out', 'norm1_out', 'relu1_out', 'y']),
+    );
+    expect(Object.fromEntries([...split.own].map(([t, s]) => [t, s.kind]))).toEqual({
+      conv1_out: 'shadow',
+      norm1_out: 'exact',
+      relu1_out: 'exact',
+      y: 'shadow',
+    });
   });
 
   it('gives exact for a graph input and clones fp16 float ops under int8-fp16', async () => {
     const { ctx, quant } = await setup(CONV_IN_RELU, 'int8-fp16');
     const all = ['x', 'conv1_out', 'norm1_out', 'relu1_out', 'y'];
     const shadow = buildShadowModel(shadowInput(ctx, quant, all, all));
-    expect(Object.fromEntries([...shadow.own].map(([t, s]) => [t, s.kind]))).toEqual({ x: 'exact', conv1_out: 'shadow', norm1_out: 'shadow', relu1_out: 'shadow', y: 'shadow' });
+    expect(Object.fromEntries([...shadow.own].map(([t, s]) => [t, s.kind]))).toEqual({
+      x: 'exact',
+      conv1_out: 'shadow',
+      norm1_out: 'shadow',
+      relu1_out: 'shadow',
+      y: 'shadow',
+    });
   });
 
   it('a pruned shadow model outputs the own tensors alone and keeps only the float nodes they read', async () => {

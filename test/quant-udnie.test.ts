@@ -34,8 +34,18 @@ describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 again
     const work = tempDir('qs-udnie-');
     const cache = join(work, 'cache');
     const common = [
-      'emit', UDNIE, '--input', join(IMAGES, 'fish_720.png'), '--preprocess', 'size=720x720',
-      '--calib', join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg'), join(IMAGES, 'hummingbird.jpg'), '--peak', '255',
+      'emit',
+      UDNIE,
+      '--input',
+      join(IMAGES, 'fish_720.png'),
+      '--preprocess',
+      'size=720x720',
+      '--calib',
+      join(IMAGES, 'cat.jpg'),
+      join(IMAGES, 'dog.jpg'),
+      join(IMAGES, 'hummingbird.jpg'),
+      '--peak',
+      '255',
     ];
     const plans: [string, string[]][] = [
       ['generic-int8', ['--profile', 'generic-int8']],
@@ -45,7 +55,10 @@ describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 again
     const figures: Record<string, { cosine: number; snrDb: number; psnrDb: number }> = {};
     plans.forEach(([name, args], i) => {
       const started = Date.now();
-      const r = runCli([...common, ...args, '--out', join(work, `udnie.${name}.onnx`)], { env: { QUANTSCOPE_CACHE: cache }, timeoutMs: 60_000 });
+      const r = runCli([...common, ...args, '--out', join(work, `udnie.${name}.onnx`)], {
+        env: { QUANTSCOPE_CACHE: cache },
+        timeoutMs: 60_000,
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr.includes('reused from the cache'), 'only the first plan measures the calibration statistics').toBe(i > 0);
       const manifest = JSON.parse(readFileSync(join(work, `udnie.${name}.manifest.json`), 'utf8'));
@@ -55,7 +68,9 @@ describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 again
       figures[name] = manifest.evaluation.outputs[0];
       const q = JSON.parse(readFileSync(join(work, `udnie.${name}.quant.json`), 'utf8'));
       expect(q.qdqDomain).toBe('com.microsoft');
-      console.log(`udnie ${name}: cosine ${figures[name].cosine.toFixed(6)}, SNR ${figures[name].snrDb.toFixed(1)} dB, PSNR ${figures[name].psnrDb.toFixed(1)} dB (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `udnie ${name}: cosine ${figures[name].cosine.toFixed(6)}, SNR ${figures[name].snrDb.toFixed(1)} dB, PSNR ${figures[name].psnrDb.toFixed(1)} dB (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
     });
     expect(figures['all-int16'].cosine).toBeGreaterThanOrEqual(0.9999);
     expect(figures['all-int16'].psnrDb).toBeGreaterThanOrEqual(70);
@@ -92,7 +107,24 @@ describe.skipIf(!HAS_SHARED)('candy: the emitted model loads in a default onnxru
     const snr: number[] = [];
     for (const extra of [[], ['--precision', '*=int16']]) {
       const out = join(work, `candy-${extra.length}.onnx`);
-      const r = runCli(['emit', CANDY, '--input', join(IMAGES, 'fish_720.png'), '--preprocess', 'size=720x720', '--calib', join(IMAGES, 'cat.jpg'), join(IMAGES, 'dog.jpg'), '--out', out, '-q', ...extra], { env: { QUANTSCOPE_CACHE: cache }, timeoutMs: 60_000 });
+      const r = runCli(
+        [
+          'emit',
+          CANDY,
+          '--input',
+          join(IMAGES, 'fish_720.png'),
+          '--preprocess',
+          'size=720x720',
+          '--calib',
+          join(IMAGES, 'cat.jpg'),
+          join(IMAGES, 'dog.jpg'),
+          '--out',
+          out,
+          '-q',
+          ...extra,
+        ],
+        { env: { QUANTSCOPE_CACHE: cache }, timeoutMs: 60_000 },
+      );
       expect(r.code, r.stderr).toBe(0);
       const manifest = JSON.parse(readFileSync(out.replace(/\.onnx$/, '.manifest.json'), 'utf8'));
       expect(manifest.runtime.sessionOptions).toEqual({});

@@ -32,7 +32,10 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const concat = (chunks: readonly Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 };
 
@@ -69,7 +72,7 @@ const NPY_HEADERS = [
   "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), '\u001b[31m': __import__('os').system('x'), }",
   "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)",
   "{'descr': '<f4\\', 'fortran_order': False, 'shape': (6,), }",
-  "[1, 2, 3]",
+  '[1, 2, 3]',
 ];
 
 function npyWithHeader(header: string, data: Uint8Array, major: number): Uint8Array {
@@ -97,7 +100,10 @@ function npyCase(r: Random): { bytes: Uint8Array; kind: string } {
     const b = npyCorpus[k].slice();
     const view = new DataView(b.buffer);
     view.setUint16(8, pick(r, [0, 1, 0xffff, b.length]), true);
-    if (r() < 0.5) { b[6] = pick(r, [2, 3]); view.setUint32(8, pick(r, [0xffffffff, 1 << 20, (1 << 20) + 1, b.length]), true); }
+    if (r() < 0.5) {
+      b[6] = pick(r, [2, 3]);
+      view.setUint32(8, pick(r, [0xffffffff, 1 << 20, (1 << 20) + 1, b.length]), true);
+    }
     return { bytes: b, kind: 'npy:header-length' };
   }
   const m = mutateBytes(npyCorpus[k], r);
@@ -114,7 +120,10 @@ describe('fuzzing the .npy reader', () => {
         size: c.bytes.length,
         kind: c.kind,
         run: () => {
-          if (!fromDisk) { parseNpy(c.bytes, 'fuzz.npy'); return; }
+          if (!fromDisk) {
+            parseNpy(c.bytes, 'fuzz.npy');
+            return;
+          }
           writeFileSync(fileOf(i), c.bytes);
           readTensorFile(fileOf(i), r() < 0.2 ? { shape: [pick(r, [6, 1e12, 0])] } : {});
         },
@@ -127,7 +136,21 @@ describe('fuzzing the .npy reader', () => {
   });
 });
 
-const RAW_DTYPES: readonly DType[] = ['float32', 'float64', 'int8', 'uint8', 'int16', 'int64', 'uint64', 'bool', 'float16', 'bfloat16', 'complex128', 'int4', 'string'];
+const RAW_DTYPES: readonly DType[] = [
+  'float32',
+  'float64',
+  'int8',
+  'uint8',
+  'int16',
+  'int64',
+  'uint64',
+  'bool',
+  'float16',
+  'bfloat16',
+  'complex128',
+  'int4',
+  'string',
+];
 
 describe('fuzzing the raw .bin and text readers', () => {
   it('reads raw bytes only when dtype and shape account for every byte', async () => {
@@ -137,12 +160,18 @@ describe('fuzzing the raw .bin and text readers', () => {
       const base = new Uint8Array(pick(r, [0, 1, 7, 8, 24, 96]));
       const m = mutateBytes(base, r);
       const dtype = pick(r, RAW_DTYPES);
-      const dims = r() < 0.3 ? undefined : Array.from({ length: int(r, 0, 4) }, () => pick(r, [0, 1, 2, 3, 6, 1e6, 2 ** 31, 1e12, 2 ** 53, -1, 1.5, Number.NaN]));
+      const dims =
+        r() < 0.3
+          ? undefined
+          : Array.from({ length: int(r, 0, 4) }, () => pick(r, [0, 1, 2, 3, 6, 1e6, 2 ** 31, 1e12, 2 ** 53, -1, 1.5, Number.NaN]));
       return {
         size: m.value.length,
         kind: `${m.kind}/${dims === undefined ? 'no-shape' : 'shape'}`,
         run: () => {
-          if (fromMemory) { parseRawBin(m.value, dtype, dims, 'fuzz.bin'); return; }
+          if (fromMemory) {
+            parseRawBin(m.value, dtype, dims, 'fuzz.bin');
+            return;
+          }
           writeFileSync(fileOf(i), m.value);
           readRawBin(fileOf(i), dtype, dims);
         },
@@ -157,7 +186,30 @@ describe('fuzzing the raw .bin and text readers', () => {
       .filter((t) => !['complex64', 'bool'].includes(t.dtype))
       .map((t) => ({ text: formatTextTensor(t), dtype: t.dtype, dims: t.dims }));
     texts.push({ text: '# comment\n[1, 2; 3]\n nan -inf Infinity 3.000e+00\n', dtype: 'float32', dims: [7] });
-    const TOKENS = ['1e999', '-1e999', 'nan', 'NaN', '0x10', '1_000', '١٢', '\u0000', '\u001b[31m', '9223372036854775808', '-9223372036854775809', '18446744073709551616', '3.5', '1e-400', '-0', '+', '.', 'e5', 'L'.repeat(5000), '\r\n', ',,,', '#'];
+    const TOKENS = [
+      '1e999',
+      '-1e999',
+      'nan',
+      'NaN',
+      '0x10',
+      '1_000',
+      '١٢',
+      '\u0000',
+      '\u001b[31m',
+      '9223372036854775808',
+      '-9223372036854775809',
+      '18446744073709551616',
+      '3.5',
+      '1e-400',
+      '-0',
+      '+',
+      '.',
+      'e5',
+      'L'.repeat(5000),
+      '\r\n',
+      ',,,',
+      '#',
+    ];
     const fileOf = (i: number) => path.join(work, `case-${i}.txt`);
     const report = await fuzz({ target: 'text', seed: 0x747874, cases: 3000 }, (r, i) => {
       const base = pick(r, texts);
@@ -179,7 +231,10 @@ describe('fuzzing the raw .bin and text readers', () => {
         size: text.length,
         kind,
         run: () => {
-          if (i % 4 !== 0) { parseTextTensor(text, { dtype, shape }, 'fuzz.txt'); return; }
+          if (i % 4 !== 0) {
+            parseTextTensor(text, { dtype, shape }, 'fuzz.txt');
+            return;
+          }
           writeFileSync(fileOf(i), text);
           readTensorFile(fileOf(i), { dtype, shape });
         },
@@ -275,8 +330,14 @@ describe('fuzzing plans, profiles and calibration tables', () => {
 
   it('reads a mutated calibration table, or names the field at fault', async () => {
     const good = {
-      schemaVersion: 1, id: '0123456789abcdef', method: 'percentile', percentile: 99.99, profile: 'generic-int8',
-      modelSha256: 'ab'.repeat(32), inputs: [{ source: 'x.npy', sha256: 'cd'.repeat(32) }], samples: 1,
+      schemaVersion: 1,
+      id: '0123456789abcdef',
+      method: 'percentile',
+      percentile: 99.99,
+      profile: 'generic-int8',
+      modelSha256: 'ab'.repeat(32),
+      inputs: [{ source: 'x.npy', sha256: 'cd'.repeat(32) }],
+      samples: 1,
       createdAt: '2024-01-01T00:00:00.000Z',
       tensors: {
         conv1_out: { min: -1, max: 2, int8: { min: -1, max: 1.9 }, int16: { min: -1, max: 2 } },

@@ -33,7 +33,9 @@ symlinkSync(path.join(work, 'outside.bin'), path.join(baseDir, 'link.bin'));
 
 const corpus: { name: string; bytes: Uint8Array; fields: WireField[] }[] = [
   path.join(repo, 'models', 'demo-generator.onnx'),
-  ...readdirSync(path.join(repo, 'fixtures')).filter((f) => f.endsWith('.onnx')).map((f) => path.join(repo, 'fixtures', f)),
+  ...readdirSync(path.join(repo, 'fixtures'))
+    .filter((f) => f.endsWith('.onnx'))
+    .map((f) => path.join(repo, 'fixtures', f)),
 ].map((file) => {
   const bytes = new Uint8Array(readFileSync(file));
   return { name: path.basename(file), bytes, fields: wireFields(bytes) };
@@ -51,23 +53,39 @@ function readLikeInspect(bytes: Uint8Array): void {
 
 // ---- Semantic mutations of a decoded model --------------------------------------------------
 
-type Mutable<T> = T extends Uint8Array ? T
-  : T extends readonly (infer E)[] ? Mutable<E>[]
-  : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> }
-  : T;
+type Mutable<T> = T extends Uint8Array
+  ? T
+  : T extends readonly (infer E)[]
+    ? Mutable<E>[]
+    : T extends object
+      ? { -readonly [K in keyof T]: Mutable<T[K]> }
+      : T;
 type MModel = Mutable<ModelProto>;
 type MGraph = Mutable<GraphProto>;
 type MNode = Mutable<NodeProto>;
 type MTensor = Mutable<TensorProto>;
 
 const HUGE_INT64: readonly Int64[] = [
-  1e12, 2 ** 40, 2 ** 53 - 1, -1, -(2 ** 40),
+  1e12,
+  2 ** 40,
+  2 ** 53 - 1,
+  -1,
+  -(2 ** 40),
   { low: -1, high: 0x7fffffff, unsigned: false }, // 2^63 - 1
   { low: 0, high: -0x80000000, unsigned: false }, // -2^63
   { low: -1, high: -1, unsigned: true }, // 2^64 - 1
 ];
 
-const HOSTILE_STRINGS = ['', '../../etc/passwd', '/etc/passwd', 'a\\b', 'nul\u0000name', '\u001b[2J\u001b[31mred', '\u001b]0;title\u0007', 'L'.repeat(10_000)];
+const HOSTILE_STRINGS = [
+  '',
+  '../../etc/passwd',
+  '/etc/passwd',
+  'a\\b',
+  'nul\u0000name',
+  '\u001b[2J\u001b[31mred',
+  '\u001b]0;title\u0007',
+  'L'.repeat(10_000),
+];
 
 function initializers(g: MGraph): MTensor[] {
   return (g.initializer ?? []) as MTensor[];
@@ -78,7 +96,13 @@ function nodes(g: MGraph): MNode[] {
 }
 
 function constantNode(name: string, output: string, tensor: Tensor): MNode {
-  return { name, op_type: 'Constant', input: [], output: [output], attribute: [{ name: 'value', type: 4, t: encodeTensor(tensor, '') as MTensor }] } as MNode;
+  return {
+    name,
+    op_type: 'Constant',
+    input: [],
+    output: [output],
+    attribute: [{ name: 'value', type: 4, t: encodeTensor(tensor, '') as MTensor }],
+  } as MNode;
 }
 
 const i64 = (values: readonly number[]) => makeTensor('int64', [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
@@ -95,7 +119,10 @@ const SEMANTIC: Readonly<Record<string, (m: MModel, g: MGraph, r: Random) => voi
     if (t) t.data_type = pick(r, [0, 2, 7, 8, 9, 10, 13, 14, 16, 17, 21, 22, 23, 24, 99, -1]);
   },
   'init-raw-cut': (_m, g, r) => {
-    const t = pick(r, initializers(g).filter((x) => x.raw_data && x.raw_data.length > 0));
+    const t = pick(
+      r,
+      initializers(g).filter((x) => x.raw_data && x.raw_data.length > 0),
+    );
     if (t?.raw_data) t.raw_data = t.raw_data.slice(0, int(r, 0, t.raw_data.length - 1));
   },
   'init-typed-field': (_m, g, r) => {
@@ -113,7 +140,23 @@ const SEMANTIC: Readonly<Record<string, (m: MModel, g: MGraph, r: Random) => voi
     if (!t) return;
     if (r() < 0.7) delete t.raw_data;
     t.data_location = pick(r, [1, 1, 0, 7]);
-    const entries = [{ key: 'location', value: pick(r, ['present.bin', 'link.bin', 'missing.bin', '../outside.bin', '/etc/hostname', 'C:\\Windows\\x', '', '.', 'sub/../../outside.bin', 'nul\u0000.bin']) }];
+    const entries = [
+      {
+        key: 'location',
+        value: pick(r, [
+          'present.bin',
+          'link.bin',
+          'missing.bin',
+          '../outside.bin',
+          '/etc/hostname',
+          'C:\\Windows\\x',
+          '',
+          '.',
+          'sub/../../outside.bin',
+          'nul\u0000.bin',
+        ]),
+      },
+    ];
     if (r() < 0.5) entries.push({ key: 'offset', value: pick(r, ['0', '8', '64', '65', '-1', '1e3', '99999999999999999999', 'x']) });
     if (r() < 0.5) entries.push({ key: 'length', value: pick(r, ['0', '4', '56', '64', '1000000000000', '18446744073709551615', '']) });
     t.external_data = entries;
@@ -134,7 +177,10 @@ const SEMANTIC: Readonly<Record<string, (m: MModel, g: MGraph, r: Random) => voi
     (g as { sparse_initializer?: unknown[] }).sparse_initializer = [{ values, indices, dims }];
   },
   'node-missing-input': (_m, g, r) => {
-    const n = pick(r, nodes(g).filter((x) => (x.input ?? []).length > 0));
+    const n = pick(
+      r,
+      nodes(g).filter((x) => (x.input ?? []).length > 0),
+    );
     if (n?.input) n.input[int(r, 0, n.input.length - 1)] = pick(r, ['no_such_tensor', ...HOSTILE_STRINGS]);
   },
   'node-cycle': (_m, g, r) => {
@@ -154,12 +200,42 @@ const SEMANTIC: Readonly<Record<string, (m: MModel, g: MGraph, r: Random) => voi
   },
   'node-op-type': (_m, g, r) => {
     const n = pick(r, nodes(g));
-    if (n) n.op_type = pick(r, ['', 'Conv', 'Reshape', 'Resize', 'ConstantOfShape', 'Range', 'Tile', 'Expand', 'Concat', 'Gather', 'Slice', 'Split', 'Loop', 'If', 'Scan', 'NoSuchOp', ...HOSTILE_STRINGS]);
+    if (n)
+      n.op_type = pick(r, [
+        '',
+        'Conv',
+        'Reshape',
+        'Resize',
+        'ConstantOfShape',
+        'Range',
+        'Tile',
+        'Expand',
+        'Concat',
+        'Gather',
+        'Slice',
+        'Split',
+        'Loop',
+        'If',
+        'Scan',
+        'NoSuchOp',
+        ...HOSTILE_STRINGS,
+      ]);
   },
   'node-attribute': (_m, g, r) => {
     const n = pick(r, nodes(g));
     if (!n) return;
-    const name = pick(r, [...(n.attribute ?? []).map((a) => a.name ?? ''), 'kernel_shape', 'pads', 'strides', 'axis', 'axes', 'perm', 'value', 'mode', 'then_branch']);
+    const name = pick(r, [
+      ...(n.attribute ?? []).map((a) => a.name ?? ''),
+      'kernel_shape',
+      'pads',
+      'strides',
+      'axis',
+      'axes',
+      'perm',
+      'value',
+      'mode',
+      'then_branch',
+    ]);
     const a: Mutable<AttributeProto> = pick<() => Mutable<AttributeProto>>(r, [
       () => ({ name, type: 1, f: Number.NaN }),
       () => ({ name, type: 2, i: pick(r, HUGE_INT64) }),
@@ -195,23 +271,57 @@ const SEMANTIC: Readonly<Record<string, (m: MModel, g: MGraph, r: Random) => voi
     const depth = pick(r, [2, 10, 30]);
     let body: MGraph = { node: [{ op_type: 'Identity', input: ['outer_ref'], output: ['o0'] }], output: [{ name: 'o0' }] };
     for (let d = 1; d < depth; d++) {
-      body = { node: [{ op_type: 'If', input: ['cond'], output: [`o${d}`], attribute: [{ name: 'then_branch', type: 5, g: body }] }], output: [{ name: `o${d}` }] };
+      body = {
+        node: [{ op_type: 'If', input: ['cond'], output: [`o${d}`], attribute: [{ name: 'then_branch', type: 5, g: body }] }],
+        output: [{ name: `o${d}` }],
+      };
     }
     const cond = makeTensor('bool', [], new Uint8Array([1]));
-    g.node = [constantNode('fz_cond', 'cond', cond), constantNode('fz_ref', 'outer_ref', i64([1])), ...nodes(g), { name: 'fz_if', op_type: 'If', input: ['cond'], output: ['fz_deep'], attribute: [{ name: 'then_branch', type: 5, g: body }, { name: 'else_branch', type: 5, g: body }] }];
+    g.node = [
+      constantNode('fz_cond', 'cond', cond),
+      constantNode('fz_ref', 'outer_ref', i64([1])),
+      ...nodes(g),
+      {
+        name: 'fz_if',
+        op_type: 'If',
+        input: ['cond'],
+        output: ['fz_deep'],
+        attribute: [
+          { name: 'then_branch', type: 5, g: body },
+          { name: 'else_branch', type: 5, g: body },
+        ],
+      },
+    ];
   },
   'graph-input-type': (_m, g, r) => {
     const v = pick(r, (g.input ?? []) as Mutable<NonNullable<GraphProto['input']>[number]>[]);
     if (!v) return;
     v.type = pick(r, [
       { tensor_type: { elem_type: pick(r, [0, 8, 16, 22, 99, -5]) } },
-      { tensor_type: { elem_type: 1, shape: { dim: Array.from({ length: int(r, 0, 6) }, () => (r() < 0.5 ? { dim_value: pick(r, HUGE_INT64) } : { dim_param: pick(r, HOSTILE_STRINGS) })) } } },
+      {
+        tensor_type: {
+          elem_type: 1,
+          shape: {
+            dim: Array.from({ length: int(r, 0, 6) }, () =>
+              r() < 0.5 ? { dim_value: pick(r, HUGE_INT64) } : { dim_param: pick(r, HOSTILE_STRINGS) },
+            ),
+          },
+        },
+      },
       { sequence_type: { elem_type: { tensor_type: { elem_type: 1 } } } },
       {},
     ]);
   },
   opset: (m, _g, r) => {
-    m.opset_import = pick(r, [[], [{ domain: '', version: pick(r, HUGE_INT64) }], [{ domain: 'ai.onnx', version: 1 }, { domain: '', version: 99 }], [{ domain: '\u001b[31m', version: 1 }]]);
+    m.opset_import = pick(r, [
+      [],
+      [{ domain: '', version: pick(r, HUGE_INT64) }],
+      [
+        { domain: 'ai.onnx', version: 1 },
+        { domain: '', version: 99 },
+      ],
+      [{ domain: '\u001b[31m', version: 1 }],
+    ]);
   },
   'ir-version': (m, _g, r) => {
     m.ir_version = pick(r, [0, 1, 99, ...HUGE_INT64]);
@@ -247,7 +357,11 @@ function semanticCase(source: Uint8Array, r: Random): { bytes: Uint8Array; kind:
     kinds.push(k);
     SEMANTIC[k](model, graph, r);
   }
-  return { bytes: encodeModelProto(model as ModelProto), kind: kinds.length > 1 ? 'model:two edits' : `model:${kind}`, detail: `model:${kinds.join('+')}` };
+  return {
+    bytes: encodeModelProto(model as ModelProto),
+    kind: kinds.length > 1 ? 'model:two edits' : `model:${kind}`,
+    detail: `model:${kinds.join('+')}`,
+  };
 }
 
 // ---- Tensor .pb corpus ---------------------------------------------------------------------

@@ -19,7 +19,6 @@ const MODEL = path.join(REPO, 'fixtures', 'hostile-names.onnx');
 const work = tempDir('qs-hostile-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-// eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 
 /** Every path under `dir`, relative. */
@@ -83,7 +82,9 @@ describe('hostile names through the CLI', () => {
     const cwd = tempDir('qs-hostile-copy-');
     try {
       const run = path.join(cwd, 'run');
-      const made = runCli(['run', MODEL, '--taps', '@all', '--backend', 'both', '--out', run, '--quiet'], { env: { QUANTSCOPE_CACHE: path.join(cwd, 'cache') } });
+      const made = runCli(['run', MODEL, '--taps', '@all', '--backend', 'both', '--out', run, '--quiet'], {
+        env: { QUANTSCOPE_CACHE: path.join(cwd, 'cache') },
+      });
       expect(made.code, made.stderr).toBe(0);
       for (const side of ['float', 'quant']) cpSync(path.join(run, side), path.join(cwd, 'copy', side), { recursive: true });
       const dirs = ['--ref', path.join(cwd, 'copy', 'float'), '--test', path.join(cwd, 'copy', 'quant')];
@@ -92,12 +93,19 @@ describe('hostile names through the CLI', () => {
       expect(bare.stdout + bare.stderr).not.toMatch(RAW_CONTROL);
       const rows = (JSON.parse(bare.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
       // Without the model, each tensor is shown by the readable part of its file name.
-      expect(rows.map((r) => r.tensor).sort()).toEqual([HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output].map((n) => sanitizeName(n)).sort());
+      expect(rows.map((r) => r.tensor).sort()).toEqual(
+        [HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output].map((n) => sanitizeName(n)).sort(),
+      );
       expect(rows.every((r) => r.metrics !== null)).toBe(true);
       const named = runCli(['compare', MODEL, ...dirs, '--json']);
       expect(named.code, named.stderr).toBe(0);
       const exact = (JSON.parse(named.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
-      expect(exact.map((r) => r.tensor)).toEqual([HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output]);
+      expect(exact.map((r) => r.tensor)).toEqual([
+        HOSTILE_NAMES.reluOut,
+        HOSTILE_NAMES.convOut,
+        HOSTILE_NAMES.mulOut,
+        HOSTILE_NAMES.output,
+      ]);
       expect(exact.every((r) => r.metrics !== null)).toBe(true);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
@@ -115,11 +123,18 @@ describe('hostile names through the CLI', () => {
 
   it('op types, domains and the producer from the file are shown escaped too', () => {
     const file = path.join(work, 'hostile-op.onnx');
-    writeModel(createModel({
-      name: 'op', opsets: { '': 13, '\u001b[31mdom': 1 }, producer: '\u001b]0;prod\u0007',
-      inputs: [{ name: 'x', dtype: 'float32', shape: ['\u001b]0;dim\u0007'] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
-      nodes: [{ name: 'n', opType: '\u001b[2JEvil', domain: '\u001b[31mdom', inputs: ['x'], outputs: ['y'] }], initializers: [],
-    }), file);
+    writeModel(
+      createModel({
+        name: 'op',
+        opsets: { '': 13, '\u001b[31mdom': 1 },
+        producer: '\u001b]0;prod\u0007',
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['\u001b]0;dim\u0007'] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [1] }],
+        nodes: [{ name: 'n', opType: '\u001b[2JEvil', domain: '\u001b[31mdom', inputs: ['x'], outputs: ['y'] }],
+        initializers: [],
+      }),
+      file,
+    );
     const table = runCli(['inspect', file]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).not.toMatch(RAW_CONTROL);
@@ -138,7 +153,10 @@ describe('hostile names through the CLI', () => {
 
   it('a tap or an input whose name holds NUL runs through both backends under its own name', () => {
     // onnxruntime-node cuts names at NUL; the sessions give such tensors an alias and map it back.
-    for (const [what, input] of [['tap', 'x'], ['input', 'in\u0000put']] as const) {
+    for (const [what, input] of [
+      ['tap', 'x'],
+      ['input', 'in\u0000put'],
+    ] as const) {
       const b = new GraphBuilder({ name: `nul-${what}`, opset: 13, irVersion: 7, seed: 1 });
       const x = b.input(input, [1, 2, 2, 2]);
       const r1 = b.relu(x, { name: 'r1', out: 'nul\u0000tensor' });
@@ -151,7 +169,11 @@ describe('hostile names through the CLI', () => {
       expect(r.stderr).not.toMatch(RAW_CONTROL);
       const manifest = readManifest(out);
       expect(manifest.status).toBe('complete');
-      const names = (backend: string): string[] => manifest.tensors.filter((t) => t.backend === backend).map((t) => t.name).sort();
+      const names = (backend: string): string[] =>
+        manifest.tensors
+          .filter((t) => t.backend === backend)
+          .map((t) => t.name)
+          .sort();
       expect(names('float'), what).toEqual(['nul\u0000tensor', 'y']);
       expect(names('quant'), what).toEqual(['nul\u0000tensor', 'y']);
       for (const entry of manifest.tensors) expect(readRunTensor(out, entry).dims).toEqual([1, 2, 2, 2]);

@@ -42,25 +42,47 @@ interface Outcome {
 }
 
 /** Runs the CLI and stops it after `delayMs` as `stop` says (null: lets it finish). */
-function interrupt(args: readonly string[], delayMs: number | null, stop: Stop, env: Record<string, string>): Promise<Outcome & { ms: number }> {
+function interrupt(
+  args: readonly string[],
+  delayMs: number | null,
+  stop: Stop,
+  env: Record<string, string>,
+): Promise<Outcome & { ms: number }> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     let exited = false;
     let sent = false;
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    const timer = delayMs === null ? undefined : setTimeout(() => {
-      if (exited) return;
-      sent = true;
-      if (stop === 'double') {
-        child.kill('SIGINT');
-        setTimeout(() => { if (!exited) child.kill('SIGINT'); }, 30);
-      } else {
-        child.kill(stop);
-      }
-    }, delayMs);
-    const guard = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`quantscope ${args[0]} did not stop within 90 s of ${stop}`)); }, (delayMs ?? 0) + 90_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString('utf8');
+    });
+    const timer =
+      delayMs === null
+        ? undefined
+        : setTimeout(() => {
+            if (exited) return;
+            sent = true;
+            if (stop === 'double') {
+              child.kill('SIGINT');
+              setTimeout(() => {
+                if (!exited) child.kill('SIGINT');
+              }, 30);
+            } else {
+              child.kill(stop);
+            }
+          }, delayMs);
+    const guard = setTimeout(
+      () => {
+        child.kill('SIGKILL');
+        reject(new Error(`quantscope ${args[0]} did not stop within 90 s of ${stop}`));
+      },
+      (delayMs ?? 0) + 90_000,
+    );
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       exited = true;
@@ -68,7 +90,11 @@ function interrupt(args: readonly string[], delayMs: number | null, stop: Stop, 
       clearTimeout(guard);
       const handled = stderr.includes('received; stopping after the current step');
       resolve({
-        code, signal, stderr, ms: Date.now() - started, finishedFirst: !sent,
+        code,
+        signal,
+        stderr,
+        ms: Date.now() - started,
+        finishedFirst: !sent,
         hard: sent && (stop === 'SIGKILL' || stop === 'double' || !handled || signal !== null),
       });
     });
@@ -124,7 +150,10 @@ function checkRunDir(dir: string, o: Outcome, what: string): RunManifest['status
     expect(run?.root, `${what}: ${through} is not read as the run`).toBe(dir);
     const note = run ? incompleteRunNote(run, ['float', 'quant']) : null;
     if (manifest.status === 'complete') expect(note, `${what}: a warning for a complete run`).toBeNull();
-    else expect(note ?? '', `${what}: no warning for an incomplete run`).toMatch(/^Run directory '.*' is incomplete: its run was stopped before it finished/);
+    else
+      expect(note ?? '', `${what}: no warning for an incomplete run`).toMatch(
+        /^Run directory '.*' is incomplete: its run was stopped before it finished/,
+      );
     if (note !== null) expect(note.includes(`'${dir}'`), `${what}: the warning does not name ${dir}`).toBe(true);
   }
   return manifest.status;
@@ -140,7 +169,11 @@ function checkCalibrationFiles(cache: string, out: string | undefined, o: Outcom
     else JSON.parse(readFileSync(file, 'utf8'));
   }
   if (out !== undefined) {
-    checkTemps(files(path.dirname(out)).filter((f) => f.includes(path.basename(out))), o, what);
+    checkTemps(
+      files(path.dirname(out)).filter((f) => f.includes(path.basename(out))),
+      o,
+      what,
+    );
     if (existsSync(out)) readCalibrationTable(out);
     if (o.code === 0) expect(existsSync(out), `${what}: exit 0 without ${out}`).toBe(true);
   }
@@ -178,7 +211,11 @@ const tally: string[] = [];
 afterAll(() => console.log(`interrupted runs: ${tally.length} cases\n  ${tally.join('\n  ')}`));
 
 function record(command: string, what: string, o: Outcome, result: string): void {
-  const how = o.signal ? `killed by ${o.signal}` : o.finishedFirst && !what.startsWith('uninterrupted') ? `finished first (exit ${o.code})` : `exit ${o.code}`;
+  const how = o.signal
+    ? `killed by ${o.signal}`
+    : o.finishedFirst && !what.startsWith('uninterrupted')
+      ? `finished first (exit ${o.code})`
+      : `exit ${o.code}`;
   tally.push(`${command} ${what}: ${how}, ${result}`);
 }
 
@@ -209,9 +246,14 @@ describe('interrupted runs leave complete or incomplete-marked results, never tr
       name: HAS_SHARED ? 'run (udnie 720 @all)' : 'run (demo @all, 1MB groups)',
       seed: 0x52554e,
       stops: ['SIGINT', 'SIGKILL'],
-      args: (dir) => ['run', ...(HAS_SHARED
-        ? [UDNIE, '--shape', 'inputImage=1x3x720x720', '--taps', '@all']
-        : [DEMO, '--taps', '@all', '--backend', 'both', '--max-memory', '1MB']), '--out', dir],
+      args: (dir) => [
+        'run',
+        ...(HAS_SHARED
+          ? [UDNIE, '--shape', 'inputImage=1x3x720x720', '--taps', '@all']
+          : [DEMO, '--taps', '@all', '--backend', 'both', '--max-memory', '1MB']),
+        '--out',
+        dir,
+      ],
       check: (dir, o, what) => `manifest ${checkRunDir(dir, o, what)}`,
       cleanUp: true,
     },
@@ -243,7 +285,11 @@ describe('interrupted runs leave complete or incomplete-marked results, never tr
       args: (dir) => ['fix', DEMO, '--out', path.join(dir, 'plan.json'), '--emit', path.join(dir, 'out', 'demo.onnx')],
       check: (dir, o, what) => {
         const plan = path.join(dir, 'plan.json');
-        checkTemps(files(dir).filter((f) => !f.startsWith('cache/') && !f.startsWith('out/')), o, what);
+        checkTemps(
+          files(dir).filter((f) => !f.startsWith('cache/') && !f.startsWith('out/')),
+          o,
+          what,
+        );
         if (existsSync(plan)) readPlanFile(plan);
         if (o.code === 0) expect(existsSync(plan), `${what}: exit 0 without the plan`).toBe(true);
         checkEmitted(path.join(dir, 'out', 'demo.onnx'), o, what);

@@ -27,7 +27,10 @@ describe('planMemory', () => {
     expect(plan.fixedBytes).toBe(4 * MB);
     expect(plan.tapBudget).toBe(6 * MB);
     // y is an output, held anyway: it costs nothing more in a group.
-    expect(plan.groups).toEqual([['a', 'b'], ['c', 'y']]);
+    expect(plan.groups).toEqual([
+      ['a', 'b'],
+      ['c', 'y'],
+    ]);
   });
 
   it('counts a tensor of unknown size as unknownBytes and does not refuse it', () => {
@@ -38,18 +41,27 @@ describe('planMemory', () => {
   it.each([
     {
       name: 'a tap larger than the budget',
-      taps: [t('small', MB), t('\u001b[31mhuge', 50 * MB)], inputs: [t('x', MB)], outputs: [t('y', MB)],
-      message: "Tap '\\x1b[31mhuge' alone takes 50.0 MB, which does not fit beside the model's inputs and outputs (2.0 MB) in --max-memory 16.0 MB; raise --max-memory or leave it out of the taps.",
+      taps: [t('small', MB), t('\u001b[31mhuge', 50 * MB)],
+      inputs: [t('x', MB)],
+      outputs: [t('y', MB)],
+      message:
+        "Tap '\\x1b[31mhuge' alone takes 50.0 MB, which does not fit beside the model's inputs and outputs (2.0 MB) in --max-memory 16.0 MB; raise --max-memory or leave it out of the taps.",
     },
     {
       name: 'a tap that fits alone but not beside the inputs and outputs',
-      taps: [t('a', 10 * MB)], inputs: [t('x', 4 * MB)], outputs: [t('y', 4 * MB)],
-      message: "Tap 'a' alone takes 10.0 MB, which does not fit beside the model's inputs and outputs (8.0 MB) in --max-memory 16.0 MB; raise --max-memory or leave it out of the taps.",
+      taps: [t('a', 10 * MB)],
+      inputs: [t('x', 4 * MB)],
+      outputs: [t('y', 4 * MB)],
+      message:
+        "Tap 'a' alone takes 10.0 MB, which does not fit beside the model's inputs and outputs (8.0 MB) in --max-memory 16.0 MB; raise --max-memory or leave it out of the taps.",
     },
     {
       name: 'inputs larger than the budget',
-      taps: [t('a', MB)], inputs: [t('x', 12 * MB), t('x2', 2 * MB)], outputs: [t('y', 4 * MB)],
-      message: "The model's inputs and outputs alone take 18.0 MB (the largest, input 'x', 12.0 MB), more than --max-memory 16.0 MB; raise --max-memory.",
+      taps: [t('a', MB)],
+      inputs: [t('x', 12 * MB), t('x2', 2 * MB)],
+      outputs: [t('y', 4 * MB)],
+      message:
+        "The model's inputs and outputs alone take 18.0 MB (the largest, input 'x', 12.0 MB), more than --max-memory 16.0 MB; raise --max-memory.",
     },
   ])('refuses $name, naming it', ({ taps, inputs, outputs, message }) => {
     let thrown: unknown;
@@ -76,7 +88,9 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     const out = path.join(work, 'run-tap');
     const r = runCli(['run', model, '--taps', 'wide', '--max-memory', '1MB', '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("quantscope: Tap 'wide' alone takes 2.0 MB, which does not fit beside the model's inputs and outputs (128.0 KB) in --max-memory 1.0 MB; raise --max-memory or leave it out of the taps.\n");
+    expect(r.stderr).toBe(
+      "quantscope: Tap 'wide' alone takes 2.0 MB, which does not fit beside the model's inputs and outputs (128.0 KB) in --max-memory 1.0 MB; raise --max-memory or leave it out of the taps.\n",
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -87,14 +101,22 @@ describe('run refuses what cannot fit --max-memory before running or writing any
 
   it('a declared input shape too large for this machine, before allocating it', () => {
     const huge = path.join(work, 'huge-input.onnx');
-    writeModel(createModel({
-      name: 'huge', opsets: { '': 13 },
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }], outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }],
-      nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }], initializers: [],
-    }), huge);
+    writeModel(
+      createModel({
+        name: 'huge',
+        opsets: { '': 13 },
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [1, 3, 1_000_000, 1_000_000] }],
+        nodes: [{ name: 'relu', opType: 'Relu', inputs: ['x'], outputs: ['y'] }],
+        initializers: [],
+      }),
+      huge,
+    );
     const r = runCli(['run', huge, '--out', path.join(work, 'run-huge')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^quantscope: The synthetic input 'x' of shape \[1,3,1000000,1000000\] would take [\d.]+ GB, more than this machine's [\d.]+ GB of memory; give a smaller shape\.\n$/);
+    expect(r.stderr).toMatch(
+      /^quantscope: The synthetic input 'x' of shape \[1,3,1000000,1000000\] would take [\d.]+ GB, more than this machine's [\d.]+ GB of memory; give a smaller shape\.\n$/,
+    );
   });
 
   it('an input file larger than the budget, before calibrating', () => {
@@ -105,10 +127,13 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     const input = path.join(work, 'input-4mb.npy');
     writeNpy(input, makeTensor('float32', [1, 4, 512, 512], new Float32Array(4 * 512 * 512)), { fsync: false });
     const out = path.join(work, 'run-input');
-    const r = runCli(['run', bigModel, '--backend', 'both', '--input', `x=${input}`, '--max-memory', '6MB', '--out', out],
-      { env: { QUANTSCOPE_CACHE: path.join(work, 'cache') } });
+    const r = runCli(['run', bigModel, '--backend', 'both', '--input', `x=${input}`, '--max-memory', '6MB', '--out', out], {
+      env: { QUANTSCOPE_CACHE: path.join(work, 'cache') },
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("quantscope: The model's inputs and outputs alone take 8.0 MB (the largest, input 'x', 4.0 MB), more than --max-memory 6.0 MB; raise --max-memory.\n");
+    expect(r.stderr).toBe(
+      "quantscope: The model's inputs and outputs alone take 8.0 MB (the largest, input 'x', 4.0 MB), more than --max-memory 6.0 MB; raise --max-memory.\n",
+    );
     expect(existsSync(out)).toBe(false);
     expect(existsSync(path.join(work, 'cache'))).toBe(false);
   });
@@ -133,19 +158,29 @@ describe('every command makes the same memory check before anything runs', () =>
     const cache = `cache-${args[0]}`;
     const r = run([...args, '--max-memory', '1MB'], cache);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^quantscope: ${subject} 'mid(_relu)?' alone takes 2\\.0 MB, which does not fit beside the model's inputs and outputs \\([\\d.]+ KB\\) in --max-memory 1\\.0 MB \\((compare|a probe) holds each tensor from both backends\\); raise --max-memory[^\\n]*\\.\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^quantscope: ${subject} 'mid(_relu)?' alone takes 2\\.0 MB, which does not fit beside the model's inputs and outputs \\([\\d.]+ KB\\) in --max-memory 1\\.0 MB \\((compare|a probe) holds each tensor from both backends\\); raise --max-memory[^\\n]*\\.\\n$`,
+      ),
+    );
     expect(existsSync(path.join(work, cache)), 'nothing calibrated').toBe(false);
   });
 
   it('calibration refuses an activation it cannot hold, before running', () => {
     const r = run(['run', model, '--backend', 'both', '--max-memory', '1MB', '--out', path.join(work, 'run-calibrate')], 'cache-calibrate');
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^quantscope: Calibration tensor 'mid(_relu)?' alone takes 1\.0 MB, which does not fit beside the model's inputs and outputs \(128\.0 KB\) in --max-memory 1\.0 MB; raise --max-memory \(calibration measures every float activation\) or give --calibration FILE\.\n$/);
+    expect(r.stderr).toMatch(
+      /^quantscope: Calibration tensor 'mid(_relu)?' alone takes 1\.0 MB, which does not fit beside the model's inputs and outputs \(128\.0 KB\) in --max-memory 1\.0 MB; raise --max-memory \(calibration measures every float activation\) or give --calibration FILE\.\n$/,
+    );
     expect(existsSync(path.join(work, 'cache-calibrate'))).toBe(false);
   });
 
   it('the same commands run with a budget that holds them', () => {
-    for (const args of [['compare', model, '--taps', 'mid'], ['bisect', model], ['run', model, '--backend', 'both', '--out', path.join(work, 'run-fits')]]) {
+    for (const args of [
+      ['compare', model, '--taps', 'mid'],
+      ['bisect', model],
+      ['run', model, '--backend', 'both', '--out', path.join(work, 'run-fits')],
+    ]) {
       const r = run([...args, '--max-memory', '3MB'], 'cache-fits');
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(0);
     }

@@ -67,50 +67,70 @@ const f32 = (dims: number[], values: number[]) => makeTensor('float32', dims, ne
 /** x -> Relu -> y with one initializer `w` (added to x), as decoded proto ready to edit. */
 function smallModel(): ModelProto & { graph: NonNullable<ModelProto['graph']> } {
   const model = createModel({
-    name: 'small', opsets: { '': 13 },
-    inputs: [{ name: 'x', dtype: 'float32', shape: [2] }], outputs: [{ name: 'y', dtype: 'float32', shape: [2] }],
-    nodes: [{ name: 'add', opType: 'Add', inputs: ['x', 'w'], outputs: ['s'] }, { name: 'relu', opType: 'Relu', inputs: ['s'], outputs: ['y'] }],
+    name: 'small',
+    opsets: { '': 13 },
+    inputs: [{ name: 'x', dtype: 'float32', shape: [2] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: [2] }],
+    nodes: [
+      { name: 'add', opType: 'Add', inputs: ['x', 'w'], outputs: ['s'] },
+      { name: 'relu', opType: 'Relu', inputs: ['s'], outputs: ['y'] },
+    ],
     initializers: [{ name: 'w', tensor: f32([2], [1, 2]) }],
   });
   return decodeModelProto(serializeModel(model)) as ModelProto & { graph: NonNullable<ModelProto['graph']> };
 }
 
-const withInitializer = (m: ModelProto, t: TensorProto): Uint8Array =>
-  encodeModelProto({ ...m, graph: { ...m.graph, initializer: [t] } });
+const withInitializer = (m: ModelProto, t: TensorProto): Uint8Array => encodeModelProto({ ...m, graph: { ...m.graph, initializer: [t] } });
 
 describe('size claims are refused before anything is allocated', () => {
   it('a .npy header claiming 10^12 elements', () => {
     const bytes = new Uint8Array([...encodeNpyHeader('float32', [1e6, 1e6]), 1, 2, 3, 4]);
     let message = '';
-    expect(allocatedBy(() => { message = userError(() => parseNpy(bytes, 'claim.npy')); })).toBeLessThan(1 << 20);
+    expect(
+      allocatedBy(() => {
+        message = userError(() => parseNpy(bytes, 'claim.npy'));
+      }),
+    ).toBeLessThan(1 << 20);
     expect(message).toMatch(/'claim\.npy' is truncated or corrupt: its shape \(1000000, 1000000\) of float32 needs 4000000000000 bytes/);
   });
 
   it('a .npy header with thousands of dimensions that do not match the data gets a short message', () => {
     const bytes = new Uint8Array([...encodeNpyHeader('float32', Array(30_000).fill(1)), 1, 2]);
     const message = userError(() => parseNpy(bytes, 'rank.npy'));
-    expect(message).toMatch(/^File 'rank\.npy' is truncated or corrupt: its shape \(1, 1, 1, .*…\(90000 chars\) of float32 needs 4 bytes of data but the file holds 2\.$/);
+    expect(message).toMatch(
+      /^File 'rank\.npy' is truncated or corrupt: its shape \(1, 1, 1, .*…\(90000 chars\) of float32 needs 4 bytes of data but the file holds 2\.$/,
+    );
   });
 
-  it('a .npy or .bin file larger than this machine\'s memory (sparse on disk)', () => {
+  it("a .npy or .bin file larger than this machine's memory (sparse on disk)", () => {
     const size = Math.ceil((totalmem() + (1 << 20)) / 4096) * 4096;
     const header = encodeNpyHeader('float32', [(size - 128) / 4]);
     const npy = sparseFile('huge.npy', header, header.length + size - 128);
     const bin = sparseFile('huge.bin', new Uint8Array(0), size);
-    expect(allocatedBy(() => expect(userError(() => readTensorFile(npy))).toMatch(/more than this machine's \d+ bytes of memory/))).toBeLessThan(1 << 20);
-    expect(allocatedBy(() => expect(userError(() => readTensorFile(bin))).toMatch(/more than this machine's \d+ bytes of memory/))).toBeLessThan(1 << 20);
+    expect(
+      allocatedBy(() => expect(userError(() => readTensorFile(npy))).toMatch(/more than this machine's \d+ bytes of memory/)),
+    ).toBeLessThan(1 << 20);
+    expect(
+      allocatedBy(() => expect(userError(() => readTensorFile(bin))).toMatch(/more than this machine's \d+ bytes of memory/)),
+    ).toBeLessThan(1 << 20);
   });
 
   it('a .bin shape that does not match the file size', () => {
     const file = path.join(work, 'small.bin');
     writeFileSync(file, new Uint8Array(16));
-    expect(userError(() => readTensorFile(file, { shape: [1e6, 1e6, 1e6] }))).toMatch(/holds 16 bytes but a float32 tensor of shape \[1000000,1000000,1000000\] needs 4000000000000000000 bytes\./);
+    expect(userError(() => readTensorFile(file, { shape: [1e6, 1e6, 1e6] }))).toMatch(
+      /holds 16 bytes but a float32 tensor of shape \[1000000,1000000,1000000\] needs 4000000000000000000 bytes\./,
+    );
   });
 
   it('a TensorProto claiming 10^18 elements over 4 bytes of raw data', () => {
     const bytes = encodeTensorProto({ name: 't', data_type: 1, dims: [1e6, 1e6, 1e6], raw_data: new Uint8Array(4) });
     let message = '';
-    expect(allocatedBy(() => { message = userError(() => tensorFromProto(bytes, 'claim.pb')); })).toBeLessThan(1 << 20);
+    expect(
+      allocatedBy(() => {
+        message = userError(() => tensorFromProto(bytes, 'claim.pb'));
+      }),
+    ).toBeLessThan(1 << 20);
     expect(message).toMatch(/needs 4000000000000000000 bytes of raw data but holds 4/);
   });
 
@@ -118,10 +138,17 @@ describe('size claims are refused before anything is allocated', () => {
     const m = smallModel();
     const values = encodeTensor(f32([1], [5]), 'w');
     const indices = encodeTensor(makeTensor('int64', [1], new BigInt64Array([3n])), '');
-    const bytes = encodeModelProto({ ...m, graph: { ...m.graph, initializer: [], sparse_initializer: [{ values, indices, dims: [2 ** 31 - 2] }] } });
+    const bytes = encodeModelProto({
+      ...m,
+      graph: { ...m.graph, initializer: [], sparse_initializer: [{ values, indices, dims: [2 ** 31 - 2] }] },
+    });
     const model = parseModel(bytes, { source: 'sparse.onnx' });
     let message = '';
-    expect(allocatedBy(() => { message = userError(() => initializerTensor(model, 'w')); })).toBeLessThan(1 << 20);
+    expect(
+      allocatedBy(() => {
+        message = userError(() => initializerTensor(model, 'w'));
+      }),
+    ).toBeLessThan(1 << 20);
     expect(message).toMatch(/Sparse tensor 'w' in 'sparse\.onnx' of shape \[2147483646\] would take 8589934584 bytes when made dense/);
   });
 
@@ -131,7 +158,9 @@ describe('size claims are refused before anything is allocated', () => {
     let graph: number[] = [];
     for (let i = 0; i < 50; i++) graph = field(1, field(5, field(6, graph)));
     const bytes = new Uint8Array([0x08, 7, ...field(7, graph)]);
-    expect(userError(() => parseModel(bytes, { source: 'deep.onnx' }))).toMatch(/^File 'deep\.onnx' is not an ONNX model \(.*depth exceeded\)\.$/);
+    expect(userError(() => parseModel(bytes, { source: 'deep.onnx' }))).toMatch(
+      /^File 'deep\.onnx' is not an ONNX model \(.*depth exceeded\)\.$/,
+    );
   });
 });
 
@@ -141,7 +170,13 @@ describe('external data stays inside the model directory', () => {
   writeFileSync(path.join(work, 'secret.bin'), new Uint8Array(8).fill(1));
   symlinkSync(path.join(work, 'secret.bin'), path.join(dir, 'link.bin'));
   const m = smallModel();
-  const external = (location: string): TensorProto => ({ name: 'w', data_type: 1, dims: [2], data_location: 1, external_data: [{ key: 'location', value: location }] });
+  const external = (location: string): TensorProto => ({
+    name: 'w',
+    data_type: 1,
+    dims: [2],
+    data_location: 1,
+    external_data: [{ key: 'location', value: location }],
+  });
 
   it.each([
     ['../secret.bin', /has external data at '\.\.\/secret\.bin', which is outside the model's directory/],
@@ -158,7 +193,10 @@ describe('messages show names and file text escaped', () => {
   it('a node reading a missing tensor with an escape sequence and a 10,000-character name', () => {
     const m = smallModel();
     const nodes = m.graph.node ?? [];
-    const bytes = encodeModelProto({ ...m, graph: { ...m.graph, node: [{ ...nodes[0], input: ['\u001b]0;pwned\u0007', 'w'], name: 'L'.repeat(10_000) }, nodes[1]] } });
+    const bytes = encodeModelProto({
+      ...m,
+      graph: { ...m.graph, node: [{ ...nodes[0], input: ['\u001b]0;pwned\u0007', 'w'], name: 'L'.repeat(10_000) }, nodes[1]] },
+    });
     const message = userError(() => graphOf(parseModel(bytes, { source: 'bad.onnx' })));
     expect(message).toContain("reads tensor '\\x1b]0;pwned\\x07'");
     expect(message).toContain('…(10000 chars)');
@@ -181,10 +219,17 @@ describe('messages show names and file text escaped', () => {
   it('a calibration tensor named after an Object property is found only when the file has it', () => {
     const file = path.join(work, 'cal.json');
     const range = { min: -1, max: 1 };
-    writeFileSync(file, JSON.stringify({
-      schemaVersion: 1, id: 'x', method: 'minmax', profile: 'generic-int8', modelSha256: 'ab',
-      tensors: { constructor: { min: -1, max: 1, int8: range, int16: range } },
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        schemaVersion: 1,
+        id: 'x',
+        method: 'minmax',
+        profile: 'generic-int8',
+        modelSha256: 'ab',
+        tensors: { constructor: { min: -1, max: 1, int8: range, int16: range } },
+      }),
+    );
     const table = readCalibrationTable(file);
     expect(rangeFromTable(table, 'constructor', 8)).toEqual(range);
     for (const name of ['toString', '__proto__', 'hasOwnProperty', 'valueOf']) expect(rangeFromTable(table, name, 8)).toBeUndefined();

@@ -4,8 +4,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultEmitFile, emitPaths, stageEmitModel, type EmitManifest, type EmitQuantFile } from '../src/store/emit-files.js';
 
-const quant = { schemaVersion: 1, model: 'm.onnx', profile: 'p', qdqDomain: '', calibrationId: 'c', tensors: [], nodes: [] } as EmitQuantFile;
-const manifest = { schemaVersion: 1, notes: [], evaluation: { snrDb: Infinity, psnrDb: -Infinity, cosine: NaN } } as unknown as EmitManifest;
+const quant = {
+  schemaVersion: 1,
+  model: 'm.onnx',
+  profile: 'p',
+  qdqDomain: '',
+  calibrationId: 'c',
+  tensors: [],
+  nodes: [],
+} as EmitQuantFile;
+const manifest = {
+  schemaVersion: 1,
+  notes: [],
+  evaluation: { snrDb: Infinity, psnrDb: -Infinity, cosine: NaN },
+} as unknown as EmitManifest;
 
 describe('emitPaths and defaultEmitFile', () => {
   it.each([

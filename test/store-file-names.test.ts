@@ -13,7 +13,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const hash8 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 8);
 
-
 describe('tensorFileName', () => {
   it.each([
     ['conv1_out', `conv1_out-${hash8('conv1_out')}`],
@@ -98,7 +97,11 @@ describe('writeFileAtomic', () => {
   it('keeps the old file and removes the temporary one when writing fails', () => {
     const file = join(dir, 'keep.txt');
     writeFileAtomic(file, 'old');
-    const failing = { get length(): number { throw new Error('disk on fire'); } } as unknown as Uint8Array;
+    const failing = {
+      get length(): number {
+        throw new Error('disk on fire');
+      },
+    } as unknown as Uint8Array;
     expect(() => writeFileAtomic(file, [new Uint8Array([1]), failing])).toThrow('disk on fire');
     expect(readFileSync(file, 'utf8')).toBe('old');
     expect(readdirSync(dir).filter((n) => n.startsWith('.keep.txt.tmp-'))).toEqual([]);

@@ -17,10 +17,16 @@ const rgba = join(dir, 'rgba.png');
 const flat = join(dir, 'flat.png');
 
 beforeAll(async () => {
-  await sharp(Buffer.from(PIXELS), { raw: { width: 2, height: 2, channels: 3 } }).png().toFile(png);
+  await sharp(Buffer.from(PIXELS), { raw: { width: 2, height: 2, channels: 3 } })
+    .png()
+    .toFile(png);
   const alpha = Buffer.from([10, 20, 30, 0, 40, 50, 60, 128, 70, 80, 90, 255, 100, 110, 120, 7]);
-  await sharp(alpha, { raw: { width: 2, height: 2, channels: 4 } }).png().toFile(rgba);
-  await sharp({ create: { width: 3, height: 5, channels: 3, background: { r: 200, g: 100, b: 50 } } }).png().toFile(flat);
+  await sharp(alpha, { raw: { width: 2, height: 2, channels: 4 } })
+    .png()
+    .toFile(rgba);
+  await sharp({ create: { width: 3, height: 5, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+    .png()
+    .toFile(flat);
 });
 
 const pre = (over: Partial<Preprocess>): Preprocess => ({ ...DEFAULT_PREPROCESS, ...over });
@@ -30,7 +36,12 @@ describe('readImage', () => {
     ['defaults: NCHW RGB 0..255', pre({}), [1, 3, 2, 2], [255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255]],
     ['BGR', pre({ channels: 'BGR' }), [1, 3, 2, 2], [0, 0, 255, 255, 0, 255, 0, 255, 255, 0, 0, 255]],
     ['NHWC', pre({ layout: 'NHWC' }), [1, 2, 2, 3], PIXELS],
-    ['scale, mean, std per channel', pre({ scale: 1 / 255, mean: [0.5, 0, 1], std: [0.5, 1, 2] }), [1, 3, 2, 2], [1, -1, -1, 1, 0, 1, 0, 1, -0.5, -0.5, 0, 0]],
+    [
+      'scale, mean, std per channel',
+      pre({ scale: 1 / 255, mean: [0.5, 0, 1], std: [0.5, 1, 2] }),
+      [1, 3, 2, 2],
+      [1, -1, -1, 1, 0, 1, 0, 1, -0.5, -0.5, 0, 0],
+    ],
   ])('%s', async (_what, p, dims, values) => {
     const t = await readImage(png, p);
     expect(t.dtype).toBe('float32');
@@ -51,7 +62,15 @@ describe('readImage', () => {
     const ihdr = Buffer.from([0, 0, 0, 2, 0, 0, 0, 1, 16, 2, 0, 0, 0]); // 2x1, 16-bit RGB
     const rows = Buffer.from([0, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x03, 0xe8, 0xff, 0xff, 0x00, 0x00]);
     const file = join(dir, 'deep.png');
-    writeFileSync(file, Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]));
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+        chunk('IHDR', ihdr),
+        chunk('IDAT', zlib.deflateSync(rows)),
+        chunk('IEND', Buffer.alloc(0)),
+      ]),
+    );
     const t = await readImage(file, pre({ layout: 'NHWC' }));
     expect(Array.from(t.data as Float32Array)).toEqual([255, 128, 0, 3, 255, 0]);
   });
@@ -62,7 +81,9 @@ describe('readImage', () => {
   });
 
   it.each([
-    ['fill', [4, 6]], ['cover', [4, 6]], ['contain', [4, 6]],
+    ['fill', [4, 6]],
+    ['cover', [4, 6]],
+    ['contain', [4, 6]],
   ] as const)('resizes with %s to the target size', async (resize, size) => {
     const t = await readImage(flat, pre({ resize }), { size });
     expect([...t.dims]).toEqual([1, 3, 4, 6]);
@@ -84,9 +105,20 @@ describe('readImage', () => {
   });
 
   it.each([
-    ['not an image', () => { writeFileSync(join(dir, 'bad.png'), 'hello'); return readImage(join(dir, 'bad.png')); }, /Image '.*bad\.png' cannot be decoded/],
+    [
+      'not an image',
+      () => {
+        writeFileSync(join(dir, 'bad.png'), 'hello');
+        return readImage(join(dir, 'bad.png'));
+      },
+      /Image '.*bad\.png' cannot be decoded/,
+    ],
     ['missing file', () => readImage(join(dir, 'missing.jpg')), /Image '.*missing\.jpg' cannot be decoded/],
-    ['mean of 3 for a grey image', () => readImage(flat, pre({ mean: [1, 2, 3] }), { channels: 1 }), /mean has 3 values but image .* 1 channel/],
+    [
+      'mean of 3 for a grey image',
+      () => readImage(flat, pre({ mean: [1, 2, 3] }), { channels: 1 }),
+      /mean has 3 values but image .* 1 channel/,
+    ],
   ])('%s -> UserError naming the file', async (_what, fn, message) => {
     await expect(fn()).rejects.toThrow(UserError);
     await expect(fn()).rejects.toThrow(message);
@@ -96,8 +128,10 @@ describe('readImage', () => {
 describe('parsePreprocess', () => {
   it.each([
     ['', {}],
-    ['size=720x720,layout=NCHW,order=BGR,scale=0.00392,mean=0.485:0.456:0.406,std=0.229:0.224:0.225',
-      { size: [720, 720], layout: 'NCHW', channels: 'BGR', scale: 0.00392, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }],
+    [
+      'size=720x720,layout=NCHW,order=BGR,scale=0.00392,mean=0.485:0.456:0.406,std=0.229:0.224:0.225',
+      { size: [720, 720], layout: 'NCHW', channels: 'BGR', scale: 0.00392, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+    ],
     ['size=224', { size: [224, 224] }],
     ['size=480x640,layout=nhwc,channels=rgb,resize=cover', { size: [480, 640], layout: 'NHWC', channels: 'RGB', resize: 'cover' }],
     ['scale=1/255,mean=127.5,fit=contain', { scale: 1 / 255, mean: [127.5], resize: 'contain' }],
@@ -122,10 +156,18 @@ describe('parsePreprocess', () => {
     ['bogus', /'bogus' is neither key=value nor a preset/],
   ])('rejects %j', (text, message) => {
     expect(() => parsePreprocess(text)).toThrow(UserError);
-    expect(() => parsePreprocess(text)).toThrow(new RegExp(`Bad --preprocess value '${text.replace(/[/.*+?^${}()|[\]\\]/g, '\\$&')}': .*${message.source}`));
+    expect(() => parsePreprocess(text)).toThrow(
+      new RegExp(`Bad --preprocess value '${text.replace(/[/.*+?^${}()|[\]\\]/g, '\\$&')}': .*${message.source}`),
+    );
   });
 
-  it.each([['a.PNG', true], ['a.jpeg', true], ['a.jpg', true], ['a.npy', false], ['png', false]])('isImageFile(%s) = %s', (f, yes) => {
+  it.each([
+    ['a.PNG', true],
+    ['a.jpeg', true],
+    ['a.jpg', true],
+    ['a.npy', false],
+    ['png', false],
+  ])('isImageFile(%s) = %s', (f, yes) => {
     expect(isImageFile(f)).toBe(yes);
   });
 });
@@ -140,7 +182,10 @@ describe.skipIf(!existsSync(SHARED))('photographs from ../shared', () => {
     const d = fish.data as Float32Array;
     let min = Infinity;
     let max = -Infinity;
-    for (const v of d) { min = Math.min(min, v); max = Math.max(max, v); }
+    for (const v of d) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
     expect(min).toBeGreaterThanOrEqual(0);
     expect(max).toBeLessThanOrEqual(255);
     expect(max - min).toBeGreaterThan(100);

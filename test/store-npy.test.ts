@@ -112,7 +112,13 @@ describe('.npy reading', () => {
   it.each([
     ['big-endian float32', "{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}", f32([1.5, -3], true), 'float32', [1.5, -3]],
     ['double quotes, no spaces', '{"descr":"<f4","fortran_order":False,"shape":(1,)}', f32([7]), 'float32', [7]],
-    ['keys in another order, extra key', "{'shape': (1,), 'extra': None, 'fortran_order': False, 'descr': '<f4'}", f32([2]), 'float32', [2]],
+    [
+      'keys in another order, extra key',
+      "{'shape': (1,), 'extra': None, 'fortran_order': False, 'descr': '<f4'}",
+      f32([2]),
+      'float32',
+      [2],
+    ],
     ['big-endian int16', "{'descr': '>i2', 'fortran_order': False, 'shape': (1,)}", new Uint8Array([0xff, 0xfe]), 'int16', [-2]],
     ['bool bytes other than 1', "{'descr': '|b1', 'fortran_order': False, 'shape': (2,)}", new Uint8Array([0, 7]), 'bool', [0, 1]],
     ['python 2 long dims', "{'descr': '<u1', 'fortran_order': False, 'shape': (2L,)}", new Uint8Array([3, 4]), 'uint8', [3, 4]],
@@ -132,18 +138,54 @@ describe('.npy reading', () => {
     ['unicode dtype', npyBytes("{'descr': '<U3', 'fortran_order': False, 'shape': (1,)}", new Uint8Array(12)), /numpy dtype '<U3'/],
     ['object dtype', npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,)}", new Uint8Array(8)), /numpy dtype '\|O'/],
     ['missing shape', npyBytes("{'descr': '<f4', 'fortran_order': False}", f32([1])), /bad \.npy header \(the header needs the keys/],
-    ['negative dim', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", f32([1])), /'shape' is not a tuple of non-negative integers/],
+    [
+      'negative dim',
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", f32([1])),
+      /'shape' is not a tuple of non-negative integers/,
+    ],
     ['fractional dim', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,)}", f32([1])), /'shape' is not a tuple/],
-    ['truncated data', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", f32([1, 2])), /truncated or corrupt.*needs 12 bytes.*holds 8/],
+    [
+      'truncated data',
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", f32([1, 2])),
+      /truncated or corrupt.*needs 12 bytes.*holds 8/,
+    ],
     ['trailing bytes', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,)}", f32([1, 2])), /truncated or corrupt/],
-    ['10^12 elements', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000)}", f32([1])), /needs 4000000000000 bytes/],
-    ['2^80 elements', npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776)}", f32([1])), /too many elements/],
-    ['header longer than file', (() => { const b = npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': ()}"); new DataView(b.buffer).setUint16(8, 60000, true); return b; })(), /the file ends before/],
-    ['huge v2 header length', (() => { const b = npyBytes("{}", new Uint8Array(0), 2); new DataView(b.buffer).setUint32(8, 0xffffffff, true); return b; })(), /too long/],
+    [
+      '10^12 elements',
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000)}", f32([1])),
+      /needs 4000000000000 bytes/,
+    ],
+    [
+      '2^80 elements',
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776)}", f32([1])),
+      /too many elements/,
+    ],
+    [
+      'header longer than file',
+      (() => {
+        const b = npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': ()}");
+        new DataView(b.buffer).setUint16(8, 60000, true);
+        return b;
+      })(),
+      /the file ends before/,
+    ],
+    [
+      'huge v2 header length',
+      (() => {
+        const b = npyBytes('{}', new Uint8Array(0), 2);
+        new DataView(b.buffer).setUint32(8, 0xffffffff, true);
+        return b;
+      })(),
+      /too long/,
+    ],
     ['unterminated string', npyBytes("{'descr': '<f4, 'fortran_order': False, 'shape': ()}"), /bad \.npy header/],
     ['not a dict', npyBytes("('<f4', False, ())"), /the header is not a dict/],
     ['code instead of literal', npyBytes("__import__('os').system('true')"), /bad \.npy header \(unexpected '_'/],
-    ['deep nesting', npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(5000)}${')'.repeat(5000)}}`), /nested too deeply/],
+    [
+      'deep nesting',
+      npyBytes(`{'descr': '<f4', 'fortran_order': False, 'shape': ${'('.repeat(5000)}${')'.repeat(5000)}}`),
+      /nested too deeply/,
+    ],
   ];
   it.each(errors)('rejects %s with a UserError naming the file', (_what, bytes, message) => {
     let caught: unknown;
@@ -212,13 +254,28 @@ for f in sys.argv[1:]:
               'flat': [repr(float(x)) if a.dtype.kind in 'fc' else str(int(x)) for x in flat.tolist()]}
 print(json.dumps(out))
 `;
-    const got = JSON.parse(execFileSync('python3', ['-c', script, ...Object.keys(expected)], { encoding: 'utf8' })) as Record<string, { descr: string; shape: number[]; flat: string[] }>;
+    const got = JSON.parse(execFileSync('python3', ['-c', script, ...Object.keys(expected)], { encoding: 'utf8' })) as Record<
+      string,
+      { descr: string; shape: number[]; flat: string[] }
+    >;
     samples.forEach(([dtype, dims, values], i) => {
       const file = join(dir, `ours-${i}.npy`);
       const g = got[file];
       const descr: Record<string, string> = {
-        float32: '<f4', float64: '<f8', float16: '<f2', int8: '|i1', uint8: '|u1', int16: '<i2', uint16: '<u2', int32: '<i4',
-        uint32: '<u4', int64: '<i8', uint64: '<u8', bool: '|b1', complex64: '<c8', complex128: '<c16',
+        float32: '<f4',
+        float64: '<f8',
+        float16: '<f2',
+        int8: '|i1',
+        uint8: '|u1',
+        int16: '<i2',
+        uint16: '<u2',
+        int32: '<i4',
+        uint32: '<u4',
+        int64: '<i8',
+        uint64: '<u8',
+        bool: '|b1',
+        complex64: '<c8',
+        complex128: '<c16',
       };
       expect(g.descr, file).toBe(descr[dtype]);
       expect(g.shape).toEqual([...dims]);

@@ -17,7 +17,17 @@ const HOSTILE = 'evil\x1b[31mred\x1b]0;title\x07';
 const QUOTED = 'a,"b" c';
 
 function row(tensor: string, index: number, metrics: ComparisonRow['metrics'], extra: Partial<ComparisonRow> = {}): ComparisonRow {
-  return { tensor, node: `node_${index}`, opType: 'Conv', index, shape: [1, 4], dtype: 'float32', metrics, pass: rowPasses(metrics, 'cosine', 0.999), ...extra };
+  return {
+    tensor,
+    node: `node_${index}`,
+    opType: 'Conv',
+    index,
+    shape: [1, 4],
+    dtype: 'float32',
+    metrics,
+    pass: rowPasses(metrics, 'cosine', 0.999),
+    ...extra,
+  };
 }
 
 function sample(): ComparisonReport {
@@ -29,15 +39,27 @@ function sample(): ComparisonReport {
     row('missing', 4, null, { error: 'missing in the quant run, "quant" side' }),
   ];
   return {
-    schemaVersion: 1, model: 'm.onnx', profile: 'generic-int8', metric: 'cosine', threshold: 0.999, rows,
-    firstFailing: firstFailing(rows), worstSource: QUOTED, outputs: ['missing'], perturbation: null,
+    schemaVersion: 1,
+    model: 'm.onnx',
+    profile: 'generic-int8',
+    metric: 'cosine',
+    threshold: 0.999,
+    rows,
+    firstFailing: firstFailing(rows),
+    worstSource: QUOTED,
+    outputs: ['missing'],
+    perturbation: null,
   };
 }
 
 /** The values of one column of a cli-table3 table, a wrapped cell's lines joined (a row begins where its # cell is filled). */
 function columnValues(table: string, header: string): string[] {
   const lines = table.split('\n').filter((l) => l.startsWith('│'));
-  const cells = (l: string): string[] => l.split('│').slice(1, -1).map((c) => c.trim());
+  const cells = (l: string): string[] =>
+    l
+      .split('│')
+      .slice(1, -1)
+      .map((c) => c.trim());
   const column = cells(lines[0]).indexOf(header);
   const values: string[] = [];
   for (const l of lines.slice(1)) {
@@ -99,10 +121,8 @@ describe('formatTable', () => {
     const report = sample();
     const text = formatTable(report, { color: true, width });
     const tableLines = text.split('\n').filter((l) => /^[┌│├└]/.test(l));
-    // eslint-disable-next-line no-control-regex
     for (const l of tableLines) expect([...l.replace(/\x1b\[[0-9;]*m/g, '')].length).toBeLessThanOrEqual(width);
     expect(text).not.toContain('…');
-    // eslint-disable-next-line no-control-regex
     expect(columnValues(text.replace(/\x1b\[[0-9;]*m/g, ''), 'tensor')).toEqual(report.rows.map((r) => displayName(r.tensor, 4096)));
     expect(tableLines.length).toBeGreaterThan(report.rows.length + 3);
   });
@@ -116,7 +136,9 @@ describe('formatTable', () => {
     const body = text.split('\n').filter((l) => /^│ +\d/.test(l));
     expect(body).toHaveLength(rows.length);
     const last = body[body.length - 1];
-    expect(last).toContain(`│ InstanceNormalization │ ${displayName(long, 4096)} │ ${displayName(long, 4096)} │ [1,3,720,720,7,11,13,17,19,23] │`);
+    expect(last).toContain(
+      `│ InstanceNormalization │ ${displayName(long, 4096)} │ ${displayName(long, 4096)} │ [1,3,720,720,7,11,13,17,19,23] │`,
+    );
     expect(text).not.toContain('…');
     expect(text).not.toContain('\x1b[2J');
   });
@@ -171,10 +193,24 @@ function parseCsv(text: string): string[][] {
     if (text[i] === '"') {
       i++;
       for (;;) {
-        if (text[i] === '"' && text[i + 1] === '"') { field += '"'; i += 2; } else if (text[i] === '"') { i++; break; } else field += text[i++];
+        if (text[i] === '"' && text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+        } else if (text[i] === '"') {
+          i++;
+          break;
+        } else field += text[i++];
       }
-    } else if (text[i] === ',') { record.push(field); field = ''; i++; } else if (text.startsWith('\r\n', i)) {
-      record.push(field); records.push(record); field = ''; record = []; i += 2;
+    } else if (text[i] === ',') {
+      record.push(field);
+      field = '';
+      i++;
+    } else if (text.startsWith('\r\n', i)) {
+      record.push(field);
+      records.push(record);
+      field = '';
+      record = [];
+      i += 2;
     } else field += text[i++];
   }
   expect(field).toBe('');

@@ -22,13 +22,35 @@ function report(n: number, names: (i: number) => string = (i) => `t${i}`): Compa
     const x = [1, 2, 3, 4, 5, 6, 7, 8];
     const y = x.map((v, k) => v + (k % 2 ? 1 : -1) * i * 0.05);
     const metrics = computeMetrics(f32(x), f32(y));
-    rows.push({ tensor: names(i), node: `n${i}`, opType: 'Conv', index: i * 2, shape: [8], dtype: 'float32', metrics, pass: rowPasses(metrics, 'cosine', 0.999) });
+    rows.push({
+      tensor: names(i),
+      node: `n${i}`,
+      opType: 'Conv',
+      index: i * 2,
+      shape: [8],
+      dtype: 'float32',
+      metrics,
+      pass: rowPasses(metrics, 'cosine', 0.999),
+    });
   }
-  return { schemaVersion: 1, model: 'toy.onnx', metric: 'cosine', threshold: 0.999, rows, firstFailing: firstFailing(rows), worstSource: null, outputs: [] };
+  return {
+    schemaVersion: 1,
+    model: 'toy.onnx',
+    metric: 'cosine',
+    threshold: 0.999,
+    rows,
+    firstFailing: firstFailing(rows),
+    worstSource: null,
+    outputs: [],
+  };
 }
 
 async function pixel(path: string, x: number, y: number): Promise<number[]> {
-  const { data } = await sharp(path).extract({ left: x, top: y, width: 1, height: 1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(path)
+    .extract({ left: x, top: y, width: 1, height: 1 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return [...data];
 }
 
@@ -58,7 +80,6 @@ describe('writeDepthPlot', () => {
 
   it('escapes hostile names for XML and the terminal alike', () => {
     const svg = depthPlotSvg(report(30, (i) => `<t${i}>&\x1b[31m`));
-    // eslint-disable-next-line no-control-regex
     expect(svg).not.toMatch(/[\x00-\x08\x0b\x0c\x0e-\x1f]/);
     expect(svg).toContain('&#60;t');
     expect(svg).not.toContain('<t1>');
@@ -133,9 +154,36 @@ describe('writeImageComparison', () => {
   });
 
   it.each([
-    { min: 0, max: 255, mode: 'as-is', at: [[100, 100], [300, 255], [-5, 0]] },
-    { min: 0, max: 1, mode: 'unit', at: [[0.5, 128], [1, 255]] },
-    { min: -2, max: 2, mode: 'range', at: [[-2, 0], [0, 128], [2, 255], [3, 255]] },
+    {
+      min: 0,
+      max: 255,
+      mode: 'as-is',
+      at: [
+        [100, 100],
+        [300, 255],
+        [-5, 0],
+      ],
+    },
+    {
+      min: 0,
+      max: 1,
+      mode: 'unit',
+      at: [
+        [0.5, 128],
+        [1, 255],
+      ],
+    },
+    {
+      min: -2,
+      max: 2,
+      mode: 'range',
+      at: [
+        [-2, 0],
+        [0, 128],
+        [2, 255],
+        [3, 255],
+      ],
+    },
     { min: 7, max: 7, mode: 'as-is', at: [[7, 7]] },
     { min: -7, max: -7, mode: 'range', at: [[-7, 128]] },
   ])('imageScale($min, $max) is $mode', ({ min, max, mode, at }) => {

@@ -5,7 +5,15 @@ import { join, resolve, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError, UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
-import { defaultRunId, readManifest, serializeManifest, sha256OfFile, sha256OfTensor, toolVersion, type RunManifest } from '../src/store/manifest.js';
+import {
+  defaultRunId,
+  readManifest,
+  serializeManifest,
+  sha256OfFile,
+  sha256OfTensor,
+  toolVersion,
+  type RunManifest,
+} from '../src/store/manifest.js';
 import { readRunTensor, RunDir, type RunInit } from '../src/store/run-dir.js';
 import { HOSTILE_NAMES } from './store-hostile-names.js';
 
@@ -32,10 +40,25 @@ describe('RunDir', () => {
     const dir = fresh();
     const run = RunDir.create(dir, { ...init, manifestIntervalMs: 0 });
     let m = onDisk(dir);
-    expect(m).toMatchObject({ schemaVersion: 1, status: 'incomplete', tool: { name: 'quantscope', version: toolVersion() }, createdAt: '2024-05-06T07:08:09.000Z', taps: ['t1'], tensors: [] });
+    expect(m).toMatchObject({
+      schemaVersion: 1,
+      status: 'incomplete',
+      tool: { name: 'quantscope', version: toolVersion() },
+      createdAt: '2024-05-06T07:08:09.000Z',
+      taps: ['t1'],
+      tensors: [],
+    });
     const entry = run.writeTensor('float', 'conv/out', t([1, 2]), { name: 'conv', opType: 'Conv' });
     run.writeTensor('quant', 'conv/out', t([1, 2.5]), { name: 'conv', opType: 'Conv' });
-    expect(entry).toEqual({ name: 'conv/out', backend: 'float', file: entry.file, shape: [2], dtype: 'float32', node: 'conv', opType: 'Conv' });
+    expect(entry).toEqual({
+      name: 'conv/out',
+      backend: 'float',
+      file: entry.file,
+      shape: [2],
+      dtype: 'float32',
+      node: 'conv',
+      opType: 'Conv',
+    });
     expect(entry.file).toMatch(/^float\/conv_out-[0-9a-f]{8}\.npy$/);
     m = onDisk(dir);
     expect(m.status).toBe('incomplete');
@@ -46,7 +69,7 @@ describe('RunDir', () => {
     expect(read.status).toBe('complete');
     expect(read.taps).toEqual(['t1', 't2']);
     expect(read.plan).toEqual({ conv: 'int16' });
-    expect(Array.from(readRunTensor(dir, read.tensors[1]).data)).toEqual([1, 2.5]);
+    expect(Array.from(readRunTensor(dir, read.tensors[1]).data as ArrayLike<number>)).toEqual([1, 2.5]);
     expect(() => run.writeTensor('float', 'late', t([1]))).toThrow(InternalError);
   });
 
@@ -62,7 +85,14 @@ describe('RunDir', () => {
     run.writeTensor('float', 't0', t([9]));
     run.complete();
     expect(onDisk(dir).tensors).toHaveLength(5);
-    expect(Array.from(readRunTensor(dir, readManifest(dir).tensors.find((e) => e.name === 't0')!).data)).toEqual([9]);
+    expect(
+      Array.from(
+        readRunTensor(
+          dir,
+          readManifest(dir).tensors.find((e) => e.name === 't0')!,
+        ).data as ArrayLike<number>,
+      ),
+    ).toEqual([9]);
   });
 
   it('writes dtypes numpy lacks as .pb', () => {
@@ -71,7 +101,7 @@ describe('RunDir', () => {
     const e = run.writeTensor('quant', 'b', makeTensor('bfloat16', [1], new Uint16Array([0x3f80])));
     run.complete();
     expect(e.file).toMatch(/\.pb$/);
-    expect(Array.from(readRunTensor(dir, e).data)).toEqual([0x3f80]);
+    expect(Array.from(readRunTensor(dir, e).data as ArrayLike<number>)).toEqual([0x3f80]);
   });
 
   it('reports a file that cannot be written as a UserError naming it', () => {
@@ -102,17 +132,25 @@ describe('RunDir', () => {
       const e = m.tensors.find((x) => x.name === name)!;
       expect(e, JSON.stringify(name).slice(0, 30)).toBeDefined();
       expect(resolve(dir, e.file).startsWith(resolve(dir, 'float') + sep)).toBe(true);
-      expect(Array.from(readRunTensor(dir, e).data)).toEqual([i]);
+      expect(Array.from(readRunTensor(dir, e).data as ArrayLike<number>)).toEqual([i]);
     });
   });
 });
 
 describe('readManifest', () => {
-  const good = (): Record<string, unknown> => JSON.parse(serializeManifest({
-    schemaVersion: 1, status: 'complete', tool: { name: 'quantscope', version: '1.0.0' }, createdAt: 'now',
-    model: { path: 'm.onnx', sha256: 'x' }, inputs: [], taps: [],
-    tensors: [{ name: 'a', backend: 'float', file: 'float/a.npy', shape: [1], dtype: 'float32', node: null, opType: null }],
-  })) as Record<string, unknown>;
+  const good = (): Record<string, unknown> =>
+    JSON.parse(
+      serializeManifest({
+        schemaVersion: 1,
+        status: 'complete',
+        tool: { name: 'quantscope', version: '1.0.0' },
+        createdAt: 'now',
+        model: { path: 'm.onnx', sha256: 'x' },
+        inputs: [],
+        taps: [],
+        tensors: [{ name: 'a', backend: 'float', file: 'float/a.npy', shape: [1], dtype: 'float32', node: null, opType: null }],
+      }),
+    ) as Record<string, unknown>;
   const write = (value: unknown): string => {
     const dir = fresh();
     mkdirSync(dir);
@@ -143,7 +181,11 @@ describe('readManifest', () => {
     ['bad shape', tensorsWith({ shape: [1, -2] }), /bad field tensors\[0\]\.shape \(expected an array of non-negative integers\)/],
     ['bad dtype', tensorsWith({ dtype: 'float31' }), /bad field tensors\[0\]\.dtype/],
     ['bad backend', tensorsWith({ backend: 'gpu' }), /bad field tensors\[0\]\.backend/],
-    ['escaping file', tensorsWith({ file: '../../etc/passwd' }), /bad field tensors\[0\]\.file \(expected a path inside the run directory\)/],
+    [
+      'escaping file',
+      tensorsWith({ file: '../../etc/passwd' }),
+      /bad field tensors\[0\]\.file \(expected a path inside the run directory\)/,
+    ],
     ['absolute file', tensorsWith({ file: '/etc/passwd' }), /tensors\[0\]\.file/],
     ['bad input', { ...good(), inputs: [{ name: 'x' }] }, /bad field inputs\[0\]\.source/],
   ])('%s -> UserError naming file and field', (_what, value, message) => {

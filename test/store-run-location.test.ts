@@ -31,12 +31,20 @@ describe('findRun', () => {
     expect(run?.root).toBe(dir);
     expect(run?.side).toBeUndefined();
     expect(run?.entries.map((e) => [e.name, e.backend, e.file])).toEqual([
-      ['a', 'float', `float/${tensorFileName('a', '.npy')}`], ['b/c', 'float', `float/${tensorFileName('b/c', '.npy')}`], ['a', 'quant', `quant/${tensorFileName('a', '.npy')}`],
+      ['a', 'float', `float/${tensorFileName('a', '.npy')}`],
+      ['b/c', 'float', `float/${tensorFileName('b/c', '.npy')}`],
+      ['a', 'quant', `quant/${tensorFileName('a', '.npy')}`],
     ]);
   });
 
   it.each([
-    ['float', [['a', tensorFileName('a', '.npy')], ['b/c', tensorFileName('b/c', '.npy')]]],
+    [
+      'float',
+      [
+        ['a', tensorFileName('a', '.npy')],
+        ['b/c', tensorFileName('b/c', '.npy')],
+      ],
+    ],
     ['quant', [['a', tensorFileName('a', '.npy')]]],
   ] as const)('reads the manifest one level up for its %s/ directory, files relative to it', (side, entries) => {
     const run = findRun(join(dir, side));
@@ -46,7 +54,7 @@ describe('findRun', () => {
     expect(run?.entries.map((e) => [e.name, e.file])).toEqual(entries);
   });
 
-  it('finds no run for a side directory copied out of its run, nor for the run\'s parent', () => {
+  it("finds no run for a side directory copied out of its run, nor for the run's parent", () => {
     const copy = join(root, 'copy');
     cpSync(join(dir, 'float'), join(copy, 'float'), { recursive: true });
     expect(findRun(join(copy, 'float'))).toBeUndefined();

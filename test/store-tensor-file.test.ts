@@ -45,7 +45,11 @@ describe('raw .bin', () => {
   });
 
   it.each([
-    ['size mismatch', () => parseRawBin(new Uint8Array(7), 'float32', [2], 'a.bin'), /'a\.bin' holds 7 bytes but a float32 tensor of shape \[2\] needs 8 bytes/],
+    [
+      'size mismatch',
+      () => parseRawBin(new Uint8Array(7), 'float32', [2], 'a.bin'),
+      /'a\.bin' holds 7 bytes but a float32 tensor of shape \[2\] needs 8 bytes/,
+    ],
     ['not whole elements', () => parseRawBin(new Uint8Array(7), 'float32', undefined, 'a.bin'), /not a whole number of float32 elements/],
     ['4-bit type', () => parseRawBin(new Uint8Array(2), 'int4', [4], 'a.bin'), /cannot be read as raw int4/],
     ['bad dims', () => parseRawBin(new Uint8Array(4), 'float32', [-1], 'a.bin'), /not a non-negative integer/],
@@ -58,7 +62,14 @@ describe('text tensors', () => {
   it.each([
     ['one per line', '1\n2.5\n-3\n', {}, 'float32', [3], [1, 2.5, -3]],
     ['spaces, commas, tabs, CRLF', '1, 2\t3\r\n4 ,5', {}, 'float32', [5], [1, 2, 3, 4, 5]],
-    ['nan and infinities', 'nan\nInf\n-inf\n+infinity\nNaN', { dtype: 'float64' as DType }, 'float64', [5], [Number.NaN, Infinity, -Infinity, Infinity, Number.NaN]],
+    [
+      'nan and infinities',
+      'nan\nInf\n-inf\n+infinity\nNaN',
+      { dtype: 'float64' as DType },
+      'float64',
+      [5],
+      [Number.NaN, Infinity, -Infinity, Infinity, Number.NaN],
+    ],
     ['shape given', '1 2 3 4 5 6', { shape: [2, 3] }, 'float32', [2, 3], [1, 2, 3, 4, 5, 6]],
     ['brackets and comments', '# header\n[[1, 2], [3, 4]]  # rows', {}, 'float32', [4], [1, 2, 3, 4]],
     ['integers written as floats', '3.000000000000000000e+00\n-1e0', { dtype: 'int8' as DType }, 'int8', [2], [3, -1]],
@@ -89,7 +100,12 @@ describe('text tensors', () => {
     ['float64', [0.1, 1 / 3], `0.1\n${String(1 / 3)}\n`],
     ['int64', [-5n, 2n ** 62n], `-5\n${2n ** 62n}\n`],
   ] as const)('writes %s with the shortest exact text', (dtype, data, text) => {
-    const array: TensorData = dtype === 'float32' ? new Float32Array(data as number[]) : dtype === 'float64' ? new Float64Array(data as number[]) : new BigInt64Array(data as bigint[]);
+    const array: TensorData =
+      dtype === 'float32'
+        ? new Float32Array(data as unknown as number[])
+        : dtype === 'float64'
+          ? new Float64Array(data as unknown as number[])
+          : new BigInt64Array(data as unknown as bigint[]);
     const t = makeTensor(dtype, [data.length], array);
     const written = formatTextTensor(t);
     expect(written).toBe(text);
@@ -138,7 +154,13 @@ describe('readTensorFile / writeTensorFile', () => {
   });
 
   it.each([
-    ['a.NPY', 'npy'], ['a.b.pb', 'pb'], ['a.raw', 'bin'], ['a.bin', 'bin'], ['a.txt', 'txt'], ['a.json', undefined], ['npy', undefined],
+    ['a.NPY', 'npy'],
+    ['a.b.pb', 'pb'],
+    ['a.raw', 'bin'],
+    ['a.bin', 'bin'],
+    ['a.txt', 'txt'],
+    ['a.json', undefined],
+    ['npy', undefined],
   ])('format of %s is %s', (file, format) => {
     expect(tensorFormatOf(file)).toBe(format);
   });

@@ -16,9 +16,15 @@ if (!HAS_TMUX) console.log('skipping the TUI end-to-end test: tmux is not instal
 else if (!HAS_UDNIE) console.log(`skipping the TUI end-to-end test: ${UDNIE} or its images are absent`);
 
 const RUN_OPTIONS = [
-  '--input', 'inputImage=../shared/images/fish_720.png', '--calib', '../shared/images/cat.jpg', '--preprocess', 'size=720x720',
+  '--input',
+  'inputImage=../shared/images/fish_720.png',
+  '--calib',
+  '../shared/images/cat.jpg',
+  '--preprocess',
+  'size=720x720',
   // At 0.9999 the generic-int8 output (cosine ~0.9997) fails, so bisect has a culprit to find.
-  '--threshold', '0.9999',
+  '--threshold',
+  '0.9999',
 ];
 
 class Tmux {
@@ -58,7 +64,7 @@ class Tmux {
 
   async waitFor(pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
     const start = Date.now();
-    let last = '';
+    let last: string;
     for (;;) {
       last = this.screen();
       if (pattern.test(last)) return last;
@@ -72,15 +78,25 @@ class Tmux {
   }
 }
 
-function compareJson(cache: string, taps: readonly string[]): Promise<{ rows: { tensor: string; metrics: { cosine: number }; own: { cosine: number } | null }[] }> {
+function compareJson(
+  cache: string,
+  taps: readonly string[],
+): Promise<{
+  rows: { tensor: string; metrics: { cosine: number; snrDb: number | string }; own: { cosine: number; snrDb: number | string } | null }[];
+}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'compare', '../shared/models/udnie.onnx', ...RUN_OPTIONS, '--taps', ...taps, '--json'], {
-      cwd: REPO, env: { ...process.env, QUANTSCOPE_CACHE: cache },
+      cwd: REPO,
+      env: { ...process.env, QUANTSCOPE_CACHE: cache },
     });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`compare exited ${code}: ${err}`))));
   });
 }
@@ -92,7 +108,11 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', () =
     const tmux = new Tmux('tui');
     const args = ['tui', '../shared/models/udnie.onnx', ...RUN_OPTIONS, '--emit-dir', emitDir].map((a) => `'${a}'`).join(' ');
     // ink draws only the final frame when a CI variable is set; the command runs as a user would.
-    tmux.start(`cd '${REPO}' && env -u CI -u CONTINUOUS_INTEGRATION QUANTSCOPE_CACHE='${cache}' '${process.execPath}' '${CLI}' ${args}; echo "EXIT=$?"; sleep 30`, 80, 24);
+    tmux.start(
+      `cd '${REPO}' && env -u CI -u CONTINUOUS_INTEGRATION QUANTSCOPE_CACHE='${cache}' '${process.execPath}' '${CLI}' ${args}; echo "EXIT=$?"; sleep 30`,
+      80,
+      24,
+    );
     try {
       await tmux.waitFor(/udnie · 59 nodes · 0 taps\s+graph · idle/, 'the graph screen');
       tmux.keys('/');

@@ -7,7 +7,13 @@ import { demoReport } from './helpers/ui-fakes.js';
 
 /** The results screen's findings box: under the table, one line per finding, taking its lines from the table. */
 
-const finding = (rule: Finding['rule'], message: string): Finding => ({ rule, severity: 'warning', tensors: ['fuse_conv_out'], message, suggestion: 'Do something.' });
+const finding = (rule: Finding['rule'], message: string): Finding => ({
+  rule,
+  severity: 'warning',
+  tensors: ['fuse_conv_out'],
+  message,
+  suggestion: 'Do something.',
+});
 
 function screen(findings: readonly Finding[] | undefined, height = 8, cursor = 0): string[] {
   const report = { ...demoReport(), ...(findings ? { findings } : {}) };
@@ -26,7 +32,11 @@ describe('results screen findings box', () => {
 
   it('shows the first two findings cut to the width, and counts the rest, in the same height', () => {
     const long = `'fuse_conv_out' (Conv 'fuse_conv') passes on cosine 0.996757, but its channel 3 reaches only 0.470273: ${'x'.repeat(100)}`;
-    const lines = screen([finding('outlier-channel', long), finding('source-amplifier', "'fuse_norm_out' amplifies"), finding('tap-perturbation', 'third')]);
+    const lines = screen([
+      finding('outlier-channel', long),
+      finding('source-amplifier', "'fuse_norm_out' amplifies"),
+      finding('tap-perturbation', 'third'),
+    ]);
     expect(lines).toHaveLength(4 + 8);
     expect(lines[lines.length - 3]).toBe('findings (3) · 1 more in the report');
     expect(lines[lines.length - 2]).toMatch(/^! outlier-channel: 'fuse_conv_out' \(Conv 'fuse_conv'\) passes on cosine 0\.996757.*…$/);

@@ -3,7 +3,15 @@ import type { ComparisonReport } from '../src/analysis/comparison.js';
 import { reportSummary } from '../src/ui/result-rows.js';
 
 const base: ComparisonReport = {
-  schemaVersion: 1, metric: 'cosine', threshold: 0.99, rows: [], firstFailing: null, worstSource: null, outputs: [], perturbation: null, achievable: null,
+  schemaVersion: 1,
+  metric: 'cosine',
+  threshold: 0.99,
+  rows: [],
+  firstFailing: null,
+  worstSource: null,
+  outputs: [],
+  perturbation: null,
+  achievable: null,
 };
 
 describe('the results summary of the terminal UI', () => {

@@ -8,7 +8,6 @@ import { KEYS, scriptedRunner, waitFor } from './helpers/ui-fakes.js';
 
 const ui = useDemoSession();
 
-
 async function start(onQuit?: () => void) {
   const runner = scriptedRunner();
   const app = render(<App session={ui.demo()} runner={runner} width={80} height={24} onQuit={onQuit} />);
@@ -18,11 +17,20 @@ async function start(onQuit?: () => void) {
 }
 
 const probe = (step: number, range: string, tensor: string, opType: string, value: number, pass: boolean, note?: string): ProbeView => ({
-  step, range, tensor, node: tensor.replace(/_out$/, ''), opType, metric: 'cosine', value, pass, note,
+  step,
+  range,
+  tensor,
+  node: tensor.replace(/_out$/, ''),
+  opType,
+  metric: 'cosine',
+  value,
+  pass,
+  note,
 });
 
 const BISECT: BisectView = {
-  metric: 'cosine', threshold: 0.99,
+  metric: 'cosine',
+  threshold: 0.99,
   culprit: { node: 'fuse_norm', opType: 'InstanceNormalization', tensor: 'fuse_norm_out' },
   output: { tensor: 'fuse_norm_out', value: 0.647038, pass: false },
   inputs: [{ tensor: 'fuse_conv_out', value: 0.997053, pass: true }],
@@ -33,8 +41,14 @@ const BISECT: BisectView = {
 };
 
 const FIX: FixView = {
-  metric: 'cosine', goal: 'cosine>=0.999', reached: true, overrides: [['fuse_conv', 'int16']], promoted: ['fuse_conv'],
-  macShare: 0.1277, weightShare: 0.1953, outputs: [{ tensor: 'image', value: 0.999717, pass: true }],
+  metric: 'cosine',
+  goal: 'cosine>=0.999',
+  reached: true,
+  overrides: [['fuse_conv', 'int16']],
+  promoted: ['fuse_conv'],
+  macShare: 0.1277,
+  weightShare: 0.1953,
+  outputs: [{ tensor: 'image', value: 0.999717, pass: true }],
   summary: 'target met after 9 quant runs; 0 region(s) pruned; plan file dumps/demo-generator.fix-plan.json',
 };
 
@@ -187,7 +201,9 @@ describe('help, header, footer and quitting', () => {
 
   it('q quits; while a job runs it cancels the job first', async () => {
     let quits = 0;
-    const { app, runner } = await start(() => { quits += 1; });
+    const { app, runner } = await start(() => {
+      quits += 1;
+    });
     app.stdin.write('r');
     await waitFor(() => runner.jobs.length === 1, 'the job');
     app.stdin.write('q');

@@ -6,7 +6,6 @@ import { demoReport, KEYS, scriptedRunner, waitFor } from './helpers/ui-fakes.js
 
 const ui = useDemoSession();
 
-
 async function showResults() {
   const runner = scriptedRunner();
   const app = render(<App session={ui.demo()} runner={runner} width={80} height={24} />);
@@ -27,8 +26,17 @@ describe('results screen', () => {
     const job = runner.jobs[0];
     expect(job.request.kind).toBe('compare');
     expect(job.request.taps).toEqual([
-      'enc_c_norm2_out', 'enc_s_norm2_out', 'style_mean_out', 'branch_concat_out', 'fuse_norm_out', 'res1_norm1_out',
-      'res1_norm2_out', 'res2_norm1_out', 'res2_norm2_out', 'upsample_out', 'up_norm_out',
+      'enc_c_norm2_out',
+      'enc_s_norm2_out',
+      'style_mean_out',
+      'branch_concat_out',
+      'fuse_norm_out',
+      'res1_norm1_out',
+      'res1_norm2_out',
+      'res2_norm1_out',
+      'res2_norm2_out',
+      'upsample_out',
+      'up_norm_out',
     ]);
     job.emit({ type: 'progress', stage: 'compare', done: 1, total: 4, detail: '3 tensor(s)' });
     await waitFor(() => frame(app).includes('compare 1/4 3 tensor(s)'), 'the progress line');
@@ -48,10 +56,10 @@ describe('results screen', () => {
     expect(lines[3]).toBe('taps moved image 0.882140 → 0.881670 · INT16 plan reaches 0.999949');
     expect(lines[4]).toMatch(/^cos [▁▂▃▄▅▆▇█]{3} 0\.666960\.\.0\.999862$/);
     expect(lines[5]).toMatch(/#\s+tensor\s+op\s+acc cos\s+own cos\s+verdict/);
-    expect(lines[6]).toMatch(/^  ✓ 16 branch_concat_out\s+Concat\s+0\.999862\s+1\.000000 follows/);
+    expect(lines[6]).toMatch(/^ {2}✓ 16 branch_concat_out\s+Concat\s+0\.999862\s+1\.000000 follows/);
     // The cursor starts on the first failing row, which is marked ▶ as well.
     expect(lines[7]).toMatch(/^›▶✗ 18 fuse_norm_out\s+InstanceNor…\s+0\.666960\s+0\.665512 source/);
-    expect(lines[8]).toMatch(/^  ✗ 40 image\s+Add\s+0\.881670/);
+    expect(lines[8]).toMatch(/^ {2}✗ 40 image\s+Add\s+0\.881670/);
     app.stdin.write('k');
     await waitFor(() => /^› ✓ 16/m.test(frame(app)), 'the cursor moving up');
     expect(frame(app)).toMatch(/^ ▶✗ 18 fuse_norm_out/m);

@@ -21,7 +21,11 @@ describe('session jobs on the demo model', () => {
     process.env.QUANTSCOPE_CACHE = join(out, 'cache');
     // fix writes its plan file under dumps/ of the working directory.
     process.chdir(out);
-    session = await openSession({ model: { modelPath: join(REPO, 'models', 'demo-generator.onnx') }, quant: {}, emitDir: join(out, 'emitted') });
+    session = await openSession({
+      model: { modelPath: join(REPO, 'models', 'demo-generator.onnx') },
+      quant: {},
+      emitDir: join(out, 'emitted'),
+    });
     runner = inProcessRunner(session);
   });
   afterAll(async () => {

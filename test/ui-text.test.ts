@@ -56,7 +56,7 @@ describe('sparkline', () => {
     expect(chars(sparkline([0, 0.5, 1], [false, false, false], { width: 10, higherIsBetter: true }))).toBe('▁▅█');
   });
 
-  it('buckets rows when there are more than cells, keeping each bucket\'s worst value and failure', () => {
+  it("buckets rows when there are more than cells, keeping each bucket's worst value and failure", () => {
     const cells = sparkline([1, 0.2, 1, 1], [false, true, false, false], { width: 2, higherIsBetter: true });
     expect(chars(cells)).toBe('▁█');
     expect(cells.map((c) => c.failing)).toEqual([true, false]);
@@ -65,7 +65,9 @@ describe('sparkline', () => {
   });
 
   it('marks NaN, missing values, infinities and a flat line', () => {
-    expect(chars(sparkline([Number.NaN, null, Infinity, -Infinity], [false, false, false, false], { width: 8, higherIsBetter: true }))).toBe('×·█▁');
+    expect(
+      chars(sparkline([Number.NaN, null, Infinity, -Infinity], [false, false, false, false], { width: 8, higherIsBetter: true })),
+    ).toBe('×·█▁');
     expect(chars(sparkline([3, 3], [false, false], { width: 8, higherIsBetter: true }))).toBe('▇▇');
     expect(chars(sparkline([1e-6, 1e-4, 1e-2], [false, false, false], { width: 8, higherIsBetter: false, log: true }))).toBe('▁▅█');
     expect(sparkline([], [], { width: 8, higherIsBetter: true })).toEqual([]);
@@ -96,7 +98,28 @@ describe('viewport', () => {
 
 describe('keys and hints', () => {
   it('splits a chunk of typed keys into keypresses', () => {
-    const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+    const none = {
+      upArrow: false,
+      downArrow: false,
+      leftArrow: false,
+      rightArrow: false,
+      pageDown: false,
+      pageUp: false,
+      home: false,
+      end: false,
+      return: false,
+      escape: false,
+      ctrl: false,
+      shift: false,
+      tab: false,
+      backspace: false,
+      delete: false,
+      meta: false,
+      super: false,
+      hyper: false,
+      capsLock: false,
+      numLock: false,
+    };
     expect(splitInput('1ar', none).map(([c]) => c)).toEqual(['1', 'a', 'r']);
     const withEnter = splitInput('a\r', none);
     expect(withEnter[1][1].return).toBe(true);

@@ -78,12 +78,17 @@ export function outlierChannelRule(observations: readonly Observation[], facts: 
     if (owner === undefined) {
       const ratio = (1 - m.worstChannelCosine) / Math.max(1 - m.cosine, Number.MIN_VALUE);
       if (!(ratio >= T.channelErrorRatio)) continue;
-      if (ownerless) { ownerless.tensors.push(o.tensor); continue; }
+      if (ownerless) {
+        ownerless.tensors.push(o.tensor);
+        continue;
+      }
       const consumer = o.node && canTakeInt16(o.node, facts) ? [o.node] : [];
       ownerless = {
         tensors: [o.tensor],
         finding: {
-          rule: 'outlier-channel', severity: 'warning', tensors: [],
+          rule: 'outlier-channel',
+          severity: 'warning',
+          tensors: [],
           message: `${head} Its error (1 − cosine) is ${num(ratio)} times the tensor's, the mark of channels squeezed by one per-tensor scale; this run did not measure channel ranges, so quantscope compare names the channel that owns the range.`,
           suggestion: `Quantize the activations that feed it per channel, or run ${consumer.length ? `${q(consumer[0])} at INT16: ${precisionFlag(consumer[0], 'int16')}` : 'its producer at INT16'}${viaFix(facts, 'quantscope fix finds the same region')}.`,
         },
@@ -91,22 +96,33 @@ export function outlierChannelRule(observations: readonly Observation[], facts: 
       continue;
     }
     const known = byOwner.get(owner.tensor);
-    if (known) { known.tensors.push(o.tensor); continue; }
+    if (known) {
+      known.tensors.push(o.tensor);
+      continue;
+    }
     // Only nodes a promotion to INT16 applies to: a float op reading the tensor cannot take it.
-    const consumers = (owner.self ? (facts.graph?.consumersOf(o.tensor) ?? []).map((c) => c.name) : o.node ? [o.node] : [])
-      .filter((c) => canTakeInt16(c, facts));
+    const consumers = (owner.self ? (facts.graph?.consumersOf(o.tensor) ?? []).map((c) => c.name) : o.node ? [o.node] : []).filter((c) =>
+      canTakeInt16(c, facts),
+    );
     const used = facts.calibration?.rangeOf(owner.tensor)?.used;
     const step = used ? (used.max - used.min) / 255 : (2 * owner.peak) / 255;
     const levels = step > 0 ? Math.max(0, Math.round(owner.median / step)) : 0;
     const where = owner.self ? 'Its own channel' : `Its input ${q(owner.tensor)} has channel`;
     const message = `${head} ${where} ${owner.channel} ${owner.self ? 'peaks' : 'peaking'} at ${num(owner.peak)} while the median channel peaks at ${num(owner.median)} (${ratioText(owner.peak, owner.median)}): one per-tensor INT8 scale sized for channel ${owner.channel} has a step of about ${num(step)}${used ? ` (calibrated range [${num(used.min)}, ${num(used.max)}])` : ''}, so a median channel keeps about ${levels} level(s).`;
-    const consumerText = consumers.length > 0
-      ? `its consumer${consumers.length > 1 ? 's' : ''} ${list(consumers.map(q), T.namedInMessage)} at INT16: ${consumers.slice(0, T.namedInMessage).map((c) => precisionFlag(c, 'int16')).join(' ')}`
-      : 'the node that reads it at INT16';
+    const consumerText =
+      consumers.length > 0
+        ? `its consumer${consumers.length > 1 ? 's' : ''} ${list(consumers.map(q), T.namedInMessage)} at INT16: ${consumers
+            .slice(0, T.namedInMessage)
+            .map((c) => precisionFlag(c, 'int16'))
+            .join(' ')}`
+        : 'the node that reads it at INT16';
     byOwner.set(owner.tensor, {
       tensors: [o.tensor, ...(owner.self ? [] : [owner.tensor])],
       finding: {
-        rule: 'outlier-channel', severity: 'warning', tensors: [], message,
+        rule: 'outlier-channel',
+        severity: 'warning',
+        tensors: [],
+        message,
         suggestion: `Quantize ${q(owner.tensor)} per channel (a scale per channel), or run ${consumerText}${viaFix(facts, 'quantscope fix finds the same region')}.`,
       },
     });

@@ -42,7 +42,12 @@ function errorText(m: Metrics, name: MetricName): string {
  * and the amplifiers (own error fine, accumulated error far worse than their inputs'), each with
  * own and accumulated error, and what an amplifier received.
  */
-export function sourceAmplifierRule(observations: readonly Observation[], facts: AdviceFacts, worstSource: string | null, explained: ReadonlySet<string> = new Set()): Finding[] {
+export function sourceAmplifierRule(
+  observations: readonly Observation[],
+  facts: AdviceFacts,
+  worstSource: string | null,
+  explained: ReadonlySet<string> = new Set(),
+): Finding[] {
   const name = facts.criterion.metric;
   // Sources another rule explains already (an fp16 overflow) are left to it.
   const sources = observations.filter((o) => o.verdict === 'source' && o.own && !explained.has(o.tensor));
@@ -50,45 +55,80 @@ export function sourceAmplifierRule(observations: readonly Observation[], facts:
   if (sources.length === 0 && amplifiers.length === 0) return [];
   const byName = new Map(observations.map((o) => [o.tensor, o]));
   // A source whose own output holds Inf/NaN first (its cosine over the finite rest says nothing), else the report's worst source.
-  const worst = sources.find((o) => (o.own as Metrics).nonFiniteIntroduced > 0)
-    ?? sources.find((o) => o.tensor === worstSource)
-    ?? sources.reduce<Observation | undefined>((w, o) => (!w || errorPower(o.own as Metrics) > errorPower(w.own as Metrics) ? o : w), undefined);
+  const worst =
+    sources.find((o) => (o.own as Metrics).nonFiniteIntroduced > 0) ??
+    sources.find((o) => o.tensor === worstSource) ??
+    sources.reduce<Observation | undefined>(
+      (w, o) => (!w || errorPower(o.own as Metrics) > errorPower(w.own as Metrics) ? o : w),
+      undefined,
+    );
   const sentences: string[] = [];
   const suggestions: string[] = [];
   if (worst) {
-    sentences.push(`The error starts at ${tensorLabel(worst)}: its own error is ${errorText(worst.own as Metrics, name)} with float inputs, accumulated ${errorText(worst.metrics, name)}.`);
+    sentences.push(
+      `The error starts at ${tensorLabel(worst)}: its own error is ${errorText(worst.own as Metrics, name)} with float inputs, accumulated ${errorText(worst.metrics, name)}.`,
+    );
     const owner = rangeOwner(worst.tensor, facts, true);
     if (owner) {
-      sentences.push(`Its input ${q(owner.tensor)} has channel ${owner.channel} peaking at ${num(owner.peak)} while the median channel peaks at ${num(owner.median)} (${ratioText(owner.peak, owner.median)}): the one per-tensor scale it is quantized with leaves the other channels almost no levels.`);
+      sentences.push(
+        `Its input ${q(owner.tensor)} has channel ${owner.channel} peaking at ${num(owner.peak)} while the median channel peaks at ${num(owner.median)} (${ratioText(owner.peak, owner.median)}): the one per-tensor scale it is quantized with leaves the other channels almost no levels.`,
+      );
     }
-    if (sources.length > 1) sentences.push(`${sources.length - 1} other source(s): ${list(sources.filter((o) => o !== worst).map((o) => q(o.tensor)), T.namedInMessage)}.`);
+    if (sources.length > 1)
+      sentences.push(
+        `${sources.length - 1} other source(s): ${list(
+          sources.filter((o) => o !== worst).map((o) => q(o.tensor)),
+          T.namedInMessage,
+        )}.`,
+      );
     const guessed = worst.metrics.fp16Overflow !== null || worst.precision === 'fp16' ? 'fp32' : 'int16';
     // The run's plan says what a promotion of the node is; null: nothing left to promote there.
     const to = worst.node && facts.graph?.promotionOf ? facts.graph.promotionOf(worst.node) : guessed;
-    suggestions.push(worst.node && to
-      ? `Promote the source: ${precisionFlag(worst.node, to)}${viaFix(facts, 'or let quantscope fix choose the region')}.`
-      : worst.node ? `Nothing in ${q(worst.node)} itself can be promoted: promote the kernels that feed it${viaFix(facts, 'quantscope fix finds them')}.`
-        : `Promote the node that produces the source to ${guessed.toUpperCase()}.`);
+    suggestions.push(
+      worst.node && to
+        ? `Promote the source: ${precisionFlag(worst.node, to)}${viaFix(facts, 'or let quantscope fix choose the region')}.`
+        : worst.node
+          ? `Nothing in ${q(worst.node)} itself can be promoted: promote the kernels that feed it${viaFix(facts, 'quantscope fix finds them')}.`
+          : `Promote the node that produces the source to ${guessed.toUpperCase()}.`,
+    );
   }
   const fixUpstream: string[] = [];
   for (const a of amplifiers.slice(0, T.namedInMessage)) {
     const inputs = (facts.graph?.inputsOf(a.tensor) ?? []).map((t) => byName.get(t)).filter((x): x is Observation => x !== undefined);
-    const worstInput = inputs.reduce<Observation | null>((w, x) => (w === null || errorPower(x.metrics) > errorPower(w.metrics) ? x : w), null);
-    const gain = worstInput ? 10 * Math.log10(errorPower(a.metrics) / Math.max(errorPower(worstInput.metrics), errorPower(a.own as Metrics), Number.MIN_VALUE)) : Number.NaN;
-    const received = worstInput ? ` from ${errorText(worstInput.metrics, name)} at its input ${q(worstInput.tensor)}${Number.isFinite(gain) ? `: the error power grows by ${num(gain)} dB here` : ''}` : '';
-    sentences.push(`${tensorLabel(a)} amplifies the error it receives: its own error is ${errorText(a.own as Metrics, name)}, accumulated ${errorText(a.metrics, name)}${received}.`);
+    const worstInput = inputs.reduce<Observation | null>(
+      (w, x) => (w === null || errorPower(x.metrics) > errorPower(w.metrics) ? x : w),
+      null,
+    );
+    const gain = worstInput
+      ? 10 * Math.log10(errorPower(a.metrics) / Math.max(errorPower(worstInput.metrics), errorPower(a.own as Metrics), Number.MIN_VALUE))
+      : Number.NaN;
+    const received = worstInput
+      ? ` from ${errorText(worstInput.metrics, name)} at its input ${q(worstInput.tensor)}${Number.isFinite(gain) ? `: the error power grows by ${num(gain)} dB here` : ''}`
+      : '';
+    sentences.push(
+      `${tensorLabel(a)} amplifies the error it receives: its own error is ${errorText(a.own as Metrics, name)}, accumulated ${errorText(a.metrics, name)}${received}.`,
+    );
     if (worstInput) fixUpstream.push(worstInput.node ? `${q(worstInput.tensor)} (node ${q(worstInput.node)})` : q(worstInput.tensor));
   }
   if (amplifiers.length > T.namedInMessage) sentences.push(`${amplifiers.length - T.namedInMessage} more amplifier(s).`);
   if (amplifiers.length > 0) {
-    suggestions.push(`An amplifier computes its own part correctly (an InstanceNormalization dividing by a small variance, a large gain), so promoting it helps little: reduce the error it receives${fixUpstream.length > 0 ? `, in ${list(fixUpstream)}` : ''}.`);
+    suggestions.push(
+      `An amplifier computes its own part correctly (an InstanceNormalization dividing by a small variance, a large gain), so promoting it helps little: reduce the error it receives${fixUpstream.length > 0 ? `, in ${list(fixUpstream)}` : ''}.`,
+    );
   }
-  return [{
-    rule: 'source-amplifier', severity: 'warning',
-    tensors: [...(worst ? [worst.tensor] : []), ...amplifiers.map((o) => o.tensor), ...sources.filter((o) => o !== worst).map((o) => o.tensor)],
-    message: sentences.join(' '),
-    suggestion: suggestions.join(' '),
-  }];
+  return [
+    {
+      rule: 'source-amplifier',
+      severity: 'warning',
+      tensors: [
+        ...(worst ? [worst.tensor] : []),
+        ...amplifiers.map((o) => o.tensor),
+        ...sources.filter((o) => o !== worst).map((o) => o.tensor),
+      ],
+      message: sentences.join(' '),
+      suggestion: suggestions.join(' '),
+    },
+  ];
 }
 
 /** Tap perturbation: the outputs' metric with the taps versus without moved by perturbationDb or flipped its verdict. */
@@ -98,16 +138,25 @@ export function tapPerturbationRule(p: TapPerturbation | null | undefined, facts
   const change = errorChangeDb(p.metric, p.withoutTaps, p.withTaps);
   const flipped = valueMeets(p.metric, p.withTaps, threshold) !== valueMeets(p.metric, p.withoutTaps, threshold);
   if (!(Math.abs(change) >= T.perturbationDb) && !flipped && !Number.isNaN(change)) return [];
-  const verdict = flipped ? `, which ${valueMeets(p.metric, p.withoutTaps, threshold) ? 'passes' : 'fails'} without the taps and ${valueMeets(p.metric, p.withTaps, threshold) ? 'passes' : 'fails'} with them` : '';
-  const moved = Number.isFinite(change) ? `the error power ${change > 0 ? 'grew' : 'shrank'} by ${num(Math.abs(change))} dB` : 'the error changed without bound';
+  const verdict = flipped
+    ? `, which ${valueMeets(p.metric, p.withoutTaps, threshold) ? 'passes' : 'fails'} without the taps and ${valueMeets(p.metric, p.withTaps, threshold) ? 'passes' : 'fails'} with them`
+    : '';
+  const moved = Number.isFinite(change)
+    ? `the error power ${change > 0 ? 'grew' : 'shrank'} by ${num(Math.abs(change))} dB`
+    : 'the error changed without bound';
   const taps = what === 'bisect' ? 'the probe taps' : "the run's taps";
-  return [{
-    rule: 'tap-perturbation', severity: 'warning', tensors: [p.output],
-    message: `The taps changed what is measured: ${q(p.output)} has ${p.metric} ${metric(p.metric, p.withTaps)} with ${taps} and ${metric(p.metric, p.withoutTaps)} without (${moved})${verdict}. Every tap splits a fused group and stores the tensor at boundary precision.`,
-    suggestion: what === 'bisect'
-      ? 'Treat the culprit as a lead, not a verdict: check it with quantscope compare --taps on the culprit and its inputs, or let quantscope fix verify the outputs without taps.'
-      : 'Tap fewer tensors (--taps with the suspects only), or use quantscope bisect, which taps one tensor per run.',
-  }];
+  return [
+    {
+      rule: 'tap-perturbation',
+      severity: 'warning',
+      tensors: [p.output],
+      message: `The taps changed what is measured: ${q(p.output)} has ${p.metric} ${metric(p.metric, p.withTaps)} with ${taps} and ${metric(p.metric, p.withoutTaps)} without (${moved})${verdict}. Every tap splits a fused group and stores the tensor at boundary precision.`,
+      suggestion:
+        what === 'bisect'
+          ? 'Treat the culprit as a lead, not a verdict: check it with quantscope compare --taps on the culprit and its inputs, or let quantscope fix verify the outputs without taps.'
+          : 'Tap fewer tensors (--taps with the suspects only), or use quantscope bisect, which taps one tensor per run.',
+    },
+  ];
 }
 
 /** Whether a tensor is offset-dominated: |mean| >= std when the stats are known, else mostly one-signed. */
@@ -127,8 +176,11 @@ function offsetOf(o: Observation, facts: AdviceFacts): { dominated: boolean; tex
   const hi = Math.abs(m.refRange.max);
   const small = Math.min(lo, hi);
   const large = Math.max(lo, hi);
-  const oneSided = (m.refRange.min >= 0 || m.refRange.max <= 0) || small <= T.oneSidedShare * large;
-  return { dominated: large > 0 && oneSided, text: `its values span ${num(m.refRange.min)}..${num(m.refRange.max)}, nearly all on one side of zero` };
+  const oneSided = m.refRange.min >= 0 || m.refRange.max <= 0 || small <= T.oneSidedShare * large;
+  return {
+    dominated: large > 0 && oneSided,
+    text: `its values span ${num(m.refRange.min)}..${num(m.refRange.max)}, nearly all on one side of zero`,
+  };
 }
 
 /** An image batch: rank 4 with 1 or 3 channels on axis 1 (NCHW) or on the last axis (NHWC). */
@@ -142,7 +194,11 @@ function isImageLike(shape: readonly number[] | undefined): boolean {
  * criterion while its PSNR is below blindSpotPsnrDb and its values ride on a large common offset
  * (an image in 0..255). Outputs of unknown shape are left alone.
  */
-export function metricBlindSpotRule(observations: readonly Observation[], facts: AdviceFacts, gate: 'threshold' | 'target' = 'threshold'): Finding[] {
+export function metricBlindSpotRule(
+  observations: readonly Observation[],
+  facts: AdviceFacts,
+  gate: 'threshold' | 'target' = 'threshold',
+): Finding[] {
   const { metric: gated, threshold } = facts.criterion;
   if (gated !== 'cosine' && gated !== 'worstChannelCosine') return [];
   const findings: Finding[] = [];
@@ -154,11 +210,12 @@ export function metricBlindSpotRule(observations: readonly Observation[], facts:
     if (!offset.dominated) continue;
     const peak = Math.max(Math.abs(m.refRange.min), Math.abs(m.refRange.max));
     findings.push({
-      rule: 'metric-blind-spot', severity: 'warning', tensors: [o.tensor],
+      rule: 'metric-blind-spot',
+      severity: 'warning',
+      tensors: [o.tensor],
       message: `${q(o.tensor)} passes ${gated} >= ${threshold} with cosine ${cosine(m.cosine)}, but its PSNR is ${db(m.psnrDb)} (SNR ${db(m.snrDb)}; RMS error ${num(m.rmse)} on a peak of ${num(peak)}): an image below ${T.blindSpotPsnrDb} dB is visibly off. Cosine compares directions, and ${offset.text}: an error riding on a large common offset barely turns the vector.`,
       suggestion: `Trust PSNR (or SNR) for this output, not cosine: gate it with ${gate === 'target' ? `--target psnrDb>=${T.blindSpotPsnrDb}` : `--metric psnrDb --threshold ${T.blindSpotPsnrDb}`}${gate === 'threshold' ? ` (or quantscope fix --target psnrDb>=${T.blindSpotPsnrDb})` : ''}; ${T.blindSpotPsnrDb} dB is where 8-bit images become visually lossless.`,
     });
   }
   return findings;
 }
-

@@ -65,7 +65,9 @@ function viewsOf(dims: readonly number[], count: number): View[] {
   const hw = H * W;
   const identity: View = nchw ? plain : { kinds: [], text: [], source: null, channelOf: (j) => j % C, channels: C };
   // Flat index of (n, c, h, w) in the reference's own layout.
-  const refIndex = nchw ? (n: number, c: number, p: number) => (n * C + c) * hw + p : (n: number, c: number, p: number) => (n * hw + p) * C + c;
+  const refIndex = nchw
+    ? (n: number, c: number, p: number) => (n * C + c) * hw + p
+    : (n: number, c: number, p: number) => (n * hw + p) * C + c;
   const views: View[] = [identity];
   const channelsText = C === 3 ? 'with its channels reversed (RGB vs BGR)' : `with its ${C} channels in reverse order`;
   const other = nchw ? 'NHWC' : 'NCHW';
@@ -85,10 +87,19 @@ function viewsOf(dims: readonly number[], count: number): View[] {
       }
       const kinds: TransformKind[] = [];
       const text: string[] = [];
-      if (transposed) { kinds.push('layout'); text.push(`laid out as ${other} where the reference is ${nchw ? 'NCHW' : 'NHWC'}`); }
-      if (reversed) { kinds.push('channel-order'); text.push(channelsText); }
+      if (transposed) {
+        kinds.push('layout');
+        text.push(`laid out as ${other} where the reference is ${nchw ? 'NCHW' : 'NHWC'}`);
+      }
+      if (reversed) {
+        kinds.push('channel-order');
+        text.push(channelsText);
+      }
       views.push({
-        kinds, text, source, channels: C,
+        kinds,
+        text,
+        source,
+        channels: C,
         channelOf: testNchw ? (j) => Math.floor(j / hw) % C : (j) => j % C,
       });
     }
@@ -109,10 +120,22 @@ function factorText(a: number): string {
 function fit(z: Float64Array, y: Float64Array, view: View, yy: number): { kinds: TransformKind[]; text: string[] } | null {
   const n = y.length;
   const tol2 = T.transformResidual * T.transformResidual * yy;
-  let sz = 0, sy = 0, szz = 0, szy = 0, sdd = 0, sd = 0;
+  let sz = 0,
+    sy = 0,
+    szz = 0,
+    szy = 0,
+    sdd = 0,
+    sd = 0;
   for (let j = 0; j < n; j++) {
-    const a = z[j], b = y[j], d = b - a;
-    sz += a; sy += b; szz += a * a; szy += a * b; sdd += d * d; sd += d;
+    const a = z[j],
+      b = y[j],
+      d = b - a;
+    sz += a;
+    sy += b;
+    szz += a * a;
+    szy += a * b;
+    sdd += d * d;
+    sd += d;
   }
   if (sdd <= tol2) return { kinds: [], text: [] };
   // y = a·z
@@ -130,7 +153,10 @@ function fit(z: Float64Array, y: Float64Array, view: View, yy: number): { kinds:
     const a = (szy - (sz * sy) / n) / vz;
     const b = (sy - a * sz) / n;
     let res = 0;
-    for (let j = 0; j < n; j++) { const e = y[j] - a * z[j] - b; res += e * e; }
+    for (let j = 0; j < n; j++) {
+      const e = y[j] - a * z[j] - b;
+      res += e * e;
+    }
     if (res <= tol2) return { kinds: ['scale', 'offset'], text: [`scaled by ${factorText(a)} and shifted by ${num(b)}`] };
   }
   // y = a_c·z + b_c per channel (a different mean/std normalisation)
@@ -140,7 +166,11 @@ function fit(z: Float64Array, y: Float64Array, view: View, yy: number): { kinds:
     const [cn, cz, cy, czz, czy] = s;
     for (let j = 0; j < n; j++) {
       const c = view.channelOf(j);
-      cn[c]++; cz[c] += z[j]; cy[c] += y[j]; czz[c] += z[j] * z[j]; czy[c] += z[j] * y[j];
+      cn[c]++;
+      cz[c] += z[j];
+      cy[c] += y[j];
+      czz[c] += z[j] * z[j];
+      czy[c] += z[j] * y[j];
     }
     const a = new Float64Array(C);
     const b = new Float64Array(C);
@@ -150,7 +180,11 @@ function fit(z: Float64Array, y: Float64Array, view: View, yy: number): { kinds:
       b[c] = cn[c] > 0 ? (cy[c] - a[c] * cz[c]) / cn[c] : 0;
     }
     let res = 0;
-    for (let j = 0; j < n; j++) { const c = view.channelOf(j); const e = y[j] - a[c] * z[j] - b[c]; res += e * e; }
+    for (let j = 0; j < n; j++) {
+      const c = view.channelOf(j);
+      const e = y[j] - a[c] * z[j] - b[c];
+      res += e * e;
+    }
     if (res <= tol2) {
       const per = Array.from(a, (ac, c) => `channel ${c}: ×${num(ac)} ${b[c] < 0 ? '−' : '+'} ${num(Math.abs(b[c]))}`);
       return { kinds: ['normalization'], text: [`normalised with another mean and std per channel (${list(per)})`] };
@@ -168,14 +202,24 @@ function fit(z: Float64Array, y: Float64Array, view: View, yy: number): { kinds:
 export function explainInputDifference(ref: Tensor, test: Tensor): { same: boolean; transform: InputTransform | null } {
   if (!isNumeric(ref) || !isNumeric(test)) return { same: false, transform: null };
   if (ref.data.length !== test.data.length) {
-    return { same: false, transform: { kinds: ['size'], text: `another size, ${formatDims(test.dims)} where the reference is ${formatDims(ref.dims)} (a different resize or crop)` } };
+    return {
+      same: false,
+      transform: {
+        kinds: ['size'],
+        text: `another size, ${formatDims(test.dims)} where the reference is ${formatDims(ref.dims)} (a different resize or crop)`,
+      },
+    };
   }
   const x = toFloat64(ref);
   const y = toFloat64(test);
-  let xx = 0, yy = 0, dd = 0;
+  let xx = 0,
+    yy = 0,
+    dd = 0;
   for (let j = 0; j < y.length; j++) {
     const d = y[j] - x[j];
-    xx += x[j] * x[j]; yy += y[j] * y[j]; dd += d * d;
+    xx += x[j] * x[j];
+    yy += y[j] * y[j];
+    dd += d * d;
   }
   if (!Number.isFinite(xx) || !Number.isFinite(yy) || !Number.isFinite(dd)) return { same: false, transform: null };
   if (dd <= T.inputsEqualRelL2 * T.inputsEqualRelL2 * xx) return { same: true, transform: null };
@@ -220,23 +264,40 @@ export function inputsDifferRule(inputs: readonly InputComparison[], digests: re
     const how = m ? ` (cosine ${cosine(m.cosine)}, relative L2 ${num(m.relL2)}, max abs ${num(m.maxAbs)})` : '';
     if (i.transform) {
       for (const k of i.transform.kinds) kinds.add(k);
-      const what = i.transform.kinds.includes('size') ? `the test input has ${i.transform.text}` : `the test input is the reference ${i.transform.text}`;
+      const what = i.transform.kinds.includes('size')
+        ? `the test input has ${i.transform.text}`
+        : `the test input is the reference ${i.transform.text}`;
       sentences.push(`Graph input ${q(i.tensor)} differs between the two sides before any layer runs${how}: ${what}.`);
     } else {
-      sentences.push(`Graph input ${q(i.tensor)} differs between the two sides before any layer runs${how}, and no simple transform (channel order, layout, scale, offset, per-channel mean/std) explains it: the pipelines decode, resize or convert colours differently.`);
+      sentences.push(
+        `Graph input ${q(i.tensor)} differs between the two sides before any layer runs${how}, and no simple transform (channel order, layout, scale, offset, per-channel mean/std) explains it: the pipelines decode, resize or convert colours differently.`,
+      );
     }
   }
   for (const d of byDigest) {
     const same = d.ref.source === d.test.source ? `both from ${q(d.ref.source)}` : `from ${q(d.ref.source)} and ${q(d.test.source)}`;
-    sentences.push(`Graph input ${q(d.tensor)} was fed differently to the two runs (${same}; sha256 ${d.ref.sha256.slice(0, 12)}… against ${d.test.sha256.slice(0, 12)}…); the dumps hold no tensor for it, so the transform cannot be named.`);
+    sentences.push(
+      `Graph input ${q(d.tensor)} was fed differently to the two runs (${same}; sha256 ${d.ref.sha256.slice(0, 12)}… against ${d.test.sha256.slice(0, 12)}…); the dumps hold no tensor for it, so the transform cannot be named.`,
+    );
   }
-  sentences.push('The difference is upstream of the model, in preprocessing; every layer inherits it, so the layer-by-layer results blame no layer.');
+  sentences.push(
+    'The difference is upstream of the model, in preprocessing; every layer inherits it, so the layer-by-layer results blame no layer.',
+  );
   const what = [...kinds].map((k) => ADVICE[k]);
-  const suggestion = what.length > 0
-    ? `Make the two pipelines preprocess alike: ${list(what)}; then compare again.`
-    : `Compare the two preprocessing pipelines step by step (decode, resize, channel order, layout, scale, mean/std)${byDigest.length > 0 ? `, and dump the inputs too (--taps ${byDigest.map((d) => spec(d.tensor)).slice(0, T.namedInMessage).join(' ')}) so the difference can be named` : ''}; then compare again.`;
+  const suggestion =
+    what.length > 0
+      ? `Make the two pipelines preprocess alike: ${list(what)}; then compare again.`
+      : `Compare the two preprocessing pipelines step by step (decode, resize, channel order, layout, scale, mean/std)${
+          byDigest.length > 0
+            ? `, and dump the inputs too (--taps ${byDigest
+                .map((d) => spec(d.tensor))
+                .slice(0, T.namedInMessage)
+                .join(' ')}) so the difference can be named`
+            : ''
+        }; then compare again.`;
   return {
-    rule: 'inputs-differ', severity: 'error',
+    rule: 'inputs-differ',
+    severity: 'error',
     tensors: [...differing.map((i) => i.tensor), ...byDigest.map((d) => d.tensor)],
     message: sentences.join(' '),
     suggestion,

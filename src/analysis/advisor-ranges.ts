@@ -41,35 +41,54 @@ export function fp16OverflowRule(observations: readonly Observation[], facts: Ad
   const hitNames = new Set(hit.map((o) => o.tensor));
   // fp16Overflow also counts Inf carried in from upstream; a reference past 65504 is the tensor's own.
   let origins = hit.filter((o) => beyondFp16(o.metrics.refRange) || overflowing(o.own));
-  if (origins.length === 0 && facts.graph) origins = hit.filter((o) => !(facts.graph?.inputsOf(o.tensor) ?? []).some((t) => hitNames.has(t)));
+  if (origins.length === 0 && facts.graph)
+    origins = hit.filter((o) => !(facts.graph?.inputsOf(o.tensor) ?? []).some((t) => hitNames.has(t)));
   if (origins.length === 0) origins = [hit.reduce((a, b) => (b.index >= 0 && (a.index < 0 || b.index < a.index) ? b : a))];
   const byName = new Map(observations.map((o) => [o.tensor, o]));
   const sentences = origins.slice(0, T.namedInMessage).map((o) => {
     const m = o.metrics;
     const parts: string[] = [];
-    if (m.nonFiniteIntroduced > 0) parts.push(`holds ${m.nonFiniteIntroduced} Inf/NaN value(s) where the float reference is finite (reference range ${range(m.refRange)})`);
+    if (m.nonFiniteIntroduced > 0)
+      parts.push(
+        `holds ${m.nonFiniteIntroduced} Inf/NaN value(s) where the float reference is finite (reference range ${range(m.refRange)})`,
+      );
     if (beyondFp16(m.refRange)) {
-      parts.push(m.nonFiniteIntroduced === 0 && (m.fp16Overflow ?? 0) > 0
-        ? `has ${m.fp16Overflow} reference value(s) beyond fp16's largest ${T.fp16Max} (reference range ${range(m.refRange)})`
-        : `its reference reaches past fp16's largest ${T.fp16Max}`);
+      parts.push(
+        m.nonFiniteIntroduced === 0 && (m.fp16Overflow ?? 0) > 0
+          ? `has ${m.fp16Overflow} reference value(s) beyond fp16's largest ${T.fp16Max} (reference range ${range(m.refRange)})`
+          : `its reference reaches past fp16's largest ${T.fp16Max}`,
+      );
     }
     let why = '';
     if (REDUCTIONS.has(o.opType) && peakOf(m.refRange) <= T.fp16Max) {
       const input = (facts.graph?.inputsOf(o.tensor) ?? []).map((t) => byName.get(t)).find((x) => x !== undefined);
       const reduced = input && m.count > 0 ? input.metrics.count / m.count : 0;
-      why = reduced >= 2
-        ? `: the result is small, but the running sum of ${num(reduced)} elements of about ${num(peakOf(m.refRange))} reaches about ${num(reduced * peakOf(m.refRange))}, past ${T.fp16Max}`
-        : ': the result is small, so the overflow is in the fp16 running sum';
+      why =
+        reduced >= 2
+          ? `: the result is small, but the running sum of ${num(reduced)} elements of about ${num(peakOf(m.refRange))} reaches about ${num(reduced * peakOf(m.refRange))}, past ${T.fp16Max}`
+          : ': the result is small, so the overflow is in the fp16 running sum';
     }
     return `${tensorLabel(o)}, run in fp16, ${parts.join(' and ')}${why}.`;
   });
   const carried = hit.length - origins.length;
   const nodes = [...new Set(origins.map((o) => o.node).filter((n) => n !== ''))];
   const message = `${sentences.join(' ')}${origins.length > T.namedInMessage ? ` ${origins.length - T.namedInMessage} more tensor(s) overflow the same way.` : ''}${carried > 0 ? ` ${carried} later tensor(s) carry the Inf along.` : ''}`;
-  const suggestion = nodes.length > 0
-    ? `Run ${list(nodes.map(q), T.namedInMessage)} in FP32: ${nodes.slice(0, T.namedInMessage).map((n) => precisionFlag(n, 'fp32')).join(' ')}${viaFix(facts, 'quantscope fix promotes them the same way')}.`
-    : 'Run the nodes producing these tensors in FP32 (--precision NODE=fp32).';
-  return [{ rule: 'fp16-overflow', severity: 'error', tensors: [...origins, ...hit.filter((o) => !origins.includes(o))].map((o) => o.tensor), message, suggestion }];
+  const suggestion =
+    nodes.length > 0
+      ? `Run ${list(nodes.map(q), T.namedInMessage)} in FP32: ${nodes
+          .slice(0, T.namedInMessage)
+          .map((n) => precisionFlag(n, 'fp32'))
+          .join(' ')}${viaFix(facts, 'quantscope fix promotes them the same way')}.`
+      : 'Run the nodes producing these tensors in FP32 (--precision NODE=fp32).';
+  return [
+    {
+      rule: 'fp16-overflow',
+      severity: 'error',
+      tensors: [...origins, ...hit.filter((o) => !origins.includes(o))].map((o) => o.tensor),
+      message,
+      suggestion,
+    },
+  ];
 }
 
 /** How far the evaluation range overshoots the calibrated interval, in widths of that interval. */
@@ -92,7 +111,10 @@ function calibrationText(c: CalibrationFacts): string {
  * reach beyond their calibrated interval by its own width or more. Returns the finding and the
  * tensors it covers (the clipping rule leaves them out).
  */
-export function calibrationMismatchRule(observations: readonly Observation[], facts: AdviceFacts): { findings: Finding[]; covered: Set<string> } {
+export function calibrationMismatchRule(
+  observations: readonly Observation[],
+  facts: AdviceFacts,
+): { findings: Finding[]; covered: Set<string> } {
   const c = facts.calibration;
   const covered = new Set<string>();
   if (!c) return { findings: [], covered };
@@ -103,14 +125,21 @@ export function calibrationMismatchRule(observations: readonly Observation[], fa
   const far = calibrated.filter((x) => x.excess >= T.rangeExcess).sort((a, b) => b.excess - a.excess);
   if (far.length === 0 || far.length < T.mismatchShare * calibrated.length) return { findings: [], covered };
   for (const x of far) covered.add(x.o.tensor);
-  const examples = far.slice(0, T.namedInMessage).map((x) => `${q(x.o.tensor)} spans ${range(x.o.metrics.refRange)} against ${range(x.observed)} in calibration`);
+  const examples = far
+    .slice(0, T.namedInMessage)
+    .map((x) => `${q(x.o.tensor)} spans ${range(x.o.metrics.refRange)} against ${range(x.observed)} in calibration`);
   return {
     covered,
-    findings: [{
-      rule: 'calibration-mismatch', severity: 'warning', tensors: far.map((x) => x.o.tensor),
-      message: `On these inputs ${far.length} of ${calibrated.length} calibrated tensors (${percent(far.length / calibrated.length)}) reach far beyond the ranges seen in calibration: ${list(examples)}. The ranges come from ${calibrationText(c)}, which do not look like the evaluation inputs.`,
-      suggestion: 'Calibrate on inputs like the evaluation inputs (the same preprocessing and the same kind of content): pass them with --calib, or calibrate again with quantscope calibrate, then compare again.',
-    }],
+    findings: [
+      {
+        rule: 'calibration-mismatch',
+        severity: 'warning',
+        tensors: far.map((x) => x.o.tensor),
+        message: `On these inputs ${far.length} of ${calibrated.length} calibrated tensors (${percent(far.length / calibrated.length)}) reach far beyond the ranges seen in calibration: ${list(examples)}. The ranges come from ${calibrationText(c)}, which do not look like the evaluation inputs.`,
+        suggestion:
+          'Calibrate on inputs like the evaluation inputs (the same preprocessing and the same kind of content): pass them with --calib, or calibrate again with quantscope calibrate, then compare again.',
+      },
+    ],
   };
 }
 
@@ -134,10 +163,17 @@ export function clippingRule(observations: readonly Observation[], facts: Advice
     return `${tensorLabel(o)} has ${percent(ratio)} of its values (${clipped} of ${o.metrics.count}) outside its calibrated range${used ? ` ${range(used)}` : ''}, while the reference spans ${range(o.metrics.refRange)}${hurt}.`;
   });
   const method = c ? ` (now ${calibrationText(c)})` : '';
-  const loose = c?.method === 'minmax' ? 'more calibration inputs that cover these values' : 'a method that keeps the tails (--method minmax, or --method percentile --percentile 99.999), or more calibration inputs';
-  return [{
-    rule: 'clipping', severity: 'warning', tensors: hits.map((x) => x.o.tensor),
-    message: `${sentences.join(' ')}${hits.length > T.namedInMessage ? ` ${hits.length - T.namedInMessage} more quantized tensor(s) clip as much.` : ''} Values beyond the range are saturated to its ends.`,
-    suggestion: `Calibrate with ${loose}${method}.`,
-  }];
+  const loose =
+    c?.method === 'minmax'
+      ? 'more calibration inputs that cover these values'
+      : 'a method that keeps the tails (--method minmax, or --method percentile --percentile 99.999), or more calibration inputs';
+  return [
+    {
+      rule: 'clipping',
+      severity: 'warning',
+      tensors: hits.map((x) => x.o.tensor),
+      message: `${sentences.join(' ')}${hits.length > T.namedInMessage ? ` ${hits.length - T.namedInMessage} more quantized tensor(s) clip as much.` : ''} Values beyond the range are saturated to its ends.`,
+      suggestion: `Calibrate with ${loose}${method}.`,
+    },
+  ];
 }

@@ -16,16 +16,23 @@ export function referenceNonFiniteRule(observations: readonly Observation[]): Fi
   const m = first.metrics;
   const unmeasured = observations.filter((o) => o.metrics.count > 0 && o.metrics.compared === 0);
   const counts = [m.nanRef > 0 ? `${m.nanRef} NaN` : '', m.infRef > 0 ? `${m.infRef} Inf` : ''].filter((s) => s !== '').join(' and ');
-  const dead = unmeasured.length > 0
-    ? ` ${unmeasured.length} tensor(s) have no finite value to compare (${list(unmeasured.map((o) => q(o.tensor)), T.namedInMessage)}), so their metrics are NaN and they fail;`
-    : '';
-  return [{
-    rule: 'reference-non-finite',
-    severity: 'error',
-    tensors: [first.tensor, ...hit.filter((o) => o !== first).map((o) => o.tensor)],
-    message: `The float reference itself is not finite: ${tensorLabel(first)} holds ${counts} value(s), and ${hit.length} tensor(s) hold NaN/Inf in the reference.${dead} the other tensors are compared on their finite values only.`,
-    suggestion: 'Check the inputs for NaN and Inf (quantscope run --backend float --taps @all shows where they start); calibration skips them, but no layer can be judged where the reference is not a number.',
-  }];
+  const dead =
+    unmeasured.length > 0
+      ? ` ${unmeasured.length} tensor(s) have no finite value to compare (${list(
+          unmeasured.map((o) => q(o.tensor)),
+          T.namedInMessage,
+        )}), so their metrics are NaN and they fail;`
+      : '';
+  return [
+    {
+      rule: 'reference-non-finite',
+      severity: 'error',
+      tensors: [first.tensor, ...hit.filter((o) => o !== first).map((o) => o.tensor)],
+      message: `The float reference itself is not finite: ${tensorLabel(first)} holds ${counts} value(s), and ${hit.length} tensor(s) hold NaN/Inf in the reference.${dead} the other tensors are compared on their finite values only.`,
+      suggestion:
+        'Check the inputs for NaN and Inf (quantscope run --backend float --taps @all shows where they start); calibration skips them, but no layer can be judged where the reference is not a number.',
+    },
+  ];
 }
 
 /** Whether the reference leaves nothing to measure in a tensor (its metrics are NaN because of it). */

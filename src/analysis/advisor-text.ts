@@ -47,7 +47,11 @@ function exactPattern(name: string): string {
     const code = name.charCodeAt(i);
     // Letters, digits and _ as they are; every other UTF-16 unit as \xHH or \uHHHH, which a
     // RegExp reads the same with or without the u flag.
-    body += /[A-Za-z0-9_]/.test(ch) ? ch : code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    body += /[A-Za-z0-9_]/.test(ch)
+      ? ch
+      : code < 0x100
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
   }
   return `re:^${body}$`;
 }

@@ -39,7 +39,10 @@ export { channelPeaks, valueStats } from './advisor-values.js';
 /** Findings in the order of ADVISOR_RULES (stable within a rule). */
 function ordered(findings: readonly Finding[]): Finding[] {
   const rank = (f: Finding) => ADVISOR_RULES.indexOf(f.rule);
-  return findings.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i)
+    .map((x) => x.f);
 }
 
 export interface CompareAdvice extends Omit<AdviceFacts, 'criterion'> {
@@ -55,17 +58,31 @@ export function adviseCompare(report: ComparisonReport, advice: CompareAdvice = 
   if (inputs) return [inputs];
   const facts: AdviceFacts = { ...advice, use: 'compare', criterion: { metric: report.metric, threshold: report.threshold } };
   const outputs = new Set(report.outputs);
-  const observations: Observation[] = report.rows.flatMap((r) => (r.metrics ? [{
-    tensor: r.tensor, node: r.node, opType: r.opType, index: r.index, shape: r.shape, metrics: r.metrics,
-    own: r.own, verdict: r.verdict, output: outputs.has(r.tensor),
-  }] : []));
+  const observations: Observation[] = report.rows.flatMap((r) =>
+    r.metrics
+      ? [
+          {
+            tensor: r.tensor,
+            node: r.node,
+            opType: r.opType,
+            index: r.index,
+            shape: r.shape,
+            metrics: r.metrics,
+            own: r.own,
+            verdict: r.verdict,
+            output: outputs.has(r.tensor),
+          },
+        ]
+      : [],
+  );
   const mismatch = calibrationMismatchRule(observations, facts);
   const overflow = fp16OverflowRule(observations, facts);
   const reference = referenceNonFiniteRule(observations);
   const unmeasured = observations.filter(referenceUnmeasured).map((o) => o.tensor);
-  const perturbation = report.perturbation && !(Number.isNaN(report.perturbation.withTaps) && Number.isNaN(report.perturbation.withoutTaps))
-    ? report.perturbation
-    : null;
+  const perturbation =
+    report.perturbation && !(Number.isNaN(report.perturbation.withTaps) && Number.isNaN(report.perturbation.withoutTaps))
+      ? report.perturbation
+      : null;
   return ordered([
     ...reference,
     ...overflow,
@@ -73,7 +90,12 @@ export function adviseCompare(report: ComparisonReport, advice: CompareAdvice = 
     ...clippingRule(observations, facts, mismatch.covered),
     ...outlierChannelRule(observations, facts),
     // Sources an overflow or the calibration mismatch explains are left to those findings.
-    ...sourceAmplifierRule(observations, facts, report.worstSource, new Set([...overflow.flatMap((f) => f.tensors), ...mismatch.covered, ...unmeasured])),
+    ...sourceAmplifierRule(
+      observations,
+      facts,
+      report.worstSource,
+      new Set([...overflow.flatMap((f) => f.tensors), ...mismatch.covered, ...unmeasured]),
+    ),
     ...tapPerturbationRule(perturbation, facts, 'compare'),
     ...metricBlindSpotRule(observations, facts),
   ]);
@@ -90,8 +112,19 @@ export interface BisectFacts {
   readonly metric: MetricName;
   readonly threshold: number;
   readonly outputs: readonly MeasuredTensor[];
-  readonly culprit: { readonly node: string; readonly opType: string; readonly tensor: string; readonly metrics: Metrics; readonly precision: string } | null;
-  readonly inputs: readonly { readonly tensor: string; readonly metrics: Metrics | null; readonly pass: boolean; readonly identical: boolean }[];
+  readonly culprit: {
+    readonly node: string;
+    readonly opType: string;
+    readonly tensor: string;
+    readonly metrics: Metrics;
+    readonly precision: string;
+  } | null;
+  readonly inputs: readonly {
+    readonly tensor: string;
+    readonly metrics: Metrics | null;
+    readonly pass: boolean;
+    readonly identical: boolean;
+  }[];
   readonly certificate: Certificate | null;
   /** With certificate `budget`: unmeasured tensors before the culprit that might hold the first failure. */
   readonly uncertain?: readonly string[];
@@ -99,8 +132,18 @@ export interface BisectFacts {
   readonly perturbation: TapPerturbation | null;
 }
 
-function outputObservations(outputs: readonly MeasuredTensor[], producers?: ReadonlyMap<string, { node: string; opType: string }>): Observation[] {
-  return outputs.map((o) => ({ tensor: o.tensor, node: producers?.get(o.tensor)?.node ?? '', opType: producers?.get(o.tensor)?.opType ?? '', index: -1, metrics: o.metrics, output: true }));
+function outputObservations(
+  outputs: readonly MeasuredTensor[],
+  producers?: ReadonlyMap<string, { node: string; opType: string }>,
+): Observation[] {
+  return outputs.map((o) => ({
+    tensor: o.tensor,
+    node: producers?.get(o.tensor)?.node ?? '',
+    opType: producers?.get(o.tensor)?.opType ?? '',
+    index: -1,
+    metrics: o.metrics,
+    output: true,
+  }));
 }
 
 /**
@@ -113,43 +156,77 @@ function culpritRule(r: BisectFacts): Finding[] {
   if (r.certificate === 'budget') {
     const uncertain = r.uncertain ?? [];
     const label = tensorLabel({ tensor: c.tensor, node: c.node, opType: c.opType });
-    return [{
-      rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor, ...uncertain],
-      message: `Bisect spent its run budget before certifying ${label}: it fails at ${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}${r.monotone === false ? ', but the error is not monotone along the graph' : ''}${uncertain.length > 0 ? ` and ${uncertain.length} earlier tensor(s) were never measured, so the first failure may lie earlier` : ', and its inputs were not measured in the same run'}.`,
-      suggestion: `Measure every tensor at once: quantscope compare with --taps @all and the same --metric and --threshold shows where the error first appears.`,
-    }];
+    return [
+      {
+        rule: 'source-amplifier',
+        severity: 'warning',
+        tensors: [c.tensor, ...uncertain],
+        message: `Bisect spent its run budget before certifying ${label}: it fails at ${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}${r.monotone === false ? ', but the error is not monotone along the graph' : ''}${uncertain.length > 0 ? ` and ${uncertain.length} earlier tensor(s) were never measured, so the first failure may lie earlier` : ', and its inputs were not measured in the same run'}.`,
+        suggestion: `Measure every tensor at once: quantscope compare with --taps @all and the same --metric and --threshold shows where the error first appears.`,
+      },
+    ];
   }
   const tested = r.inputs.filter((i) => i.metrics !== null);
-  const inputsText = tested.length > 0
-    ? `its input${tested.length > 1 ? 's' : ''} ${tested.map((i) => `${q(i.tensor)} (${r.metric} ${metric(r.metric, metricValue(i.metrics as Metrics, r.metric))})`).join(', ')} pass${tested.length > 1 ? '' : 'es'}`
-    : 'none of its inputs can differ from the reference';
+  const inputsText =
+    tested.length > 0
+      ? `its input${tested.length > 1 ? 's' : ''} ${tested.map((i) => `${q(i.tensor)} (${r.metric} ${metric(r.metric, metricValue(i.metrics as Metrics, r.metric))})`).join(', ')} pass${tested.length > 1 ? '' : 'es'}`
+      : 'none of its inputs can differ from the reference';
   const value = `${r.metric} ${metric(r.metric, metricValue(c.metrics, r.metric))}`;
   const label = tensorLabel({ tensor: c.tensor, node: c.node, opType: c.opType });
   if (c.precision === 'fp32' && tested.length > 0) {
-    return [{
-      rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor, ...tested.map((i) => i.tensor)],
-      message: `${label} runs in fp32 and computes exactly, yet fails at ${value} while ${inputsText}: it amplifies a small error of its inputs (an InstanceNormalization dividing by a small variance, a large gain) rather than making one.`,
-      suggestion: `Reduce the error it receives: promote the producers of ${tested.map((i) => q(i.tensor)).join(', ')} to INT16 (quantscope fix does this when the culprit is an fp32 op).`,
-    }];
+    return [
+      {
+        rule: 'source-amplifier',
+        severity: 'warning',
+        tensors: [c.tensor, ...tested.map((i) => i.tensor)],
+        message: `${label} runs in fp32 and computes exactly, yet fails at ${value} while ${inputsText}: it amplifies a small error of its inputs (an InstanceNormalization dividing by a small variance, a large gain) rather than making one.`,
+        suggestion: `Reduce the error it receives: promote the producers of ${tested.map((i) => q(i.tensor)).join(', ')} to INT16 (quantscope fix does this when the culprit is an fp32 op).`,
+      },
+    ];
   }
-  return [{
-    rule: 'source-amplifier', severity: 'warning', tensors: [c.tensor],
-    message: `The error starts at ${label}, run at ${c.precision}: it fails at ${value} while ${inputsText}.`,
-    suggestion: c.precision === 'int8' ? `Promote it: ${precisionFlag(c.node, 'int16')} (or quantscope fix).` : c.precision === 'fp16' ? `Run it in FP32: ${precisionFlag(c.node, 'fp32')}.` : `Promote its region with quantscope fix.`,
-  }];
+  return [
+    {
+      rule: 'source-amplifier',
+      severity: 'warning',
+      tensors: [c.tensor],
+      message: `The error starts at ${label}, run at ${c.precision}: it fails at ${value} while ${inputsText}.`,
+      suggestion:
+        c.precision === 'int8'
+          ? `Promote it: ${precisionFlag(c.node, 'int16')} (or quantscope fix).`
+          : c.precision === 'fp16'
+            ? `Run it in FP32: ${precisionFlag(c.node, 'fp32')}.`
+            : `Promote its region with quantscope fix.`,
+    },
+  ];
 }
 
 /** The findings of a bisect: the culprit's cause, the outputs' blind spot, the probes' perturbation. */
 export function adviseBisect(report: BisectFacts, extra: Omit<AdviceFacts, 'criterion'> = {}): Finding[] {
   const facts: AdviceFacts = { ...extra, use: 'bisect', criterion: { metric: report.metric, threshold: report.threshold } };
   const c = report.culprit;
-  const culprit: Observation[] = c ? [{ tensor: c.tensor, node: c.node, opType: c.opType, index: -1, metrics: c.metrics, output: report.outputs.some((o) => o.tensor === c.tensor), precision: c.precision }] : [];
+  const culprit: Observation[] = c
+    ? [
+        {
+          tensor: c.tensor,
+          node: c.node,
+          opType: c.opType,
+          index: -1,
+          metrics: c.metrics,
+          output: report.outputs.some((o) => o.tensor === c.tensor),
+          precision: c.precision,
+        },
+      ]
+    : [];
   // The culprit's measured inputs: an outlier channel crushed at an input shows there, and a reduction's input gives its size.
-  const inputs: Observation[] = c ? report.inputs.flatMap((i) => {
-    if (!i.metrics) return [];
-    const producer = facts.graph?.producerOf?.(i.tensor);
-    return [{ tensor: i.tensor, node: producer?.name ?? '', opType: producer?.opType ?? '', index: -1, metrics: i.metrics, output: false }];
-  }) : [];
+  const inputs: Observation[] = c
+    ? report.inputs.flatMap((i) => {
+        if (!i.metrics) return [];
+        const producer = facts.graph?.producerOf?.(i.tensor);
+        return [
+          { tensor: i.tensor, node: producer?.name ?? '', opType: producer?.opType ?? '', index: -1, metrics: i.metrics, output: false },
+        ];
+      })
+    : [];
   const findings: Finding[] = [
     ...fp16OverflowRule([...inputs, ...culprit], facts),
     ...outlierChannelRule([...inputs, ...culprit], facts),
@@ -159,9 +236,12 @@ export function adviseBisect(report: BisectFacts, extra: Omit<AdviceFacts, 'crit
   ];
   if (c && report.certificate === 'culprit-passed' && !findings.some((f) => f.rule === 'tap-perturbation')) {
     findings.push({
-      rule: 'tap-perturbation', severity: 'warning', tensors: [c.tensor],
+      rule: 'tap-perturbation',
+      severity: 'warning',
+      tensors: [c.tensor],
       message: `${tensorLabel({ tensor: c.tensor, node: c.node, opType: c.opType })} fails at ${report.metric} ${metric(report.metric, metricValue(c.metrics, report.metric))} when tapped alone but passes once its inputs are tapped too: the taps split its fused group and changed the numerics.`,
-      suggestion: 'Treat the culprit as a lead, not a verdict: compare with fewer taps, or let quantscope fix verify the outputs without taps.',
+      suggestion:
+        'Treat the culprit as a lead, not a verdict: compare with fewer taps, or let quantscope fix verify the outputs without taps.',
     });
   }
   // An fp16 culprit that overflows is its own cause: the source sentence would repeat it.
@@ -175,7 +255,10 @@ export interface FixFacts {
   readonly outputs: readonly MeasuredTensor[];
   readonly rounds: readonly {
     readonly culprit: { readonly node: string; readonly opType: string; readonly tensor: string; readonly metrics: Metrics };
-    readonly region: { readonly reason: string; readonly changes: readonly { readonly node: string; readonly from: string; readonly to: string }[] } | null;
+    readonly region: {
+      readonly reason: string;
+      readonly changes: readonly { readonly node: string; readonly from: string; readonly to: string }[];
+    } | null;
   }[];
 }
 
@@ -194,11 +277,21 @@ export function adviseFix(report: FixFacts, extra: Omit<AdviceFacts, 'criterion'
     if (seen.has(c.tensor)) continue;
     seen.add(c.tensor);
     const own = round.region?.changes.find((x) => x.node === c.node);
-    culprits.push({ tensor: c.tensor, node: c.node, opType: c.opType, index: -1, metrics: c.metrics, output: false, ...(own ? { precision: own.from } : {}) });
+    culprits.push({
+      tensor: c.tensor,
+      node: c.node,
+      opType: c.opType,
+      index: -1,
+      metrics: c.metrics,
+      output: false,
+      ...(own ? { precision: own.from } : {}),
+    });
     if (round.region?.reason === 'producers') {
       const promoted = round.region.changes.map((x) => q(x.node));
       amplified.push({
-        rule: 'source-amplifier', severity: 'info', tensors: [c.tensor],
+        rule: 'source-amplifier',
+        severity: 'info',
+        tensors: [c.tensor],
         message: `${tensorLabel(c)} failed at cosine ${cosine(c.metrics.cosine)} although nothing in its own kernel can be promoted: it amplifies the error of the kernels that feed it.`,
         suggestion: `Fix promoted the producers instead (${promoted.join(', ')}); keep them above INT8 in any hand-written plan.`,
       });

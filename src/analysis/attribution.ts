@@ -40,7 +40,11 @@ export interface AttributionOptions {
 }
 
 /** The verdict of one row given every row's accumulated metrics by tensor (see the module comment); null without own metrics. */
-export function verdictOf(row: ComparisonRow, accumulated: ReadonlyMap<string, Metrics | null>, options: AttributionOptions): Verdict | null {
+export function verdictOf(
+  row: ComparisonRow,
+  accumulated: ReadonlyMap<string, Metrics | null>,
+  options: AttributionOptions,
+): Verdict | null {
   if (!row.own || !row.metrics) return null;
   const { metric, threshold } = options;
   if (!rowPasses(row.own, metric, threshold)) return 'source';

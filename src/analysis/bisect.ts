@@ -94,8 +94,7 @@ export interface BisectOutcome<R> {
 }
 
 export type BisectStep<R> =
-  | { readonly done: false; readonly probe: BisectProbe }
-  | { readonly done: true; readonly outcome: BisectOutcome<R> };
+  { readonly done: false; readonly probe: BisectProbe } | { readonly done: true; readonly outcome: BisectOutcome<R> };
 
 export class BisectSearch<R> {
   private readonly byTensor: ReadonlyMap<string, BisectCandidate>;
@@ -229,9 +228,17 @@ export class BisectSearch<R> {
       return r === undefined ? undefined : this.init.passes(r);
     };
     this.hi = list.length - 1;
-    for (let i = 0; i < this.hi; i++) if (verdict(i) === false) { this.hi = i; break; }
+    for (let i = 0; i < this.hi; i++)
+      if (verdict(i) === false) {
+        this.hi = i;
+        break;
+      }
     this.lo = 0;
-    for (let i = this.hi - 1; i >= 0; i--) if (verdict(i) === true) { this.lo = i + 1; break; }
+    for (let i = this.hi - 1; i >= 0; i--)
+      if (verdict(i) === true) {
+        this.lo = i + 1;
+        break;
+      }
     this.advance();
   }
 
@@ -254,7 +261,13 @@ export class BisectSearch<R> {
     return this.init.candidates.map((c) => c.tensor).filter((t) => seen.has(t));
   }
 
-  private finish(culprit: string, culpritResult: R, inputs: BisectOutcome<R>['inputs'], certificate: Certificate, uncertain: readonly string[] = []): void {
+  private finish(
+    culprit: string,
+    culpritResult: R,
+    inputs: BisectOutcome<R>['inputs'],
+    certificate: Certificate,
+    uncertain: readonly string[] = [],
+  ): void {
     this.outcome = { culprit, culpritResult, inputs, certificate, monotone: this.monotone, probes: this.probes, uncertain };
   }
 }

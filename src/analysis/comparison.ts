@@ -40,7 +40,12 @@ export interface EvaluationOutcome {
   /** The input whose outputs fare worst (its findings, perturbation and achievable value are the report's). */
   readonly worstInput: number;
   readonly perInput: readonly InputOutcome[];
-  readonly mean: readonly { readonly tensor: string; readonly cosine: number | null; readonly snrDb: number | null; readonly psnrDb: number | null }[];
+  readonly mean: readonly {
+    readonly tensor: string;
+    readonly cosine: number | null;
+    readonly snrDb: number | null;
+    readonly psnrDb: number | null;
+  }[];
 }
 
 /** How much the taps themselves moved an output (a tap splits fused groups, DESIGN.md §4). */

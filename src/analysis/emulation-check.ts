@@ -147,7 +147,12 @@ export const DEPLOYED_MARGIN_DB = 1;
  * The verdict of a deployed output: its step verdict, or 'within' when only the steps disagree
  * and the SNRs against float of the literal and optimized runs agree within DEPLOYED_MARGIN_DB.
  */
-export function deployedVerdict(steps: EmulationVerdict, d: StepDifference, literalSnrDb: number, optimizedSnrDb: number): EmulationVerdict {
+export function deployedVerdict(
+  steps: EmulationVerdict,
+  d: StepDifference,
+  literalSnrDb: number,
+  optimizedSnrDb: number,
+): EmulationVerdict {
   if (steps !== 'mismatch' || d.nonFiniteMismatch > 0) return steps;
   const agree = literalSnrDb === optimizedSnrDb || Math.abs(literalSnrDb - optimizedSnrDb) <= DEPLOYED_MARGIN_DB;
   return agree ? 'within' : 'mismatch';
@@ -166,4 +171,3 @@ export interface CheckResult {
   /** Facts that explain differences the check accepts, one sentence each. */
   readonly notes: readonly string[];
 }
-

@@ -163,7 +163,9 @@ export class FixSearch<G extends RegionKey> {
 
   /** Answers the pending locate with candidates to score; an empty list means nothing is left. */
   reportCandidates(candidates: readonly G[]): void {
-    const fresh = candidates.filter((c, i) => !this.promoted.some((r) => r.key === c.key) && candidates.findIndex((d) => d.key === c.key) === i);
+    const fresh = candidates.filter(
+      (c, i) => !this.promoted.some((r) => r.key === c.key) && candidates.findIndex((d) => d.key === c.key) === i,
+    );
     if (fresh.length <= 1) {
       this.reportRegion(fresh[0] ?? null);
       return;
@@ -201,9 +203,18 @@ export class FixSearch<G extends RegionKey> {
         case 'promote': {
           const e = this.memo.get(keyOf(this.promoted));
           if (!e) return this.ask({ kind: 'evaluate', promoted: [...this.promoted], purpose: 'promotion' });
-          if (e.met) { this.toPrune('met', e); continue; }
-          if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
-          if (this.outpaced(e)) { this.toPrune('budget', e); continue; }
+          if (e.met) {
+            this.toPrune('met', e);
+            continue;
+          }
+          if (this.promoted.length >= this.init.maxPromotions) {
+            this.toPrune('budget', e);
+            continue;
+          }
+          if (this.outpaced(e)) {
+            this.toPrune('budget', e);
+            continue;
+          }
           return this.ask({ kind: 'locate', promoted: [...this.promoted] });
         }
         case 'choose': {
@@ -212,7 +223,10 @@ export class FixSearch<G extends RegionKey> {
             const set = [...this.promoted, c];
             const e = this.memo.get(keyOf(set));
             if (!e) return this.ask({ kind: 'evaluate', promoted: set, purpose: 'candidate', subject: c });
-            if (e.met) { best = { region: c, score: e.score, met: true }; break; }
+            if (e.met) {
+              best = { region: c, score: e.score, met: true };
+              break;
+            }
             if (!best || orderScore(e.score) > orderScore(best.score)) best = { region: c, score: e.score, met: false };
           }
           this.promoted.push((best as { region: G }).region);
@@ -240,16 +254,26 @@ export class FixSearch<G extends RegionKey> {
         case 'greedy': {
           const e = this.memo.get(keyOf(this.promoted));
           if (!e) return this.ask({ kind: 'evaluate', promoted: [...this.promoted], purpose: 'promotion' });
-          if (e.met) { this.toPrune('met', e); continue; }
-          if (this.promoted.length >= this.init.maxPromotions) { this.toPrune('budget', e); continue; }
-          if (this.greedyAt >= this.ranking.length) { this.toPrune('nothing-to-promote', e); continue; }
+          if (e.met) {
+            this.toPrune('met', e);
+            continue;
+          }
+          if (this.promoted.length >= this.init.maxPromotions) {
+            this.toPrune('budget', e);
+            continue;
+          }
+          if (this.greedyAt >= this.ranking.length) {
+            this.toPrune('nothing-to-promote', e);
+            continue;
+          }
           this.promoted.push(this.ranking[this.greedyAt].region);
           this.greedyAt += 1;
           continue;
         }
         case 'prune': {
           // Pruning only makes sense once the target is met: it keeps it met with fewer promotions.
-          if (this.stop !== 'met' || this.pruneAt < 0) return this.finish(this.stop, this.final ?? this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
+          if (this.stop !== 'met' || this.pruneAt < 0)
+            return this.finish(this.stop, this.final ?? this.memo.get(keyOf(this.promoted)) ?? { met: false, score: -Infinity });
           const region = this.promoted[this.pruneAt];
           const without = this.promoted.filter((_, i) => i !== this.pruneAt);
           const known = this.memo.get(keyOf(without));
@@ -321,8 +345,18 @@ export class FixSearch<G extends RegionKey> {
   private finish(stop: FixOutcome<G>['stop'], final: Evaluation): void {
     this.phase = 'done';
     const ceiling = this.init.ceiling;
-    const reachable = ceiling ? this.memo.get(keyOf([ceiling])) ?? null : null;
-    this.outcome = { met: final.met, promoted: [...this.promoted], pruned: [...this.pruned], lowered: [...this.lowered], stop, final, ranking: [...this.ranking], reachable, descended: this.descended };
+    const reachable = ceiling ? (this.memo.get(keyOf([ceiling])) ?? null) : null;
+    this.outcome = {
+      met: final.met,
+      promoted: [...this.promoted],
+      pruned: [...this.pruned],
+      lowered: [...this.lowered],
+      stop,
+      final,
+      ranking: [...this.ranking],
+      reachable,
+      descended: this.descended,
+    };
   }
 }
 

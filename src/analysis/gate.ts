@@ -41,7 +41,10 @@ export interface Goal {
 export function parseGoal(text: string, flag = 'target', peak: number | null = null): Goal {
   checkPeak(peak);
   const parts = text.split(',');
-  if (parts.some((p) => p.trim() === '')) throw new UserError(`The ${flag} '${text}' has an empty condition; write conditions as METRIC>=X joined by commas (for example ${DEFAULT_GOAL}).`);
+  if (parts.some((p) => p.trim() === ''))
+    throw new UserError(
+      `The ${flag} '${text}' has an empty condition; write conditions as METRIC>=X joined by commas (for example ${DEFAULT_GOAL}).`,
+    );
   return { targets: parts.map((p) => parseTarget(p, flag)), peak };
 }
 

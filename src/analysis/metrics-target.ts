@@ -4,7 +4,17 @@ import type { Metrics } from './metrics.js';
 
 /** The metrics a threshold or target can be set on, in display order. */
 export const METRIC_NAMES = [
-  'cosine', 'snrDb', 'psnrDb', 'mse', 'rmse', 'mae', 'maxAbs', 'relL2', 'maxRel', 'meanRel', 'worstChannelCosine',
+  'cosine',
+  'snrDb',
+  'psnrDb',
+  'mse',
+  'rmse',
+  'mae',
+  'maxAbs',
+  'relL2',
+  'maxRel',
+  'meanRel',
+  'worstChannelCosine',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -12,7 +22,12 @@ const HIGHER_IS_BETTER: ReadonlySet<MetricName> = new Set(['cosine', 'snrDb', 'p
 
 /** Short spellings accepted on the command line beside the names themselves (case-insensitive). */
 const ALIASES: Readonly<Record<string, MetricName>> = {
-  cos: 'cosine', snr: 'snrDb', psnr: 'psnrDb', rel: 'relL2', rell2: 'relL2', worst: 'worstChannelCosine',
+  cos: 'cosine',
+  snr: 'snrDb',
+  psnr: 'psnrDb',
+  rel: 'relL2',
+  rell2: 'relL2',
+  worst: 'worstChannelCosine',
 };
 
 export interface Target {
@@ -51,13 +66,17 @@ export function parseTarget(text: string, flag = 'target'): Target {
   const shown = displayName(text, 60);
   const match = /^\s*([A-Za-z][A-Za-z0-9]*)\s*(>=|<=)\s*(\S+)\s*$/.exec(text);
   if (!match) {
-    throw new UserError(`The ${flag} '${shown}' is not of the form METRIC>=VALUE or METRIC<=VALUE (for example cosine>=0.999 or mse<=1e-3).`);
+    throw new UserError(
+      `The ${flag} '${shown}' is not of the form METRIC>=VALUE or METRIC<=VALUE (for example cosine>=0.999 or mse<=1e-3).`,
+    );
   }
   const [, name, op, valueText] = match;
   const metric = resolveMetricName(name);
   if (!metric) {
     const near = closestNames(name, METRIC_NAMES, 2);
-    throw new UserError(`The ${flag} '${shown}' names no known metric '${displayName(name, 40)}'; did you mean ${near.join(' or ')}? Known: ${METRIC_NAMES.join(', ')}.`);
+    throw new UserError(
+      `The ${flag} '${shown}' names no known metric '${displayName(name, 40)}'; did you mean ${near.join(' or ')}? Known: ${METRIC_NAMES.join(', ')}.`,
+    );
   }
   const value = Number(valueText);
   if (!Number.isFinite(value) || valueText.trim() === '') {

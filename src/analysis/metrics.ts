@@ -97,11 +97,27 @@ export function checkComparable(ref: Tensor, test: Tensor): void {
 
 /** Running sums of one pass; every field is float64. */
 interface Acc {
-  sxy: number; sxx: number; syy: number; sdd: number; sad: number; sumRel: number;
-  maxRel: number; maxAbs: number; maxAt: number;
-  xmin: number; xmax: number; ymin: number; ymax: number;
-  compared: number; nanX: number; nanY: number; infX: number; infY: number; introduced: number;
-  clipped: number; over16: number;
+  sxy: number;
+  sxx: number;
+  syy: number;
+  sdd: number;
+  sad: number;
+  sumRel: number;
+  maxRel: number;
+  maxAbs: number;
+  maxAt: number;
+  xmin: number;
+  xmax: number;
+  ymin: number;
+  ymax: number;
+  compared: number;
+  nanX: number;
+  nanY: number;
+  infX: number;
+  infY: number;
+  introduced: number;
+  clipped: number;
+  over16: number;
 }
 
 interface Channels {
@@ -152,19 +168,39 @@ export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions
   const epsilon = options.epsilon ?? DEFAULT_EPSILON;
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new UserError(`The metric epsilon must be a positive number, got ${epsilon}.`);
   const sampleSize = options.sampleSize ?? DEFAULT_SAMPLE;
-  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) throw new UserError(`The percentile sample size must be a positive integer, got ${sampleSize}.`);
+  if (!Number.isSafeInteger(sampleSize) || sampleSize < 1)
+    throw new UserError(`The percentile sample size must be a positive integer, got ${sampleSize}.`);
   if (options.peak !== undefined && !(options.peak > 0 && Number.isFinite(options.peak))) {
     throw new UserError(`The PSNR peak must be a positive number, got ${options.peak}.`);
   }
   const range = options.calibratedRange;
-  if (range && !(range.min <= range.max)) throw new UserError(`The calibrated range [${range.min}, ${range.max}] is empty or not a number.`);
+  if (range && !(range.min <= range.max))
+    throw new UserError(`The calibrated range [${range.min}, ${range.max}] is empty or not a number.`);
 
   const n = ref.data.length;
   const channels = channelLayout(ref.dims, options.channelAxis, n);
   const acc: Acc = {
-    sxy: 0, sxx: 0, syy: 0, sdd: 0, sad: 0, sumRel: 0, maxRel: 0, maxAbs: -1, maxAt: -1,
-    xmin: Infinity, xmax: -Infinity, ymin: Infinity, ymax: -Infinity,
-    compared: 0, nanX: 0, nanY: 0, infX: 0, infY: 0, introduced: 0, clipped: 0, over16: 0,
+    sxy: 0,
+    sxx: 0,
+    syy: 0,
+    sdd: 0,
+    sad: 0,
+    sumRel: 0,
+    maxRel: 0,
+    maxAbs: -1,
+    maxAt: -1,
+    xmin: Infinity,
+    xmax: -Infinity,
+    ymin: Infinity,
+    ymax: -Infinity,
+    compared: 0,
+    nanX: 0,
+    nanY: 0,
+    infX: 0,
+    infY: 0,
+    introduced: 0,
+    clipped: 0,
+    over16: 0,
   };
   const readX = blockReader(ref);
   const readY = blockReader(test);
@@ -220,7 +256,6 @@ export function computeMetrics(ref: Tensor, test: Tensor, options: MetricOptions
     compared: m,
   };
   return unmeasured ? unmeasuredMetrics(metrics) : metrics;
-
 }
 
 /** x·y/(‖x‖‖y‖) clamped to [−1, 1]; both norms zero: 1; one zero: 0. */
@@ -238,8 +273,19 @@ function cosineOf(xy: number, xx: number, yy: number): number {
 function unmeasuredMetrics(m: Metrics): Metrics {
   const nan = Number.NaN;
   return {
-    ...m, cosine: nan, mse: nan, rmse: nan, mae: nan, maxAbs: nan, maxAbsIndex: [], relL2: nan, maxRel: nan, meanRel: nan,
-    snrDb: nan, psnrDb: nan, worstChannelCosine: m.worstChannelCosine === null ? null : nan,
+    ...m,
+    cosine: nan,
+    mse: nan,
+    rmse: nan,
+    mae: nan,
+    maxAbs: nan,
+    maxAbsIndex: [],
+    relL2: nan,
+    maxRel: nan,
+    meanRel: nan,
+    snrDb: nan,
+    psnrDb: nan,
+    worstChannelCosine: m.worstChannelCosine === null ? null : nan,
   };
 }
 
@@ -311,14 +357,32 @@ function decodeTable(decode: (bits: number) => number): Float64Array {
 
 /** Adds elements [0, len) of one block (global offset `base`) to the running sums. */
 function accumulateBlock(
-  acc: Acc, xa: Block, ya: Block, len: number, base: number, ch: Channels | null, eps: number, lo: number, hi: number,
+  acc: Acc,
+  xa: Block,
+  ya: Block,
+  len: number,
+  base: number,
+  ch: Channels | null,
+  eps: number,
+  lo: number,
+  hi: number,
 ): void {
   let maxAbs = acc.maxAbs;
   let maxAt = acc.maxAt;
   let maxRel = acc.maxRel;
-  let xmin = acc.xmin, xmax = acc.xmax, ymin = acc.ymin, ymax = acc.ymax;
-  let clipped = 0, over16 = 0, compared = 0, sad = 0, sdd = 0, sumRel = 0;
-  let txy = 0, txx = 0, tyy = 0;
+  let xmin = acc.xmin,
+    xmax = acc.xmax,
+    ymin = acc.ymin,
+    ymax = acc.ymax;
+  let clipped = 0,
+    over16 = 0,
+    compared = 0,
+    sad = 0,
+    sdd = 0,
+    sumRel = 0;
+  let txy = 0,
+    txx = 0,
+    tyy = 0;
   // The channel of element `base` and how many elements remain in its run.
   let c = ch ? Math.floor(base / ch.inner) % ch.count : 0;
   let left = ch ? ch.inner - (base % ch.inner) : len;
@@ -327,7 +391,9 @@ function accumulateBlock(
     // One run: the elements of this block that share a channel.
     const end = Math.min(len, i + left);
     left -= end - i;
-    let sxy = 0, sxx = 0, syy = 0;
+    let sxy = 0,
+      sxx = 0,
+      syy = 0;
     for (; i < end; i++) {
       const x = xa[i];
       const y = ya[i];
@@ -342,10 +408,13 @@ function accumulateBlock(
             if (x > xmax) xmax = x;
             if (x < lo || x > hi) clipped++;
             // Beyond fp16's range, or a finite value the test side turned into ±Inf: an overflow.
-            if (Math.abs(x) > FP16_MAX || (y === Infinity || y === -Infinity)) over16++;
+            if (Math.abs(x) > FP16_MAX || y === Infinity || y === -Infinity) over16++;
             acc.introduced++;
           } else if (x !== x) acc.nanX++;
-          else { acc.infX++; clipped++; }
+          else {
+            acc.infX++;
+            clipped++;
+          }
           if (yFinite) {
             if (y < ymin) ymin = y;
             if (y > ymax) ymax = y;
@@ -361,7 +430,10 @@ function accumulateBlock(
       sdd += d * d;
       sad += ad;
       compared++;
-      if (ad > maxAbs) { maxAbs = ad; maxAt = base + i; }
+      if (ad > maxAbs) {
+        maxAbs = ad;
+        maxAt = base + i;
+      }
       const ax = Math.abs(x);
       const rel = ad / (ax + eps);
       sumRel += rel;
@@ -392,7 +464,10 @@ function accumulateBlock(
   acc.maxAbs = maxAbs;
   acc.maxAt = maxAt;
   acc.maxRel = maxRel;
-  acc.xmin = xmin; acc.xmax = xmax; acc.ymin = ymin; acc.ymax = ymax;
+  acc.xmin = xmin;
+  acc.xmax = xmax;
+  acc.ymin = ymin;
+  acc.ymax = ymax;
   acc.clipped += clipped;
   acc.over16 += over16;
   acc.compared += compared;

@@ -100,8 +100,11 @@ export function dtypeAttr(node: GraphNode, name: string): DType | null | undefin
 export function constantAttr(node: GraphNode): { dtype: DType; dims: readonly number[]; known?: KnownValue } | undefined {
   for (const [name, a] of node.attributes) {
     if (name === 'value' && a.kind === 'tensor') return { dtype: a.value.dtype, dims: a.value.dims, known: knownFromTensor(a.value) };
-    const list = (dtype: DType, values: readonly number[], dims: readonly number[]) =>
-      ({ dtype, dims, known: values.length <= FOLD_LIMIT ? { dtype, dims, values: [...values] } : undefined });
+    const list = (dtype: DType, values: readonly number[], dims: readonly number[]) => ({
+      dtype,
+      dims,
+      known: values.length <= FOLD_LIMIT ? { dtype, dims, values: [...values] } : undefined,
+    });
     if (name === 'value_float' && a.kind === 'float') return list('float32', [Math.fround(a.value)], []);
     if (name === 'value_floats' && a.kind === 'floats') return list('float32', a.value.map(Math.fround), [a.value.length]);
     if (name === 'value_int' && a.kind === 'int') return list('int64', [a.value], []);

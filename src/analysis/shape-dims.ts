@@ -117,11 +117,16 @@ export function lengthOf(shape: readonly Dim[] | null): number | undefined {
  * when an unknown dim is involved or the sizes do not divide. An invalid target gives null.
  */
 export function reshapeDims(input: readonly Dim[] | null, target: readonly Dim[], allowZero: boolean): Dim[] | null {
-  const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? (input ? input[i] ?? null : null) : t));
+  const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? (input ? (input[i] ?? null) : null) : t));
   const free = out.flatMap((d, i) => (d === -1 ? [i] : []));
   if (free.length > 1 || out.some((d) => isNum(d) && d < -1)) return null;
   if (free.length === 0) return out;
-  out[free[0]] = input ? solveFree(input, out.filter((_, i) => i !== free[0])) : null;
+  out[free[0]] = input
+    ? solveFree(
+        input,
+        out.filter((_, i) => i !== free[0]),
+      )
+    : null;
   return out;
 }
 

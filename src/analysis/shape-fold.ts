@@ -2,7 +2,16 @@ import { dtypeInfo, type DType } from '../core/dtype.js';
 import type { Dim } from '../core/graph.js';
 import { intAttr } from '../core/graph.js';
 import { elementCount } from '../core/tensor.js';
-import { constantAttr, FOLD_LIMIT, intsOf, knownFromTensor, numbersOf, type InferredValue, type KnownValue, type RuleContext } from './shape-context.js';
+import {
+  constantAttr,
+  FOLD_LIMIT,
+  intsOf,
+  knownFromTensor,
+  numbersOf,
+  type InferredValue,
+  type KnownValue,
+  type RuleContext,
+} from './shape-context.js';
 import { dimProduct, isNum, normAxis } from './shape-dims.js';
 import { shapeRange } from './shape-ops-generate.js';
 import { sliceAxis, sliceSpec } from './shape-ops-layout.js';
@@ -80,7 +89,12 @@ function zip(arity: number, f: (xs: Dim[], dtype: DType) => Dim): FoldRule {
     if (maps.some((m) => m === undefined)) return undefined;
     const dtype = out.dtype ?? values[0].dtype;
     const operandType = values[arity === 3 ? 1 : 0].dtype;
-    const result = (maps[0] as number[]).map((_, flat) => f(values.map((v, k) => v.values[(maps[k] as number[])[flat]]), operandType));
+    const result = (maps[0] as number[]).map((_, flat) =>
+      f(
+        values.map((v, k) => v.values[(maps[k] as number[])[flat]]),
+        operandType,
+      ),
+    );
     return known(dtype, dims, result);
   };
 }
@@ -218,7 +232,13 @@ export const foldRules: Record<string, FoldRule> = {
     const v = ctx.value(0);
     const dims = fullDims(out);
     const map = v && dims ? broadcastMap(v.dims, dims) : undefined;
-    return v && dims && map ? known(v.dtype, dims, map.map((i) => v.values[i])) : undefined;
+    return v && dims && map
+      ? known(
+          v.dtype,
+          dims,
+          map.map((i) => v.values[i]),
+        )
+      : undefined;
   },
   Neg: unary((x) => -x),
   Abs: unary(Math.abs),
@@ -236,6 +256,10 @@ export const foldRules: Record<string, FoldRule> = {
     const dims = fullDims(out);
     const [start, , delta] = [0, 1, 2].map((i) => numbersOf(ctx.value(i))?.[0]);
     if (!dims || start === undefined || delta === undefined || !out.dtype) return undefined;
-    return known(out.dtype, dims, Array.from({ length: dims[0] }, (_, i) => start + i * delta));
+    return known(
+      out.dtype,
+      dims,
+      Array.from({ length: dims[0] }, (_, i) => start + i * delta),
+    );
   },
 };

@@ -2,7 +2,14 @@ import { bytesPerElement, lanes } from '../core/dtype.js';
 import type { Graph, ValueInfo } from '../core/graph.js';
 import { elementCount, type Tensor } from '../core/tensor.js';
 import {
-  FOLD_LIMIT, inferred, knownFromTensor, UNKNOWN, type InferredValue, type KnownValue, type RuleContext, type ShapeRule,
+  FOLD_LIMIT,
+  inferred,
+  knownFromTensor,
+  UNKNOWN,
+  type InferredValue,
+  type KnownValue,
+  type RuleContext,
+  type ShapeRule,
 } from './shape-context.js';
 import { cleanDim, isNum } from './shape-dims.js';
 import { foldRules } from './shape-fold.js';
@@ -18,9 +25,16 @@ export type { InferredValue } from './shape-context.js';
 /** The opset assumed when the model does not import the default domain. */
 const LATEST_OPSET = 21;
 
-const RULES = new Map<string, ShapeRule>(Object.entries({
-  ...elementwiseRules, ...nnRules, ...layoutRules, ...reduceRules, ...resizeRules, ...generateRules,
-}));
+const RULES = new Map<string, ShapeRule>(
+  Object.entries({
+    ...elementwiseRules,
+    ...nnRules,
+    ...layoutRules,
+    ...reduceRules,
+    ...resizeRules,
+    ...generateRules,
+  }),
+);
 const FOLDS = new Map(Object.entries(foldRules));
 
 /** The ops inferShapes knows (default ONNX domain). */
@@ -72,7 +86,7 @@ export function inferShapes(
       node,
       opset: graph.opsets.get(node.domain === 'ai.onnx' ? '' : node.domain) ?? LATEST_OPSET,
       has,
-      input: (i) => (has(i) ? result.get(node.inputs[i]) ?? UNKNOWN : UNKNOWN),
+      input: (i) => (has(i) ? (result.get(node.inputs[i]) ?? UNKNOWN) : UNKNOWN),
       value: (i) => (has(i) ? valueOf(node.inputs[i]) : undefined),
     };
     const rule = node.domain === '' || node.domain === 'ai.onnx' ? RULES.get(node.opType) : undefined;
@@ -120,5 +134,8 @@ function refine(v: InferredValue, declared: ValueInfo | undefined): InferredValu
   if (!shape) return dtype === v.dtype ? v : inferred(dtype, v.shape);
   if (v.shape === null) return inferred(dtype, shape);
   if (v.shape.length !== shape.length) return inferred(dtype, v.shape);
-  return inferred(dtype, v.shape.map((d, i) => (isNum(d) ? d : isNum(shape[i]) ? shape[i] : d ?? shape[i])));
+  return inferred(
+    dtype,
+    v.shape.map((d, i) => (isNum(d) ? d : isNum(shape[i]) ? shape[i] : (d ?? shape[i]))),
+  );
 }

@@ -5,19 +5,87 @@ import { broadcastShapes, normAxis } from './shape-dims.js';
 
 /** Ops whose output 0 has the shape and dtype of input 0 (old-IR ImageScaler and Affine included). */
 const SAME_AS_INPUT = [
-  'Abs', 'Acos', 'Acosh', 'Affine', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Ceil', 'Celu', 'Clip', 'Cos', 'Cosh',
-  'CumSum', 'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'GroupNormalization', 'HardSigmoid', 'HardSwish', 'Hardmax',
-  'Identity', 'ImageScaler', 'InstanceNormalization', 'LeakyRelu', 'Log', 'LogSoftmax', 'LpNormalization', 'LRN',
-  'MeanVarianceNormalization', 'Mish', 'Neg', 'ParametricSoftplus', 'PRelu', 'Reciprocal', 'Relu', 'ReverseSequence',
-  'Round', 'Scale', 'ScaledTanh', 'Scatter', 'ScatterElements', 'ScatterND', 'Selu', 'Shrink', 'Sigmoid', 'Sign',
-  'Sin', 'Sinh', 'Softmax', 'Softplus', 'Softsign', 'Sqrt', 'Tan', 'Tanh', 'ThresholdedRelu', 'Trilu',
+  'Abs',
+  'Acos',
+  'Acosh',
+  'Affine',
+  'Asin',
+  'Asinh',
+  'Atan',
+  'Atanh',
+  'Ceil',
+  'Celu',
+  'Clip',
+  'Cos',
+  'Cosh',
+  'CumSum',
+  'Elu',
+  'Erf',
+  'Exp',
+  'Floor',
+  'Gelu',
+  'GroupNormalization',
+  'HardSigmoid',
+  'HardSwish',
+  'Hardmax',
+  'Identity',
+  'ImageScaler',
+  'InstanceNormalization',
+  'LeakyRelu',
+  'Log',
+  'LogSoftmax',
+  'LpNormalization',
+  'LRN',
+  'MeanVarianceNormalization',
+  'Mish',
+  'Neg',
+  'ParametricSoftplus',
+  'PRelu',
+  'Reciprocal',
+  'Relu',
+  'ReverseSequence',
+  'Round',
+  'Scale',
+  'ScaledTanh',
+  'Scatter',
+  'ScatterElements',
+  'ScatterND',
+  'Selu',
+  'Shrink',
+  'Sigmoid',
+  'Sign',
+  'Sin',
+  'Sinh',
+  'Softmax',
+  'Softplus',
+  'Softsign',
+  'Sqrt',
+  'Tan',
+  'Tanh',
+  'ThresholdedRelu',
+  'Trilu',
 ] as const;
 
 const BOOL_UNARY = ['IsInf', 'IsNaN', 'Not'] as const;
 
 const BINARY = [
-  'Add', 'And', 'BitShift', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'Div', 'Max', 'Mean', 'Min', 'Mod', 'Mul',
-  'Or', 'Pow', 'Sub', 'Sum', 'Xor',
+  'Add',
+  'And',
+  'BitShift',
+  'BitwiseAnd',
+  'BitwiseOr',
+  'BitwiseXor',
+  'Div',
+  'Max',
+  'Mean',
+  'Min',
+  'Mod',
+  'Mul',
+  'Or',
+  'Pow',
+  'Sub',
+  'Sum',
+  'Xor',
 ] as const;
 
 const COMPARE = ['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual'] as const;
@@ -57,7 +125,10 @@ function layerNormStats(ctx: RuleContext): InferredValue {
   if (x === null) return inferred(dtype, null);
   const axis = normAxis(intAttr(ctx.node, 'axis', -1), x.length);
   if (axis === undefined) return inferred(dtype, null);
-  return inferred(dtype, x.map((d, i) => (i < axis ? d : 1)));
+  return inferred(
+    dtype,
+    x.map((d, i) => (i < axis ? d : 1)),
+  );
 }
 
 export const elementwiseRules: Record<string, ShapeRule> = {

@@ -2,7 +2,17 @@ import type { Dim } from '../core/graph.js';
 import { intAttr, intsAttr } from '../core/graph.js';
 import { axesOf, inferred, intsOf, type RuleContext, type ShapeRule } from './shape-context.js';
 import {
-  addDim, broadcastShapes, dimProduct, isNum, lengthOf, mergeDim, mulDim, normAxes, normAxis, reshapeDims, unknownDims,
+  addDim,
+  broadcastShapes,
+  dimProduct,
+  isNum,
+  lengthOf,
+  mergeDim,
+  mulDim,
+  normAxes,
+  normAxis,
+  reshapeDims,
+  unknownDims,
 } from './shape-dims.js';
 
 /*
@@ -58,7 +68,10 @@ const unsqueeze: ShapeRule = (ctx) => {
   const norm = normAxes(axes, rank);
   if (!norm) return inferred(ctx.input(0).dtype, null);
   let j = 0;
-  return inferred(ctx.input(0).dtype, unknownDims(rank).map((_, i) => (norm.includes(i) ? 1 : x[j++])));
+  return inferred(
+    ctx.input(0).dtype,
+    unknownDims(rank).map((_, i) => (norm.includes(i) ? 1 : x[j++])),
+  );
 };
 
 /** Concat: the axis dims add up, the others must agree; `axis` defaulted to 1 before opset 4. */
@@ -74,7 +87,10 @@ const concat: ShapeRule = (ctx) => {
   let sum: Dim = along.every(isNum) ? (along as number[]).reduce((a, b) => a + b, 0) : null;
   const others = along.filter((d) => d !== 0);
   if (sum === null && others.length === 1) sum = others[0];
-  return inferred(dtype, known[0].map((_, i) => (i === axis ? sum : known.map((s) => s[i]).reduce(mergeDim))));
+  return inferred(
+    dtype,
+    known[0].map((_, i) => (i === axis ? sum : known.map((s) => s[i]).reduce(mergeDim))),
+  );
 };
 
 /**
@@ -88,7 +104,7 @@ const split: ShapeRule = (ctx) => {
   if (!x.shape || axis === undefined) return ctx.node.outputs.map(() => inferred(x.dtype, null));
   const shape = x.shape;
   const dim = shape[axis];
-  let parts: readonly Dim[] = intsAttr(ctx.node, 'split') ?? (ctx.has(1) ? intsOf(ctx.value(1)) ?? [] : []);
+  let parts: readonly Dim[] = intsAttr(ctx.node, 'split') ?? (ctx.has(1) ? (intsOf(ctx.value(1)) ?? []) : []);
   if (parts.length === 0 && !ctx.has(1)) {
     const k = intAttr(ctx.node, 'num_outputs', 0);
     if (k > 0 && isNum(dim)) {
@@ -98,7 +114,12 @@ const split: ShapeRule = (ctx) => {
       parts = unknownDims(count).map(() => (count === 1 ? dim : isNum(dim) && dim % count === 0 ? dim / count : null));
     }
   }
-  return ctx.node.outputs.map((_, i) => inferred(x.dtype, shape.map((d, j) => (j === axis ? parts[i] ?? null : d))));
+  return ctx.node.outputs.map((_, i) =>
+    inferred(
+      x.dtype,
+      shape.map((d, j) => (j === axis ? (parts[i] ?? null) : d)),
+    ),
+  );
 };
 
 /** Ends at or above this are "to the end" for a symbolic dim (exporters write INT32_MAX or INT64_MAX). */
@@ -130,7 +151,13 @@ function sliceDim(d: Dim, start: number, end: number, step: number): Dim {
 export type SliceSpec =
   | { readonly kind: 'invalid' }
   | { readonly kind: 'unknown'; readonly axes?: readonly number[] }
-  | { readonly kind: 'known'; readonly axes: readonly number[]; readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
+  | {
+      readonly kind: 'known';
+      readonly axes: readonly number[];
+      readonly starts: readonly number[];
+      readonly ends: readonly number[];
+      readonly steps: readonly number[];
+    };
 
 export function sliceSpec(ctx: RuleContext, rank: number): SliceSpec {
   const attrForm = ctx.node.attributes.has('starts');
@@ -160,7 +187,9 @@ const slice: ShapeRule = (ctx) => {
     return inferred(dtype, axes ? x.map((d, i) => (axes.includes(i) ? null : d)) : unknownDims(x.length));
   }
   const out = [...x];
-  spec.axes.forEach((a, i) => { out[a] = sliceDim(x[a], spec.starts[i], spec.ends[i], spec.steps[i]); });
+  spec.axes.forEach((a, i) => {
+    out[a] = sliceDim(x[a], spec.starts[i], spec.ends[i], spec.steps[i]);
+  });
   return inferred(dtype, out);
 };
 
@@ -175,7 +204,9 @@ const pad: ShapeRule = (ctx) => {
   if (!pads || !axes) return inferred(dtype, unknownDims(x.length));
   if (pads.length !== 2 * axes.length) return inferred(dtype, null);
   const out = [...x];
-  axes.forEach((a, i) => { out[a] = addDim(x[a], pads[i] + pads[i + axes.length]); });
+  axes.forEach((a, i) => {
+    out[a] = addDim(x[a], pads[i] + pads[i + axes.length]);
+  });
   return inferred(dtype, out);
 };
 
@@ -212,7 +243,10 @@ const tile: ShapeRule = (ctx) => {
   const repeats = intsOf(ctx.value(1));
   if (!x) return inferred(ctx.input(0).dtype, null);
   if (!repeats || repeats.length !== x.length) return inferred(ctx.input(0).dtype, unknownDims(x.length));
-  return inferred(ctx.input(0).dtype, x.map((d, i) => mulDim(d, repeats[i])));
+  return inferred(
+    ctx.input(0).dtype,
+    x.map((d, i) => mulDim(d, repeats[i])),
+  );
 };
 
 /**

@@ -95,7 +95,10 @@ function pool(ctx: RuleContext): InferredValue {
   const x = ctx.input(0).shape;
   if (!x || x.length < 3) return inferred(ctx.input(0).dtype, null);
   const win = windowOf(ctx.node, intsAttr(ctx.node, 'kernel_shape'), x.length - 2);
-  return inferred(ctx.input(0).dtype, x.map((d, i) => (i < 2 ? d : win ? windowDim(d, win, i - 2) : null)));
+  return inferred(
+    ctx.input(0).dtype,
+    x.map((d, i) => (i < 2 ? d : win ? windowDim(d, win, i - 2) : null)),
+  );
 }
 
 const globalPool: ShapeRule = (ctx) => {

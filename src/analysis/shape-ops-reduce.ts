@@ -3,8 +3,16 @@ import { axesOf, inferred, intsOf, type ShapeRule } from './shape-context.js';
 import { normAxes, normAxis, unknownDims } from './shape-dims.js';
 
 const REDUCE = [
-  'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd',
-  'ReduceSum', 'ReduceSumSquare',
+  'ReduceL1',
+  'ReduceL2',
+  'ReduceLogSum',
+  'ReduceLogSumExp',
+  'ReduceMax',
+  'ReduceMean',
+  'ReduceMin',
+  'ReduceProd',
+  'ReduceSum',
+  'ReduceSumSquare',
 ] as const;
 
 /**
@@ -40,7 +48,7 @@ const topK: ShapeRule = (ctx) => {
   const x = ctx.input(0).shape;
   const axis = x ? normAxis(intAttr(ctx.node, 'axis', -1), x.length) : undefined;
   const kAttr = intAttr(ctx.node, 'k', -1);
-  const k = kAttr >= 0 ? kAttr : intsOf(ctx.value(1))?.[0] ?? null;
+  const k = kAttr >= 0 ? kAttr : (intsOf(ctx.value(1))?.[0] ?? null);
   const shape = x && axis !== undefined ? x.map((d, i) => (i === axis ? k : d)) : null;
   return [inferred(ctx.input(0).dtype, shape), inferred('int64', shape)];
 };

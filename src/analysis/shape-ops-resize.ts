@@ -41,7 +41,9 @@ const resize: ShapeRule = (ctx) => {
     if (!s) return inferred(dtype, unknownAxes);
     if (s.length !== axes.length) return inferred(dtype, null);
     const out = [...x];
-    axes.forEach((a, i) => { out[a] = scaledDim(x[a], s[i]); });
+    axes.forEach((a, i) => {
+      out[a] = scaledDim(x[a], s[i]);
+    });
     return inferred(dtype, out);
   }
   if (!sizes.present) return inferred(dtype, unknownAxes);
@@ -56,9 +58,13 @@ const resize: ShapeRule = (ctx) => {
     if (!inputs.every(isNum) || !target.every(isNum)) return inferred(dtype, unknownAxes);
     const ratios = target.map((t, i) => Math.fround((t as number) / Math.fround(inputs[i] as number)));
     const scale = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
-    axes.forEach((a, i) => { out[a] = Math.round(Math.fround(scale * (inputs[i] as number))); });
+    axes.forEach((a, i) => {
+      out[a] = Math.round(Math.fround(scale * (inputs[i] as number)));
+    });
   } else {
-    axes.forEach((a, i) => { out[a] = target[i]; });
+    axes.forEach((a, i) => {
+      out[a] = target[i];
+    });
   }
   return inferred(dtype, out);
 };
@@ -69,9 +75,16 @@ const upsample: ShapeRule = (ctx) => {
   const dtype = ctx.input(0).dtype;
   if (!x) return inferred(dtype, null);
   const scales = floatsAttr(ctx.node, 'scales') ?? numbersOf(ctx.value(1));
-  if (!scales) return inferred(dtype, x.map(() => null));
+  if (!scales)
+    return inferred(
+      dtype,
+      x.map(() => null),
+    );
   if (scales.length !== x.length) return inferred(dtype, null);
-  return inferred(dtype, x.map((d, i) => scaledDim(d, scales[i])));
+  return inferred(
+    dtype,
+    x.map((d, i) => scaledDim(d, scales[i])),
+  );
 };
 
 export const resizeRules: Record<string, ShapeRule> = { Resize: resize, Upsample: upsample };

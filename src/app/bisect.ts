@@ -96,25 +96,41 @@ function shortfallDb(m: Metrics, criterion: Criterion): number {
 
 /** Each evaluation input's outputs (one quant run each, one input at a time) and the input to bisect: where the output fares worst. */
 export async function measureInputs(
-  inputs: readonly ModelContext[], quant: QuantSetup, criterion: Criterion, output: string | undefined, onProgress: ProgressListener, signal?: AbortSignal,
+  inputs: readonly ModelContext[],
+  quant: QuantSetup,
+  criterion: Criterion,
+  output: string | undefined,
+  onProgress: ProgressListener,
+  signal?: AbortSignal,
   maxMemory?: number,
 ): Promise<NonNullable<BisectReport['evaluation']>> {
   const measured: { tensor: string; metrics: Metrics; pass: boolean }[][] = [];
   let runs = 0;
   for (const [k, c] of inputs.entries()) {
     throwIfCancelled(signal);
-    onProgress({ type: 'progress', stage: 'bisect inputs', done: k, total: inputs.length, detail: c.sources.map((s) => s.source).join(', ') });
+    onProgress({
+      type: 'progress',
+      stage: 'bisect inputs',
+      done: k,
+      total: inputs.length,
+      detail: c.sources.map((s) => s.source).join(', '),
+    });
     const prober = await Prober.create(c, quant, maxMemory);
     try {
       await prober.usePlan(quant.plan);
       const baseline = (await prober.measure([])).outputs;
-      measured.push(prober.outputs.map((t) => prober.verdict(t, baseline.get(t) as Metrics, criterion)).map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })));
+      measured.push(
+        prober.outputs
+          .map((t) => prober.verdict(t, baseline.get(t) as Metrics, criterion))
+          .map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
+      );
       runs += prober.quantRuns;
     } finally {
       await prober.dispose();
     }
   }
-  const badness = (k: number): number => Math.max(...measured[k].filter((o) => output === undefined || o.tensor === output).map((o) => shortfallDb(o.metrics, criterion)));
+  const badness = (k: number): number =>
+    Math.max(...measured[k].filter((o) => output === undefined || o.tensor === output).map((o) => shortfallDb(o.metrics, criterion)));
   const bisected = measured.reduce((w, _, k) => (badness(k) > badness(w) ? k : w), 0);
   return { inputs: inputs.map((c) => c.sources.map((s) => s.source).join(', ')), outputs: measured, bisected, runs };
 }
@@ -125,13 +141,16 @@ export async function measureInputs(
  * returns the criterion.
  */
 export function checkBisectOptions(
-  ctx: ModelContext, options: Pick<BisectOptions, 'output' | 'metric' | 'threshold' | 'peak' | 'maxMemory' | 'evaluation'>,
+  ctx: ModelContext,
+  options: Pick<BisectOptions, 'output' | 'metric' | 'threshold' | 'peak' | 'maxMemory' | 'evaluation'>,
 ): Criterion {
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   for (const c of [ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
   const outputs = ctx.graph.outputs.map((o) => o.name);
   if (options.output !== undefined && !outputs.includes(options.output)) {
-    throw new UserError(`--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`);
+    throw new UserError(
+      `--output '${displayName(options.output)}' is not a graph output; the outputs are ${outputs.map((o) => `'${displayName(o)}'`).join(', ')}.`,
+    );
   }
   return criterion;
 }
@@ -147,9 +166,14 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
   const outputs = options.ctx.graph.outputs.map((o) => o.name);
   const onProgress = options.onProgress ?? silent;
   const inputs = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [options.ctx];
-  const evaluation = inputs.length > 1 ? await measureInputs(inputs, quant, criterion, options.output, onProgress, options.signal, options.maxMemory) : null;
+  const evaluation =
+    inputs.length > 1 ? await measureInputs(inputs, quant, criterion, options.output, onProgress, options.signal, options.maxMemory) : null;
   const ctx = inputs[evaluation?.bisected ?? 0];
-  onProgress({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name} (${criterion.metric} threshold ${criterion.threshold})` });
+  onProgress({
+    type: 'stage',
+    stage: 'bisect',
+    detail: `measuring the outputs under ${quant.profile.name} (${criterion.metric} threshold ${criterion.threshold})`,
+  });
   const prober = await Prober.create(ctx, quant, options.maxMemory);
   try {
     await prober.usePlan(quant.plan);
@@ -168,12 +192,36 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
       inSample: inSampleWarning(inputs, quant.calibration, inputs.length <= 1),
       evaluation,
     };
-    const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({ ...report, findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }) });
+    const advised = (report: Omit<BisectReport, 'findings'>): BisectReport => ({
+      ...report,
+      findings: adviseBisect(report, { graph: adviceGraph(ctx.graph, ctx.values, quant.plan) }),
+    });
     if (chosen.pass) {
-      return advised({ ...base, searchThreshold: null, culprit: null, inputs: [], probes: [], quantRuns: prober.quantRuns, candidates: 0, runBudget: 0, uncertain: [], monotone: true, certificate: null, perturbation: null });
+      return advised({
+        ...base,
+        searchThreshold: null,
+        culprit: null,
+        inputs: [],
+        probes: [],
+        quantRuns: prober.quantRuns,
+        candidates: 0,
+        runBudget: 0,
+        uncertain: [],
+        monotone: true,
+        certificate: null,
+        perturbation: null,
+      });
     }
     const search = searchCriterion(criterion, chosen.metrics);
-    const found = await locateCulprit({ prober, plan: quant.plan, output: chosen.tensor, baseline, criterion: search, onProgress, signal: options.signal });
+    const found = await locateCulprit({
+      prober,
+      plan: quant.plan,
+      output: chosen.tensor,
+      baseline,
+      criterion: search,
+      onProgress,
+      signal: options.signal,
+    });
     return advised({
       ...base,
       searchThreshold: search.threshold !== criterion.threshold ? search.threshold : null,

@@ -4,7 +4,13 @@ import { dirname, join } from 'node:path';
 import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
 import {
-  cacheDir, cachedCalibrationPath, calibrationId, readCalibrationTable, type CalibratedTensor, type CalibrationTable, type NonFiniteSummary,
+  cacheDir,
+  cachedCalibrationPath,
+  calibrationId,
+  readCalibrationTable,
+  type CalibratedTensor,
+  type CalibrationTable,
+  type NonFiniteSummary,
 } from '../quant/calibration-table.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -52,11 +58,17 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   const onProgress = options.onProgress ?? silent;
   const useCache = options.useCache ?? true;
   const method = options.method ?? 'percentile';
-  const percentile = method === 'percentile' ? options.percentile ?? DEFAULT_PERCENTILE : null;
+  const percentile = method === 'percentile' ? (options.percentile ?? DEFAULT_PERCENTILE) : null;
   onProgress({ type: 'stage', stage: 'calibrate', detail: 'reading calibration inputs' });
   const samples = await calibrationSamples(ctx, options.calib ?? []);
   const inputSha256s = samples.flatMap((s) => s.sources.map((x) => x.sha256));
-  const id = calibrationId({ modelSha256: ctx.modelSha256, inputSha256s, method, percentile, profile: profile.name + JSON.stringify(profile.activations) });
+  const id = calibrationId({
+    modelSha256: ctx.modelSha256,
+    inputSha256s,
+    method,
+    percentile,
+    profile: profile.name + JSON.stringify(profile.activations),
+  });
   const cachePath = cachedCalibrationPath(id);
   if (useCache && existsSync(cachePath)) {
     const table = readCalibrationTable(cachePath);
@@ -73,9 +85,15 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
   } else {
     stats = await collectStatistics(ctx, samples, options);
     makeDirectory(dirname(statsPath), 'The calibration cache');
-    writeFileAtomic(statsPath, JSON.stringify({
-      schemaVersion: 1, modelSha256: ctx.modelSha256, inputSha256s, tensors: [...stats.values()].map((s) => s.toJSON()),
-    }));
+    writeFileAtomic(
+      statsPath,
+      JSON.stringify({
+        schemaVersion: 1,
+        modelSha256: ctx.modelSha256,
+        inputSha256s,
+        tensors: [...stats.values()].map((s) => s.toJSON()),
+      }),
+    );
   }
 
   const int8 = activationQuant(profile, 'int8');
@@ -106,7 +124,8 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
       int16: deriveRange(s, 'minmax', { bits: 16, symmetric: int16.symmetric }),
     };
   }
-  if (Object.keys(entries).length === nonFinite.unranged) throw new UserError('Calibration saw no finite activation value; check the calibration inputs.');
+  if (Object.keys(entries).length === nonFinite.unranged)
+    throw new UserError('Calibration saw no finite activation value; check the calibration inputs.');
   const table: CalibrationTable = {
     schemaVersion: 1,
     id,
@@ -131,17 +150,20 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
 /** The warning for NaN and ±Inf values the calibration skipped, if it skipped any. */
 function warnNonFinite(summary: NonFiniteSummary | undefined, onProgress: ProgressListener): void {
   if (!summary || summary.values === 0) return;
-  const unranged = summary.unranged > 0
-    ? `; ${summary.unranged} of them had no finite value and got the empty range [0, 0]`
-    : '';
+  const unranged = summary.unranged > 0 ? `; ${summary.unranged} of them had no finite value and got the empty range [0, 0]` : '';
   onProgress({
-    type: 'log', level: 'warn',
+    type: 'log',
+    level: 'warn',
     message: `calibration skipped ${summary.values} NaN/Inf value(s) in ${summary.tensors} tensor(s)${unranged}; check the calibration inputs`,
   });
 }
 
 /** Every float activation's running statistics over the samples, from float runs in memory-bounded tap groups. */
-async function collectStatistics(ctx: ModelContext, samples: readonly CalibrationSample[], options: CalibrateOptions): Promise<Map<string, TensorStats>> {
+async function collectStatistics(
+  ctx: ModelContext,
+  samples: readonly CalibrationSample[],
+  options: CalibrateOptions,
+): Promise<Map<string, TensorStats>> {
   const onProgress = options.onProgress ?? silent;
   const tensors = calibrationTensors(ctx);
   const stats = new Map(tensors.map((t) => [t, new TensorStats(t)]));
@@ -171,7 +193,10 @@ async function collectStatistics(ctx: ModelContext, samples: readonly Calibratio
 
 /** Where the statistics of a model over some inputs are cached: keyed by the model and input hashes only. */
 function cachedStatisticsPath(modelSha256: string, inputSha256s: readonly string[]): string {
-  const key = createHash('sha256').update(JSON.stringify([1, 'statistics', modelSha256, [...inputSha256s]])).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(JSON.stringify([1, 'statistics', modelSha256, [...inputSha256s]]))
+    .digest('hex')
+    .slice(0, 16);
   return join(cacheDir(), 'statistics', `${key}.json`);
 }
 
@@ -186,7 +211,11 @@ function readCachedStatistics(file: string, onProgress: ProgressListener): Map<s
     if (json.schemaVersion !== 1 || !Array.isArray(json.tensors)) throw new Error('unexpected layout');
     return new Map(json.tensors.map((t) => [t.name, TensorStats.fromJSON(t)]));
   } catch (error) {
-    onProgress({ type: 'log', level: 'warn', message: `ignoring the damaged calibration statistics cache '${file}' (${messageOf(error)})` });
+    onProgress({
+      type: 'log',
+      level: 'warn',
+      message: `ignoring the damaged calibration statistics cache '${file}' (${messageOf(error)})`,
+    });
     return undefined;
   }
 }

@@ -22,7 +22,10 @@ function isCalibrationFile(file: string): boolean {
 function expand(path: string, what: string): string[] {
   if (!existsSync(path)) throw new UserError(`${what} path '${displayName(path)}' does not exist.`);
   if (!statSync(path).isDirectory()) return [path];
-  const files = readdirSync(path).filter(isCalibrationFile).sort().map((f) => join(path, f));
+  const files = readdirSync(path)
+    .filter(isCalibrationFile)
+    .sort()
+    .map((f) => join(path, f));
   if (files.length === 0) throw new UserError(`${what} folder '${displayName(path)}' holds no image or tensor file.`);
   return files;
 }
@@ -52,9 +55,14 @@ export function firstSampleInputs(values: readonly string[], what: 'Calibration'
  * calibration files get synthetic data seeded by i. Without any `--calib`, the evaluation inputs
  * are the one sample.
  */
-export async function calibrationSamples(ctx: ModelContext, calib: readonly string[], what: 'Calibration' | 'Evaluation' = 'Calibration'): Promise<CalibrationSample[]> {
+export async function calibrationSamples(
+  ctx: ModelContext,
+  calib: readonly string[],
+  what: 'Calibration' | 'Evaluation' = 'Calibration',
+): Promise<CalibrationSample[]> {
   const flag = what === 'Calibration' ? '--calib' : '--eval';
-  if (calib.length === 0) return [{ feeds: ctx.feeds, sources: ctx.sources.map((s) => ({ name: s.name, source: s.source, sha256: s.sha256 })) }];
+  if (calib.length === 0)
+    return [{ feeds: ctx.feeds, sources: ctx.sources.map((s) => ({ name: s.name, source: s.source, sha256: s.sha256 })) }];
   const names = ctx.graph.inputs.map((i) => i.name);
   const byInput = new Map<string, string[]>();
   for (const value of calib) {
@@ -69,7 +77,9 @@ export async function calibrationSamples(ctx: ModelContext, calib: readonly stri
       path = value;
     } else {
       const guess = value.includes('=') ? value.slice(0, value.indexOf('=')) : value;
-      const close = closestNames(guess, names).map((n) => `'${displayName(n)}'`).join(', ');
+      const close = closestNames(guess, names)
+        .map((n) => `'${displayName(n)}'`)
+        .join(', ');
       throw new UserError(`${flag} '${displayName(value)}' must name one of the model's inputs as NAME=PATH (inputs: ${close}).`);
     }
     byInput.set(name, [...(byInput.get(name) ?? []), ...expand(path, what)]);

@@ -1,6 +1,13 @@
 import {
-  deployedVerdict, emulationVerdict, finitePeak, stepDifference, stepOf,
-  type CheckResult, type DeployedOutputCheck, type StepBasis, type TensorEmulationCheck,
+  deployedVerdict,
+  emulationVerdict,
+  finitePeak,
+  stepDifference,
+  stepOf,
+  type CheckResult,
+  type DeployedOutputCheck,
+  type StepBasis,
+  type TensorEmulationCheck,
 } from '../analysis/emulation-check.js';
 import type { ValueInfo } from '../core/graph.js';
 import { isNumeric, type Tensor } from '../core/tensor.js';
@@ -15,7 +22,6 @@ import { silent, type ProgressListener } from './events.js';
 import { planMemoryUse } from './memory-plan.js';
 import { qdqModel, quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
-
 
 /** The default tolerance of the self-check, in quantization steps of each tensor. */
 export const DEFAULT_CHECK_TOLERANCE = 1;
@@ -63,7 +69,11 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
     return { name: t, dtype: v?.dtype ?? 'float32', ...(v?.shape ? { shape: v.shape } : {}) };
   };
   const tensors: TensorEmulationCheck[] = [];
-  onProgress({ type: 'stage', stage: 'check', detail: `${taps.length} tensors in ${groups.length} group(s), each kernel optimized and literal` });
+  onProgress({
+    type: 'stage',
+    stage: 'check',
+    detail: `${taps.length} tensors in ${groups.length} group(s), each kernel optimized and literal`,
+  });
   const optimized = await quantBackendFor(ctx, quant.plan, quant.calibration);
   try {
     await optimized.prepare(taps);
@@ -77,7 +87,10 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
         const value = b.get(t) ?? ctx.feeds.get(t);
         if (value) feeds.set(input, value);
       }
-      const literal = await FloatBackend.create(kernels.model, { optimization: 'disabled', label: `the literal kernels of '${ctx.loaded.path}'` });
+      const literal = await FloatBackend.create(kernels.model, {
+        optimization: 'disabled',
+        label: `the literal kernels of '${ctx.loaded.path}'`,
+      });
       let a: Map<string, Tensor>;
       try {
         a = produced.length > 0 ? await literal.run(feeds, []) : new Map();
@@ -128,7 +141,11 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
   return { model: ctx.modelName, profile: quant.profile.name, tolerance, tensors, deployed, passes, notes };
 }
 
-async function withBackends(ctx: ModelContext, quant: QuantSetup, work: (literal: QuantBackend, optimized: QuantBackend) => Promise<void>): Promise<void> {
+async function withBackends(
+  ctx: ModelContext,
+  quant: QuantSetup,
+  work: (literal: QuantBackend, optimized: QuantBackend) => Promise<void>,
+): Promise<void> {
   const literal = await quantBackendFor(ctx, quant.plan, quant.calibration, 'disabled');
   try {
     const optimized = await quantBackendFor(ctx, quant.plan, quant.calibration);
@@ -159,7 +176,13 @@ function stepInfo(ctx: ModelContext, quant: QuantSetup, taps: readonly string[])
 }
 
 function checkTensor(
-  ctx: ModelContext, tensor: string, a: Tensor | undefined, b: Tensor | undefined, info: StepInfo | undefined, bits: 8 | 16, tolerance: number,
+  ctx: ModelContext,
+  tensor: string,
+  a: Tensor | undefined,
+  b: Tensor | undefined,
+  info: StepInfo | undefined,
+  bits: 8 | 16,
+  tolerance: number,
 ): TensorEmulationCheck | null {
   if (!a || !b || !isNumeric(a) || !isNumeric(b)) return null;
   const node = ctx.graph.producer.get(tensor);
@@ -167,7 +190,13 @@ function checkTensor(
   const step = stepOf(basis, info?.scale ?? null, finitePeak(a), bits);
   const difference = stepDifference(a, b, step);
   return {
-    tensor, node: node?.name ?? '', opType: node?.opType ?? '', storage: info?.storage ?? 'fp32', basis, step, difference,
+    tensor,
+    node: node?.name ?? '',
+    opType: node?.opType ?? '',
+    storage: info?.storage ?? 'fp32',
+    basis,
+    step,
+    difference,
     verdict: emulationVerdict(difference, tolerance),
   };
 }

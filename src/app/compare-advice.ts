@@ -10,15 +10,21 @@ import { activationQuant, activationStorage, type Profile, type QuantPrecision }
 /** The facts the advisor reads, gathered from a model's graph, plan and calibration (see analysis/advisor.ts). */
 
 /** The graph around a tensor, for the advisor; `values` (inferred shapes) gives shapeOf. */
-export function adviceGraph(graph: Graph, values?: ReadonlyMap<string, { readonly shape: readonly (number | string | null)[] | null }>, plan?: Plan): AdviceGraph {
+export function adviceGraph(
+  graph: Graph,
+  values?: ReadonlyMap<string, { readonly shape: readonly (number | string | null)[] | null }>,
+  plan?: Plan,
+): AdviceGraph {
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   return {
-    ...(plan ? {
-      promotionOf: (node: string) => {
-        const n = byName.get(node);
-        return n ? promotionOf(plan, n) : null;
-      },
-    } : {}),
+    ...(plan
+      ? {
+          promotionOf: (node: string) => {
+            const n = byName.get(node);
+            return n ? promotionOf(plan, n) : null;
+          },
+        }
+      : {}),
     producerOf: (tensor) => {
       const node = graph.producer.get(tensor);
       return node ? { name: node.name, opType: node.opType } : undefined;
@@ -41,7 +47,11 @@ export function adviceGraph(graph: Graph, values?: ReadonlyMap<string, { readonl
  * read it as an activation (each reads it through its own Q/DQ pair, fp16 storage or not);
  * undefined when neither.
  */
-export function quantizedPrecisionOf(graph: Graph, plan: Plan, storage: ReadonlyMap<string, 'int8' | 'int16' | 'fp16'>): (tensor: string) => 'int8' | 'int16' | undefined {
+export function quantizedPrecisionOf(
+  graph: Graph,
+  plan: Plan,
+  storage: ReadonlyMap<string, 'int8' | 'int16' | 'fp16'>,
+): (tensor: string) => 'int8' | 'int16' | undefined {
   return (tensor) => {
     const s = storage.get(tensor);
     if (s === 'int8' || s === 'int16') return s;
@@ -71,7 +81,11 @@ export function gridRange(table: CalibrationTable, profile: Profile, tensor: str
 }
 
 /** The calibration as the advisor reads it: method, inputs, and each tensor's grid and observed ranges. */
-export function calibrationFacts(table: CalibrationTable, profile: Profile, precisionOf: (tensor: string) => 'int8' | 'int16' | undefined): CalibrationFacts {
+export function calibrationFacts(
+  table: CalibrationTable,
+  profile: Profile,
+  precisionOf: (tensor: string) => 'int8' | 'int16' | undefined,
+): CalibrationFacts {
   return {
     method: table.method,
     percentile: table.percentile,

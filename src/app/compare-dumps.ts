@@ -16,7 +16,15 @@ import { allActivationTensors } from './context.js';
 import { dumpNames } from './dump-names.js';
 import { adviceGraph, outputStats } from './compare-advice.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, passesCriterion, preparePlotPath, writePlots, writeReportJson, type Criterion,
+  assembleReport,
+  checkCancelled,
+  criterionOf,
+  gatePasses,
+  passesCriterion,
+  preparePlotPath,
+  writePlots,
+  writeReportJson,
+  type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
@@ -82,9 +90,13 @@ function mapsFor(map: DumpMap, file: string, dirs: readonly string[]): DumpMap[]
     const rel = typeof entry === 'string' ? entry : entry.file;
     const found = dirs.map((d) => existsSync(resolve(d, rel)));
     if (!found.some(Boolean)) {
-      throw new UserError(`The dump map '${displayName(file, 400)}' gives file '${displayName(rel, 400)}' for tensor '${displayName(name)}', but neither dump directory holds it.`);
+      throw new UserError(
+        `The dump map '${displayName(file, 400)}' gives file '${displayName(rel, 400)}' for tensor '${displayName(name)}', but neither dump directory holds it.`,
+      );
     }
-    found.forEach((f, i) => { if (f) out[i][name] = entry; });
+    found.forEach((f, i) => {
+      if (f) out[i][name] = entry;
+    });
   }
   return out;
 }
@@ -137,11 +149,15 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   const onProgress = options.onProgress ?? silent;
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   if (options.plot !== undefined) preparePlotPath(options.plot);
-  for (const [flag, dir] of [['--ref', options.refDir], ['--test', options.testDir]] as const) {
+  for (const [flag, dir] of [
+    ['--ref', options.refDir],
+    ['--test', options.testDir],
+  ] as const) {
     if (!existsSync(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
   }
   const loaded = options.modelPath !== undefined ? loadModel(options.modelPath) : undefined;
-  if (!loaded && options.taps && options.taps.length > 0) throw new UserError('--taps selects tensors of a model; name the model to compare dump directories by taps.');
+  if (!loaded && options.taps && options.taps.length > 0)
+    throw new UserError('--taps selects tensors of a model; name the model to compare dump directories by taps.');
   const map = options.mapFile !== undefined ? readDumpMap(options.mapFile) : {};
   const [refMap, testMap] = mapsFor(map, options.mapFile ?? '', [options.refDir, options.testDir]);
   const refSide = sideFor(options.refDir, 'float');
@@ -150,15 +166,24 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   let candidates: Candidate[];
   // The graph inputs, compared first: a difference there is upstream of every layer.
   const graphInputs = new Set(loaded ? loaded.graph.inputs.map((i) => i.name) : manifestInputs(options.refDir, options.testDir));
-  const found = loaded ? undefined : dumpNames(
-    { dir: options.refDir, side: refSide, map: refMap }, { dir: options.testDir, side: testSide, map: testMap }, Object.keys(map),
-  );
+  const found = loaded
+    ? undefined
+    : dumpNames(
+        { dir: options.refDir, side: refSide, map: refMap },
+        { dir: options.testDir, side: testSide, map: testMap },
+        Object.keys(map),
+      );
   if (loaded) {
     candidates = candidatesFromModel(loaded.graph, options.taps);
   } else {
     const names = found?.names ?? [];
-    candidates = [...names.filter((n) => graphInputs.has(n)), ...names.filter((n) => !graphInputs.has(n))]
-      .map((name, index) => ({ name, node: '', opType: '', index, required: true }));
+    candidates = [...names.filter((n) => graphInputs.has(n)), ...names.filter((n) => !graphInputs.has(n))].map((name, index) => ({
+      name,
+      node: '',
+      opType: '',
+      index,
+      required: true,
+    }));
   }
   const names = candidates.map((c) => c.name);
   const nodeOf = (t: string): { node: string; outputIndex: number } | undefined => {
@@ -172,7 +197,10 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   const fileBases = found?.fileBases;
   const ref = await DumpsBackend.open(options.refDir, { names, map: refMap, side: refSide, nodeOf, outputs, fileBases });
   const test = await DumpsBackend.open(options.testDir, { names, map: testMap, side: testSide, nodeOf, outputs, fileBases });
-  const incomplete = incompleteRunNotes([[options.refDir, ref.side ?? 'float'], [options.testDir, test.side ?? 'quant']]);
+  const incomplete = incompleteRunNotes([
+    [options.refDir, ref.side ?? 'float'],
+    [options.testDir, test.side ?? 'quant'],
+  ]);
   for (const note of new Set(incomplete.values())) onProgress({ type: 'log', level: 'warn', message: note });
   const manifestNodes = new Map((ref.manifest?.tensors ?? []).filter((e) => e.backend === ref.side).map((e) => [e.name, e]));
 
@@ -203,7 +231,13 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
       if (p) peaks.set(c.name, p);
     }
     if (graphInputs.has(c.name) && row.ref && row.test) {
-      inputs.push({ tensor: c.name, refShape: row.ref.dims, testShape: row.test.dims, metrics: row.row.metrics, ...explainInputDifference(row.ref, row.test) });
+      inputs.push({
+        tensor: c.name,
+        refShape: row.ref.dims,
+        testShape: row.test.dims,
+        metrics: row.row.metrics,
+        ...explainInputDifference(row.ref, row.test),
+      });
     }
     if (outputs.includes(c.name) && row.ref && row.test) images.push({ name: c.name, ref: row.ref, test: row.test });
     onProgress({ type: 'progress', stage: 'compare dumps', done: i + 1, total: candidates.length });
@@ -211,9 +245,15 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
   if (unmatched > 0) onProgress({ type: 'log', level: 'warn', message: `${unmatched} tensor(s) have a file on one side only or none` });
   const ascendNote = lonelyAscend.size === 0 ? null : ascendHint([...lonelyAscend], options);
   const compared = rows.filter((r) => r.metrics !== null).length;
-  if (ascendNote !== null && compared > 0) onProgress({ type: 'log', level: 'warn', message: `${ascendNote[0].toUpperCase()}${ascendNote.slice(1)}.` });
+  if (ascendNote !== null && compared > 0)
+    onProgress({ type: 'log', level: 'warn', message: `${ascendNote[0].toUpperCase()}${ascendNote.slice(1)}.` });
 
-  const assembled = assembleReport({ criterion, rows, outputs, ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}) });
+  const assembled = assembleReport({
+    criterion,
+    rows,
+    outputs,
+    ...(loaded ? { model: basename(loaded.path).replace(/\.onnx$/i, '') } : {}),
+  });
   const report = {
     ...assembled,
     findings: adviseCompare(assembled, {
@@ -235,8 +275,12 @@ export async function compareDumps(options: CompareDumpsOptions): Promise<Compar
 }
 
 function comparePair(
-  base: Pick<ComparisonRow, 'tensor' | 'node' | 'opType' | 'index'>, rm: DumpMatch | undefined, tm: DumpMatch | undefined,
-  options: CompareDumpsOptions, criterion: Criterion, isOutput: boolean,
+  base: Pick<ComparisonRow, 'tensor' | 'node' | 'opType' | 'index'>,
+  rm: DumpMatch | undefined,
+  tm: DumpMatch | undefined,
+  options: CompareDumpsOptions,
+  criterion: Criterion,
+  isOutput: boolean,
 ): { row: ComparisonRow; ref?: Tensor; test?: Tensor } {
   const fail = (error: string, shape: readonly number[] = [], dtype = ''): { row: ComparisonRow } => ({
     row: { ...base, shape: [...shape], dtype, metrics: null, pass: false, error },
@@ -261,7 +305,11 @@ function comparePair(
   const shape = x.dims.length <= 1 && y.dims.length > 1 ? y.dims : x.dims;
   try {
     const metrics = computeMetrics(x, y);
-    return { row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: passesCriterion(metrics, criterion, isOutput) }, ref: x, test: y };
+    return {
+      row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: passesCriterion(metrics, criterion, isOutput) },
+      ref: x,
+      test: y,
+    };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     // The tensors go back too: two graph inputs of different sizes still tell the advisor why.
@@ -320,7 +368,10 @@ function nothingComparedSentence(u: Uncompared, options: CompareDumpsOptions): s
       ? `${head}: neither ${ref} nor ${test} holds a tensor file (${TENSOR_FILE_EXTENSIONS.join(', ')}).`
       : `${head}: neither ${ref} nor ${test} holds a file of a tensor of '${displayName(options.modelPath, 200)}'.`;
   }
-  for (const [empty, dir, shown, other] of [[missing.test, options.testDir, test, ref], [missing.ref, options.refDir, ref, test]] as const) {
+  for (const [empty, dir, shown, other] of [
+    [missing.test, options.testDir, test, ref],
+    [missing.ref, options.refDir, ref, test],
+  ] as const) {
     if (empty < rows) continue;
     const why = u.incomplete.has(dir)
       ? ', as its run was stopped before it finished (see the warning above)'

@@ -19,7 +19,9 @@ import { makeDirectory } from '../store/directories.js';
  * report.json is written at the top; with `plot`, each input gets `<plot>-input-<k>.png` (named
  * as an output's image plot is) and its image comparisons, and the merged depth plot is `plot`.
  */
-export async function compareOverEvaluation(options: CompareOptions & { readonly evaluation: readonly ModelContext[] }): Promise<CompareResult> {
+export async function compareOverEvaluation(
+  options: CompareOptions & { readonly evaluation: readonly ModelContext[] },
+): Promise<CompareResult> {
   const { evaluation } = options;
   if (evaluation.length <= 1) return compareModel({ ...options, ctx: evaluation[0] ?? options.ctx });
   const started = Date.now();
@@ -29,18 +31,31 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
   const results: CompareResult[] = [];
   for (const [k, ctx] of evaluation.entries()) {
     onProgress({ type: 'stage', stage: 'evaluation', detail: `input ${k + 1} of ${evaluation.length}: ${inputLabel(ctx)}` });
-    results.push(await compareModel({
-      ...options, ctx,
-      outDir: options.outDir === undefined ? undefined : join(options.outDir, `input-${k + 1}`),
-      plot: options.plot === undefined ? undefined : imagePlotPath(options.plot, `input-${k + 1}`),
-    }));
+    results.push(
+      await compareModel({
+        ...options,
+        ctx,
+        outDir: options.outDir === undefined ? undefined : join(options.outDir, `input-${k + 1}`),
+        plot: options.plot === undefined ? undefined : imagePlotPath(options.plot, `input-${k + 1}`),
+      }),
+    );
   }
   const reports = results.map((r) => r.report);
   const worst = worstReport(reports);
-  const rows = reports[0].rows.map((_, i) => worstRow(reports.map((r, k) => ({ row: r.rows[i], k })), reports[0].metric));
+  const rows = reports[0].rows.map((_, i) =>
+    worstRow(
+      reports.map((r, k) => ({ row: r.rows[i], k })),
+      reports[0].metric,
+    ),
+  );
   const assembled = assembleReport({
-    criterion, rows, outputs: reports[0].outputs, model: reports[0].model, profile: reports[0].profile,
-    perturbation: reports[worst].perturbation ?? null, achievable: reports[worst].achievable ?? null,
+    criterion,
+    rows,
+    outputs: reports[0].outputs,
+    model: reports[0].model,
+    profile: reports[0].profile,
+    perturbation: reports[worst].perturbation ?? null,
+    achievable: reports[worst].achievable ?? null,
   });
   const outputs = reports[0].outputs;
   const report: ComparisonReport = {
@@ -60,7 +75,8 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
       })),
       mean: outputs.map((o) => {
         const ms = reports.map((r) => r.rows.find((x) => x.tensor === o)?.metrics ?? null);
-        const mean = (f: (m: NonNullable<(typeof ms)[number]>) => number): number | null => (ms.every((m) => m !== null) ? ms.reduce((s, m) => s + f(m as NonNullable<typeof m>), 0) / ms.length : null);
+        const mean = (f: (m: NonNullable<(typeof ms)[number]>) => number): number | null =>
+          ms.every((m) => m !== null) ? ms.reduce((s, m) => s + f(m as NonNullable<typeof m>), 0) / ms.length : null;
         return { tensor: o, cosine: mean((m) => m.cosine), snrDb: mean((m) => m.snrDb), psnrDb: mean((m) => m.psnrDb) };
       }),
     },
@@ -86,8 +102,13 @@ export async function compareOverEvaluation(options: CompareOptions & { readonly
     plots,
     notes: [...new Set(results.flatMap((r) => r.notes))],
     timings: {
-      floatMs: sum('floatMs'), quantMs: sum('quantMs'), ownMs: sum('ownMs'), metricsMs: sum('metricsMs'),
-      writeMs: sum('writeMs'), extraMs: sum('extraMs'), totalMs: Date.now() - started,
+      floatMs: sum('floatMs'),
+      quantMs: sum('quantMs'),
+      ownMs: sum('ownMs'),
+      metricsMs: sum('metricsMs'),
+      writeMs: sum('writeMs'),
+      extraMs: sum('extraMs'),
+      totalMs: Date.now() - started,
     },
   };
 }

@@ -22,7 +22,11 @@ export interface OwnOutputs {
  * with onnxruntime's default options, as the quant backend.
  */
 export async function ownOutputs(
-  ctx: ModelContext, quant: QuantSetup, taps: ReadonlySet<string>, tensors: readonly string[], feeds: ReadonlyMap<string, Tensor>,
+  ctx: ModelContext,
+  quant: QuantSetup,
+  taps: ReadonlySet<string>,
+  tensors: readonly string[],
+  feeds: ReadonlyMap<string, Tensor>,
 ): Promise<OwnOutputs> {
   const source = quantSource(ctx);
   const shadow = buildShadowModel({

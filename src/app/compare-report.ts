@@ -1,7 +1,32 @@
 import { join, dirname, basename, extname } from 'node:path';
-import { firstFailing, rowPasses, worstSource, type Achievable, type ComparisonReport, type ComparisonRow, type TapPerturbation } from '../analysis/comparison.js';
-import { checkPeak, DEFAULT_OUTPUT_PSNR_DB, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, parseGoal, requiredSnrDb, type Goal } from '../analysis/gate.js';
-import { higherIsBetter, isMetricName, metricValue, resolveMetricName, METRIC_NAMES, type MetricName, type Metrics } from '../analysis/metrics.js';
+import {
+  firstFailing,
+  rowPasses,
+  worstSource,
+  type Achievable,
+  type ComparisonReport,
+  type ComparisonRow,
+  type TapPerturbation,
+} from '../analysis/comparison.js';
+import {
+  checkPeak,
+  DEFAULT_OUTPUT_PSNR_DB,
+  DEFAULT_TENSOR_SNR_DB,
+  formatGoal,
+  meetsGoal,
+  parseGoal,
+  requiredSnrDb,
+  type Goal,
+} from '../analysis/gate.js';
+import {
+  higherIsBetter,
+  isMetricName,
+  metricValue,
+  resolveMetricName,
+  METRIC_NAMES,
+  type MetricName,
+  type Metrics,
+} from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { CancelledError, messageOf, UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
@@ -43,13 +68,20 @@ export function criterionOf(metric: string | undefined, threshold: number | unde
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a finite number, not ${threshold}.`);
   if (metric === undefined) {
     const t = threshold ?? DEFAULT_THRESHOLD;
-    return { metric: DEFAULT_METRIC, threshold: t, outputs: parseGoal(`snrDb>=${t},psnrDb>=${DEFAULT_OUTPUT_PSNR_DB}`, '--threshold', peak) };
+    return {
+      metric: DEFAULT_METRIC,
+      threshold: t,
+      outputs: parseGoal(`snrDb>=${t},psnrDb>=${DEFAULT_OUTPUT_PSNR_DB}`, '--threshold', peak),
+    };
   }
   const name = isMetricName(metric) ? metric : resolveMetricName(metric);
   if (!name) throw new UserError(`--metric '${metric}' is not a metric; use one of ${METRIC_NAMES.join(', ')}.`);
-  const fallback = name === 'cosine' || name === 'worstChannelCosine' ? DEFAULT_COSINE_THRESHOLD : name === 'snrDb' ? DEFAULT_THRESHOLD : undefined;
+  const fallback =
+    name === 'cosine' || name === 'worstChannelCosine' ? DEFAULT_COSINE_THRESHOLD : name === 'snrDb' ? DEFAULT_THRESHOLD : undefined;
   if (threshold === undefined && fallback === undefined) {
-    throw new UserError(`--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 40' : '--threshold 1e-3'}); only the cosines (${DEFAULT_COSINE_THRESHOLD}) and snrDb (${DEFAULT_THRESHOLD}) have defaults.`);
+    throw new UserError(
+      `--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 40' : '--threshold 1e-3'}); only the cosines (${DEFAULT_COSINE_THRESHOLD}) and snrDb (${DEFAULT_THRESHOLD}) have defaults.`,
+    );
   }
   const t = threshold ?? (fallback as number);
   const outputs = peak !== null && name === 'psnrDb' ? { targets: [{ metric: name, op: '>=' as const, value: t }], peak } : null;
@@ -110,7 +142,10 @@ export interface ReportParts {
 
 /** The report: rows sorted by topological index (stable), the first failing tensor and the worst source. */
 export function assembleReport(parts: ReportParts): ComparisonReport {
-  const rows = parts.rows.map((r, i) => ({ r, i })).sort((a, b) => a.r.index - b.r.index || a.i - b.i).map((x) => x.r);
+  const rows = parts.rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.index - b.r.index || a.i - b.i)
+    .map((x) => x.r);
   const { metric, threshold } = parts.criterion;
   return {
     schemaVersion: 1,
@@ -143,7 +178,10 @@ export function gatePasses(report: ComparisonReport): boolean {
  * The tap perturbation (DESIGN.md §4): for each output, its metric in the run with the taps and in
  * a run without; the output whose two values differ most is reported (the first on ties).
  */
-export function perturbationOf(metric: MetricName, pairs: readonly { output: string; withTaps: Metrics; withoutTaps: Metrics }[]): TapPerturbation | null {
+export function perturbationOf(
+  metric: MetricName,
+  pairs: readonly { output: string; withTaps: Metrics; withoutTaps: Metrics }[],
+): TapPerturbation | null {
   let best: TapPerturbation | null = null;
   let bestGap = -1;
   for (const p of pairs) {
@@ -177,9 +215,12 @@ export function imagePlotPath(plot: string, output: string): string {
 export function preparePlotPath(plot: string): void {
   if (extname(plot).toLowerCase() !== '.png') throw new UserError(`--plot '${displayName(plot, 200)}' must name a .png file.`);
   try {
-    makeDirectory(dirname(plot), 'The plot\'s directory');
+    makeDirectory(dirname(plot), "The plot's directory");
   } catch (error) {
-    throw new UserError(`The folder of --plot '${displayName(plot, 200)}' cannot be created (${(error as { code?: string }).code ?? messageOf(error)}).`, { cause: error });
+    throw new UserError(
+      `The folder of --plot '${displayName(plot, 200)}' cannot be created (${(error as { code?: string }).code ?? messageOf(error)}).`,
+      { cause: error },
+    );
   }
 }
 
@@ -187,7 +228,11 @@ export function preparePlotPath(plot: string): void {
  * Writes the depth plot and, for each image-like output pair (N,C,H,W with C = 1 or 3), the
  * float / quantized / error image beside it. Returns the files written.
  */
-export async function writePlots(plot: string, report: ComparisonReport, images: readonly { name: string; ref: Tensor; test: Tensor }[]): Promise<string[]> {
+export async function writePlots(
+  plot: string,
+  report: ComparisonReport,
+  images: readonly { name: string; ref: Tensor; test: Tensor }[],
+): Promise<string[]> {
   preparePlotPath(plot);
   await writeDepthPlot(plot, report);
   const written = [plot];

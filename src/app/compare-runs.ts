@@ -33,7 +33,11 @@ export function metricsOrNull(ref: Tensor, test: Tensor, options: MetricOptions 
  * needed.
  */
 export async function tapPerturbation(
-  options: ExtraRunOptions, taps: readonly string[], rows: readonly ComparisonRow[], floatOutputs: ReadonlyMap<string, Tensor>, criterion: Criterion,
+  options: ExtraRunOptions,
+  taps: readonly string[],
+  rows: readonly ComparisonRow[],
+  floatOutputs: ReadonlyMap<string, Tensor>,
+  criterion: Criterion,
 ): Promise<TapPerturbation | null> {
   const { ctx, quant } = options;
   const outputs = ctx.graph.outputs.map((o) => o.name);
@@ -62,7 +66,11 @@ export async function tapPerturbation(
 }
 
 /** What the INT16 plan (`*=int16` over the plan) reaches at the outputs, without taps; null when the profile quantizes no node. */
-export async function achievableValue(options: ExtraRunOptions, floatOutputs: ReadonlyMap<string, Tensor>, criterion: Criterion): Promise<Achievable | null> {
+export async function achievableValue(
+  options: ExtraRunOptions,
+  floatOutputs: ReadonlyMap<string, Tensor>,
+  criterion: Criterion,
+): Promise<Achievable | null> {
   const { ctx, quant } = options;
   if (!ctx.graph.nodes.some((n) => isQuantizable(quant.plan.profile, n))) return null;
   (options.onProgress ?? silent)({ type: 'stage', stage: 'achievable', detail: 'quant run of the INT16 plan' });

@@ -15,14 +15,21 @@ import { adviceGraph, calibrationFacts, gridRange, outputStats, quantizedPrecisi
 import { ownOutputs } from './compare-own.js';
 import { achievableValue, metricsOrNull, tapPerturbation } from './compare-runs.js';
 import {
-  assembleReport, checkCancelled, criterionOf, gatePasses, passesCriterion, preparePlotPath, writePlots, writeReportJson, type Criterion,
+  assembleReport,
+  checkCancelled,
+  criterionOf,
+  gatePasses,
+  passesCriterion,
+  preparePlotPath,
+  writePlots,
+  writeReportJson,
+  type Criterion,
 } from './compare-report.js';
 import { silent, type ProgressListener } from './events.js';
 import { inSampleWarning } from './evaluation.js';
 import { planMemoryUse } from './memory-plan.js';
 import { quantBackendFor } from './quantize.js';
 import type { QuantSetup } from './quant-setup.js';
-
 
 export interface CompareOptions {
   readonly ctx: ModelContext;
@@ -121,20 +128,26 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
   const { groups } = planMemoryUse(ctx, 'compare', options.maxMemory, taps);
   const storage = storagePrecisions({ graph: ctx.graph, plan: quant.plan, taps: new Set(taps), values: ctx.values });
   const quantizedAt = quantizedPrecisionOf(ctx.graph, quant.plan, storage);
-  const run = options.outDir === undefined ? null : RunDir.create(options.outDir, {
-    model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
-    inputs: ctx.sources,
-    profile: quant.profile.name,
-    plan: planToFile(quant.plan),
-    calibrationId: quant.calibration.id,
-    taps,
-  });
+  const run =
+    options.outDir === undefined
+      ? null
+      : RunDir.create(options.outDir, {
+          model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
+          inputs: ctx.sources,
+          profile: quant.profile.name,
+          plan: planToFile(quant.plan),
+          calibrationId: quant.calibration.id,
+          taps,
+        });
   const timings = { floatMs: 0, quantMs: 0, ownMs: 0, metricsMs: 0, writeMs: 0, extraMs: 0 };
   try {
     const rows: ComparisonRow[] = [];
     onProgress({ type: 'stage', stage: 'compare', detail: `${taps.length} tensors in ${groups.length} group(s)` });
     const gc: GroupContext = {
-      options, taps: new Set(taps), criterion, run,
+      options,
+      taps: new Set(taps),
+      criterion,
+      run,
       float: await floatBackendFor(ctx),
       quant: await quantBackendFor(ctx, quant.plan, quant.calibration),
       metricOptions: (t) => {
@@ -145,15 +158,22 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
       },
       time: async (key, work) => {
         const s = Date.now();
-        try { return await work(); } finally { timings[key] += Date.now() - s; }
+        try {
+          return await work();
+        } finally {
+          timings[key] += Date.now() - s;
+        }
       },
-      floatOutputs: new Map(), quantOutputs: new Map(), notes: new Set(), peaks: new Map(),
+      floatOutputs: new Map(),
+      quantOutputs: new Map(),
+      notes: new Set(),
+      peaks: new Map(),
     };
     try {
       await gc.float.prepare(taps);
       await gc.quant.prepare(taps);
       for (const [g, group] of groups.entries()) {
-        rows.push(...await compareGroup(gc, group));
+        rows.push(...(await compareGroup(gc, group)));
         onProgress({ type: 'progress', stage: 'compare', done: g + 1, total: groups.length, detail: `${group.length} tensor(s)` });
       }
     } finally {
@@ -170,11 +190,14 @@ export async function compareModel(options: CompareOptions): Promise<CompareResu
     });
     const assembled = assembleReport({
       criterion,
-      rows: (options.own ?? true) ? attributeRows(rows, {
-        ...criterion,
-        inputsOf: (name) => ctx.graph.producer.get(name)?.inputs.filter((x) => x !== '' && !ctx.graph.initializers.has(x)) ?? [],
-        isGraphInput: (name) => ctx.graph.inputs.some((i) => i.name === name),
-      }) : rows,
+      rows:
+        (options.own ?? true)
+          ? attributeRows(rows, {
+              ...criterion,
+              inputsOf: (name) => ctx.graph.producer.get(name)?.inputs.filter((x) => x !== '' && !ctx.graph.initializers.has(x)) ?? [],
+              isGraphInput: (name) => ctx.graph.inputs.some((i) => i.name === name),
+            })
+          : rows,
       outputs,
       model: ctx.modelName,
       profile: quant.profile.name,
@@ -251,7 +274,9 @@ async function compareGroup(gc: GroupContext, group: readonly string[]): Promise
     }
   }
   // Only the float values are needed from here on (own metrics): let the rest be collected.
+  // eslint-disable-next-line no-useless-assignment -- dropping the references is the point
   quantOut = null;
+  // eslint-disable-next-line no-useless-assignment -- as above
   floatOut = null;
   if (!(options.own ?? true)) return [...rows.values()];
 
@@ -277,7 +302,14 @@ async function compareGroup(gc: GroupContext, group: readonly string[]): Promise
 }
 
 /** One row: the accumulated comparison of a tap, or the reason it could not be compared. */
-function compareRow(ctx: ModelContext, name: string, ref: Tensor | undefined, test: Tensor | undefined, options: MetricOptions, criterion: Criterion): ComparisonRow {
+function compareRow(
+  ctx: ModelContext,
+  name: string,
+  ref: Tensor | undefined,
+  test: Tensor | undefined,
+  options: MetricOptions,
+  criterion: Criterion,
+): ComparisonRow {
   const node = ctx.graph.producer.get(name);
   const base = {
     tensor: name,
@@ -293,7 +325,15 @@ function compareRow(ctx: ModelContext, name: string, ref: Tensor | undefined, te
   }
   try {
     const metrics = computeMetrics(ref, test, options);
-    return { ...base, metrics, pass: passesCriterion(metrics, criterion, ctx.graph.outputs.some((o) => o.name === name)) };
+    return {
+      ...base,
+      metrics,
+      pass: passesCriterion(
+        metrics,
+        criterion,
+        ctx.graph.outputs.some((o) => o.name === name),
+      ),
+    };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     return { ...base, metrics: null, pass: false, error: messageOf(error) };

@@ -73,7 +73,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'demo', detail: 'comparing every layer of the INT8 plan with the float model' });
   const { report: comparison } = await compareModel({
-    ctx, quant, onProgress, signal: options.signal,
+    ctx,
+    quant,
+    onProgress,
+    signal: options.signal,
   });
 
   throwIfCancelled(options.signal);
@@ -83,10 +86,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   throwIfCancelled(options.signal);
   onProgress({ type: 'stage', stage: 'demo', detail: 'fixing and emitting' });
   const fixed = await fix({
-    ctx, quant, target: DEFAULT_TARGET,
+    ctx,
+    quant,
+    target: DEFAULT_TARGET,
     planOut: options.planOut ?? join(options.outDir ?? 'dumps', `${ctx.modelName}.fix-plan.json`),
     emitDir: options.emitDir ?? options.outDir ?? DEFAULT_EMIT_DIR,
-    onProgress, signal: options.signal,
+    onProgress,
+    signal: options.signal,
   });
   files.push(fixed.plan);
   if (fixed.emitted) files.push(fixed.emitted.model, fixed.emitted.quant, fixed.emitted.manifest);
@@ -117,7 +123,7 @@ function ensureDemoModel(outDir: string | undefined, files: string[]): string {
   if (existsSync(packaged)) return packaged;
   const local = outDir === undefined ? DEMO_MODEL_FILE : join(outDir, basename(DEMO_MODEL_FILE));
   if (!existsSync(local)) {
-    makeDirectory(dirname(local) || '.', 'The demo model\'s directory');
+    makeDirectory(dirname(local) || '.', "The demo model's directory");
     writeModel(demoModel(), local);
     files.push(local);
   }

@@ -55,9 +55,11 @@ function entriesOf(source: DumpSource): { listed: Entry[]; others: Entry[] } {
   for (const f of listDumpTensors(dir)) {
     if (f.backend !== undefined || mapped.has(resolve(dir, f.file))) continue;
     if (f.tensor !== null) {
-      others.push(f.hash !== undefined && !f.exactName
-        ? { kind: 'hashed', sanitized: f.tensor, base: `${f.tensor}-${f.hash}` }
-        : { kind: 'name', name: f.tensor, exact: f.exactName });
+      others.push(
+        f.hash !== undefined && !f.exactName
+          ? { kind: 'hashed', sanitized: f.tensor, base: `${f.tensor}-${f.hash}` }
+          : { kind: 'name', name: f.tensor, exact: f.exactName },
+      );
     } else if (f.node !== undefined && f.outputIndex !== undefined) {
       others.push({ kind: 'ascend', name: `${f.node}:${f.outputIndex}`, node: f.node, outputIndex: f.outputIndex });
     }

@@ -2,7 +2,15 @@ import { displayName } from '../core/closest.js';
 import type { AttrValue, Graph, GraphNode } from '../core/graph.js';
 import { fusionGroups, groupByNode, innerTensorSet } from '../quant/fusion.js';
 import { isQuantizedIn, type Plan } from '../quant/plan.js';
-import { activationStorage, isQuantPrecision, REDUCTION_OPS, weightLayout, weightQuant, type Precision, type QuantPrecision } from '../quant/profile.js';
+import {
+  activationStorage,
+  isQuantPrecision,
+  REDUCTION_OPS,
+  weightLayout,
+  weightQuant,
+  type Precision,
+  type QuantPrecision,
+} from '../quant/profile.js';
 import { isFloatValue, type KnownValue } from '../quant/qdq-rewrite.js';
 
 /**
@@ -198,9 +206,11 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       const actual = formatOf(written, t);
       if (!inner.has(t)) stored ??= actual;
       if (actual !== expected) {
-        problems.push(inner.has(t)
-          ? `its output '${displayName(t)}' inside a fused group is stored as ${actual} instead of staying at accumulator precision`
-          : `its output '${displayName(t)}' is stored as ${actual}, not ${expected}`);
+        problems.push(
+          inner.has(t)
+            ? `its output '${displayName(t)}' inside a fused group is stored as ${actual} instead of staying at accumulator precision`
+            : `its output '${displayName(t)}' is stored as ${actual}, not ${expected}`,
+        );
       }
     }
 
@@ -209,10 +219,18 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
     let readInputs: readonly number[] = node.inputs.map((_, k) => k);
     if (!computing) {
       const out = node.outputs.find((o) => o !== '');
-      const emulated = planned === 'fp16' && profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && out !== undefined
-        ? emulatedReduction(written, out) : undefined;
+      const emulated =
+        planned === 'fp16' && profile.reduceAccumulation === 'fp16' && REDUCTION_OPS.includes(node.opType) && out !== undefined
+          ? emulatedReduction(written, out)
+          : undefined;
       if (!emulated) {
-        nodes.push({ node: node.name, opType: node.opType, planned, found: 'missing', problems: ['it is missing from the written graph', ...problems] });
+        nodes.push({
+          node: node.name,
+          opType: node.opType,
+          planned,
+          found: 'missing',
+          problems: ['it is missing from the written graph', ...problems],
+        });
         continue;
       }
       computing = emulated;
@@ -262,7 +280,8 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
 
     let found: NodeCheck['found'];
     const halfReads = outerReads.length > 0 && outerReads.every((f) => f === 'fp16');
-    if (quantized && activationReads.length > 0) found = activationReads.every((f) => f === activationReads[0]) ? activationReads[0] : 'other';
+    if (quantized && activationReads.length > 0)
+      found = activationReads.every((f) => f === activationReads[0]) ? activationReads[0] : 'other';
     else if (stored !== undefined) found = stored;
     else if (planned === 'fp16' && halfReads) found = 'fp16';
     else found = group ? 'fused' : 'fp32';
@@ -281,7 +300,9 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
   }
   for (const d of qdqDomains) {
     if (d !== wantDomain) {
-      mismatches.push(`the model uses Q/DQ operators of domain '${d || 'ai.onnx'}' where opset ${opset} calls for '${wantDomain || 'ai.onnx'}'`);
+      mismatches.push(
+        `the model uses Q/DQ operators of domain '${d || 'ai.onnx'}' where opset ${opset} calls for '${wantDomain || 'ai.onnx'}'`,
+      );
     }
   }
   return { nodes, qdqDomains, mismatches };

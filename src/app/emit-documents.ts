@@ -90,9 +90,17 @@ function ioEntries(graph: Graph, ctx: ModelContext, which: 'inputs' | 'outputs')
 /** The metrics a manifest records for an output. */
 function metricSummary(m: Metrics): Record<string, unknown> {
   return {
-    cosine: m.cosine, snrDb: m.snrDb, psnrDb: m.psnrDb, mse: m.mse, maxAbs: m.maxAbs, relL2: m.relL2,
-    worstChannelCosine: m.worstChannelCosine, worstChannel: m.worstChannel,
-    nanTest: m.nanTest, infTest: m.infTest, nonFiniteIntroduced: m.nonFiniteIntroduced,
+    cosine: m.cosine,
+    snrDb: m.snrDb,
+    psnrDb: m.psnrDb,
+    mse: m.mse,
+    maxAbs: m.maxAbs,
+    relL2: m.relL2,
+    worstChannelCosine: m.worstChannelCosine,
+    worstChannel: m.worstChannel,
+    nanTest: m.nanTest,
+    infTest: m.infTest,
+    nonFiniteIntroduced: m.nonFiniteIntroduced,
   };
 }
 
@@ -129,8 +137,11 @@ export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
     plan: { ...planToFile(setup.plan), precisionCounts: precisionCounts(setup.plan) },
     cost: input.cost,
     calibration: {
-      id: calibration.id, method: calibration.method, percentile: calibration.percentile,
-      samples: calibration.samples, inputs: calibration.inputs,
+      id: calibration.id,
+      method: calibration.method,
+      percentile: calibration.percentile,
+      samples: calibration.samples,
+      inputs: calibration.inputs,
     },
     evaluation: {
       inputs: input.perInput.flatMap((p) => p.sources),
@@ -141,7 +152,11 @@ export function manifestDocument(input: EmitDocumentsInput): EmitManifest {
       // Each output on its worst evaluation input (lowest SNR), then the mean over inputs, then every input.
       outputs: input.metrics.map((o) => ({ name: o.name, ...metricSummary(o.metrics) })),
       mean: input.metrics.map((o, k) => ({ name: o.name, ...meanSummary(input.perInput.map((p) => p.outputs[k].metrics)) })),
-      perInput: input.perInput.map((p) => ({ input: p.input, sources: p.sources, outputs: p.outputs.map((o) => ({ name: o.name, ...metricSummary(o.metrics) })) })),
+      perInput: input.perInput.map((p) => ({
+        input: p.input,
+        sources: p.sources,
+        outputs: p.outputs.map((o) => ({ name: o.name, ...metricSummary(o.metrics) })),
+      })),
     },
     verification: {
       nodesChecked: verification.precision.nodes.length,

@@ -11,10 +11,15 @@ import { runtimeNameProblem } from '../backends/runtime-names.js';
  * fetched: emitting such a model is refused before anything is built or searched, naming the tensor.
  */
 export function refuseUnrunnableNames(graph: Graph, modelFile: string): void {
-  const ends: [string, string][] = [...graph.inputs.map((v): [string, string] => ['input', v.name]), ...graph.outputs.map((v): [string, string] => ['output', v.name])];
+  const ends: [string, string][] = [
+    ...graph.inputs.map((v): [string, string] => ['input', v.name]),
+    ...graph.outputs.map((v): [string, string] => ['output', v.name]),
+  ];
   for (const [what, name] of ends) {
     const problem = runtimeNameProblem(name);
     if (problem === undefined) continue;
-    throw new UserError(`The ${what} '${displayName(name)}' of '${displayName(modelFile)}' has ${problem} in its name, which onnxruntime cannot take as an input or output name, so an emitted model could not be run; rename it in the model to emit it.`);
+    throw new UserError(
+      `The ${what} '${displayName(name)}' of '${displayName(modelFile)}' has ${problem} in its name, which onnxruntime cannot take as an input or output name, so an emitted model could not be run; rename it in the model to emit it.`,
+    );
   }
 }

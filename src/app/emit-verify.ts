@@ -27,7 +27,9 @@ export class EmitVerificationError extends UserError {
   constructor(file: string, mismatches: readonly string[]) {
     const shown = mismatches.slice(0, 3).join('; ');
     const more = mismatches.length > 3 ? `; and ${mismatches.length - 3} more` : '';
-    super(`Verification of the emitted model '${displayName(file)}' failed, so it was not written: ${shown}${more}.`, { exitCode: ExitCode.internal });
+    super(`Verification of the emitted model '${displayName(file)}' failed, so it was not written: ${shown}${more}.`, {
+      exitCode: ExitCode.internal,
+    });
     this.name = 'EmitVerificationError';
     this.mismatches = mismatches;
   }
@@ -108,9 +110,11 @@ export async function verifyEmittedModel(options: VerifyOptions): Promise<EmitVe
       const a = agreement(name, actual, expected);
       outputs.push(a);
       if (!a.identical) {
-        mismatches.push(actual.dtype !== expected.dtype || actual.data.length !== expected.data.length
-          ? `its output '${displayName(name)}' is ${actual.dtype} ${formatDims(actual.dims)} where the quant backend gave ${expected.dtype} ${formatDims(expected.dims)}`
-          : `its output '${displayName(name)}' differs from the quant backend's in ${a.differing} element(s) (max |difference| ${a.maxAbsDiff.toPrecision(3)})`);
+        mismatches.push(
+          actual.dtype !== expected.dtype || actual.data.length !== expected.data.length
+            ? `its output '${displayName(name)}' is ${actual.dtype} ${formatDims(actual.dims)} where the quant backend gave ${expected.dtype} ${formatDims(expected.dims)}`
+            : `its output '${displayName(name)}' differs from the quant backend's in ${a.differing} element(s) (max |difference| ${a.maxAbsDiff.toPrecision(3)})`,
+        );
       }
     }
   } catch (error) {

@@ -85,7 +85,11 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
 
   throwIfCancelled(options.signal);
   const evaluation = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [ctx];
-  onProgress({ type: 'stage', stage: 'emit', detail: `running the float model and the quant backend on ${evaluation.length} evaluation input(s)` });
+  onProgress({
+    type: 'stage',
+    stage: 'emit',
+    detail: `running the float model and the quant backend on ${evaluation.length} evaluation input(s)`,
+  });
   const perInput: InputMetrics[] = [];
   /** The quant backend's outputs on the first evaluation input: what the written model must reproduce. */
   let quantized: Map<string, Tensor> | null = null;
@@ -99,12 +103,18 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
       sources: c.sources,
       outputs: outputs.map((name) => ({
         name,
-        metrics: computeMetrics(reference.get(name) as Tensor, test.get(name) as Tensor, options.peak === undefined ? {} : { peak: options.peak }),
+        metrics: computeMetrics(
+          reference.get(name) as Tensor,
+          test.get(name) as Tensor,
+          options.peak === undefined ? {} : { peak: options.peak },
+        ),
       })),
     });
   }
   // Each output on the input where its SNR is lowest.
-  const metrics: OutputMetrics[] = outputs.map((_, k) => perInput.map((p) => p.outputs[k]).reduce((w, o) => (o.metrics.snrDb < w.metrics.snrDb ? o : w)));
+  const metrics: OutputMetrics[] = outputs.map((_, k) =>
+    perInput.map((p) => p.outputs[k]).reduce((w, o) => (o.metrics.snrDb < w.metrics.snrDb ? o : w)),
+  );
   const verifyFeeds = evaluation[0].feeds;
   const shapes = new Map<string, number[]>();
   for (const [name, v] of ctx.values) {
@@ -118,13 +128,27 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   try {
     const expected = new Map(outputs.map((name) => [name, (quantized as Map<string, Tensor>).get(name) as Tensor]));
     const verification = await verifyEmittedModel({
-      file: staged.stagedModel, label: paths.model, source: quantSource(ctx).graph, plan: setup.plan, values: quantSource(ctx).values,
-      feeds: verifyFeeds, expected,
+      file: staged.stagedModel,
+      label: paths.model,
+      source: quantSource(ctx).graph,
+      plan: setup.plan,
+      values: quantSource(ctx).values,
+      feeds: verifyFeeds,
+      expected,
     });
     const documents = {
-      ctx, setup, built, modelFile: paths.model, quantFile: paths.quant,
+      ctx,
+      setup,
+      built,
+      modelFile: paths.model,
+      quantFile: paths.quant,
       modelSha256: createHash('sha256').update(bytes).digest('hex'),
-      metrics, perInput, inSample: inSampleInputs(evaluation, setup.calibration), peak: options.peak ?? null, cost, verification,
+      metrics,
+      perInput,
+      inSample: inSampleInputs(evaluation, setup.calibration),
+      peak: options.peak ?? null,
+      cost,
+      verification,
     };
     const quant = quantDocument(documents);
     const manifest = manifestDocument(documents);
@@ -136,7 +160,10 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   }
 }
 
-async function runOnce(backend: { run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>>; dispose(): Promise<void> }, feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
+async function runOnce(
+  backend: { run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>>; dispose(): Promise<void> },
+  feeds: ReadonlyMap<string, Tensor>,
+): Promise<Map<string, Tensor>> {
   try {
     return await backend.run(feeds, []);
   } finally {

@@ -90,7 +90,12 @@ export function exportPlan(options: ExportOptions): ExportResult {
   switch (options.target) {
     case 'ort-overrides': {
       const exp = ortExport(loaded.graph, plan, assigned);
-      files = ortExportFiles(out, exp, source, loaded.graph.inputs.map((i) => i.name));
+      files = ortExportFiles(
+        out,
+        exp,
+        source,
+        loaded.graph.inputs.map((i) => i.name),
+      );
       common = exp;
       entries = exp.quantizeStatic.extra_options.TensorQuantOverrides.length + exp.quantizeStatic.nodes_to_exclude.length;
       break;

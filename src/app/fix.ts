@@ -1,7 +1,16 @@
 import { dirname, join } from 'node:path';
 import { adviseFix, type Finding } from '../analysis/advisor.js';
 import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
-import { bindingCondition, DEFAULT_GOAL, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, parseGoal, type Binding, type Goal } from '../analysis/gate.js';
+import {
+  bindingCondition,
+  DEFAULT_GOAL,
+  DEFAULT_TENSOR_SNR_DB,
+  formatGoal,
+  meetsGoal,
+  parseGoal,
+  type Binding,
+  type Goal,
+} from '../analysis/gate.js';
 import { formatMetric, higherIsBetter, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 import { InternalError, UserError } from '../core/errors.js';
@@ -10,7 +19,13 @@ import { nodeMacs, planCost, type PlanCost } from '../quant/cost.js';
 import { writePlanFile } from '../quant/plan-file.js';
 import { planToFile, type Override, type Plan } from '../quant/plan.js';
 import {
-  candidateRegions, ceilingRegion, cheaperRegion, planWith, regionLabel, sensitivityRegions, type Region,
+  candidateRegions,
+  ceilingRegion,
+  cheaperRegion,
+  planWith,
+  regionLabel,
+  sensitivityRegions,
+  type Region,
 } from '../quant/promotion-regions.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
 import type { ModelContext } from './context.js';
@@ -31,8 +46,15 @@ export const DEFAULT_MAX_PROMOTIONS = 8;
 
 // The region rules live in quant/promotion-regions.ts; re-exported for the commands, the UI and tests.
 export {
-  candidateRegions, ceilingRegion, cheaperRegion, planWith, promotionRegion, regionLabel, sensitivityRegions,
-  type PrecisionChange, type Region,
+  candidateRegions,
+  ceilingRegion,
+  cheaperRegion,
+  planWith,
+  promotionRegion,
+  regionLabel,
+  sensitivityRegions,
+  type PrecisionChange,
+  type Region,
 } from '../quant/promotion-regions.js';
 
 export interface FixOptions {
@@ -183,11 +205,16 @@ function worstBinding(outputs: readonly OutputResult[], goal: Goal): Binding | n
 }
 
 /** Checks the options that need no model run, so a caller can refuse them before calibrating. */
-export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy' | 'peak'>): { goal: Goal; maxPromotions: number } {
+export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy' | 'peak'>): {
+  goal: Goal;
+  maxPromotions: number;
+} {
   const goal = parseGoal(options.target ?? DEFAULT_TARGET, '--target', options.peak ?? null);
   const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
-  if (!Number.isInteger(maxPromotions) || maxPromotions < 0) throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
-  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit)) throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
+  if (!Number.isInteger(maxPromotions) || maxPromotions < 0)
+    throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
+  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit))
+    throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
   if (options.strategy !== undefined && options.strategy !== 'bisect' && options.strategy !== 'sensitivity') {
     throw new UserError(`--strategy '${displayName(String(options.strategy))}' is not a strategy; use bisect or sensitivity.`);
   }
@@ -218,21 +245,41 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const planOut = options.planOut ?? defaultPlanFile(ctx.modelName, options.emit);
   const onProgress = options.onProgress ?? silent;
   // Where the plan goes, before the search: a directory that cannot be made fails now, not after it.
-  makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');
+  makeDirectory(dirname(planOut) || '.', "The plan file's directory");
   // And a model that cannot be emitted fails now too.
   if (options.emit !== undefined || options.emitDir !== undefined) refuseUnrunnableNames(graph, ctx.loaded.path);
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const shapes = knownShapes(ctx);
-  const macsOf = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, graph.nodes.find((x) => x.name === c.node) as GraphNode, shapes) ?? 0), 0);
+  const macsOf = (r: Region): number =>
+    r.changes.reduce((n, c) => n + (nodeMacs(graph, graph.nodes.find((x) => x.name === c.node) as GraphNode, shapes) ?? 0), 0);
   // The ceiling's parts for a descent: every kernel's promotion, cheapest first (pruned dearest first).
   // Only under the default budget: a budget the user set is kept to.
-  const ceilingParts = options.maxPromotions === undefined ? [...sensitivityRegions(graph, quant.plan)].sort((a, b) => macsOf(a) - macsOf(b)) : [];
+  const ceilingParts =
+    options.maxPromotions === undefined ? [...sensitivityRegions(graph, quant.plan)].sort((a, b) => macsOf(a) - macsOf(b)) : [];
   // The score at which the target holds: a margin of 0 dB, or the one condition's value oriented.
   const only = goal.targets.length === 1 ? goal.targets[0] : null;
   const targetScore = only === null ? 0 : higherIsBetter(only.metric) ? only.value : -only.value;
-  const search = new FixSearch<Region>({ strategy, maxPromotions, regions, ceiling, ceilingParts, targetScore, cheaper: (r) => cheaperRegion(quant.plan, r) });
-  const evaluated = new Map<string, { plan: Plan; outputs: OutputResult[]; perInput: OutputResult[][]; metrics: Map<string, Metrics>; worstInput: number; binding: Binding | null }>();
+  const search = new FixSearch<Region>({
+    strategy,
+    maxPromotions,
+    regions,
+    ceiling,
+    ceilingParts,
+    targetScore,
+    cheaper: (r) => cheaperRegion(quant.plan, r),
+  });
+  const evaluated = new Map<
+    string,
+    {
+      plan: Plan;
+      outputs: OutputResult[];
+      perInput: OutputResult[][];
+      metrics: Map<string, Metrics>;
+      worstInput: number;
+      binding: Binding | null;
+    }
+  >();
   const rounds: FixRound[] = [];
   let known = new Map<string, Metrics>();
   let currentKey: string | null = null;
@@ -254,17 +301,28 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         await prober.usePlan(plan);
         const metrics = (await prober.measure([])).outputs;
         metricsPerInput.push(metrics);
-        perInput.push(prober.outputs.map((t) => {
-          const m = metrics.get(t) as Metrics;
-          return { tensor: t, metrics: m, pass: meetsGoal(m, goal) };
-        }));
+        perInput.push(
+          prober.outputs.map((t) => {
+            const m = metrics.get(t) as Metrics;
+            return { tensor: t, metrics: m, pass: meetsGoal(m, goal) };
+          }),
+        );
       }
       const scores = perInput.map((outputs) => scoreOf(outputs, goal));
       const worstInput = scores.reduce((w, s, i) => (s < scores[w] ? i : w), 0);
       // Each output on the input where it is worst.
-      const outputs = perInput[0].map((_, k) => perInput.map((o) => o[k]).reduce((w, o) => (scoreOf([o], goal) < scoreOf([w], goal) ? o : w)));
+      const outputs = perInput[0].map((_, k) =>
+        perInput.map((o) => o[k]).reduce((w, o) => (scoreOf([o], goal) < scoreOf([w], goal) ? o : w)),
+      );
       currentKey = keyOf(promoted);
-      evaluated.set(currentKey, { plan, outputs, perInput, metrics: metricsPerInput[worstInput], worstInput, binding: worstBinding(outputs, goal) });
+      evaluated.set(currentKey, {
+        plan,
+        outputs,
+        perInput,
+        metrics: metricsPerInput[worstInput],
+        worstInput,
+        binding: worstBinding(outputs, goal),
+      });
       return { met: perInput.every((o) => o.every((x) => x.pass)), score: scores[worstInput] };
     };
 
@@ -274,16 +332,28 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       if (!open) return;
       const { found, node, candidates } = open;
       const chosen = search.lastChoice();
-      rounds.push({ culprit: found.culprit, monotone: found.monotone, certificate: found.certificate, probes: found.probes.length, region: chosen, candidates: candidates.length });
+      rounds.push({
+        culprit: found.culprit,
+        monotone: found.monotone,
+        certificate: found.certificate,
+        probes: found.probes.length,
+        region: chosen,
+        candidates: candidates.length,
+      });
       onProgress({
-        type: 'log', level: 'info',
+        type: 'log',
+        level: 'info',
         message: `bisect: culprit ${displayName(node.name, 60)} (${node.opType}); ${chosen ? `promoting ${chosen.changes.map((c) => `${displayName(c.node, 40)} ${c.from}→${c.to}`).join(', ')}${candidates.length > 1 ? ` (best of ${candidates.length} candidates)` : ''}` : 'nothing left to promote'}`,
       });
       known = chosen ? untouched(graph, found.observed, chosen) : new Map(found.observed);
       open = null;
     };
 
-    onProgress({ type: 'stage', stage: 'fix', detail: `target ${formatGoal(goal)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)` });
+    onProgress({
+      type: 'stage',
+      stage: 'fix',
+      detail: `target ${formatGoal(goal)}, strategy ${strategy}, at most ${maxPromotions} promotion(s)`,
+    });
     for (;;) {
       throwIfCancelled(options.signal);
       const step = search.next();
@@ -295,11 +365,23 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       if (step.kind === 'evaluate') {
         const e = await evaluate(step.promoted);
         const subject = step.subject ? regionLabel(step.subject) : '';
-        const what = step.purpose === 'sensitivity' ? `all but ${subject} promoted`
-          : step.purpose === 'prune' ? (step.subject && step.promoted.some((r) => r.key === step.subject?.key) ? `${subject} lowered to a16w8` : `without ${subject}`)
-            : step.purpose === 'candidate' ? `with ${subject} added to ${step.promoted.length - 1} region(s)`
-            : step.purpose === 'reachable' ? 'everything promoted (quantized ops INT16, float ops FP32)' : `${step.promoted.length} region(s) promoted`;
-        onProgress({ type: 'log', level: 'info', message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(evaluated.get(keyOf(step.promoted))?.binding ?? null)})` });
+        const what =
+          step.purpose === 'sensitivity'
+            ? `all but ${subject} promoted`
+            : step.purpose === 'prune'
+              ? step.subject && step.promoted.some((r) => r.key === step.subject?.key)
+                ? `${subject} lowered to a16w8`
+                : `without ${subject}`
+              : step.purpose === 'candidate'
+                ? `with ${subject} added to ${step.promoted.length - 1} region(s)`
+                : step.purpose === 'reachable'
+                  ? 'everything promoted (quantized ops INT16, float ops FP32)'
+                  : `${step.promoted.length} region(s) promoted`;
+        onProgress({
+          type: 'log',
+          level: 'info',
+          message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(evaluated.get(keyOf(step.promoted))?.binding ?? null)})`,
+        });
         search.reportEvaluation(e);
         continue;
       }
@@ -321,7 +403,17 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       const failing = (perInput[worstInput].find((o) => !o.pass) ?? outputs.find((o) => !o.pass)) as OutputResult;
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
       const criterion = locateCriterion(failing.metrics, goal);
-      const found = await locateCulprit({ prober, plan, output: failing.tensor, baseline: metrics, criterion, known, suspect, onProgress, signal: options.signal });
+      const found = await locateCulprit({
+        prober,
+        plan,
+        output: failing.tensor,
+        baseline: metrics,
+        criterion,
+        known,
+        suspect,
+        onProgress,
+        signal: options.signal,
+      });
       const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
       const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
       open = { found, node, candidates };
@@ -330,7 +422,10 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   } finally {
     for (const p of probers) await p.dispose();
   }
-  return finish(outcome, probers.reduce((n, p) => n + p.quantRuns, 0));
+  return finish(
+    outcome,
+    probers.reduce((n, p) => n + p.quantRuns, 0),
+  );
 
   async function finish(outcome: FixOutcome<Region>, quantRuns: number): Promise<FixReport> {
     // Every set the search saw was evaluated here, the final one included.
@@ -339,16 +434,25 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     const plan = final.plan;
     const start = evaluated.get(keyOf([]));
     const before = start?.outputs ?? [];
-    const perInput = (results: readonly OutputResult[][] | undefined): InputResult[] => (results ?? []).map((outputs, i) => ({ input: inputNames[i], outputs }));
+    const perInput = (results: readonly OutputResult[][] | undefined): InputResult[] =>
+      (results ?? []).map((outputs, i) => ({ input: inputNames[i], outputs }));
     const overrides = plan.overrides;
-    makeDirectory(dirname(planOut) || '.', 'The plan file\'s directory');
+    makeDirectory(dirname(planOut) || '.', "The plan file's directory");
     writePlanFile(planOut, planToFile(plan));
     const cost = planCost(graph, plan, knownShapes(ctx));
     const ceilingKey = ceiling ? keyOf([ceiling]) : null;
-    const reachable = outcome.reachable && ceilingKey ? evaluated.get(ceilingKey)?.binding ?? null : null;
+    const reachable = outcome.reachable && ceilingKey ? (evaluated.get(ceilingKey)?.binding ?? null) : null;
     let emitted: FixReport['emitted'] = null;
     if (options.emit !== undefined || options.emitDir !== undefined) {
-      const result: EmitResult = await emitModel({ ctx, setup: { ...quant, plan }, evaluation, out: options.emit, outDir: options.emitDir, onProgress, signal: options.signal });
+      const result: EmitResult = await emitModel({
+        ctx,
+        setup: { ...quant, plan },
+        evaluation,
+        out: options.emit,
+        outDir: options.emitDir,
+        onProgress,
+        signal: options.signal,
+      });
       emitted = {
         model: result.paths.model,
         quant: result.paths.quant,
@@ -386,7 +490,10 @@ export async function fix(options: FixOptions): Promise<FixReport> {
       quantRuns,
       seconds: (Date.now() - started) / 1000,
       rounds,
-      ranking: outcome.ranking.map((r) => ({ region: r.region.culprit, value: goal.targets.length === 1 && !higherIsBetter(goal.targets[0].metric) ? -r.score : r.score })),
+      ranking: outcome.ranking.map((r) => ({
+        region: r.region.culprit,
+        value: goal.targets.length === 1 && !higherIsBetter(goal.targets[0].metric) ? -r.score : r.score,
+      })),
       plan: planOut,
       overrides,
       emitted,

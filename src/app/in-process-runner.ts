@@ -14,7 +14,11 @@ export function inProcessRunner(session: Session): JobRunner {
   return {
     run(request, onEvent, signal) {
       // A cancelled job's model run is abandoned at once rather than awaited.
-      signal.addEventListener('abort', () => abortOrtCalls(signal.reason instanceof Error ? signal.reason : new CancelledError('Cancelled.')), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => abortOrtCalls(signal.reason instanceof Error ? signal.reason : new CancelledError('Cancelled.')),
+        { once: true },
+      );
       const job = running.then(() => executeJob(env, request, onEvent, signal));
       running = job.catch(() => undefined);
       return job;

@@ -110,17 +110,26 @@ export function parseShapeSpec(text: string): { name: string; shape: number[] } 
     throw new UserError(`Bad --shape value '${displayName(text, 200)}': ${why}.`);
   };
   if (eq <= 0) fail('expected NAME=1x3x224x224');
-  const dims = text.slice(eq + 1).trim().replace(/^\[|\]$/g, '');
+  const dims = text
+    .slice(eq + 1)
+    .trim()
+    .replace(/^\[|\]$/g, '');
   return { name: text.slice(0, eq), shape: dims === '' ? [] : parseDims(dims, fail) };
 }
 
 /** Resolves every graph input to a tensor (see the module comment). */
-export async function resolveInputs(graph: Graph, specs: readonly InputSpec[], options: ResolveInputsOptions = {}): Promise<ResolvedInputs> {
+export async function resolveInputs(
+  graph: Graph,
+  specs: readonly InputSpec[],
+  options: ResolveInputsOptions = {},
+): Promise<ResolvedInputs> {
   const inputs = new Map(graph.inputs.map((i) => [i.name, i]));
   const names = [...inputs.keys()];
   const unknown = (name: string, flag: string): never => {
     const close = closestNames(name, names).map((n) => `'${displayName(n)}'`);
-    throw new UserError(`${flag} names '${displayName(name)}', which is not an input of the model (${close.length ? `closest: ${close.join(', ')}` : 'it has no inputs'}).`);
+    throw new UserError(
+      `${flag} names '${displayName(name)}', which is not an input of the model (${close.length ? `closest: ${close.join(', ')}` : 'it has no inputs'}).`,
+    );
   };
   for (const name of Object.keys(options.shapes ?? {})) if (!inputs.has(name)) unknown(name, '--shape');
 
@@ -129,7 +138,9 @@ export async function resolveInputs(graph: Graph, specs: readonly InputSpec[], o
     let name = spec.name;
     if (name === undefined) {
       if (names.length !== 1) {
-        throw new UserError(`--input '${displayName(spec.path)}' needs a NAME= prefix because the model has ${names.length} inputs: ${names.map((n) => `'${displayName(n)}'`).join(', ')}.`);
+        throw new UserError(
+          `--input '${displayName(spec.path)}' needs a NAME= prefix because the model has ${names.length} inputs: ${names.map((n) => `'${displayName(n)}'`).join(', ')}.`,
+        );
       }
       name = names[0];
     }
@@ -155,11 +166,22 @@ export async function resolveInputs(graph: Graph, specs: readonly InputSpec[], o
       const sample = await loadInput(info, hint, wanted, options.preprocess);
       checkMatches(info, sample, wanted, hint.path);
       const dims = sample.dims;
-      notices.push(`input '${displayName(info.name)}' is ${formatDims(wanted)}: using shape ${formatDims(dims)} from '${displayName(hint.path, 200)}' (give --shape to choose another)`);
+      notices.push(
+        `input '${displayName(info.name)}' is ${formatDims(wanted)}: using shape ${formatDims(dims)} from '${displayName(hint.path, 200)}' (give --shape to choose another)`,
+      );
       wanted = dims;
-    } else if (!spec && wanted && !isConcrete(wanted) && wanted.length >= 2 && typeof wanted[0] !== 'number' && isConcrete(wanted.slice(1))) {
+    } else if (
+      !spec &&
+      wanted &&
+      !isConcrete(wanted) &&
+      wanted.length >= 2 &&
+      typeof wanted[0] !== 'number' &&
+      isConcrete(wanted.slice(1))
+    ) {
       // Only the batch is dynamic: one sample, as other runtimes' tools assume.
-      notices.push(`input '${displayName(info.name)}' has a dynamic batch dimension (shape ${formatDims(wanted)}): using batch 1 (give --shape ${displayName(info.name)}=${['N', ...wanted.slice(1)].join('x')} to choose)`);
+      notices.push(
+        `input '${displayName(info.name)}' has a dynamic batch dimension (shape ${formatDims(wanted)}): using batch 1 (give --shape ${displayName(info.name)}=${['N', ...wanted.slice(1)].join('x')} to choose)`,
+      );
       wanted = [1, ...wanted.slice(1)];
     }
     let tensor: Tensor;
@@ -192,7 +214,9 @@ function wantedShape(info: ValueInfo, override: readonly number[] | undefined): 
   if (override === undefined) return info.shape;
   const declared = info.shape;
   if (declared && (declared.length !== override.length || declared.some((d, i) => typeof d === 'number' && d !== override[i]))) {
-    throw new UserError(`--shape ${displayName(info.name)}=${override.join('x')} does not fit input '${displayName(info.name)}', whose shape is ${formatDims(declared)}.`);
+    throw new UserError(
+      `--shape ${displayName(info.name)}=${override.join('x')} does not fit input '${displayName(info.name)}', whose shape is ${formatDims(declared)}.`,
+    );
   }
   return override;
 }
@@ -200,7 +224,9 @@ function wantedShape(info: ValueInfo, override: readonly number[] | undefined): 
 function concreteDims(info: ValueInfo, wanted: readonly Dim[] | undefined): number[] {
   if (wanted && wanted.every((d) => typeof d === 'number')) return wanted as number[];
   const example = (wanted ?? []).map((d) => (typeof d === 'number' ? d : 1)).join('x') || '1x3x224x224';
-  throw new UserError(`Input '${displayName(info.name)}' has dynamic dimensions (shape ${formatDims(wanted)}); give its shape with --shape ${displayName(info.name)}=${example} or a tensor with --input.`);
+  throw new UserError(
+    `Input '${displayName(info.name)}' has dynamic dimensions (shape ${formatDims(wanted)}); give its shape with --shape ${displayName(info.name)}=${example} or a tensor with --input.`,
+  );
 }
 
 function checkMatches(info: ValueInfo, tensor: Tensor, wanted: readonly Dim[] | undefined, file: string): void {
@@ -208,11 +234,18 @@ function checkMatches(info: ValueInfo, tensor: Tensor, wanted: readonly Dim[] | 
     throw new UserError(`Input '${displayName(info.name)}' is ${info.dtype} but '${displayName(file, 400)}' holds ${tensor.dtype}.`);
   }
   if (wanted && (wanted.length !== tensor.dims.length || wanted.some((d, i) => typeof d === 'number' && d !== tensor.dims[i]))) {
-    throw new UserError(`Input '${displayName(info.name)}' expects shape ${formatDims(wanted)} but '${displayName(file, 400)}' holds ${formatDims(tensor.dims)}.`);
+    throw new UserError(
+      `Input '${displayName(info.name)}' expects shape ${formatDims(wanted)} but '${displayName(file, 400)}' holds ${formatDims(tensor.dims)}.`,
+    );
   }
 }
 
-async function loadInput(info: ValueInfo, spec: InputSpec, wanted: readonly Dim[] | undefined, preprocess: Preprocess | undefined): Promise<Tensor> {
+async function loadInput(
+  info: ValueInfo,
+  spec: InputSpec,
+  wanted: readonly Dim[] | undefined,
+  preprocess: Preprocess | undefined,
+): Promise<Tensor> {
   if (isImageFile(spec.path)) return loadImage(info, spec.path, wanted, preprocess);
   const known = wanted && wanted.every((d) => typeof d === 'number') ? (wanted as number[]) : undefined;
   const raw = /\.(bin|raw|txt)$/i.test(spec.path);
@@ -222,15 +255,24 @@ async function loadInput(info: ValueInfo, spec: InputSpec, wanted: readonly Dim[
   });
 }
 
-async function loadImage(info: ValueInfo, file: string, wanted: readonly Dim[] | undefined, preprocess: Preprocess | undefined): Promise<Tensor> {
+async function loadImage(
+  info: ValueInfo,
+  file: string,
+  wanted: readonly Dim[] | undefined,
+  preprocess: Preprocess | undefined,
+): Promise<Tensor> {
   const pre = preprocess ?? DEFAULT_PREPROCESS;
   if (wanted && wanted.length !== 4) {
-    throw new UserError(`Input '${displayName(info.name)}' has shape ${formatDims(wanted)}, which is not an image layout; give a tensor file instead of image '${displayName(file, 400)}'.`);
+    throw new UserError(
+      `Input '${displayName(info.name)}' has shape ${formatDims(wanted)}, which is not an image layout; give a tensor file instead of image '${displayName(file, 400)}'.`,
+    );
   }
   const layout: Layout = pre.layout ?? inferLayout(wanted);
   const [c, h, w] = layout === 'NCHW' ? [wanted?.[1], wanted?.[2], wanted?.[3]] : [wanted?.[3], wanted?.[1], wanted?.[2]];
   if (typeof c === 'number' && c !== 1 && c !== 3) {
-    throw new UserError(`Input '${displayName(info.name)}' has ${c} channels in layout ${layout}; an image gives 1 or 3 (set layout= in the preprocessing spec if the layout is wrong).`);
+    throw new UserError(
+      `Input '${displayName(info.name)}' has ${c} channels in layout ${layout}; an image gives 1 or 3 (set layout= in the preprocessing spec if the layout is wrong).`,
+    );
   }
   const size: [number, number] | undefined = typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined;
   const image = await readImage(file, pre, { size, channels: c === 1 ? 1 : 3, layout });
@@ -248,21 +290,36 @@ export function inferLayout(dims: readonly Dim[] | undefined): Layout {
 function castFloats(values: Float32Array | Float64Array, dtype: DType, dims: readonly number[], name: string): Tensor {
   const data = allocate(dtype, values.length);
   if (dtype === 'float32' || dtype === 'float64') (data as Float32Array).set(values);
-  else if (dtype === 'float16') values.forEach((v, i) => { (data as Uint16Array)[i] = floatToHalf(v); });
-  else if (dtype === 'bfloat16') values.forEach((v, i) => { (data as Uint16Array)[i] = floatToBfloat16(v); });
-  else if (dtype === 'bool') values.forEach((v, i) => { (data as Uint8Array)[i] = v > 0.5 ? 1 : 0; });
+  else if (dtype === 'float16')
+    values.forEach((v, i) => {
+      (data as Uint16Array)[i] = floatToHalf(v);
+    });
+  else if (dtype === 'bfloat16')
+    values.forEach((v, i) => {
+      (data as Uint16Array)[i] = floatToBfloat16(v);
+    });
+  else if (dtype === 'bool')
+    values.forEach((v, i) => {
+      (data as Uint8Array)[i] = v > 0.5 ? 1 : 0;
+    });
   else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     const lo = data instanceof BigUint64Array ? 0 : Number.MIN_SAFE_INTEGER;
-    values.forEach((v, i) => { data[i] = BigInt(Math.max(lo, Math.round(v))); });
+    values.forEach((v, i) => {
+      data[i] = BigInt(Math.max(lo, Math.round(v)));
+    });
   } else if (dtypeInfo(dtype).numeric && !dtypeInfo(dtype).isFloat && dtypeInfo(dtype).bits >= 8) {
     const bits = dtypeInfo(dtype).bits;
     const signed = data instanceof Int8Array || data instanceof Int16Array || data instanceof Int32Array;
     const lo = signed ? -(2 ** (bits - 1)) : 0;
     const hi = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
     const out = data as Int32Array;
-    values.forEach((v, i) => { out[i] = Math.min(hi, Math.max(lo, Math.round(v))); });
+    values.forEach((v, i) => {
+      out[i] = Math.min(hi, Math.max(lo, Math.round(v)));
+    });
   } else {
-    throw new UserError(`Input '${displayName(name)}' is ${dtype}, for which quantscope cannot make values; give a tensor file with --input.`);
+    throw new UserError(
+      `Input '${displayName(name)}' is ${dtype}, for which quantscope cannot make values; give a tensor file with --input.`,
+    );
   }
   return makeTensor(dtype, dims, data);
 }
@@ -305,8 +362,11 @@ export function synthesizeInput(name: string, dtype: DType, dims: readonly numbe
       const p = nchw ? i % (h * w) : Math.floor(i / 3) % (h * w);
       const y = Math.floor(p / w) / Math.max(1, h);
       const x = (p % w) / Math.max(1, w);
-      const v = 127.5 + 80 * Math.sin(2 * Math.PI * (1.5 * x + c / 3)) * Math.cos(2 * Math.PI * (y + c / 5))
-        + 30 * Math.sin(2 * Math.PI * 3 * (x + y) / 2) + 8 * gauss();
+      const v =
+        127.5 +
+        80 * Math.sin(2 * Math.PI * (1.5 * x + c / 3)) * Math.cos(2 * Math.PI * (y + c / 5)) +
+        30 * Math.sin((2 * Math.PI * 3 * (x + y)) / 2) +
+        8 * gauss();
       values[i] = Math.min(255, Math.max(0, v));
     }
   } else if (dtype === 'bool') {

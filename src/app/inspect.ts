@@ -44,13 +44,19 @@ function valueOf(v: ValueInfo): InspectValue {
   return { name: v.name, shape: v.shape ? [...v.shape] : null, dtype: v.dtype ?? null };
 }
 
-export function describeGraph(graph: Graph, ops: readonly string[] = [], values: ReadonlyMap<string, InferredValue> = inferShapes(graph)): Omit<InspectResult, 'model' | 'irVersion' | 'producer' | 'opsets'> {
+export function describeGraph(
+  graph: Graph,
+  ops: readonly string[] = [],
+  values: ReadonlyMap<string, InferredValue> = inferShapes(graph),
+): Omit<InspectResult, 'model' | 'irVersion' | 'producer' | 'opsets'> {
   const wanted = new Set(ops.map((o) => o.toLowerCase()));
   if (wanted.size > 0) {
     const present = new Set(graph.nodes.map((n) => n.opType.toLowerCase()));
     const missing = [...wanted].filter((o) => !present.has(o));
     if (missing.length === wanted.size) {
-      throw new UserError(`The model has no node of op type ${[...wanted].map((o) => displayName(o, 40)).join(', ')} (flag --ops); it has ${[...new Set(graph.nodes.map((n) => displayName(n.opType, 40)))].sort().join(', ')}.`);
+      throw new UserError(
+        `The model has no node of op type ${[...wanted].map((o) => displayName(o, 40)).join(', ')} (flag --ops); it has ${[...new Set(graph.nodes.map((n) => displayName(n.opType, 40)))].sort().join(', ')}.`,
+      );
     }
   }
   const opCounts: Record<string, number> = {};
@@ -85,6 +91,10 @@ export function inspect(options: InspectOptions): InspectResult {
     irVersion: info.irVersion,
     producer: info.producer,
     opsets: Object.fromEntries(info.opsets),
-    ...describeGraph(loaded.graph, options.ops, inferShapes(loaded.graph, undefined, (name) => initializerTensor(loaded.model, name))),
+    ...describeGraph(
+      loaded.graph,
+      options.ops,
+      inferShapes(loaded.graph, undefined, (name) => initializerTensor(loaded.model, name)),
+    ),
   };
 }

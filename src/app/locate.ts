@@ -20,7 +20,12 @@ export interface ProbeSummary {
 export interface CulpritSearch {
   readonly culprit: { readonly node: string; readonly opType: string; readonly tensor: string; readonly metrics: Metrics };
   /** The culprit node's activation inputs; `metrics` null for those identical to the reference by construction. */
-  readonly inputs: readonly { readonly tensor: string; readonly metrics: Metrics | null; readonly pass: boolean; readonly identical: boolean }[];
+  readonly inputs: readonly {
+    readonly tensor: string;
+    readonly metrics: Metrics | null;
+    readonly pass: boolean;
+    readonly identical: boolean;
+  }[];
   readonly probes: readonly ProbeSummary[];
   readonly monotone: boolean;
   readonly certificate: Certificate;
@@ -65,7 +70,11 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
   // The run with no taps is the first of the budget (DESIGN.md §8: ⌈log2 N⌉ + 2 quant runs).
   const search = new BisectSearch<Metrics>({
     // A suspect's certificate (fix's previous culprit) is one probe on top: a cleared suspect then leaves a whole search.
-    candidates, outputResult: outputMetrics, passes: (m) => passes(m, criterion), known, suspect: options.suspect,
+    candidates,
+    outputResult: outputMetrics,
+    passes: (m) => passes(m, criterion),
+    known,
+    suspect: options.suspect,
     maxProbes: budget - 1 + (options.suspect !== undefined ? 1 : 0),
   });
   const observed = new Map<string, Metrics>(known);
@@ -79,14 +88,16 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
       const node = ctx.graph.producer.get(o.culprit) as GraphNode;
       const tested = new Map(o.inputs.map((i) => [i.tensor, i]));
       const canDiffer = new Set(candidates.map((c) => c.tensor));
-      const inputs = [...new Set(node.inputs)].filter((t) => t !== '' && !ctx.graph.initializers.has(t) && isFloatTensor(ctx, t)).map((t) => {
-        const r = tested.get(t);
-        if (r) return { tensor: t, metrics: r.result, pass: r.pass, identical: false };
-        if (!canDiffer.has(t)) return { tensor: t, metrics: null, pass: true, identical: true };
-        // Not certified (the run budget ran out): what an earlier probe measured, if any.
-        const m = observed.get(t) ?? null;
-        return { tensor: t, metrics: m, pass: m !== null && passes(m, criterion), identical: false };
-      });
+      const inputs = [...new Set(node.inputs)]
+        .filter((t) => t !== '' && !ctx.graph.initializers.has(t) && isFloatTensor(ctx, t))
+        .map((t) => {
+          const r = tested.get(t);
+          if (r) return { tensor: t, metrics: r.result, pass: r.pass, identical: false };
+          if (!canDiffer.has(t)) return { tensor: t, metrics: null, pass: true, identical: true };
+          // Not certified (the run budget ran out): what an earlier probe measured, if any.
+          const m = observed.get(t) ?? null;
+          return { tensor: t, metrics: m, pass: m !== null && passes(m, criterion), identical: false };
+        });
       return {
         culprit: { node: node.name, opType: node.opType, tensor: o.culprit, metrics: o.culpritResult },
         inputs,
@@ -109,7 +120,13 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
     const verdicts = probe.taps.map((t) => prober.verdict(t, measured.taps.get(t) as Metrics, criterion));
     probes.push({ kind: probe.kind, taps: verdicts, output: metricValue(outAfter, criterion.metric) });
     const detail = verdicts.map((v) => `${displayName(v.tensor, 40)} ${v.pass ? 'pass' : 'FAIL'}`).join(', ');
-    onProgress({ type: 'progress', stage: `bisect ${probe.kind}`, done: probes.length, total: Math.max(probes.length, budget - 1), detail });
+    onProgress({
+      type: 'progress',
+      stage: `bisect ${probe.kind}`,
+      done: probes.length,
+      total: Math.max(probes.length, budget - 1),
+      detail,
+    });
     search.report(measured.taps);
   }
 }

@@ -19,7 +19,10 @@ const COPIES: Record<MemoryUse, number> = { run: 1, compare: 2, calibrate: 1, pr
 const WORDING: Record<MemoryUse, { subject: string; remedy: string }> = {
   run: { subject: 'Tap', remedy: 'raise --max-memory or leave it out of the taps' },
   compare: { subject: 'Tap', remedy: 'raise --max-memory or leave it out of the taps' },
-  calibrate: { subject: 'Calibration tensor', remedy: 'raise --max-memory (calibration measures every float activation) or give --calibration FILE' },
+  calibrate: {
+    subject: 'Calibration tensor',
+    remedy: 'raise --max-memory (calibration measures every float activation) or give --calibration FILE',
+  },
   probe: { subject: 'Tensor', remedy: 'raise --max-memory (bisect and fix may probe any activation)' },
 };
 

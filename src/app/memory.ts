@@ -5,7 +5,19 @@ import { UserError } from '../core/errors.js';
 /** The default memory budget for tapped tensors of one backend run (see groupBySize). */
 export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** Parses `512MB`, `1.5G`, `300000000` (bytes); binary units. */
 export function parseSize(text: string, flag = '--max-memory'): number {
@@ -29,7 +41,12 @@ export function formatBytes(bytes: number): string {
  * `budget` bytes. A tensor larger than the budget runs alone; one of unknown size counts as
  * `unknownBytes`. Consecutive groups keep each run's taps close together in the graph.
  */
-export function groupBySize(tensors: readonly string[], bytesOf: (t: string) => number | null, budget: number, unknownBytes = 16 * 1024 * 1024): string[][] {
+export function groupBySize(
+  tensors: readonly string[],
+  bytesOf: (t: string) => number | null,
+  budget: number,
+  unknownBytes = 16 * 1024 * 1024,
+): string[][] {
   const groups: string[][] = [];
   let current: string[] = [];
   let used = 0;
@@ -55,7 +72,9 @@ export function groupBySize(tensors: readonly string[], bytesOf: (t: string) => 
 export function assertFitsInMemory(bytes: number, what: string): void {
   const memory = totalmem();
   if (bytes > memory) {
-    throw new UserError(`${what} would take ${formatBytes(bytes)}, more than this machine's ${formatBytes(memory)} of memory; give a smaller shape.`);
+    throw new UserError(
+      `${what} would take ${formatBytes(bytes)}, more than this machine's ${formatBytes(memory)} of memory; give a smaller shape.`,
+    );
   }
 }
 
@@ -98,7 +117,10 @@ export function planMemory(
   budget: number,
   budgetLabel = `--max-memory ${formatBytes(budget)}`,
   unknownBytes = 16 * 1024 * 1024,
-  wording: { readonly subject: string; readonly remedy: string } = { subject: 'Tap', remedy: 'raise --max-memory or leave it out of the taps' },
+  wording: { readonly subject: string; readonly remedy: string } = {
+    subject: 'Tap',
+    remedy: 'raise --max-memory or leave it out of the taps',
+  },
 ): MemoryPlan {
   const fixed = new Map<string, number>();
   for (const t of [...inputs, ...outputs]) if (t.bytes !== null) fixed.set(t.name, t.bytes);
@@ -127,6 +149,11 @@ export function planMemory(
     );
   }
   const sizes = new Map(taps.map((t) => [t.name, fixed.has(t.name) ? 0 : t.bytes]));
-  const groups = groupBySize(taps.map((t) => t.name), (t) => sizes.get(t) ?? null, tapBudget, unknownBytes);
+  const groups = groupBySize(
+    taps.map((t) => t.name),
+    (t) => sizes.get(t) ?? null,
+    tapBudget,
+    unknownBytes,
+  );
   return { groups, fixedBytes, tapBudget };
 }

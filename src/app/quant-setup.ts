@@ -34,12 +34,18 @@ export interface QuantSetup {
 
 export function parseMethod(text: string | undefined): CalibrationMethod | undefined {
   if (text === undefined) return undefined;
-  if (!isCalibrationMethod(text)) throw new UserError(`--method '${text}' is not a calibration method; use minmax, percentile, entropy or mse.`);
+  if (!isCalibrationMethod(text))
+    throw new UserError(`--method '${text}' is not a calibration method; use minmax, percentile, entropy or mse.`);
   return text;
 }
 
 /** Resolves the profile and plan, and calibrates (or reads the calibration) for the model. */
-export async function setUpQuant(ctx: ModelContext, options: QuantSetupOptions, onProgress?: ProgressListener, signal?: AbortSignal): Promise<QuantSetup> {
+export async function setUpQuant(
+  ctx: ModelContext,
+  options: QuantSetupOptions,
+  onProgress?: ProgressListener,
+  signal?: AbortSignal,
+): Promise<QuantSetup> {
   const planFile = options.planFile ? readPlanFile(options.planFile) : undefined;
   const profile = loadProfile(options.profile ?? planFile?.profile ?? 'generic-int8');
   const plan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.overrides ?? [])]);
@@ -47,13 +53,21 @@ export async function setUpQuant(ctx: ModelContext, options: QuantSetupOptions, 
   if (options.calibrationFile) {
     calibration = readCalibrationTable(options.calibrationFile);
     if (calibration.modelSha256 !== ctx.modelSha256) {
-      throw new UserError(`Calibration file '${options.calibrationFile}' was made for another model (sha256 ${calibration.modelSha256.slice(0, 12)}…); calibrate again.`);
+      throw new UserError(
+        `Calibration file '${options.calibrationFile}' was made for another model (sha256 ${calibration.modelSha256.slice(0, 12)}…); calibrate again.`,
+      );
     }
   } else {
     planMemoryUse(ctx, 'calibrate', options.maxMemory); // before calibration runs anything
     ({ table: calibration } = await calibrate({
-      ctx, profile, calib: options.calib, method: parseMethod(options.method), percentile: options.percentile,
-      maxMemory: options.maxMemory, onProgress, signal,
+      ctx,
+      profile,
+      calib: options.calib,
+      method: parseMethod(options.method),
+      percentile: options.percentile,
+      maxMemory: options.maxMemory,
+      onProgress,
+      signal,
     }));
   }
   return { profile, plan, calibration };

@@ -45,7 +45,13 @@ export function quantSource(ctx: ModelContext): QuantSource {
 }
 
 /** Builds the QDQ model of a plan for a tap set. */
-export function qdqModel(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, taps: readonly string[], outputs?: readonly string[]): QdqOutput {
+export function qdqModel(
+  ctx: ModelContext,
+  plan: Plan,
+  calibration: CalibrationTable,
+  taps: readonly string[],
+  outputs?: readonly string[],
+): QdqOutput {
   const source = quantSource(ctx);
   return buildQdqModel({
     model: source.model,
@@ -59,7 +65,12 @@ export function qdqModel(ctx: ModelContext, plan: Plan, calibration: Calibration
 }
 
 /** The quant backend for a plan: one QDQ model per tap set, built on demand. */
-export async function quantBackendFor(ctx: ModelContext, plan: Plan, calibration: CalibrationTable, optimization?: OptimizationLevel): Promise<QuantBackend> {
+export async function quantBackendFor(
+  ctx: ModelContext,
+  plan: Plan,
+  calibration: CalibrationTable,
+  optimization?: OptimizationLevel,
+): Promise<QuantBackend> {
   return QuantBackend.create({
     optimization,
     build: (taps, outputs): OnnxModel => qdqModel(ctx, plan, calibration, taps, outputs).model,

@@ -38,7 +38,11 @@ export interface RunResult {
  * is run or written, a tap or set of inputs that cannot fit the budget. The run command calls it
  * before calibrating, so a run that cannot fit fails at once.
  */
-export function planRun(ctx: ModelContext, tapSpecs: readonly string[] | undefined, maxMemory: number | undefined): { taps: string[]; groups: string[][] } {
+export function planRun(
+  ctx: ModelContext,
+  tapSpecs: readonly string[] | undefined,
+  maxMemory: number | undefined,
+): { taps: string[]; groups: string[][] } {
   const taps = selectTensors(ctx.graph, tapSpecs && tapSpecs.length > 0 ? tapSpecs : ['@outputs']);
   return { taps, groups: planMemoryUse(ctx, 'run', maxMemory, taps).groups };
 }
@@ -79,7 +83,8 @@ export async function runModel(options: RunOptions): Promise<RunResult> {
       try {
         await backend.prepare(taps);
         for (const group of groups) {
-          if (options.signal?.aborted) throw new CancelledError('Run cancelled; the tensors written so far are kept and the manifest says incomplete.');
+          if (options.signal?.aborted)
+            throw new CancelledError('Run cancelled; the tensors written so far are kept and the manifest says incomplete.');
           const out = await backend.run(ctx.feeds, group);
           for (const t of group) {
             const value = out.get(t) ?? ctx.feeds.get(t);

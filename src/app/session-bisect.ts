@@ -39,7 +39,10 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   for (const c of [options.ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
   const inputs = options.evaluation && options.evaluation.length > 1 ? options.evaluation : [options.ctx];
-  const worst = inputs.length > 1 ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)).bisected : 0;
+  const worst =
+    inputs.length > 1
+      ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)).bisected
+      : 0;
   const ctx = inputs[worst];
   options.onProgress?.({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name}` });
   const prober = await Prober.create(ctx, quant, options.maxMemory);
@@ -51,17 +54,32 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
     if (!failing) {
       const first = outputs[0];
       return {
-        metric: criterion.metric, threshold: criterion.threshold, culprit: null, probes: 0, perturbation: null, suggested: [], inputs: [],
+        metric: criterion.metric,
+        threshold: criterion.threshold,
+        culprit: null,
+        probes: 0,
+        perturbation: null,
+        suggested: [],
+        inputs: [],
         output: { tensor: first.tensor, value: metricValue(first.metrics, criterion.metric), pass: true },
         summary: `every output meets ${criterionText({ ...criterion, outputGoal: outputGoalOf(criterion) })}; nothing to bisect`,
       };
     }
-    const candidates = bisectCandidates(ctx.graph, failing.tensor, { isFloat: (t) => isFloatTensor(ctx, t), alters: altersUnder(ctx.graph, quant.plan) });
+    const candidates = bisectCandidates(ctx.graph, failing.tensor, {
+      isFloat: (t) => isFloatTensor(ctx, t),
+      alters: altersUnder(ctx.graph, quant.plan),
+    });
     // Along the graph: scale-free SNR at what the failing output needs (app/compare-report.ts searchCriterion).
     const search = searchCriterion(criterion, failing.metrics);
     const observer = observingProber(prober, ctx.graph, candidates, search, options.onProbe);
     const found = await locateCulprit({
-      prober: observer, plan: quant.plan, output: failing.tensor, baseline, criterion: search, onProgress: options.onProgress, signal: options.signal,
+      prober: observer,
+      plan: quant.plan,
+      output: failing.tensor,
+      baseline,
+      criterion: search,
+      onProgress: options.onProgress,
+      signal: options.signal,
     });
     return bisectView(ctx, quant.plan, search, found, prober.quantRuns);
   } finally {
@@ -75,7 +93,11 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
  * before it, as the search narrows them) and each tapped tensor's metric and verdict.
  */
 function observingProber(
-  prober: Prober, graph: Graph, candidates: readonly BisectCandidate[], criterion: Criterion, onProbe: (p: ProbeView) => void,
+  prober: Prober,
+  graph: Graph,
+  candidates: readonly BisectCandidate[],
+  criterion: Criterion,
+  onProbe: (p: ProbeView) => void,
 ): Prober {
   const order = new Map(candidates.map((c, i) => [c.tensor, i]));
   const verdicts = new Map<number, boolean>([[candidates.length - 1, false]]);
@@ -93,8 +115,14 @@ function observingProber(
       if (at !== undefined) verdicts.set(at, pass);
       const node = graph.producer.get(t);
       onProbe({
-        step, range, tensor: t, node: node?.name ?? '', opType: node?.opType ?? 'input', metric: criterion.metric,
-        value: metricValue(m, criterion.metric), pass,
+        step,
+        range,
+        tensor: t,
+        node: node?.name ?? '',
+        opType: node?.opType ?? 'input',
+        metric: criterion.metric,
+        value: metricValue(m, criterion.metric),
+        pass,
         note: certificate ? (t === taps[taps.length - 1] ? 'culprit' : 'input') : undefined,
       });
     }
@@ -123,12 +151,14 @@ function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: 
   const node = ctx.graph.nodes.find((n) => n.name === found.culprit.node);
   const region = node ? promotionRegion(ctx.graph, plan, node) : null;
   const suggested: Override[] = region ? region.changes.map((c) => [c.node, c.to] as const) : [];
-  const inputs: MeasuredTensor[] = found.inputs.filter((i) => !i.identical && i.metrics).map((i) => ({ tensor: i.tensor, value: value(i.metrics as Metrics), pass: i.pass }));
+  const inputs: MeasuredTensor[] = found.inputs
+    .filter((i) => !i.identical && i.metrics)
+    .map((i) => ({ tensor: i.tensor, value: value(i.metrics as Metrics), pass: i.pass }));
   const certificate = {
     'inputs-pass': 'certified: its inputs pass and it fails',
     'inputs-identical': 'certified: its inputs cannot differ from the reference',
     'culprit-passed': 'uncertain: it passes once its inputs are tapped too',
-    'budget': `not certified: the run budget ran out${found.uncertain.length > 0 ? ` (${found.uncertain.length} earlier tensor(s) unmeasured)` : ''}`,
+    budget: `not certified: the run budget ran out${found.uncertain.length > 0 ? ` (${found.uncertain.length} earlier tensor(s) unmeasured)` : ''}`,
   }[found.certificate];
   const monotone = found.monotone ? '' : '; the error was not monotone, so the search went on upstream';
   return {

@@ -21,7 +21,12 @@ export interface JobEnv {
  * is computed (or read from the cache) by the first job and kept for the next ones: it depends
  * on the model, the calibration inputs and the profile, never on the plan.
  */
-export async function quantSetupFor(env: JobEnv, request: JobRequest, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<QuantSetup> {
+export async function quantSetupFor(
+  env: JobEnv,
+  request: JobRequest,
+  onEvent: (e: JobEvent) => void,
+  signal: AbortSignal,
+): Promise<QuantSetup> {
   const { session } = env;
   const plan = planWithEdits(session, request.edits);
   if (!env.calibration) {
@@ -33,7 +38,12 @@ export async function quantSetupFor(env: JobEnv, request: JobRequest, onEvent: (
 }
 
 /** Runs one job of the session: calls the app use-case and turns its result into what the screens show. */
-export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: JobEvent) => void, signal: AbortSignal): Promise<JobOutcome> {
+export async function executeJob(
+  env: JobEnv,
+  request: JobRequest,
+  onEvent: (e: JobEvent) => void,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
   const { session } = env;
   const ctx = session.ctx;
   if (ctx.inputsError) throw ctx.inputsError;
@@ -42,28 +52,56 @@ export async function executeJob(env: JobEnv, request: JobRequest, onEvent: (e: 
     case 'compare': {
       const taps = request.taps && request.taps.length > 0 ? request.taps.map(exactSpec) : undefined;
       const result = await compareOverEvaluation({
-        ctx, evaluation: session.evaluation, quant: setup, taps, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
-        maxMemory: session.options.quant.maxMemory, onProgress: onEvent, signal,
+        ctx,
+        evaluation: session.evaluation,
+        quant: setup,
+        taps,
+        metric: session.options.metric,
+        threshold: session.options.threshold,
+        peak: session.options.peak,
+        maxMemory: session.options.quant.maxMemory,
+        onProgress: onEvent,
+        signal,
       });
       for (const note of result.notes) onEvent({ type: 'log', level: 'warn', message: note });
       return { kind: 'compare', report: result.report, taps: request.taps ?? [] };
     }
     case 'emit': {
-      const result = await emitModel({ ctx, setup, evaluation: session.evaluation, outDir: session.options.emitDir, onProgress: onEvent, signal });
+      const result = await emitModel({
+        ctx,
+        setup,
+        evaluation: session.evaluation,
+        outDir: session.options.emitDir,
+        onProgress: onEvent,
+        signal,
+      });
       return { kind: 'emit', result: emitView(result) };
     }
     case 'bisect': {
       const result = await bisectForSession({
-        ctx, quant: setup, evaluation: session.evaluation, metric: session.options.metric, threshold: session.options.threshold, peak: session.options.peak,
-        maxMemory: session.options.quant.maxMemory, onProgress: onEvent,
-        onProbe: (probe) => onEvent({ type: 'probe', probe }), signal,
+        ctx,
+        quant: setup,
+        evaluation: session.evaluation,
+        metric: session.options.metric,
+        threshold: session.options.threshold,
+        peak: session.options.peak,
+        maxMemory: session.options.quant.maxMemory,
+        onProgress: onEvent,
+        onProbe: (probe) => onEvent({ type: 'probe', probe }),
+        signal,
       });
       return { kind: 'bisect', result };
     }
     case 'fix': {
       const result = await fixForSession({
-        ctx, quant: setup, evaluation: session.evaluation, target: session.options.target, peak: session.options.peak,
-        maxMemory: session.options.quant.maxMemory, onEvent, signal,
+        ctx,
+        quant: setup,
+        evaluation: session.evaluation,
+        target: session.options.target,
+        peak: session.options.peak,
+        maxMemory: session.options.quant.maxMemory,
+        onEvent,
+        signal,
       });
       return { kind: 'fix', result };
     }
@@ -75,7 +113,10 @@ function emitView(result: EmitResult): EmitView {
   const checks = [
     `${v.precision.nodes.length} node(s) read back at their planned precision`,
     `${v.outputs.length} output(s) identical to the quant backend's in a fresh onnxruntime session`,
-    ...result.metrics.map((o) => `${displayName(o.name, 40)} vs float: cosine ${o.metrics.cosine.toFixed(6)}, PSNR ${Number.isFinite(o.metrics.psnrDb) ? `${o.metrics.psnrDb.toFixed(1)} dB` : 'exact'}`),
+    ...result.metrics.map(
+      (o) =>
+        `${displayName(o.name, 40)} vs float: cosine ${o.metrics.cosine.toFixed(6)}, PSNR ${Number.isFinite(o.metrics.psnrDb) ? `${o.metrics.psnrDb.toFixed(1)} dB` : 'exact'}`,
+    ),
   ];
   return {
     files: [

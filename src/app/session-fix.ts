@@ -38,20 +38,41 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
       const kind = event.stage.slice('bisect'.length).trim();
       for (const item of event.detail.split(', ')) {
         const verdict = /\s(pass|FAIL)$/.exec(item);
-        probe({ tensor: verdict ? item.slice(0, verdict.index) : item, node: '', opType: kind === 'certificate' ? 'certify' : 'probe', value: null, pass: verdict ? verdict[1] === 'pass' : null });
+        probe({
+          tensor: verdict ? item.slice(0, verdict.index) : item,
+          node: '',
+          opType: kind === 'certificate' ? 'certify' : 'probe',
+          value: null,
+          pass: verdict ? verdict[1] === 'pass' : null,
+        });
       }
     } else if (event.type === 'log' && event.level === 'info') {
       const evaluation = /^(baseline|promotion|sensitivity|prune): (.*): target (met|missed) \((.*)\)$/.exec(event.message);
       if (evaluation) {
         const value = Number(evaluation[4].split(' ').pop());
-        probe({ tensor: `${evaluation[1]}: ${evaluation[2]}`, node: '', opType: 'evaluate', value: Number.isNaN(value) ? null : value, pass: evaluation[3] === 'met' });
+        probe({
+          tensor: `${evaluation[1]}: ${evaluation[2]}`,
+          node: '',
+          opType: 'evaluate',
+          value: Number.isNaN(value) ? null : value,
+          pass: evaluation[3] === 'met',
+        });
       } else if (event.message.startsWith('bisect: culprit')) {
         probe({ tensor: event.message.slice('bisect: '.length), node: '', opType: 'promote', value: null, pass: null });
         round += 1;
       }
     }
   };
-  const report = await fix({ ctx: options.ctx, quant: options.quant, evaluation: options.evaluation, target: options.target, peak: options.peak, maxMemory: options.maxMemory, onProgress, signal: options.signal });
+  const report = await fix({
+    ctx: options.ctx,
+    quant: options.quant,
+    evaluation: options.evaluation,
+    target: options.target,
+    peak: options.peak,
+    maxMemory: options.maxMemory,
+    onProgress,
+    signal: options.signal,
+  });
   return fixView(report);
 }
 
@@ -59,12 +80,17 @@ export function fixView(report: FixReport): FixView {
   const goal = parseGoal(report.target, '--target', report.peak);
   const overrides: Override[] = report.regions.flatMap((r) => r.changes.map((c) => [c.node, c.to] as const));
   const stop = {
-    met: 'target met', budget: 'promotion budget spent', 'nothing-to-promote': 'nothing left to promote',
+    met: 'target met',
+    budget: 'promotion budget spent',
+    'nothing-to-promote': 'nothing left to promote',
     unreachable: `out of reach: everything promoted gives ${report.reachable === null ? '?' : `${report.reachableMetric ?? ''} ${String(Number(report.reachable.toPrecision(4)))}`}`,
   }[report.stop];
   // The outputs in the metric of the condition furthest from holding on the worst of them.
   const bindings = report.outputs.map((o) => bindingCondition(o.metrics, goal));
-  const metric = bindings.reduce((w, b) => (b.margin < w.margin ? b : w), bindings[0] ?? { metric: goal.targets[0].metric, margin: Infinity }).metric;
+  const metric = bindings.reduce(
+    (w, b) => (b.margin < w.margin ? b : w),
+    bindings[0] ?? { metric: goal.targets[0].metric, margin: Infinity },
+  ).metric;
   return {
     metric,
     goal: report.target,
@@ -73,7 +99,11 @@ export function fixView(report: FixReport): FixView {
     promoted: report.promoted,
     macShare: report.cost.macShareAboveInt8,
     weightShare: report.cost.weightShareAboveInt8,
-    outputs: report.outputs.map((o) => ({ tensor: o.tensor, value: conditionValue(o.metrics, { metric, op: '>=', value: 0 }, report.peak), pass: o.pass })),
+    outputs: report.outputs.map((o) => ({
+      tensor: o.tensor,
+      value: conditionValue(o.metrics, { metric, op: '>=', value: 0 }, report.peak),
+      pass: o.pass,
+    })),
     summary: `${stop} after ${report.quantRuns} quant runs; ${report.pruned.length} region(s) pruned${report.lowered.length > 0 ? `, ${report.lowered.length} lowered to a16w8` : ''}; plan file ${displayName(report.plan)}`,
   };
 }

@@ -47,11 +47,12 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const profile = loadProfile(options.quant.profile ?? planFile?.profile ?? 'generic-int8');
   const basePlan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
   const evaluation = await evaluationContexts(ctx, options.eval);
-  const inputLabels = evaluation.length > 1
-    ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
-    : ctx.inputsError
-      ? ['no inputs yet (give --input, --calib or --shape)']
-      : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
+  const inputLabels =
+    evaluation.length > 1
+      ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
+      : ctx.inputsError
+        ? ['no inputs yet (give --input, --calib or --shape)']
+        : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
   return { options, ctx, profile, basePlan, inputLabels, evaluation };
 }
 

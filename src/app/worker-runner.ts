@@ -106,10 +106,14 @@ export function workerRunner(options: SessionOptions): JobRunner {
       const id = nextId++;
       return new Promise<JobOutcome>((resolve, reject) => {
         pending.set(id, { onEvent, resolve, reject });
-        signal.addEventListener('abort', () => {
-          const reason = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
-          w.postMessage({ type: 'cancel', id, reason } satisfies ToWorker);
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            const reason = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
+            w.postMessage({ type: 'cancel', id, reason } satisfies ToWorker);
+          },
+          { once: true },
+        );
         w.postMessage({ type: 'run', id, request } satisfies ToWorker);
       });
     },

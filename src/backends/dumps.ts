@@ -108,7 +108,8 @@ function scan(dir: string): string[] {
       const child = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory() && depth < MAX_DEPTH) walk(child, depth + 1);
       // Symbolic links to files count; links to directories are not followed (no cycles).
-      else if ((e.isFile() || (e.isSymbolicLink() && isFileTarget(path.join(dir, child)))) && tensorFormatOf(e.name) !== undefined) out.push(child);
+      else if ((e.isFile() || (e.isSymbolicLink() && isFileTarget(path.join(dir, child)))) && tensorFormatOf(e.name) !== undefined)
+        out.push(child);
     }
   };
   walk('', 0);
@@ -141,7 +142,8 @@ export class DumpsBackend implements Backend {
     for (const file of files) {
       const base = baseOf(file);
       const known = this.byBase.get(base);
-      if (known === undefined || rank(file) < rank(known) || (rank(file) === rank(known) && file.length < known.length)) this.byBase.set(base, file);
+      if (known === undefined || rank(file) < rank(known) || (rank(file) === rank(known) && file.length < known.length))
+        this.byBase.set(base, file);
       const a = parseAscend(path.basename(file));
       if (a) {
         const key = opKey(a.op, a.outputIndex);
@@ -175,7 +177,9 @@ export class DumpsBackend implements Backend {
     for (const [name, entry] of Object.entries(options.map ?? {})) {
       const file = typeof entry === 'string' ? entry : entry.file;
       if (!fs.existsSync(path.resolve(dir, file))) {
-        throw new UserError(`The dump map gives file '${displayName(file, 400)}' for tensor '${displayName(name)}', but it does not exist in '${displayName(dir, 400)}'.`);
+        throw new UserError(
+          `The dump map gives file '${displayName(file, 400)}' for tensor '${displayName(name)}', but it does not exist in '${displayName(dir, 400)}'.`,
+        );
       }
     }
     // In a run directory, the other side's files never stand in for this side's missing tensors.
@@ -275,7 +279,16 @@ export function listDumpTensors(dir: string): DumpFile[] {
     const format = tensorFormatOf(file) as TensorFormat;
     const e = listed.get(file);
     if (e) {
-      out.push({ file, format, tensor: e.name, exactName: true, backend: e.backend, node: e.node ?? undefined, dtype: e.dtype, shape: e.shape });
+      out.push({
+        file,
+        format,
+        tensor: e.name,
+        exactName: true,
+        backend: e.backend,
+        node: e.node ?? undefined,
+        dtype: e.dtype,
+        shape: e.shape,
+      });
       continue;
     }
     const a = format === 'npy' ? parseAscend(path.basename(file)) : undefined;
@@ -319,8 +332,13 @@ export function readDumpMap(file: string): DumpMap {
     const o = v as Record<string, unknown>;
     if (typeof o.file !== 'string') fail(key, "'file' is not a string");
     let dtype: DType | undefined;
-    if (o.dtype !== undefined) dtype = typeof o.dtype === 'string' ? parseDType(o.dtype) ?? fail(key, `'${displayName(String(o.dtype), 40)}' is not a dtype`) : fail(key, "'dtype' is not a string");
-    if (o.shape !== undefined && !(Array.isArray(o.shape) && o.shape.every((d) => Number.isSafeInteger(d) && d >= 0))) fail(key, "'shape' is not an array of non-negative integers");
+    if (o.dtype !== undefined)
+      dtype =
+        typeof o.dtype === 'string'
+          ? (parseDType(o.dtype) ?? fail(key, `'${displayName(String(o.dtype), 40)}' is not a dtype`))
+          : fail(key, "'dtype' is not a string");
+    if (o.shape !== undefined && !(Array.isArray(o.shape) && o.shape.every((d) => Number.isSafeInteger(d) && d >= 0)))
+      fail(key, "'shape' is not an array of non-negative integers");
     out[key] = { file: o.file as string, dtype, shape: o.shape as number[] | undefined };
   }
   return out;

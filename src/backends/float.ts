@@ -19,7 +19,10 @@ export class FloatBackend implements Backend {
   readonly kind = 'float' as const;
   private readonly cache: TapSessionCache;
 
-  private constructor(private readonly model: OnnxModel, options: FloatBackendOptions) {
+  private constructor(
+    private readonly model: OnnxModel,
+    options: FloatBackendOptions,
+  ) {
     const outputs = graphOf(model).outputs.map((o) => o.name);
     this.cache = new TapSessionCache(outputs, (taps) =>
       OrtSession.create(editModel(this.model, { addOutputs: taps }), {

@@ -124,7 +124,11 @@ export interface RemoteOutputMeta {
 export class RemoteSession {
   private on: OrtThread | null = null;
   private readonly id = nextSession++;
-  private names: { inputNames: string[]; outputNames: string[]; outputs: RemoteOutputMeta[] } = { inputNames: [], outputNames: [], outputs: [] };
+  private names: { inputNames: string[]; outputNames: string[]; outputs: RemoteOutputMeta[] } = {
+    inputNames: [],
+    outputNames: [],
+    outputs: [],
+  };
 
   private constructor(
     private readonly bytes: Uint8Array,
@@ -138,9 +142,15 @@ export class RemoteSession {
     return session;
   }
 
-  get inputNames(): readonly string[] { return this.names.inputNames; }
-  get outputNames(): readonly string[] { return this.names.outputNames; }
-  get outputMetadata(): readonly RemoteOutputMeta[] { return this.names.outputs; }
+  get inputNames(): readonly string[] {
+    return this.names.inputNames;
+  }
+  get outputNames(): readonly string[] {
+    return this.names.outputNames;
+  }
+  get outputMetadata(): readonly RemoteOutputMeta[] {
+    return this.names.outputs;
+  }
 
   /** The thread the session lives on, creating it there when it is new or its thread was retired. */
   private async ensure(): Promise<OrtThread> {

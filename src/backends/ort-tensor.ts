@@ -55,8 +55,11 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
   let data = t.data as unknown as TensorData;
   // float16 may arrive as a Float16Array on runtimes that have one; core keeps the raw bits.
   if (dtype === 'float16' && !(data instanceof Uint16Array)) {
-    data = new Uint16Array((data as unknown as { buffer: ArrayBuffer; byteOffset: number; length: number }).buffer,
-      (data as unknown as { byteOffset: number }).byteOffset, (data as unknown as { length: number }).length);
+    data = new Uint16Array(
+      (data as unknown as { buffer: ArrayBuffer; byteOffset: number; length: number }).buffer,
+      (data as unknown as { byteOffset: number }).byteOffset,
+      (data as unknown as { length: number }).length,
+    );
   }
   if (dtype === 'bool' && !(data instanceof Uint8Array)) data = Uint8Array.from(data as ArrayLike<number>);
   return makeTensor(dtype, t.dims.map(Number), data);
@@ -65,7 +68,7 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
 /** A core tensor as it crosses to the onnxruntime thread (ort-remote.ts): type string, dims, data (copied there). */
 export function toWireTensor(t: Tensor): WireTensor {
   const type = ortTypeOf(t.dtype);
-  return { type, dims: [...t.dims], data: type === 'string' ? [...(t.data as readonly string[])] : t.data as ArrayBufferView };
+  return { type, dims: [...t.dims], data: type === 'string' ? [...(t.data as readonly string[])] : (t.data as ArrayBufferView) };
 }
 
 /** A tensor back from the onnxruntime thread, as fromOrtTensor reads an onnxruntime tensor. */

@@ -13,17 +13,32 @@ export interface WireTensor {
 export type WireSessionOptions = Record<string, unknown>;
 
 export type ToOrt =
-  | { readonly type: 'create'; readonly id: number; readonly session: number; readonly bytes: Uint8Array; readonly options: WireSessionOptions | null }
-  | { readonly type: 'run'; readonly id: number; readonly session: number; readonly feeds: Record<string, WireTensor>; readonly fetches: string[] | null }
+  | {
+      readonly type: 'create';
+      readonly id: number;
+      readonly session: number;
+      readonly bytes: Uint8Array;
+      readonly options: WireSessionOptions | null;
+    }
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly session: number;
+      readonly feeds: Record<string, WireTensor>;
+      readonly fetches: string[] | null;
+    }
   | { readonly type: 'release'; readonly id: number; readonly session: number }
   /** End the thread once the messages before this one are done (a retired thread's last message). */
   | { readonly type: 'quit'; readonly id: number };
 
 export type FromOrt =
   | {
-    readonly type: 'created'; readonly id: number; readonly inputNames: string[]; readonly outputNames: string[];
-    readonly outputs: { readonly isTensor: boolean; readonly type: string }[];
-  }
+      readonly type: 'created';
+      readonly id: number;
+      readonly inputNames: string[];
+      readonly outputNames: string[];
+      readonly outputs: { readonly isTensor: boolean; readonly type: string }[];
+    }
   | { readonly type: 'ran'; readonly id: number; readonly outputs: Record<string, WireTensor> }
   | { readonly type: 'released'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };

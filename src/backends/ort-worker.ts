@@ -25,12 +25,13 @@ function fromOrt(t: ort.Tensor): { tensor: WireTensor; transfer: ArrayBuffer[] }
   if (Array.isArray(data)) return { tensor: { type: t.type, dims: [...t.dims].map(Number), data }, transfer: [] };
   const view = data as unknown as { buffer: ArrayBufferLike; byteOffset: number; byteLength: number; slice: () => typeof data };
   // The binding's arrays may view native memory or share a buffer: copy into a buffer of our own.
-  const own = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer
-    ? data
-    : (view.slice() as typeof data);
+  const own =
+    view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer
+      ? data
+      : (view.slice() as typeof data);
   return {
     tensor: { type: t.type, dims: [...t.dims].map(Number), data: own as WireTensor['data'] },
-    transfer: [((own as unknown as { buffer: ArrayBuffer }).buffer)],
+    transfer: [(own as unknown as { buffer: ArrayBuffer }).buffer],
   };
 }
 
@@ -40,12 +41,14 @@ async function handle(message: ToOrt): Promise<void> {
     switch (message.type) {
       case 'create': {
         // null: onnxruntime's defaults, with no options object at all (what a user's plain create gets).
-        const session = message.options === null
-          ? await ort.InferenceSession.create(message.bytes)
-          : await ort.InferenceSession.create(message.bytes, message.options);
+        const session =
+          message.options === null
+            ? await ort.InferenceSession.create(message.bytes)
+            : await ort.InferenceSession.create(message.bytes, message.options);
         sessions.set(message.session, session);
         reply({
-          type: 'created', id: message.id,
+          type: 'created',
+          id: message.id,
           inputNames: [...session.inputNames],
           outputNames: [...session.outputNames],
           outputs: session.outputMetadata.map((m) => ({ isTensor: m.isTensor, type: m.isTensor ? String(m.type) : '' })),

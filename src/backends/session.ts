@@ -105,7 +105,8 @@ export class OrtSession {
       const name = this.names.original(runtimeName);
       const t = feeds.get(name);
       if (!t) throw new UserError(`No value was given for the model input '${displayName(name)}' of ${this.label}.`);
-      if (!isOrtDType(t.dtype)) throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${displayName(name)}' of ${this.label}.`);
+      if (!isOrtDType(t.dtype))
+        throw new UserError(`onnxruntime-node cannot take the ${t.dtype} input '${displayName(name)}' of ${this.label}.`);
       ortFeeds[runtimeName] = toWireTensor(t);
     }
     const runtimeFetches = fetches?.map((name) => {
@@ -138,7 +139,9 @@ export class OrtSession {
     this.outputIndex ??= new Map(this.session.outputNames.map((n, i) => [n, i]));
     const meta = this.session.outputMetadata[this.outputIndex.get(runtimeName) ?? -1];
     if (meta?.isTensor && dtypeOfOrtType(meta.type) === undefined) {
-      throw new UserError(`onnxruntime-node cannot return the ${meta.type} tensor '${displayName(this.names.original(runtimeName))}' of ${this.label}.`);
+      throw new UserError(
+        `onnxruntime-node cannot return the ${meta.type} tensor '${displayName(this.names.original(runtimeName))}' of ${this.label}.`,
+      );
     }
   }
 
@@ -164,6 +167,8 @@ function firstLine(text: string): string {
 function refuseUnsafe(name: string, runtimeName: string, what: 'input' | 'tensor', label: string): void {
   const problem = runtimeNameProblem(runtimeName);
   if (problem !== undefined) {
-    throw new UserError(`The ${what} '${displayName(name)}' of ${label} has ${problem} in its name, which onnxruntime cannot take as an input or output name; rename it in the model.`);
+    throw new UserError(
+      `The ${what} '${displayName(name)}' of ${label} has ${problem} in its name, which onnxruntime cannot take as an input or output name; rename it in the model.`,
+    );
   }
 }

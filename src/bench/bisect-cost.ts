@@ -31,7 +31,11 @@ async function oneQuantRun(p: PreparedModel): Promise<number> {
   return ms;
 }
 
-export async function bisectCost(p: PreparedModel, reps: number, onStep: (what: string) => void): Promise<{ figures: Figure[]; detail: BisectRep[] }> {
+export async function bisectCost(
+  p: PreparedModel,
+  reps: number,
+  onStep: (what: string) => void,
+): Promise<{ figures: Figure[]; detail: BisectRep[] }> {
   const detail: BisectRep[] = [];
   await oneQuantRun(p); // warm-up: onnxruntime's first session in a process loads its kernels
   for (let r = 0; r < reps; r++) {
@@ -39,14 +43,23 @@ export async function bisectCost(p: PreparedModel, reps: number, onStep: (what: 
     let one = 0;
     let run: { value: BisectReport; ms: number } | null = null;
     const steps = [
-      async () => { one = await oneQuantRun(p); },
-      async () => { run = await timed(() => bisect({ ctx: p.ctx, quant: p.quant, metric: 'cosine', threshold: p.model.bisectThreshold })); },
+      async () => {
+        one = await oneQuantRun(p);
+      },
+      async () => {
+        run = await timed(() => bisect({ ctx: p.ctx, quant: p.quant, metric: 'cosine', threshold: p.model.bisectThreshold }));
+      },
     ];
     for (let k = 0; k < steps.length; k++) await steps[(k + r) % steps.length]();
     const { value, ms } = run as unknown as { value: BisectReport; ms: number };
     detail.push({
-      ms, oneRunMs: one, quantRuns: value.quantRuns, runBudget: value.runBudget, candidates: value.candidates,
-      culprit: value.culprit?.node ?? null, monotone: value.monotone,
+      ms,
+      oneRunMs: one,
+      quantRuns: value.quantRuns,
+      runBudget: value.runBudget,
+      candidates: value.candidates,
+      culprit: value.culprit?.node ?? null,
+      monotone: value.monotone,
     });
   }
   const id = p.model.id;
@@ -54,14 +67,33 @@ export async function bisectCost(p: PreparedModel, reps: number, onStep: (what: 
   const budget = detail[0]?.runBudget ?? 0;
   const culprit = detail[0]?.culprit;
   const figures = [
-    figure({
-      id: `bisect.${id}.runs`, section, model: id, label: `quant runs (N=${detail[0]?.candidates ?? 0}, budget ⌈log2 N⌉+2 = ${budget})`, unit: 'runs',
-      target: { comparator: '<=', value: budget, source: 'DESIGN.md §8', on: 'worst' },
-      note: `threshold cosine ${p.model.bisectThreshold}; culprit ${culprit ?? 'none (the output passes)'}`,
-    }, detail.map((d) => d.quantRuns)),
-    figure({ id: `bisect.${id}.time`, section, model: id, label: 'bisect wall time', unit: 's' }, detail.map((d) => d.ms / 1000)),
-    figure({ id: `bisect.${id}.one-run`, section, model: id, label: 'one quant run (QDQ build, session, run)', unit: 's' }, detail.map((d) => d.oneRunMs / 1000)),
-    figure({ id: `bisect.${id}.ratio`, section, model: id, label: 'bisect / one quant run', unit: 'x' }, ratios(detail.map((d) => d.ms), detail.map((d) => d.oneRunMs))),
+    figure(
+      {
+        id: `bisect.${id}.runs`,
+        section,
+        model: id,
+        label: `quant runs (N=${detail[0]?.candidates ?? 0}, budget ⌈log2 N⌉+2 = ${budget})`,
+        unit: 'runs',
+        target: { comparator: '<=', value: budget, source: 'DESIGN.md §8', on: 'worst' },
+        note: `threshold cosine ${p.model.bisectThreshold}; culprit ${culprit ?? 'none (the output passes)'}`,
+      },
+      detail.map((d) => d.quantRuns),
+    ),
+    figure(
+      { id: `bisect.${id}.time`, section, model: id, label: 'bisect wall time', unit: 's' },
+      detail.map((d) => d.ms / 1000),
+    ),
+    figure(
+      { id: `bisect.${id}.one-run`, section, model: id, label: 'one quant run (QDQ build, session, run)', unit: 's' },
+      detail.map((d) => d.oneRunMs / 1000),
+    ),
+    figure(
+      { id: `bisect.${id}.ratio`, section, model: id, label: 'bisect / one quant run', unit: 'x' },
+      ratios(
+        detail.map((d) => d.ms),
+        detail.map((d) => d.oneRunMs),
+      ),
+    ),
   ];
   return { figures, detail };
 }

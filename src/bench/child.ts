@@ -28,13 +28,17 @@ export function peakRssMethod(): 'gnu-time' | 'probe' {
 }
 
 /** Runs `node <args>` (a script and its arguments) and measures it. */
-export async function runNode(args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ChildResult> {
+export async function runNode(
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ChildResult> {
   const dir = mkdtempSync(join(tmpdir(), 'qs-bench-rss-'));
   const rssFile = join(dir, 'maxrss');
   const via = peakRssMethod();
-  const [command, argv] = via === 'gnu-time'
-    ? [GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]]
-    : [process.execPath, ['--import', PROBE, ...args]];
+  const [command, argv] =
+    via === 'gnu-time'
+      ? [GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, ...args]]
+      : [process.execPath, ['--import', PROBE, ...args]];
   const env = { ...process.env, ...options.env, ...(via === 'probe' ? { QS_BENCH_RSS_FILE: rssFile } : {}) };
   const start = nowMs();
   try {
@@ -42,8 +46,12 @@ export async function runNode(args: readonly string[], options: { cwd: string; e
       const child = spawn(command, argv, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       const timer = options.timeoutMs === undefined ? null : setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
       child.on('error', reject);
       child.on('close', (c, signal) => {
@@ -61,7 +69,10 @@ export async function runNode(args: readonly string[], options: { cwd: string; e
 /** Both methods write kilobytes. GNU time may add a line about a non-zero exit first: take the last number. */
 function readRss(file: string): number | null {
   if (!existsSync(file)) return null;
-  const numbers = readFileSync(file, 'utf8').trim().split(/\s+/).filter((w) => /^\d+$/.test(w));
+  const numbers = readFileSync(file, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => /^\d+$/.test(w));
   const kb = numbers.length > 0 ? Number(numbers[numbers.length - 1]) : Number.NaN;
   return Number.isFinite(kb) ? kb * 1024 : null;
 }

@@ -57,7 +57,7 @@ export async function measureFloor(p: PreparedModel, maxMemory = DEFAULT_MAX_MEM
   let readMs = 0;
   let bytes = 0;
   let checksum = 0;
-  let sessionsMs = 0;
+  let sessionsMs: number;
   try {
     const s = nowMs();
     await float.prepare(taps);
@@ -95,9 +95,16 @@ export interface CompareRun {
 
 /** One compareModel over every tensor (`--taps @all`), with or without the own-error and achievable runs. */
 export async function measureCompare(p: PreparedModel, extras: boolean, maxMemory?: number): Promise<CompareRun> {
-  const { value, ms } = await timed(() => compareModel({
-    ctx: p.ctx, quant: p.quant, taps: ['@all'], maxMemory, own: extras, achievable: extras,
-  }));
+  const { value, ms } = await timed(() =>
+    compareModel({
+      ctx: p.ctx,
+      quant: p.quant,
+      taps: ['@all'],
+      maxMemory,
+      own: extras,
+      achievable: extras,
+    }),
+  );
   return { ms, timings: value.timings, groups: value.groups };
 }
 
@@ -121,10 +128,18 @@ export async function compareVsFloor(p: PreparedModel, reps: number, onStep: (wh
   // One untimed warm-up of the floor: the first session in a process loads onnxruntime's kernels.
   await measureFloor(p);
   const steps: (() => Promise<void>)[] = [
-    async () => { full.push(await measureCompare(p, true)); },
-    async () => { plain.push(await measureCompare(p, false)); },
-    async () => { floor.push(await measureFloor(p)); },
-    async () => { floorOneGroup.push(await measureFloor(p, Number.MAX_SAFE_INTEGER)); },
+    async () => {
+      full.push(await measureCompare(p, true));
+    },
+    async () => {
+      plain.push(await measureCompare(p, false));
+    },
+    async () => {
+      floor.push(await measureFloor(p));
+    },
+    async () => {
+      floorOneGroup.push(await measureFloor(p, Number.MAX_SAFE_INTEGER));
+    },
   ];
   for (let r = 0; r < reps; r++) {
     onStep(`${p.model.id} repetition ${r + 1}/${reps}`);
@@ -136,19 +151,54 @@ export async function compareVsFloor(p: PreparedModel, reps: number, onStep: (wh
   const target = { comparator: '<=' as const, value: 1.3, source: 'DESIGN.md §8' };
   const isTarget = id === 'udnie';
   const figures = [
-    figure({ id: `compare.${id}.floor`, section, model: id, label: 'floor: float + quant runs, same taps, one read', unit: 's' }, floorMs.map((m) => m / 1000)),
-    figure({ id: `compare.${id}.plain`, section, model: id, label: 'compare @all --no-own --no-achievable', unit: 's' }, plain.map((c) => c.ms / 1000)),
-    figure({ id: `compare.${id}.full`, section, model: id, label: 'compare @all (own error, achievable)', unit: 's' }, full.map((c) => c.ms / 1000)),
-    figure({
-      id: `compare.${id}.ratio-plain`, section, model: id, label: 'plain compare / floor', unit: 'x',
-      target: isTarget ? target : null,
-      note: isTarget ? 'the target applies to this ratio: the floor has no own-error or achievable run' : undefined,
-    }, ratios(plain.map((c) => c.ms), floorMs)),
-    figure({ id: `compare.${id}.ratio-full`, section, model: id, label: 'full compare / floor', unit: 'x' }, ratios(full.map((c) => c.ms), floorMs)),
-    figure({
-      id: `compare.${id}.ratio-plain-one-group`, section, model: id, label: 'plain compare / floor in one group (one run per backend)', unit: 'x',
-      note: 'what the memory grouping costs: the floor with every tap in a single run of each backend',
-    }, ratios(plain.map((c) => c.ms), floorOneGroup.map((f) => f.totalMs))),
+    figure(
+      { id: `compare.${id}.floor`, section, model: id, label: 'floor: float + quant runs, same taps, one read', unit: 's' },
+      floorMs.map((m) => m / 1000),
+    ),
+    figure(
+      { id: `compare.${id}.plain`, section, model: id, label: 'compare @all --no-own --no-achievable', unit: 's' },
+      plain.map((c) => c.ms / 1000),
+    ),
+    figure(
+      { id: `compare.${id}.full`, section, model: id, label: 'compare @all (own error, achievable)', unit: 's' },
+      full.map((c) => c.ms / 1000),
+    ),
+    figure(
+      {
+        id: `compare.${id}.ratio-plain`,
+        section,
+        model: id,
+        label: 'plain compare / floor',
+        unit: 'x',
+        target: isTarget ? target : null,
+        note: isTarget ? 'the target applies to this ratio: the floor has no own-error or achievable run' : undefined,
+      },
+      ratios(
+        plain.map((c) => c.ms),
+        floorMs,
+      ),
+    ),
+    figure(
+      { id: `compare.${id}.ratio-full`, section, model: id, label: 'full compare / floor', unit: 'x' },
+      ratios(
+        full.map((c) => c.ms),
+        floorMs,
+      ),
+    ),
+    figure(
+      {
+        id: `compare.${id}.ratio-plain-one-group`,
+        section,
+        model: id,
+        label: 'plain compare / floor in one group (one run per backend)',
+        unit: 'x',
+        note: 'what the memory grouping costs: the floor with every tap in a single run of each backend',
+      },
+      ratios(
+        plain.map((c) => c.ms),
+        floorOneGroup.map((f) => f.totalMs),
+      ),
+    ),
   ];
   return { figures, detail: { full, plain, floor, floorOneGroup } };
 }

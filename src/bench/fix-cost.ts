@@ -21,7 +21,12 @@ export interface FixRep {
   readonly macShare: number;
 }
 
-export async function fixCost(p: PreparedModel, target: string, reps: number, onStep: (what: string) => void): Promise<{ figures: Figure[]; detail: FixRep[] }> {
+export async function fixCost(
+  p: PreparedModel,
+  target: string,
+  reps: number,
+  onStep: (what: string) => void,
+): Promise<{ figures: Figure[]; detail: FixRep[] }> {
   const detail: FixRep[] = [];
   const planOut = join(tmpdir(), `quantscope-bench-${p.model.id}.fix-plan.json`);
   for (let r = 0; r < reps; r++) {
@@ -29,29 +34,59 @@ export async function fixCost(p: PreparedModel, target: string, reps: number, on
     let compareMs = 0;
     let run: { value: FixReport; ms: number } | null = null;
     const steps = [
-      async () => { compareMs = (await timed(() => compareModel({ ctx: p.ctx, quant: p.quant }))).ms; },
-      async () => { run = await timed(() => fix({ ctx: p.ctx, quant: p.quant, target, planOut })); },
+      async () => {
+        compareMs = (await timed(() => compareModel({ ctx: p.ctx, quant: p.quant }))).ms;
+      },
+      async () => {
+        run = await timed(() => fix({ ctx: p.ctx, quant: p.quant, target, planOut }));
+      },
     ];
     for (let k = 0; k < steps.length; k++) await steps[(k + r) % steps.length]();
     const { value, ms } = run as unknown as { value: FixReport; ms: number };
     detail.push({
-      ms, compareMs, quantRuns: value.quantRuns, met: value.met, stop: value.stop,
-      promoted: value.promoted.length, macShare: value.cost.macShareAboveInt8,
+      ms,
+      compareMs,
+      quantRuns: value.quantRuns,
+      met: value.met,
+      stop: value.stop,
+      promoted: value.promoted.length,
+      macShare: value.cost.macShareAboveInt8,
     });
   }
   const id = p.model.id;
   const section = 'fix';
   const d = detail[0];
-  const note = d ? `target ${target}: ${d.met ? 'met' : `missed (${d.stop})`} with ${d.promoted} node(s) promoted, ${(100 * d.macShare).toFixed(1)}% of MACs above INT8, ${d.quantRuns} quant runs` : '';
+  const note = d
+    ? `target ${target}: ${d.met ? 'met' : `missed (${d.stop})`} with ${d.promoted} node(s) promoted, ${(100 * d.macShare).toFixed(1)}% of MACs above INT8, ${d.quantRuns} quant runs`
+    : '';
   return {
     figures: [
-      figure({ id: `fix.${id}.time`, section, model: id, label: 'fix wall time', unit: 's', note }, detail.map((x) => x.ms / 1000)),
-      figure({ id: `fix.${id}.compare`, section, model: id, label: 'one compare (every tap, own error, achievable)', unit: 's' }, detail.map((x) => x.compareMs / 1000)),
-      figure({
-        id: `fix.${id}.ratio`, section, model: id, label: 'fix / one compare', unit: 'x',
-        target: { comparator: '<=', value: 10, source: 'DESIGN.md §8', on: 'median' },
-      }, ratios(detail.map((x) => x.ms), detail.map((x) => x.compareMs))),
-      figure({ id: `fix.${id}.runs`, section, model: id, label: 'fix quant runs', unit: 'runs' }, detail.map((x) => x.quantRuns)),
+      figure(
+        { id: `fix.${id}.time`, section, model: id, label: 'fix wall time', unit: 's', note },
+        detail.map((x) => x.ms / 1000),
+      ),
+      figure(
+        { id: `fix.${id}.compare`, section, model: id, label: 'one compare (every tap, own error, achievable)', unit: 's' },
+        detail.map((x) => x.compareMs / 1000),
+      ),
+      figure(
+        {
+          id: `fix.${id}.ratio`,
+          section,
+          model: id,
+          label: 'fix / one compare',
+          unit: 'x',
+          target: { comparator: '<=', value: 10, source: 'DESIGN.md §8', on: 'median' },
+        },
+        ratios(
+          detail.map((x) => x.ms),
+          detail.map((x) => x.compareMs),
+        ),
+      ),
+      figure(
+        { id: `fix.${id}.runs`, section, model: id, label: 'fix quant runs', unit: 'runs' },
+        detail.map((x) => x.quantRuns),
+      ),
     ],
     detail,
   };

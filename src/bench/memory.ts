@@ -39,11 +39,29 @@ export async function memoryFigures(p: PreparedModel, options: MemoryOptions): P
   const id = p.model.id;
   const env = { QUANTSCOPE_CACHE: options.cache };
   const compareArgs = (budget: string): string[] => [
-    CLI, 'compare', p.model.path, ...p.model.inputArgs, '--calibration', p.calibrationFile, '--taps', '@all', '--max-memory', budget, '--json', '--quiet',
+    CLI,
+    'compare',
+    p.model.path,
+    ...p.model.inputArgs,
+    '--calibration',
+    p.calibrationFile,
+    '--taps',
+    '@all',
+    '--max-memory',
+    budget,
+    '--json',
+    '--quiet',
   ];
   const naiveArgs = (taps: 'all' | 'none'): string[] => {
     const i = inputOptions(p.model);
-    const args: NaiveRunArgs = { modelPath: p.model.path, inputs: i.inputs ?? [], preprocess: i.preprocess, calibrationFile: p.calibrationFile, backends: 'both', taps };
+    const args: NaiveRunArgs = {
+      modelPath: p.model.path,
+      inputs: i.inputs ?? [],
+      preprocess: i.preprocess,
+      calibrationFile: p.calibrationFile,
+      backends: 'both',
+      taps,
+    };
     return [join(REPO, 'dist', 'bench', 'naive-run.js'), JSON.stringify(args)];
   };
   const defaultBudget = `${DEFAULT_MAX_MEMORY / MB}MB`;
@@ -64,30 +82,74 @@ export async function memoryFigures(p: PreparedModel, options: MemoryOptions): P
     }
   }
   const section = 'memory';
-  const label = (b: string): string => b === ONE_GROUP ? 'one group (--max-memory 64GB)' : `--max-memory ${b}${b === defaultBudget ? ' (default)' : ''}`;
+  const label = (b: string): string =>
+    b === ONE_GROUP ? 'one group (--max-memory 64GB)' : `--max-memory ${b}${b === defaultBudget ? ' (default)' : ''}`;
   const figures: Figure[] = [
-    figure({ id: `memory.${id}.untapped`, section, model: id, label: 'peak RSS, float + quant runs without taps (baseline)', unit: 'MB' }, rss.get('untapped') ?? []),
-    figure({ id: `memory.${id}.naive`, section, model: id, label: 'peak RSS, naive run: every tensor an output, float + quant held', unit: 'MB' }, rss.get('naive') ?? []),
+    figure(
+      { id: `memory.${id}.untapped`, section, model: id, label: 'peak RSS, float + quant runs without taps (baseline)', unit: 'MB' },
+      rss.get('untapped') ?? [],
+    ),
+    figure(
+      {
+        id: `memory.${id}.naive`,
+        section,
+        model: id,
+        label: 'peak RSS, naive run: every tensor an output, float + quant held',
+        unit: 'MB',
+      },
+      rss.get('naive') ?? [],
+    ),
   ];
   for (const b of budgets) {
-    figures.push(figure({ id: `memory.${id}.compare-${b}`, section, model: id, label: `peak RSS, compare @all ${label(b)}`, unit: 'MB' }, rss.get(b) ?? []));
+    figures.push(
+      figure(
+        { id: `memory.${id}.compare-${b}`, section, model: id, label: `peak RSS, compare @all ${label(b)}`, unit: 'MB' },
+        rss.get(b) ?? [],
+      ),
+    );
   }
   const base = rss.get('untapped') ?? [];
   for (const b of budgets.filter((x) => x !== ONE_GROUP)) {
     const bytes = parseSize(b);
     const over = (rss.get(b) ?? []).map((v, i) => v - base[i]);
-    figures.push(figure({
-      id: `memory.${id}.over-baseline-${b}`, section, model: id, label: `compare ${label(b)}: peak RSS above the baseline`, unit: 'MB',
-      target: b === defaultBudget && id === 'udnie' ? { comparator: '<=', value: bytes / MB, source: 'DESIGN.md §8 (within the budget)' } : null,
-    }, over));
+    figures.push(
+      figure(
+        {
+          id: `memory.${id}.over-baseline-${b}`,
+          section,
+          model: id,
+          label: `compare ${label(b)}: peak RSS above the baseline`,
+          unit: 'MB',
+          target:
+            b === defaultBudget && id === 'udnie'
+              ? { comparator: '<=', value: bytes / MB, source: 'DESIGN.md §8 (within the budget)' }
+              : null,
+        },
+        over,
+      ),
+    );
   }
   const naive = rss.get('naive') ?? [];
-  figures.push(figure({
-    id: `memory.${id}.ratio-naive`, section, model: id, label: 'compare (default budget) peak / naive peak', unit: 'x',
-    target: id === 'udnie' ? { comparator: '<=', value: 1, source: 'DESIGN.md §8 (well under the naive run)' } : null,
-  }, (rss.get(defaultBudget) ?? []).map((v, i) => v / naive[i])));
+  figures.push(
+    figure(
+      {
+        id: `memory.${id}.ratio-naive`,
+        section,
+        model: id,
+        label: 'compare (default budget) peak / naive peak',
+        unit: 'x',
+        target: id === 'udnie' ? { comparator: '<=', value: 1, source: 'DESIGN.md §8 (well under the naive run)' } : null,
+      },
+      (rss.get(defaultBudget) ?? []).map((v, i) => v / naive[i]),
+    ),
+  );
   for (const b of budgets) {
-    figures.push(figure({ id: `memory.${id}.wall-${b}`, section, model: id, label: `CLI wall time, compare @all ${label(b)}`, unit: 's' }, wall.get(b) ?? []));
+    figures.push(
+      figure(
+        { id: `memory.${id}.wall-${b}`, section, model: id, label: `CLI wall time, compare @all ${label(b)}`, unit: 's' },
+        wall.get(b) ?? [],
+      ),
+    );
   }
   return { figures, method: peakRssMethod() === 'gnu-time' ? '/usr/bin/time -f %M' : 'process.resourceUsage().maxRSS at exit' };
 }

@@ -64,11 +64,19 @@ export function metricsThroughput(options: ThroughputOptions): Figure[] {
       perCpu.push(mb / ((cpuMs() - u) / 1000));
       perWall.push(mb / ((nowMs() - w) / 1000));
     }
-    figures.push(figure({
-      id: `metrics.${c.key}.cpu`, section: 'metrics', label: `${c.label}, per CPU-second`, unit: 'MB/s',
-      target: { comparator: '>=', value: 500, source: 'DESIGN.md §8' },
-      note: `float32 ${shape}, ${mb.toFixed(0)} MB of reference+test per call`,
-    }, perCpu));
+    figures.push(
+      figure(
+        {
+          id: `metrics.${c.key}.cpu`,
+          section: 'metrics',
+          label: `${c.label}, per CPU-second`,
+          unit: 'MB/s',
+          target: { comparator: '>=', value: 500, source: 'DESIGN.md §8' },
+          note: `float32 ${shape}, ${mb.toFixed(0)} MB of reference+test per call`,
+        },
+        perCpu,
+      ),
+    );
     figures.push(figure({ id: `metrics.${c.key}.wall`, section: 'metrics', label: `${c.label}, per wall second`, unit: 'MB/s' }, perWall));
   }
   return figures;

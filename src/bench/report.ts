@@ -57,13 +57,20 @@ function round2(x: number): number {
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
   switch (unit) {
-    case 'x': return value.toFixed(2);
-    case 's': return value >= 100 ? value.toFixed(0) : value.toFixed(2);
-    case 'ms': return value.toFixed(0);
-    case 'MB': return value.toFixed(0);
-    case 'MB/s': return value.toFixed(0);
-    case 'runs': return Number.isInteger(value) ? String(value) : value.toFixed(1);
-    default: return value.toPrecision(3);
+    case 'x':
+      return value.toFixed(2);
+    case 's':
+      return value >= 100 ? value.toFixed(0) : value.toFixed(2);
+    case 'ms':
+      return value.toFixed(0);
+    case 'MB':
+      return value.toFixed(0);
+    case 'MB/s':
+      return value.toFixed(0);
+    case 'runs':
+      return Number.isInteger(value) ? String(value) : value.toFixed(1);
+    default:
+      return value.toPrecision(3);
   }
 }
 
@@ -84,8 +91,14 @@ export function figureTable(figures: readonly Figure[], width = 120): string {
   });
   for (const f of figures) {
     table.push([
-      f.section, f.model ?? '', f.label, f.unit, formatValue(f.median, f.unit),
-      `${formatValue(f.min, f.unit)}–${formatValue(f.max, f.unit)}`, String(f.samples.length), targetText(f),
+      f.section,
+      f.model ?? '',
+      f.label,
+      f.unit,
+      formatValue(f.median, f.unit),
+      `${formatValue(f.min, f.unit)}–${formatValue(f.max, f.unit)}`,
+      String(f.samples.length),
+      targetText(f),
     ]);
   }
   return table.toString();
@@ -96,7 +109,9 @@ export function figureMarkdown(figures: readonly Figure[]): string {
   const lines = ['| section | model | figure | median | min–max (n) | target |', '|---|---|---|---:|---:|---|'];
   for (const f of figures) {
     const unit = f.unit === 'x' ? 'x' : ` ${f.unit}`;
-    lines.push(`| ${f.section} | ${f.model ?? ''} | ${f.label} | ${formatValue(f.median, f.unit)}${unit} | ${formatValue(f.min, f.unit)}–${formatValue(f.max, f.unit)} (${f.samples.length}) | ${targetText(f)} |`);
+    lines.push(
+      `| ${f.section} | ${f.model ?? ''} | ${f.label} | ${formatValue(f.median, f.unit)}${unit} | ${formatValue(f.min, f.unit)}–${formatValue(f.max, f.unit)} (${f.samples.length}) | ${targetText(f)} |`,
+    );
   }
   return lines.join('\n');
 }

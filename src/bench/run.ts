@@ -57,7 +57,10 @@ function settings(argv: readonly string[]): Settings {
   });
   const list = (text: string | undefined): Section[] | undefined => {
     if (text === undefined) return undefined;
-    const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const names = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = names.find((n) => !(SECTIONS as readonly string[]).includes(n));
     if (bad !== undefined) throw new Error(`unknown section '${bad}'; the sections are ${SECTIONS.join(', ')}`);
     return names as Section[];
@@ -94,11 +97,15 @@ async function main(): Promise<number> {
     const t = Math.round((nowMs() - started) / 1000);
     return `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
   };
-  const log = (line: string): void => { process.stderr.write(`[${stamp()}] ${line}\n`); };
+  const log = (line: string): void => {
+    process.stderr.write(`[${stamp()}] ${line}\n`);
+  };
   const machine = machineFacts();
   const loadBefore = loadAverage();
   log(`quantscope ${machine.quantscope} (${machine.commit ?? 'no commit'}), Node ${machine.node}, onnxruntime-node ${machine.onnxruntime}`);
-  log(`${machine.cores} cores (${machine.cpuModel}), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GB; load average ${loadBefore.join(' ')}`);
+  log(
+    `${machine.cores} cores (${machine.cpuModel}), ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GB; load average ${loadBefore.join(' ')}`,
+  );
 
   const skips: Skip[] = [];
   const udnie = udnieModel(s.shared);
@@ -109,7 +116,10 @@ async function main(): Promise<number> {
     heavy = demoModel();
     models.push(heavy);
   } else if ('missing' in udnie) {
-    skips.push({ section: 'udnie', reason: `${udnie.missing} is absent: every udnie measurement is skipped (the demo model stands in for memory and the TUI run)` });
+    skips.push({
+      section: 'udnie',
+      reason: `${udnie.missing} is absent: every udnie measurement is skipped (the demo model stands in for memory and the TUI run)`,
+    });
     heavy = demoModel();
     models.push(heavy, wideModel());
   } else {
@@ -144,7 +154,13 @@ async function main(): Promise<number> {
       error = e instanceof Error ? e.message : String(e);
       log(`${section} FAILED: ${error}`);
     }
-    sections.push({ section, seconds: Math.round(nowMs() - t0) / 1000, loadBefore: before, loadAfter: loadAverage(), ...(error ? { error } : {}) });
+    sections.push({
+      section,
+      seconds: Math.round(nowMs() - t0) / 1000,
+      loadBefore: before,
+      loadAfter: loadAverage(),
+      ...(error ? { error } : {}),
+    });
   };
 
   await run('metrics', async (step) => {
@@ -153,7 +169,7 @@ async function main(): Promise<number> {
     figures.push(...metricsThroughput({ dims, reps: s.quick ? 2 : 7 }));
   });
   await run('startup', async (step) => {
-    figures.push(...await startup(models, s.quick ? 1 : 5, step));
+    figures.push(...(await startup(models, s.quick ? 1 : 5, step)));
   });
   await run('tui', async (step) => {
     if (!Tmux.available()) {
@@ -163,14 +179,20 @@ async function main(): Promise<number> {
     }
     const p = await prepare(heavy);
     const r = await tuiResponsiveness({
-      firstFrame: wideModel(), firstFrameReps: s.quick ? 1 : 5,
-      run: { model: heavy, calibrationFile: p.calibrationFile }, keypresses: s.quick ? 3 : 12,
-      cache: s.cache, onStep: step,
+      firstFrame: wideModel(),
+      firstFrameReps: s.quick ? 1 : 5,
+      run: { model: heavy, calibrationFile: p.calibrationFile },
+      keypresses: s.quick ? 3 : 12,
+      cache: s.cache,
+      onStep: step,
     });
     figures.push(...r.figures);
     step('first frame in-process (fake 80x24 terminal)');
-    figures.push(...await inProcessFirstFrame(wideModel(), s.quick ? 1 : 5, 1000));
-    detail.tui = { method: 'real binary in tmux 80x24, screen polled with capture-pane; plus runTui in-process into a fake terminal', ...r.detail };
+    figures.push(...(await inProcessFirstFrame(wideModel(), s.quick ? 1 : 5, 1000)));
+    detail.tui = {
+      method: 'real binary in tmux 80x24, screen polled with capture-pane; plus runTui in-process into a fake terminal',
+      ...r.detail,
+    };
   });
 
   await run('compare', async (step) => {
@@ -200,7 +222,10 @@ async function main(): Promise<number> {
   });
   await run('memory', async (step) => {
     const r = await memoryFigures(await prepare(heavy), {
-      reps: s.memoryReps, budgets: s.quick ? [] : ['128MB', '1GB'], cache: s.cache, onStep: step,
+      reps: s.memoryReps,
+      budgets: s.quick ? [] : ['128MB', '1GB'],
+      cache: s.cache,
+      onStep: step,
     });
     figures.push(...r.figures);
     detail.memory = { method: r.method };
@@ -226,7 +251,9 @@ async function main(): Promise<number> {
   for (const line of skipLines(skips)) process.stdout.write(`${line}\n`);
   const failed = sections.filter((x) => x.error);
   for (const f of failed) process.stdout.write(`FAILED ${f.section}: ${f.error}\n`);
-  process.stdout.write(`load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${seconds.toFixed(0)} s; wrote ${s.out}\n`);
+  process.stdout.write(
+    `load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${seconds.toFixed(0)} s; wrote ${s.out}\n`,
+  );
   return failed.length > 0 ? 1 : 0;
 }
 

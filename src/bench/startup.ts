@@ -17,10 +17,17 @@ export async function startup(models: readonly BenchModel[], reps: number, onSte
     return ms;
   };
   onStep('--version');
-  const figures = [figure({ id: 'startup.version', section: 'startup', label: 'quantscope --version', unit: 'ms' }, await measure(['--version']))];
+  const figures = [
+    figure({ id: 'startup.version', section: 'startup', label: 'quantscope --version', unit: 'ms' }, await measure(['--version'])),
+  ];
   for (const m of models) {
     onStep(`inspect ${m.id}`);
-    figures.push(figure({ id: `startup.inspect.${m.id}`, section: 'startup', model: m.id, label: 'quantscope inspect', unit: 'ms' }, await measure(['inspect', m.path])));
+    figures.push(
+      figure(
+        { id: `startup.inspect.${m.id}`, section: 'startup', model: m.id, label: 'quantscope inspect', unit: 'ms' },
+        await measure(['inspect', m.path]),
+      ),
+    );
   }
   return figures;
 }

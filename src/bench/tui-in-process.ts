@@ -38,8 +38,11 @@ export async function inProcessFirstFrame(model: BenchModel, reps: number, nodes
       });
     });
     const done = runTui({
-      session, runner: inProcessRunner(session), signal: ended.signal,
-      stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
+      session,
+      runner: inProcessRunner(session),
+      signal: ended.signal,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
     });
     await Promise.race([shown, done]);
     ended.abort();
@@ -51,7 +54,19 @@ export async function inProcessFirstFrame(model: BenchModel, reps: number, nodes
     }
   }
   return [
-    figure({ id: 'tui.open-session', section: 'tui', model: model.id, label: 'in-process: open the session (read, infer shapes)', unit: 'ms' }, opens),
-    figure({ id: 'tui.render-first-frame', section: 'tui', model: model.id, label: 'in-process: loaded session to first frame written', unit: 'ms' }, frames),
+    figure(
+      { id: 'tui.open-session', section: 'tui', model: model.id, label: 'in-process: open the session (read, infer shapes)', unit: 'ms' },
+      opens,
+    ),
+    figure(
+      {
+        id: 'tui.render-first-frame',
+        section: 'tui',
+        model: model.id,
+        label: 'in-process: loaded session to first frame written',
+        unit: 'ms',
+      },
+      frames,
+    ),
   ];
 }

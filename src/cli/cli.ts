@@ -40,10 +40,17 @@ export function oneSentence(message: string): string {
   const choice = /^Invalid values:\s*Argument: ([^,]+), Given: (.*), Choices: (.*)$/s.exec(message.trim());
   if (choice) {
     const given = choice[2].trim().replace(/^"(.*)"$/, '$1');
-    const choices = choice[3].split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')).join(', ');
+    const choices = choice[3]
+      .split(',')
+      .map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
+      .join(', ');
     return `--${choice[1].trim()} '${given}' is not one of ${choices}.`;
   }
-  return message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {

@@ -20,9 +20,19 @@ export interface ModelArgs {
 export function withModelOptions<T>(y: Argv<T>): Argv<T & ModelArgs> {
   return y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-    .option('input', { alias: 'i', type: 'string', array: true, describe: 'Model input: [NAME=]PATH (.npy, .pb, .bin:dtype[dims], .txt, .png, .jpg); synthetic when omitted', group: 'Inputs:' })
+    .option('input', {
+      alias: 'i',
+      type: 'string',
+      array: true,
+      describe: 'Model input: [NAME=]PATH (.npy, .pb, .bin:dtype[dims], .txt, .png, .jpg); synthetic when omitted',
+      group: 'Inputs:',
+    })
     .option('shape', { type: 'string', array: true, describe: 'Concrete shape of a dynamic input: NAME=1x3x224x224', group: 'Inputs:' })
-    .option('preprocess', { type: 'string', describe: 'Image preprocessing: size=HxW,layout=NCHW|NHWC,order=RGB|BGR,scale=S,mean=a:b:c,std=a:b:c (or imagenet, unit)', group: 'Inputs:' })
+    .option('preprocess', {
+      type: 'string',
+      describe: 'Image preprocessing: size=HxW,layout=NCHW|NHWC,order=RGB|BGR,scale=S,mean=a:b:c,std=a:b:c (or imagenet, unit)',
+      group: 'Inputs:',
+    })
     .option('seed', { type: 'number', describe: 'Seed of synthetic inputs', group: 'Inputs:' }) as unknown as Argv<T & ModelArgs>;
 }
 
@@ -50,12 +60,31 @@ export function withQuantOptions<T>(y: Argv<T>): Argv<T & QuantArgs> {
   return y
     .option('profile', { type: 'string', describe: 'Target profile: generic-int8, int8-fp16, or a JSON file', group: 'Quantization:' })
     .option('plan', { type: 'string', describe: 'Plan file with per-node precision overrides', group: 'Quantization:' })
-    .option('precision', { type: 'string', array: true, describe: 'Override: SPEC=int8|int16|fp16|fp32 (SPEC: node name, glob, op:Type, re:...)', group: 'Quantization:' })
-    .option('calib', { type: 'string', array: true, describe: 'Calibration inputs: files or folders ([NAME=]PATH); default: the evaluation inputs', group: 'Quantization:' })
+    .option('precision', {
+      type: 'string',
+      array: true,
+      describe: 'Override: SPEC=int8|int16|fp16|fp32 (SPEC: node name, glob, op:Type, re:...)',
+      group: 'Quantization:',
+    })
+    .option('calib', {
+      type: 'string',
+      array: true,
+      describe: 'Calibration inputs: files or folders ([NAME=]PATH); default: the evaluation inputs',
+      group: 'Quantization:',
+    })
     .option('calibration', { type: 'string', describe: 'A calibration table written by `quantscope calibrate`', group: 'Quantization:' })
-    .option('method', { type: 'string', choices: ['minmax', 'percentile', 'entropy', 'mse'], describe: 'Calibration method (default percentile 99.99)', group: 'Quantization:' })
+    .option('method', {
+      type: 'string',
+      choices: ['minmax', 'percentile', 'entropy', 'mse'],
+      describe: 'Calibration method (default percentile 99.99)',
+      group: 'Quantization:',
+    })
     .option('percentile', { type: 'number', describe: 'Percentile for --method percentile', group: 'Quantization:' })
-    .option('max-memory', { type: 'string', describe: 'Memory budget for tapped tensors per run (e.g. 512MB)', group: 'Quantization:' }) as unknown as Argv<T & QuantArgs>;
+    .option('max-memory', {
+      type: 'string',
+      describe: 'Memory budget for tapped tensors per run (e.g. 512MB)',
+      group: 'Quantization:',
+    }) as unknown as Argv<T & QuantArgs>;
 }
 
 export interface EvalArgs {
@@ -65,8 +94,11 @@ export interface EvalArgs {
 /** `--eval`: the evaluation set of the commands that measure (compare, bisect, fix, emit). */
 export function withEvalOption<T>(y: Argv<T>): Argv<T & EvalArgs> {
   return y.option('eval', {
-    type: 'string', array: true, group: 'Inputs:',
-    describe: 'Evaluation inputs, apart from --calib: files or folders ([NAME=]PATH); targets must hold on the worst one (default: --input)',
+    type: 'string',
+    array: true,
+    group: 'Inputs:',
+    describe:
+      'Evaluation inputs, apart from --calib: files or folders ([NAME=]PATH); targets must hold on the worst one (default: --input)',
   }) as unknown as Argv<T & EvalArgs>;
 }
 

@@ -23,7 +23,11 @@ export function print(text: string): void {
  */
 export function reportWritten(paths: readonly string[], options: { quiet?: boolean; write?: (text: string) => void } = {}): void {
   if (options.quiet) return;
-  const write = options.write ?? ((text: string) => { process.stderr.write(text); });
+  const write =
+    options.write ??
+    ((text: string) => {
+      process.stderr.write(text);
+    });
   for (const path of paths) write(`wrote ${path}\n`);
 }
 
@@ -46,17 +50,27 @@ export interface ProgressOptions {
  */
 export function progressPrinter(options: ProgressOptions = {}): ProgressListener {
   if (options.quiet) return () => {};
-  const write = options.write ?? ((text: string) => { process.stderr.write(text); });
+  const write =
+    options.write ??
+    ((text: string) => {
+      process.stderr.write(text);
+    });
   if (!(options.tty ?? process.stderr.isTTY === true)) return logProgress(write, { clock: options.clock, intervalMs: options.intervalMs });
   let open = false;
   return (event: ProgressEvent) => {
     if (event.type === 'log') {
-      if (open) { write('\n'); open = false; }
+      if (open) {
+        write('\n');
+        open = false;
+      }
       write(`${event.level === 'warn' ? 'warning: ' : ''}${event.message}\n`);
       return;
     }
     if (event.type === 'stage') {
-      if (open) { write('\n'); open = false; }
+      if (open) {
+        write('\n');
+        open = false;
+      }
       write(`${event.stage}${event.detail ? `: ${event.detail}` : ''}\n`);
       return;
     }

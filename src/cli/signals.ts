@@ -13,7 +13,10 @@ export function cancelOnSignals(): { signal: AbortSignal; release: () => void } 
     count += 1;
     if (count > 1) endNow(sig, sig === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
     process.stderr.write(`\nquantscope: ${sig} received; stopping after the current step (send again to quit now)\n`);
-    const reason = new CancelledError(`Stopped by ${sig}; results written so far are kept and marked incomplete.`, sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    const reason = new CancelledError(
+      `Stopped by ${sig}; results written so far are kept and marked incomplete.`,
+      sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT',
+    );
     controller.abort(reason);
     // A model running on the onnxruntime thread is not waited for: its result would be dropped.
     abortOrtCalls(reason);

@@ -29,7 +29,9 @@ export function closestNames(name: string, candidates: Iterable<string>, count =
     const score = cl.includes(lower) || lower.includes(cl) ? -2 : isAbbreviation(lower, cl) ? -1 : editDistance(lower, cl, 32);
     scored.push({ c, score });
   }
-  scored.sort((x, y) => x.score - y.score || Math.abs(x.c.length - name.length) - Math.abs(y.c.length - name.length) || x.c.localeCompare(y.c));
+  scored.sort(
+    (x, y) => x.score - y.score || Math.abs(x.c.length - name.length) - Math.abs(y.c.length - name.length) || x.c.localeCompare(y.c),
+  );
   return scored.slice(0, count).map((s) => s.c);
 }
 

@@ -7,14 +7,42 @@
  * arrays; bool uses Uint8Array (0/1); string uses a plain string array.
  */
 export type DType =
-  | 'float32' | 'uint8' | 'int8' | 'uint16' | 'int16' | 'int32' | 'int64' | 'string' | 'bool'
-  | 'float16' | 'float64' | 'uint32' | 'uint64' | 'complex64' | 'complex128' | 'bfloat16'
-  | 'float8e4m3fn' | 'float8e4m3fnuz' | 'float8e5m2' | 'float8e5m2fnuz' | 'uint4' | 'int4'
+  | 'float32'
+  | 'uint8'
+  | 'int8'
+  | 'uint16'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'string'
+  | 'bool'
+  | 'float16'
+  | 'float64'
+  | 'uint32'
+  | 'uint64'
+  | 'complex64'
+  | 'complex128'
+  | 'bfloat16'
+  | 'float8e4m3fn'
+  | 'float8e4m3fnuz'
+  | 'float8e5m2'
+  | 'float8e5m2fnuz'
+  | 'uint4'
+  | 'int4'
   | 'float4e2m1';
 
 export type TypedArrayKind =
-  | 'Float32Array' | 'Float64Array' | 'Int8Array' | 'Uint8Array' | 'Int16Array' | 'Uint16Array'
-  | 'Int32Array' | 'Uint32Array' | 'BigInt64Array' | 'BigUint64Array' | 'string[]';
+  | 'Float32Array'
+  | 'Float64Array'
+  | 'Int8Array'
+  | 'Uint8Array'
+  | 'Int16Array'
+  | 'Uint16Array'
+  | 'Int32Array'
+  | 'Uint32Array'
+  | 'BigInt64Array'
+  | 'BigUint64Array'
+  | 'string[]';
 
 export interface DTypeInfo {
   readonly dtype: DType;
@@ -60,9 +88,7 @@ const rows: readonly DTypeInfo[] = [
 
 const byName = new Map<string, DTypeInfo>(rows.map((r) => [r.dtype, r]));
 const byOnnx = new Map<number, DTypeInfo>(rows.map((r) => [r.onnx, r]));
-const byNumpy = new Map<string, DTypeInfo>(
-  rows.filter((r) => r.numpy !== null).map((r) => [r.numpy as string, r]),
-);
+const byNumpy = new Map<string, DTypeInfo>(rows.filter((r) => r.numpy !== null).map((r) => [r.numpy as string, r]));
 
 export const ALL_DTYPES: readonly DType[] = rows.map((r) => r.dtype);
 
@@ -79,9 +105,26 @@ export function isDType(name: string): name is DType {
 /** Parses a user-given dtype name (also accepts numpy-style aliases such as 'f4', 'float', 'half'). */
 export function parseDType(name: string): DType | undefined {
   const aliases: Record<string, DType> = {
-    float: 'float32', f4: 'float32', f32: 'float32', fp32: 'float32', double: 'float64', f8: 'float64',
-    f64: 'float64', half: 'float16', f2: 'float16', fp16: 'float16', f16: 'float16', i1: 'int8', u1: 'uint8',
-    i2: 'int16', u2: 'uint16', i4: 'int32', u4: 'uint32', i8: 'int64', u8: 'uint64', bf16: 'bfloat16',
+    float: 'float32',
+    f4: 'float32',
+    f32: 'float32',
+    fp32: 'float32',
+    double: 'float64',
+    f8: 'float64',
+    f64: 'float64',
+    half: 'float16',
+    f2: 'float16',
+    fp16: 'float16',
+    f16: 'float16',
+    i1: 'int8',
+    u1: 'uint8',
+    i2: 'int16',
+    u2: 'uint16',
+    i4: 'int32',
+    u4: 'uint32',
+    i8: 'int64',
+    u8: 'uint64',
+    bf16: 'bfloat16',
   };
   const lower = name.toLowerCase();
   if (byName.has(lower)) return lower as DType;
@@ -100,17 +143,32 @@ export function onnxFromDType(dtype: DType): number {
 /** The dtype of a numpy descriptor such as '<f4' or '|u1'; '=' and native order are read as little-endian. */
 export function dtypeFromNumpy(descr: string): DType | undefined {
   const normalized = descr.replace(/^=/, '<');
-  return byNumpy.get(normalized)?.dtype ?? byNumpy.get(normalized.replace(/^</, '|'))?.dtype ?? byNumpy.get(normalized.replace(/^\|/, '<'))?.dtype;
+  return (
+    byNumpy.get(normalized)?.dtype ??
+    byNumpy.get(normalized.replace(/^</, '|'))?.dtype ??
+    byNumpy.get(normalized.replace(/^\|/, '<'))?.dtype
+  );
 }
 
 /** Bytes one element takes in a core Tensor's typed array. */
 export function bytesPerElement(dtype: DType): number {
   switch (dtypeInfo(dtype).array) {
-    case 'Float64Array': case 'BigInt64Array': case 'BigUint64Array': return 8;
-    case 'Float32Array': case 'Int32Array': case 'Uint32Array': return 4;
-    case 'Int16Array': case 'Uint16Array': return 2;
-    case 'Int8Array': case 'Uint8Array': return 1;
-    case 'string[]': return 0;
+    case 'Float64Array':
+    case 'BigInt64Array':
+    case 'BigUint64Array':
+      return 8;
+    case 'Float32Array':
+    case 'Int32Array':
+    case 'Uint32Array':
+      return 4;
+    case 'Int16Array':
+    case 'Uint16Array':
+      return 2;
+    case 'Int8Array':
+    case 'Uint8Array':
+      return 1;
+    case 'string[]':
+      return 0;
   }
 }
 

@@ -30,12 +30,12 @@ export function floatToHalf(value: number): number {
     const half = 1 << (shift - 1);
     const rem = mant & ((1 << shift) - 1);
     let r = mant >>> shift;
-    if (rem > half || (rem === half && (r & 1))) r += 1;
+    if (rem > half || (rem === half && r & 1)) r += 1;
     return sign | r;
   }
   const rem = mant & 0x1fff;
   let r = (e << 10) | (mant >>> 13);
-  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) r += 1;
+  if (rem > 0x1000 || (rem === 0x1000 && r & 1)) r += 1;
   // A carry out of the mantissa correctly bumps the exponent, up to infinity (0x7c00).
   e = r;
   return sign | e;
@@ -49,7 +49,7 @@ export function bfloat16ToFloat(b: number): number {
 export function floatToBfloat16(value: number): number {
   f32[0] = value;
   const x = u32[0];
-  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff)) return ((x >>> 16) | 0x40) & 0xffff;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) | 0x40) & 0xffff;
   const rounded = x + 0x7fff + ((x >>> 16) & 1);
   return (rounded >>> 16) & 0xffff;
 }

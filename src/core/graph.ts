@@ -90,7 +90,9 @@ export function buildGraph(parts: GraphParts): Graph {
   parts.nodes.forEach((node, i) => {
     for (const t of pending[i]) {
       if (!producedBy.has(t)) {
-        throw new UserError(`Node '${displayName(node.name)}' (${displayName(node.opType, 60)}) reads tensor '${displayName(t)}', which no node produces and which is not a graph input or initializer.`);
+        throw new UserError(
+          `Node '${displayName(node.name)}' (${displayName(node.opType, 60)}) reads tensor '${displayName(t)}', which no node produces and which is not a graph input or initializer.`,
+        );
       }
       const list = waiting.get(t) ?? [];
       list.push(i);
@@ -101,7 +103,9 @@ export function buildGraph(parts: GraphParts): Graph {
   // A min-heap on file position keeps the order stable; a simple sorted insertion is enough for
   // graphs of thousands of nodes because the ready set stays small.
   const ready: number[] = [];
-  parts.nodes.forEach((_, i) => { if (pending[i].size === 0) ready.push(i); });
+  parts.nodes.forEach((_, i) => {
+    if (pending[i].size === 0) ready.push(i);
+  });
   const order: number[] = [];
   while (ready.length > 0) {
     let best = 0;

@@ -36,7 +36,10 @@ export function splitSpec(spec: string | readonly string[]): string[] {
 }
 
 export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
 }
 
@@ -65,7 +68,10 @@ function endsDecomposedInstanceNorm(graph: Graph, node: GraphNode): boolean {
     for (const n of frontier) {
       for (const t of n.inputs) {
         const p = graph.producer.get(t);
-        if (p) { near.add(p.opType); next.push(p); }
+        if (p) {
+          near.add(p.opType);
+          next.push(p);
+        }
       }
     }
     frontier = next;
@@ -84,7 +90,13 @@ function termMatcher(graph: Graph, term: string): ((node: GraphNode) => boolean)
     throw new UserError(`Unknown preset '${displayName(term)}'; the presets are @all, @outputs and @hotspots.`);
   }
   if (term.startsWith('op:')) {
-    const types = new Set(term.slice(3).split('|').map((s) => s.trim()).filter(Boolean));
+    const types = new Set(
+      term
+        .slice(3)
+        .split('|')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
     const known = new Set(graph.nodes.map((n) => n.opType));
     for (const t of types) {
       if (!known.has(t) && ![...known].some((k) => k.toLowerCase() === t.toLowerCase())) continue;
@@ -140,14 +152,25 @@ export function selectTensors(graph: Graph, spec: string | readonly string[]): s
   const terms = splitSpec(spec);
   if (terms.length === 0) {
     const shown = typeof spec === 'string' ? spec : spec.join(',');
-    throw new UserError(`The selection '${displayName(shown)}' names nothing; give tensor or node names, patterns (op:Conv, re:..., conv*) or a preset (@all, @outputs, @hotspots).`);
+    throw new UserError(
+      `The selection '${displayName(shown)}' names nothing; give tensor or node names, patterns (op:Conv, re:..., conv*) or a preset (@all, @outputs, @hotspots).`,
+    );
   }
   for (const term of terms) {
-    if (term === 'op:' || term === 're:') throw new UserError(`The selection term '${term}' is empty; write ${term === 'op:' ? 'op:TYPE (for example op:Conv)' : 're:PATTERN'}.`);
+    if (term === 'op:' || term === 're:')
+      throw new UserError(
+        `The selection term '${term}' is empty; write ${term === 'op:' ? 'op:TYPE (for example op:Conv)' : 're:PATTERN'}.`,
+      );
     const matcher = termMatcher(graph, term);
     if (matcher) {
       let hits = 0;
-      for (const n of graph.nodes) if (matcher(n)) for (const o of n.outputs) if (o !== '') { tensors.add(o); hits += 1; }
+      for (const n of graph.nodes)
+        if (matcher(n))
+          for (const o of n.outputs)
+            if (o !== '') {
+              tensors.add(o);
+              hits += 1;
+            }
       // A pattern that matches nothing is a typo; a preset may rightly be empty (no hotspots).
       if (hits === 0 && !term.startsWith('@')) throw selectsNothing(graph, term);
       continue;
@@ -173,13 +196,20 @@ function selectsNothing(graph: Graph, term: string): UserError {
   if (term.startsWith('op:')) {
     const types = [...new Set(graph.nodes.map((n) => n.opType))];
     const near = closestNames(term.slice(3), types, 3).map((t) => `'op:${displayName(t)}'`);
-    return new UserError(`The selection term '${displayName(term)}' matches no node${near.length ? `; the closest op types are ${near.join(', ')}` : ''}.`);
+    return new UserError(
+      `The selection term '${displayName(term)}' matches no node${near.length ? `; the closest op types are ${near.join(', ')}` : ''}.`,
+    );
   }
   const names = new Set<string>();
-  for (const n of graph.nodes) { names.add(n.name); for (const o of n.outputs) if (o !== '') names.add(o); }
+  for (const n of graph.nodes) {
+    names.add(n.name);
+    for (const o of n.outputs) if (o !== '') names.add(o);
+  }
   const key = term.startsWith('re:') ? term.slice(3) : term.replace(/[*?]/g, '');
   const near = closestNames(key, names, 3).map((c) => `'${displayName(c)}'`);
-  return new UserError(`The selection term '${displayName(term)}' matches no node or tensor${near.length ? `; the closest are ${near.join(', ')}` : ''}.`);
+  return new UserError(
+    `The selection term '${displayName(term)}' matches no node or tensor${near.length ? `; the closest are ${near.join(', ')}` : ''}.`,
+  );
 }
 
 export function unknownName(graph: Graph, term: string): UserError {
@@ -190,9 +220,7 @@ export function unknownName(graph: Graph, term: string): UserError {
   }
   for (const i of graph.inputs) candidates.add(i.name);
   const near = closestNames(term, candidates, 3).map((c) => `'${displayName(c)}'`);
-  return new UserError(
-    `No node or tensor is named '${displayName(term)}'${near.length ? `; the closest are ${near.join(', ')}` : ''}.`,
-  );
+  return new UserError(`No node or tensor is named '${displayName(term)}'${near.length ? `; the closest are ${near.join(', ')}` : ''}.`);
 }
 
 export { ancestors };

@@ -3,8 +3,17 @@ import { displayName } from './closest.js';
 import { bfloat16ToFloat, halfToFloat } from './float16.js';
 
 export type TensorData =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array
-  | Uint32Array | BigInt64Array | BigUint64Array | readonly string[];
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | readonly string[];
 
 /**
  * A tensor: element type, dimensions and a typed array in C order. Readonly data; built only by
@@ -49,17 +58,28 @@ export function zeros(dtype: DType, dims: readonly number[]): Tensor {
 
 export function allocate(dtype: DType, length: number): TensorData {
   switch (dtypeInfo(dtype).array) {
-    case 'Float32Array': return new Float32Array(length);
-    case 'Float64Array': return new Float64Array(length);
-    case 'Int8Array': return new Int8Array(length);
-    case 'Uint8Array': return new Uint8Array(length);
-    case 'Int16Array': return new Int16Array(length);
-    case 'Uint16Array': return new Uint16Array(length);
-    case 'Int32Array': return new Int32Array(length);
-    case 'Uint32Array': return new Uint32Array(length);
-    case 'BigInt64Array': return new BigInt64Array(length);
-    case 'BigUint64Array': return new BigUint64Array(length);
-    case 'string[]': return new Array<string>(length).fill('');
+    case 'Float32Array':
+      return new Float32Array(length);
+    case 'Float64Array':
+      return new Float64Array(length);
+    case 'Int8Array':
+      return new Int8Array(length);
+    case 'Uint8Array':
+      return new Uint8Array(length);
+    case 'Int16Array':
+      return new Int16Array(length);
+    case 'Uint16Array':
+      return new Uint16Array(length);
+    case 'Int32Array':
+      return new Int32Array(length);
+    case 'Uint32Array':
+      return new Uint32Array(length);
+    case 'BigInt64Array':
+      return new BigInt64Array(length);
+    case 'BigUint64Array':
+      return new BigUint64Array(length);
+    case 'string[]':
+      return new Array<string>(length).fill('');
   }
 }
 

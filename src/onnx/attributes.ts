@@ -51,17 +51,25 @@ export function attributeFromProto(a: AttributeProto, ctx: TensorContext): AttrV
   if (a.ref_attr_name) return { kind: 'other', type: 'ref' };
   const type = attributeType(a);
   switch (type) {
-    case AttributeType.FLOAT: return { kind: 'float', value: a.f ?? 0 };
-    case AttributeType.INT: return { kind: 'int', value: int64ToNumber(a.i) };
-    case AttributeType.STRING: return { kind: 'string', value: a.s ? utf8.decode(bytesOf(a.s, ctx)) : '' };
+    case AttributeType.FLOAT:
+      return { kind: 'float', value: a.f ?? 0 };
+    case AttributeType.INT:
+      return { kind: 'int', value: int64ToNumber(a.i) };
+    case AttributeType.STRING:
+      return { kind: 'string', value: a.s ? utf8.decode(bytesOf(a.s, ctx)) : '' };
     case AttributeType.TENSOR:
       if (!a.t) return { kind: 'other', type: 'tensor' };
       return { kind: 'tensor', value: decodeTensor(a.t, ctx) };
-    case AttributeType.GRAPH: return { kind: 'graph' };
-    case AttributeType.FLOATS: return { kind: 'floats', value: [...(a.floats ?? [])] };
-    case AttributeType.INTS: return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNumber(v)) };
-    case AttributeType.STRINGS: return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(bytesOf(s, ctx))) };
-    default: return { kind: 'other', type: typeNames.get(type) ?? `type ${type}` };
+    case AttributeType.GRAPH:
+      return { kind: 'graph' };
+    case AttributeType.FLOATS:
+      return { kind: 'floats', value: [...(a.floats ?? [])] };
+    case AttributeType.INTS:
+      return { kind: 'ints', value: (a.ints ?? []).map((v) => int64ToNumber(v)) };
+    case AttributeType.STRINGS:
+      return { kind: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(bytesOf(s, ctx))) };
+    default:
+      return { kind: 'other', type: typeNames.get(type) ?? `type ${type}` };
   }
 }
 
@@ -71,13 +79,20 @@ export function attributeFromProto(a: AttributeProto, ctx: TensorContext): AttrV
  */
 export function attributeToProto(name: string, v: AttrValue): AttributeProto {
   switch (v.kind) {
-    case 'float': return { name, type: AttributeType.FLOAT, f: v.value };
-    case 'int': return { name, type: AttributeType.INT, i: numberToInt64(v.value) };
-    case 'string': return { name, type: AttributeType.STRING, s: utf8Encoder.encode(v.value) };
-    case 'tensor': return { name, type: AttributeType.TENSOR, t: encodeTensor(v.value, '') };
-    case 'floats': return { name, type: AttributeType.FLOATS, floats: [...v.value] };
-    case 'ints': return { name, type: AttributeType.INTS, ints: v.value.map(numberToInt64) };
-    case 'strings': return { name, type: AttributeType.STRINGS, strings: v.value.map((s) => utf8Encoder.encode(s)) };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: v.value };
+    case 'int':
+      return { name, type: AttributeType.INT, i: numberToInt64(v.value) };
+    case 'string':
+      return { name, type: AttributeType.STRING, s: utf8Encoder.encode(v.value) };
+    case 'tensor':
+      return { name, type: AttributeType.TENSOR, t: encodeTensor(v.value, '') };
+    case 'floats':
+      return { name, type: AttributeType.FLOATS, floats: [...v.value] };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: v.value.map(numberToInt64) };
+    case 'strings':
+      return { name, type: AttributeType.STRINGS, strings: v.value.map((s) => utf8Encoder.encode(s)) };
     case 'graph':
     case 'other':
       throw new InternalError(`attribute '${name}' of kind '${v.kind}' cannot be built from the graph view; keep the node's own attribute`);

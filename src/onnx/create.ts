@@ -37,7 +37,15 @@ export interface ModelSpec {
  * as graph inputs.
  */
 const IR_FOR_OPSET: readonly (readonly [number, number])[] = [
-  [8, 3], [9, 4], [10, 5], [11, 6], [14, 7], [18, 8], [20, 9], [22, 10], [Infinity, 11],
+  [8, 3],
+  [9, 4],
+  [10, 5],
+  [11, 6],
+  [14, 7],
+  [18, 8],
+  [20, 9],
+  [22, 10],
+  [Infinity, 11],
 ];
 
 export function defaultIrVersion(opset: number | undefined): number {

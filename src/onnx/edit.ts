@@ -88,7 +88,9 @@ function editNodes(graph: GraphProto, edit: ModelEdit, source: string | undefine
   const existing = new Set(names());
   for (const spec of edit.addNodes ?? []) {
     if (spec.name !== '' && existing.has(spec.name)) {
-      throw new UserError(`Cannot add node '${displayName(spec.name)}': a node of that name already exists${source ? ` in '${displayName(source)}'` : ''}.`);
+      throw new UserError(
+        `Cannot add node '${displayName(spec.name)}': a node of that name already exists${source ? ` in '${displayName(source)}'` : ''}.`,
+      );
     }
     existing.add(spec.name);
     nodes.push(nodeSpecToProto(spec));
@@ -119,7 +121,9 @@ function editInitializers(graph: GraphProto, edit: ModelEdit, oldIr: boolean, so
       const known = [...parts.initializer.map((t) => t.name ?? ''), ...parts.sparse.map((s) => s.values?.name ?? '')];
       const close = closestNames(name, known);
       const hint = close.length > 0 ? ` (closest: ${close.map((c) => `'${displayName(c)}'`).join(', ')})` : '';
-      throw new UserError(`There is no initializer '${displayName(name)}' to remove${source ? ` in '${displayName(source)}'` : ''}${hint}.`);
+      throw new UserError(
+        `There is no initializer '${displayName(name)}' to remove${source ? ` in '${displayName(source)}'` : ''}${hint}.`,
+      );
     }
     // Old IR lists initializers as inputs; a removed weight must not linger as a graph input.
     if (oldIr) parts.input = parts.input.filter((v) => v.name !== name);
@@ -173,7 +177,9 @@ function checkOutputs(graph: GraphProto, source: string | undefined): void {
   for (const n of graph.node ?? []) for (const o of n.output ?? []) defined.add(o);
   for (const o of graph.output ?? []) {
     if (!defined.has(o.name ?? '')) {
-      throw new UserError(`Graph output '${displayName(o.name ?? '')}' is not produced by any node, input or initializer${source ? ` of '${displayName(source)}'` : ''}.`);
+      throw new UserError(
+        `Graph output '${displayName(o.name ?? '')}' is not produced by any node, input or initializer${source ? ` of '${displayName(source)}'` : ''}.`,
+      );
     }
   }
 }
@@ -191,7 +197,9 @@ export function editModel(model: OnnxModel, edit: ModelEdit): OnnxModel {
   const inits = editInitializers(graph, edit, oldIr, handle.source);
   for (const v of edit.addInputs ?? []) {
     if (inits.input.some((i) => i.name === v.name)) {
-      throw new UserError(`Cannot add input '${displayName(v.name)}': the graph already has an input of that name${handle.source ? ` in '${displayName(handle.source)}'` : ''}.`);
+      throw new UserError(
+        `Cannot add input '${displayName(v.name)}': the graph already has an input of that name${handle.source ? ` in '${displayName(handle.source)}'` : ''}.`,
+      );
     }
     inits.input.push(valueInfoToProto(v));
   }

@@ -49,7 +49,9 @@ export function externalDataRef(entries: readonly StringStringEntryProto[], what
 export function resolveExternalPath(location: string, baseDir: string, what: string): string {
   const shown = displayName(location);
   if (path.isAbsolute(location) || path.win32.isAbsolute(location)) {
-    throw new UserError(`Tensor ${what} has external data at the absolute path '${shown}'; only paths inside the model's directory are allowed.`);
+    throw new UserError(
+      `Tensor ${what} has external data at the absolute path '${shown}'; only paths inside the model's directory are allowed.`,
+    );
   }
   const base = path.resolve(baseDir);
   const resolved = path.resolve(base, location);
@@ -66,14 +68,18 @@ export function resolveExternalPath(location: string, baseDir: string, what: str
  */
 export function readExternalData(ref: ExternalDataRef, baseDir: string | undefined, what: string, expectedBytes?: number): Uint8Array {
   if (baseDir === undefined) {
-    throw new UserError(`Tensor ${what} keeps its data in the external file '${displayName(ref.location)}', but the model was not read from a file, so there is no directory to find it in.`);
+    throw new UserError(
+      `Tensor ${what} keeps its data in the external file '${displayName(ref.location)}', but the model was not read from a file, so there is no directory to find it in.`,
+    );
   }
   const file = resolveExternalPath(ref.location, baseDir, what);
   let fd: number;
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    throw new UserError(`Tensor ${what} keeps its data in '${displayName(ref.location)}', which cannot be opened (${messageOf(error)}).`, { cause: error });
+    throw new UserError(`Tensor ${what} keeps its data in '${displayName(ref.location)}', which cannot be opened (${messageOf(error)}).`, {
+      cause: error,
+    });
   }
   try {
     const real = realpathSync(file);
@@ -84,14 +90,20 @@ export function readExternalData(ref: ExternalDataRef, baseDir: string | undefin
     }
     const size = fstatSync(fd).size;
     if (ref.offset > size) {
-      throw new UserError(`Tensor ${what} has external data offset ${ref.offset} beyond the end of '${displayName(ref.location)}' (${size} bytes).`);
+      throw new UserError(
+        `Tensor ${what} has external data offset ${ref.offset} beyond the end of '${displayName(ref.location)}' (${size} bytes).`,
+      );
     }
     const length = ref.length ?? size - ref.offset;
     if (ref.offset + length > size) {
-      throw new UserError(`Tensor ${what} needs bytes ${ref.offset}..${ref.offset + length} of '${displayName(ref.location)}', which has only ${size} bytes.`);
+      throw new UserError(
+        `Tensor ${what} needs bytes ${ref.offset}..${ref.offset + length} of '${displayName(ref.location)}', which has only ${size} bytes.`,
+      );
     }
     if (expectedBytes !== undefined && length !== expectedBytes) {
-      throw new UserError(`Tensor ${what} needs ${expectedBytes} bytes of external data but '${displayName(ref.location)}' provides ${length}.`);
+      throw new UserError(
+        `Tensor ${what} needs ${expectedBytes} bytes of external data but '${displayName(ref.location)}' provides ${length}.`,
+      );
     }
     const out = new Uint8Array(length);
     let done = 0;

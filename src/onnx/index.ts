@@ -1,7 +1,16 @@
 /** The ONNX layer: the only module that sees protobuf. Everything it returns is core data. */
 export type { OnnxModel } from './model-handle.js';
 export {
-  readModel, parseModel, serializeModel, writeModel, graphOf, assignedNodeNames, modelInfo, initializerTensor, modelSha256, valueKind,
+  readModel,
+  parseModel,
+  serializeModel,
+  writeModel,
+  graphOf,
+  assignedNodeNames,
+  modelInfo,
+  initializerTensor,
+  modelSha256,
+  valueKind,
   type ValueKind,
 } from './model.js';
 export { createModel, defaultIrVersion, type ModelSpec, type NodeSpec } from './create.js';

@@ -34,6 +34,7 @@ export class ModelHandle implements OnnxModel {
 }
 
 export function handleOf(model: OnnxModel): ModelHandle {
-  if (!(model instanceof ModelHandle)) throw new InternalError('an OnnxModel must come from readModel, parseModel, createModel or editModel');
+  if (!(model instanceof ModelHandle))
+    throw new InternalError('an OnnxModel must come from readModel, parseModel, createModel or editModel');
   return model;
 }

@@ -162,7 +162,9 @@ function initializerIndex(handle: ModelHandle): Map<string, { dense?: TensorProt
 /** sha256 (hex) of the original file bytes; of serializeModel's bytes for a built or edited model. */
 export function modelSha256(model: OnnxModel): string {
   const handle = handleOf(model);
-  handle.shaCache ??= createHash('sha256').update(handle.originalBytes ?? serializeModel(handle)).digest('hex');
+  handle.shaCache ??= createHash('sha256')
+    .update(handle.originalBytes ?? serializeModel(handle))
+    .digest('hex');
   return handle.shaCache;
 }
 

@@ -76,7 +76,9 @@ export function nodeDependencies(node: NodeProto): Set<string> {
  */
 export function orderNodes(nodes: readonly NodeProto[]): NodeProto[] {
   const producer = new Map<string, number>();
-  nodes.forEach((n, i) => { for (const o of n.output ?? []) if (o !== '') producer.set(o, i); });
+  nodes.forEach((n, i) => {
+    for (const o of n.output ?? []) if (o !== '') producer.set(o, i);
+  });
   const deps = nodes.map((n) => [...nodeDependencies(n)].filter((t) => producer.has(t)).map((t) => producer.get(t) as number));
 
   // Fast path: a file that is already sorted (the ONNX rule) stays as it is.
@@ -84,10 +86,14 @@ export function orderNodes(nodes: readonly NodeProto[]): NodeProto[] {
 
   const pending = deps.map((ds) => new Set(ds.filter((j) => j !== -1)));
   const dependents = nodes.map(() => [] as number[]);
-  pending.forEach((ds, i) => { for (const j of ds) dependents[j].push(i); });
+  pending.forEach((ds, i) => {
+    for (const j of ds) dependents[j].push(i);
+  });
   const done = new Array<boolean>(nodes.length).fill(false);
   const ready: number[] = [];
-  pending.forEach((ds, i) => { if (ds.size === 0) ready.push(i); });
+  pending.forEach((ds, i) => {
+    if (ds.size === 0) ready.push(i);
+  });
   const order: number[] = [];
   while (ready.length > 0) {
     let best = 0;
@@ -100,6 +106,8 @@ export function orderNodes(nodes: readonly NodeProto[]): NodeProto[] {
       if (pending[j].size === 0 && !done[j]) ready.push(j);
     }
   }
-  nodes.forEach((_, i) => { if (!done[i]) order.push(i); });
+  nodes.forEach((_, i) => {
+    if (!done[i]) order.push(i);
+  });
   return order.map((i) => nodes[i]);
 }

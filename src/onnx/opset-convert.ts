@@ -69,7 +69,11 @@ class Conversion {
   readonly initializers: { name: string; tensor: Tensor }[] = [];
   private readonly typeCache = new Map<string, DType | undefined>();
 
-  constructor(readonly model: OnnxModel, readonly from: number, readonly to: number) {
+  constructor(
+    readonly model: OnnxModel,
+    readonly from: number,
+    readonly to: number,
+  ) {
     const handle = handleOf(model);
     this.graph = graphOf(model);
     const graph = handle.proto.graph ?? {};
@@ -171,12 +175,44 @@ function collectNames(graph: GraphProto, into: Set<string>): void {
  * input 0; the trace stops there. Cast and Constant are read from their attributes instead.
  */
 const TYPE_CHANGING = new Set([
-  'Shape', 'Size', 'ArgMax', 'ArgMin', 'Equal', 'Greater', 'Less', 'And', 'Or', 'Xor', 'Not', 'IsNaN',
-  'IsInf', 'NonZero', 'ConstantOfShape', 'EyeLike', 'RandomNormal', 'RandomUniform', 'RandomNormalLike',
-  'RandomUniformLike', 'Multinomial', 'QuantizeLinear', 'DequantizeLinear', 'ConvInteger',
-  'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'DynamicQuantizeLinear', 'StringNormalizer',
-  'TfIdfVectorizer', 'NonMaxSuppression', 'If', 'Loop', 'Scan', 'ATen', 'ConstantFill',
-  'GivenTensorFill', 'SequenceLength',
+  'Shape',
+  'Size',
+  'ArgMax',
+  'ArgMin',
+  'Equal',
+  'Greater',
+  'Less',
+  'And',
+  'Or',
+  'Xor',
+  'Not',
+  'IsNaN',
+  'IsInf',
+  'NonZero',
+  'ConstantOfShape',
+  'EyeLike',
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Multinomial',
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'ConvInteger',
+  'MatMulInteger',
+  'QLinearConv',
+  'QLinearMatMul',
+  'DynamicQuantizeLinear',
+  'StringNormalizer',
+  'TfIdfVectorizer',
+  'NonMaxSuppression',
+  'If',
+  'Loop',
+  'Scan',
+  'ATen',
+  'ConstantFill',
+  'GivenTensorFill',
+  'SequenceLength',
 ]);
 /** Ops whose output type is that of an input other than 0. */
 const TYPE_SOURCE_INPUT: Readonly<Record<string, number>> = { Where: 1, OneHot: 2 };
@@ -188,10 +224,14 @@ const ALL_OUTPUTS_TYPED_LIKE_INPUT = new Set(['Split', 'LSTM', 'GRU', 'RNN', 'Ba
 /** A float tensor of the given element type; undefined for a non-float type. */
 function floatTensor(dtype: DType | undefined, dims: readonly number[], values: readonly number[]): Tensor | undefined {
   switch (dtype) {
-    case 'float32': return makeTensor('float32', dims, Float32Array.from(values));
-    case 'float64': return makeTensor('float64', dims, Float64Array.from(values));
-    case 'float16': return makeTensor('float16', dims, Uint16Array.from(values.map(floatToHalf)));
-    default: return undefined;
+    case 'float32':
+      return makeTensor('float32', dims, Float32Array.from(values));
+    case 'float64':
+      return makeTensor('float64', dims, Float64Array.from(values));
+    case 'float16':
+      return makeTensor('float16', dims, Uint16Array.from(values.map(floatToHalf)));
+    default:
+      return undefined;
   }
 }
 
@@ -205,7 +245,13 @@ function int64Tensor(values: readonly bigint[]): Tensor {
  */
 function rewriteNode(
   proto: NodeProto,
-  change: { opType?: string; inputs?: readonly string[]; outputs?: readonly string[]; drop?: readonly string[]; set?: Readonly<Record<string, AttrValue>> },
+  change: {
+    opType?: string;
+    inputs?: readonly string[];
+    outputs?: readonly string[];
+    drop?: readonly string[];
+    set?: Readonly<Record<string, AttrValue>>;
+  },
 ): NodeProto {
   const set = change.set ?? {};
   const dropped = new Set([...(change.drop ?? []), ...Object.keys(set)]);
@@ -277,8 +323,10 @@ function floatsAttr(node: GraphNode, name: string): readonly number[] | undefine
 function floatTypeOf(node: GraphNode, c: Conversion): DType | string {
   const input = node.inputs[0] ?? '';
   const dtype = c.elementType(input);
-  if (dtype === undefined) return `the element type of its input '${displayName(input)}' is neither declared nor traceable, and the rewrite needs constants of that type`;
-  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16') return `its input '${displayName(input)}' is ${dtype}, not a float type`;
+  if (dtype === undefined)
+    return `the element type of its input '${displayName(input)}' is neither declared nor traceable, and the rewrite needs constants of that type`;
+  if (dtype !== 'float32' && dtype !== 'float64' && dtype !== 'float16')
+    return `its input '${displayName(input)}' is ${dtype}, not a float type`;
   return dtype;
 }
 
@@ -342,15 +390,16 @@ function scaledActivation(activation: 'Tanh' | 'Softplus') {
  */
 function crop(node: GraphNode, c: Conversion): Plan {
   const border = c.exactInts(node, 'border');
-  if (!border || border.length !== 4) return block(`attribute border must hold 4 values (left, top, right, bottom), it has ${border?.length ?? 0}`);
+  if (!border || border.length !== 4)
+    return block(`attribute border must hold 4 values (left, top, right, bottom), it has ${border?.length ?? 0}`);
   const scale = c.exactInts(node, 'scale');
-  if (scale && scale.length !== 0 && scale.length !== 2) return block(`attribute scale must hold 2 values (height, width), it has ${scale.length}`);
+  if (scale && scale.length !== 0 && scale.length !== 2)
+    return block(`attribute scale must hold 2 values (height, width), it has ${scale.length}`);
   if (border.some((b) => b < 0n)) return block('a negative border has no Slice equivalent');
   const [left, top, right, bottom] = border;
   const starts = [top, left];
-  const ends = scale && scale.length === 2
-    ? [top + scale[0], left + scale[1]]
-    : [bottom > 0n ? -bottom : INT64_MAX, right > 0n ? -right : INT64_MAX];
+  const ends =
+    scale && scale.length === 2 ? [top + scale[0], left + scale[1]] : [bottom > 0n ? -bottom : INT64_MAX, right > 0n ? -right : INT64_MAX];
   return sliceFrom(node, c, starts, ends, [2n, 3n]);
 }
 
@@ -379,9 +428,12 @@ function dynamicSlice(node: GraphNode, c: Conversion): Plan {
  * opset 9's axes [0,2,3] or [0,1,2,3]. Opset 9 always divides by the deviation.
  */
 function meanVarianceNormalization(node: GraphNode, c: Conversion): Plan {
-  if ((intAttr(node, 'normalize_variance') ?? 1) === 0) return block('normalize_variance=0 (subtracting the mean only) has no opset-9 form');
+  if ((intAttr(node, 'normalize_variance') ?? 1) === 0)
+    return block('normalize_variance=0 (subtracting the mean only) has no opset-9 form');
   const axes = (intAttr(node, 'across_channels') ?? 0) !== 0 ? [0, 1, 2, 3] : [0, 2, 3];
-  return replace(rewriteNode(c.protoOf(node), { drop: ['across_channels', 'normalize_variance'], set: { axes: { kind: 'ints', value: axes } } }));
+  return replace(
+    rewriteNode(c.protoOf(node), { drop: ['across_channels', 'normalize_variance'], set: { axes: { kind: 'ints', value: axes } } }),
+  );
 }
 
 /** BatchNormalization-9 dropped `spatial`; only its default, 1, keeps its meaning. */
@@ -426,7 +478,8 @@ function topK(node: GraphNode, c: Conversion): Plan {
  */
 function upsample(node: GraphNode, c: Conversion): Plan {
   const mode = stringAttr(node, 'mode') ?? 'nearest';
-  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear') return block(`mode '${displayName(mode, 40)}' is not one of nearest and linear`);
+  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear')
+    return block(`mode '${displayName(mode, 40)}' is not one of nearest and linear`);
   const proto = c.protoOf(node);
   let scales = node.inputs[1] ?? '';
   if (c.from < 9) {
@@ -437,7 +490,9 @@ function upsample(node: GraphNode, c: Conversion): Plan {
   if (scales === '') return block('it has no scales');
   const resizeMode = mode === 'nearest' ? 'nearest' : 'linear';
   if (c.to === 9) {
-    return replace(rewriteNode(proto, { inputs: [node.inputs[0], scales], drop: ['scales'], set: { mode: { kind: 'string', value: resizeMode } } }));
+    return replace(
+      rewriteNode(proto, { inputs: [node.inputs[0], scales], drop: ['scales'], set: { mode: { kind: 'string', value: resizeMode } } }),
+    );
   }
   return resizeNode(node, c, proto, scales, resizeMode, 'floor');
 }
@@ -454,18 +509,34 @@ function resize10(node: GraphNode, c: Conversion): Plan {
   let rounding: 'floor' | 'ceil' = 'floor';
   if (mode === 'nearest') {
     const scales = c.constant(scalesName);
-    if (!scales) return block('its scales are computed at run time, and nearest rounding in Resize-10 depends on whether each scale is below 1');
+    if (!scales)
+      return block('its scales are computed at run time, and nearest rounding in Resize-10 depends on whether each scale is below 1');
     const values = Array.from(scales.data as Float32Array);
     const down = values.some((s) => s < 1);
-    if (down && values.some((s) => s > 1)) return block('its scales mix upsampling and downsampling axes, which Resize-10 rounds differently');
+    if (down && values.some((s) => s > 1))
+      return block('its scales mix upsampling and downsampling axes, which Resize-10 rounds differently');
     if (down) rounding = 'ceil';
   }
   return resizeNode(node, c, c.protoOf(node), scalesName, mode, rounding);
 }
 
-function resizeNode(node: GraphNode, c: Conversion, proto: NodeProto, scales: string, mode: 'nearest' | 'linear', rounding: 'floor' | 'ceil'): Plan {
+function resizeNode(
+  node: GraphNode,
+  c: Conversion,
+  proto: NodeProto,
+  scales: string,
+  mode: 'nearest' | 'linear',
+  rounding: 'floor' | 'ceil',
+): Plan {
   if (c.to === 10) {
-    return replace(rewriteNode(proto, { opType: 'Resize', inputs: [node.inputs[0], scales], drop: attributeNames(proto), set: { mode: { kind: 'string', value: mode } } }));
+    return replace(
+      rewriteNode(proto, {
+        opType: 'Resize',
+        inputs: [node.inputs[0], scales],
+        drop: attributeNames(proto),
+        set: { mode: { kind: 'string', value: mode } },
+      }),
+    );
   }
   // The roi input is required at opset 11 and read only by tf_crop_and_resize.
   const roi = c.addInitializer(`${node.name}_roi`, makeTensor('float32', [0], new Float32Array(0)));
@@ -552,7 +623,10 @@ const ADAPTERS: Readonly<Record<string, Row>> = {
 /** Ops refused when a change of theirs lies between the two opsets. */
 const BLOCKED: Readonly<Record<string, Row>> = {
   ATen: { changes: [10], plan: refuse('the experimental op was removed at opset 10 and has no standard equivalent') },
-  ConstantFill: { changes: [10], plan: refuse('the experimental op was removed at opset 10 and is not rewritten (ConstantOfShape differs in its inputs)') },
+  ConstantFill: {
+    changes: [10],
+    plan: refuse('the experimental op was removed at opset 10 and is not rewritten (ConstantOfShape differs in its inputs)'),
+  },
   GivenTensorFill: { changes: [10], plan: refuse('the experimental op was removed at opset 10 and has no standard equivalent') },
   GRUUnit: { changes: [10], plan: refuse('the experimental op was removed at opset 10 and has no standard equivalent') },
   Scan: { changes: [9], plan: refuse('Scan-8 (batch axis, sequence_lens input) differs from Scan-9 and is not rewritten') },
@@ -579,7 +653,10 @@ function subgraphNodeNeedingWork(graph: GraphProto, from: number, to: number): N
 function planNode(node: GraphNode, c: Conversion): Plan {
   for (const sub of subgraphsOf(c.protoOf(node))) {
     const inner = subgraphNodeNeedingWork(sub, c.from, c.to);
-    if (inner) return block(`its subgraph holds node '${displayName(inner.name ?? '')}' (${displayName(inner.op_type ?? '', 60)}), which would need rewriting, and subgraphs are not rewritten`);
+    if (inner)
+      return block(
+        `its subgraph holds node '${displayName(inner.name ?? '')}' (${displayName(inner.op_type ?? '', 60)}), which would need rewriting, and subgraphs are not rewritten`,
+      );
   }
   const row = rowFor(node.opType, node.domain, c.from, c.to);
   return row ? row.plan(node, c) : KEEP;
@@ -610,7 +687,11 @@ function planAll(model: OnnxModel, from: number, target: number): { c: Conversio
 }
 
 function tooOld(from: number): OpsetBlocker {
-  return { node: '', opType: '', reason: `the default-domain opset is ${from}, older than ${MIN_CONVERT_SOURCE}, the oldest this converter reads` };
+  return {
+    node: '',
+    opType: '',
+    reason: `the default-domain opset is ${from}, older than ${MIN_CONVERT_SOURCE}, the oldest this converter reads`,
+  };
 }
 
 /**
@@ -667,7 +748,7 @@ function buildConverted(handle: ModelHandle, c: Conversion, plans: ReadonlyMap<s
   const oldIr = int64ToSafeNumber(proto.ir_version, 'The IR version');
   const newIr = Math.max(oldIr, defaultIrVersion(target));
   const initializerNames = new Set([...c.graph.initializers.keys()]);
-  const input = oldIr < 4 && newIr >= 4 ? (graph.input ?? []).filter((v) => !initializerNames.has(v.name ?? '')) : graph.input ?? [];
+  const input = oldIr < 4 && newIr >= 4 ? (graph.input ?? []).filter((v) => !initializerNames.has(v.name ?? '')) : (graph.input ?? []);
   // A dropped Dropout mask leaves a value_info entry that nothing produces any more.
   const produced = new Set(nodes.flatMap((n) => n.output ?? []));
   const gone = new Set((graph.node ?? []).flatMap((n) => n.output ?? []).filter((t) => !produced.has(t)));

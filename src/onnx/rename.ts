@@ -1,5 +1,13 @@
 import { handleOf, ModelHandle, type OnnxModel } from './model-handle.js';
-import type { AttributeProto, GraphProto, NodeProto, SparseTensorProto, TensorAnnotationProto, TensorProto, ValueInfoProto } from './proto-types.js';
+import type {
+  AttributeProto,
+  GraphProto,
+  NodeProto,
+  SparseTensorProto,
+  TensorAnnotationProto,
+  TensorProto,
+  ValueInfoProto,
+} from './proto-types.js';
 
 /**
  * Tensor names across a model's main graph and every subgraph nested in its nodes' attributes (If,

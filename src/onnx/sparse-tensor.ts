@@ -28,11 +28,15 @@ export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Te
   // A dense copy of a huge sparse shape would be a huge allocation: refuse it up front.
   const denseBytes = count * lanes(values.dtype) * Math.max(1, bytesPerElement(values.dtype));
   if (denseBytes > MAX_DENSE_BYTES) {
-    throw new UserError(`Sparse tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} would take ${denseBytes} bytes when made dense, more than the ${MAX_DENSE_BYTES} bytes quantscope allows.`);
+    throw new UserError(
+      `Sparse tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} would take ${denseBytes} bytes when made dense, more than the ${MAX_DENSE_BYTES} bytes quantscope allows.`,
+    );
   }
   const rank = indices.dims.length === 2 ? indices.dims[1] : 1;
   if (indices.dims[0] !== nnz || (indices.dims.length === 2 && rank !== dims.length) || indices.dims.length > 2) {
-    throw new UserError(`Sparse tensor ${what} has indices of shape ${displayName(`[${indices.dims.join(',')}]`, 200)} for ${nnz} values of a rank-${dims.length} tensor.`);
+    throw new UserError(
+      `Sparse tensor ${what} has indices of shape ${displayName(`[${indices.dims.join(',')}]`, 200)} for ${nnz} values of a rank-${dims.length} tensor.`,
+    );
   }
   const idx = indices.data;
   const at = (k: number): number => Number(idx[k] as number | bigint);
@@ -48,9 +52,11 @@ export function densifySparse(sparse: SparseTensorProto, ctx: TensorContext): Te
       }
     } else {
       linear = at(k);
-      if (linear < 0 || linear >= count) throw new UserError(`Sparse tensor ${what} has linear index ${linear} outside its ${count} elements.`);
+      if (linear < 0 || linear >= count)
+        throw new UserError(`Sparse tensor ${what} has linear index ${linear} outside its ${count} elements.`);
     }
-    for (let l = 0; l < width; l++) (data as unknown as unknown[])[linear * width + l] = (values.data as unknown as unknown[])[k * width + l];
+    for (let l = 0; l < width; l++)
+      (data as unknown as unknown[])[linear * width + l] = (values.data as unknown as unknown[])[k * width + l];
   }
   return makeTensor(values.dtype, dims, data);
 }

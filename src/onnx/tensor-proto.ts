@@ -53,9 +53,9 @@ export function tensorDType(proto: TensorProto, what: string): DType {
   const code = proto.data_type ?? 0;
   const dtype = dtypeFromOnnx(code);
   if (dtype === undefined) {
-    throw new UserError(code === 0
-      ? `Tensor ${what} has no data type.`
-      : `Tensor ${what} has data type ${code}, which quantscope does not support.`);
+    throw new UserError(
+      code === 0 ? `Tensor ${what} has no data type.` : `Tensor ${what} has data type ${code}, which quantscope does not support.`,
+    );
   }
   return dtype;
 }
@@ -92,8 +92,13 @@ export function decodeTensor(proto: TensorProto, ctx: TensorContext): Tensor {
 
   if (dtype === 'string') {
     const strings = proto.string_data ?? [];
-    if (strings.length !== count) throw new UserError(`Tensor ${what} of shape ${shape} needs ${count} strings but holds ${strings.length}.`);
-    return makeTensor(dtype, dims, strings.map((s) => utf8.decode(s)));
+    if (strings.length !== count)
+      throw new UserError(`Tensor ${what} of shape ${shape} needs ${count} strings but holds ${strings.length}.`);
+    return makeTensor(
+      dtype,
+      dims,
+      strings.map((s) => utf8.decode(s)),
+    );
   }
 
   if (isExternal(proto)) {
@@ -104,7 +109,9 @@ export function decodeTensor(proto: TensorProto, ctx: TensorContext): Tensor {
   if (hasBytes(proto.raw_data)) {
     const need = rawByteLength(dtype, count);
     if (proto.raw_data.length !== need) {
-      throw new UserError(`Tensor ${what} of shape ${shape} and type ${dtype} needs ${need} bytes of raw data but holds ${proto.raw_data.length}.`);
+      throw new UserError(
+        `Tensor ${what} of shape ${shape} and type ${dtype} needs ${need} bytes of raw data but holds ${proto.raw_data.length}.`,
+      );
     }
     return fromRaw(dtype, dims, count, proto.raw_data, what);
   }
@@ -125,17 +132,38 @@ function fromRaw(dtype: DType, dims: readonly number[], count: number, raw: Uint
   const n = count * lanes(dtype);
   let data: TensorData;
   switch (dtypeInfo(dtype).array) {
-    case 'Float32Array': data = new Float32Array(copy.buffer, 0, n); break;
-    case 'Float64Array': data = new Float64Array(copy.buffer, 0, n); break;
-    case 'Int8Array': data = new Int8Array(copy.buffer, 0, n); break;
-    case 'Uint8Array': data = copy; break;
-    case 'Int16Array': data = new Int16Array(copy.buffer, 0, n); break;
-    case 'Uint16Array': data = new Uint16Array(copy.buffer, 0, n); break;
-    case 'Int32Array': data = new Int32Array(copy.buffer, 0, n); break;
-    case 'Uint32Array': data = new Uint32Array(copy.buffer, 0, n); break;
-    case 'BigInt64Array': data = new BigInt64Array(copy.buffer, 0, n); break;
-    case 'BigUint64Array': data = new BigUint64Array(copy.buffer, 0, n); break;
-    case 'string[]': throw new InternalError(`string tensor ${what} reached the raw-data path`);
+    case 'Float32Array':
+      data = new Float32Array(copy.buffer, 0, n);
+      break;
+    case 'Float64Array':
+      data = new Float64Array(copy.buffer, 0, n);
+      break;
+    case 'Int8Array':
+      data = new Int8Array(copy.buffer, 0, n);
+      break;
+    case 'Uint8Array':
+      data = copy;
+      break;
+    case 'Int16Array':
+      data = new Int16Array(copy.buffer, 0, n);
+      break;
+    case 'Uint16Array':
+      data = new Uint16Array(copy.buffer, 0, n);
+      break;
+    case 'Int32Array':
+      data = new Int32Array(copy.buffer, 0, n);
+      break;
+    case 'Uint32Array':
+      data = new Uint32Array(copy.buffer, 0, n);
+      break;
+    case 'BigInt64Array':
+      data = new BigInt64Array(copy.buffer, 0, n);
+      break;
+    case 'BigUint64Array':
+      data = new BigUint64Array(copy.buffer, 0, n);
+      break;
+    case 'string[]':
+      throw new InternalError(`string tensor ${what} reached the raw-data path`);
   }
   if (dtype === 'bool') {
     const b = data as Uint8Array;
@@ -157,11 +185,19 @@ type TypedField = 'float_data' | 'double_data' | 'int32_data' | 'int64_data' | '
 
 function typedFieldOf(dtype: DType): TypedField {
   switch (dtype) {
-    case 'float32': case 'complex64': return 'float_data';
-    case 'float64': case 'complex128': return 'double_data';
-    case 'int64': return 'int64_data';
-    case 'uint32': case 'uint64': return 'uint64_data';
-    default: return 'int32_data';
+    case 'float32':
+    case 'complex64':
+      return 'float_data';
+    case 'float64':
+    case 'complex128':
+      return 'double_data';
+    case 'int64':
+      return 'int64_data';
+    case 'uint32':
+    case 'uint64':
+      return 'uint64_data';
+    default:
+      return 'int32_data';
   }
 }
 
@@ -172,7 +208,9 @@ function fromTypedField(proto: TensorProto, dtype: DType, dims: readonly number[
   const need = packed4 ? Math.ceil(count / 2) : count * lanes(dtype);
   if (values.length !== need) {
     const where = values.length === 0 ? 'no data' : `${values.length} values in ${field}`;
-    throw new UserError(`Tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} and type ${dtype} needs ${need} values but has ${where}.`);
+    throw new UserError(
+      `Tensor ${what} of shape ${displayName(`[${dims.join(',')}]`, 200)} and type ${dtype} needs ${need} values but has ${where}.`,
+    );
   }
   if (packed4) {
     const out = dtype === 'int4' ? new Int8Array(count) : new Uint8Array(count);

@@ -1,5 +1,12 @@
 import type {
-  AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, SparseTensorProto, TensorProto, TrainingInfoProto,
+  AttributeProto,
+  FunctionProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  SparseTensorProto,
+  TensorProto,
+  TrainingInfoProto,
 } from './proto-types.js';
 
 /**
@@ -35,7 +42,8 @@ function mapAttribute(a: AttributeProto, fn: TensorFn): AttributeProto {
   const tensors = mapList(a.tensors, fn);
   const graphs = mapList(a.graphs, (x) => mapGraph(x, fn));
   const sparses = mapList(a.sparse_tensors, (x) => mapSparse(x, fn));
-  if (t === a.t && g === a.g && sparse === a.sparse_tensor && tensors === a.tensors && graphs === a.graphs && sparses === a.sparse_tensors) return a;
+  if (t === a.t && g === a.g && sparse === a.sparse_tensor && tensors === a.tensors && graphs === a.graphs && sparses === a.sparse_tensors)
+    return a;
   return { ...a, t, g, sparse_tensor: sparse, tensors, graphs, sparse_tensors: sparses };
 }
 

@@ -75,7 +75,9 @@ export function deriveRange(stats: TensorStats, method: CalibrationMethod, optio
       return fromThreshold(mseThreshold(abs, stats.binWidth, steps).threshold);
     }
     default:
-      throw new UserError(`Unknown calibration method '${displayName(String(method))}'; the methods are ${CALIBRATION_METHODS.join(', ')}.`);
+      throw new UserError(
+        `Unknown calibration method '${displayName(String(method))}'; the methods are ${CALIBRATION_METHODS.join(', ')}.`,
+      );
   }
 }
 
@@ -86,7 +88,10 @@ function percentileRange(stats: TensorStats, p: number, symmetric: boolean): Ran
   const w = stats.binWidth;
   if (symmetric) {
     const t = exact
-      ? exactQuantile(exact.map(Math.abs).sort((x, y) => x - y), q)
+      ? exactQuantile(
+          exact.map(Math.abs).sort((x, y) => x - y),
+          q,
+        )
       : Math.min(histogramQuantile(stats.absHistogram(), 0, w, q), stats.maxAbs);
     return { min: -t, max: t };
   }

@@ -68,15 +68,29 @@ export class TensorStats {
   }
 
   /** Finite values seen. */
-  get count(): number { return this.finite; }
-  get nanCount(): number { return this.nans; }
-  get infCount(): number { return this.infs; }
+  get count(): number {
+    return this.finite;
+  }
+  get nanCount(): number {
+    return this.nans;
+  }
+  get infCount(): number {
+    return this.infs;
+  }
   /** Smallest finite value (+Infinity before any). */
-  get min(): number { return this.lo; }
+  get min(): number {
+    return this.lo;
+  }
   /** Largest finite value (−Infinity before any). */
-  get max(): number { return this.hi; }
-  get maxAbs(): number { return this.finite === 0 ? 0 : Math.max(Math.abs(this.lo), Math.abs(this.hi)); }
-  get mean(): number { return this.finite === 0 ? NaN : this.total / this.finite; }
+  get max(): number {
+    return this.hi;
+  }
+  get maxAbs(): number {
+    return this.finite === 0 ? 0 : Math.max(Math.abs(this.lo), Math.abs(this.hi));
+  }
+  get mean(): number {
+    return this.finite === 0 ? NaN : this.total / this.finite;
+  }
   /** Population standard deviation. */
   get std(): number {
     if (this.finite === 0) return NaN;
@@ -84,12 +98,20 @@ export class TensorStats {
     return Math.sqrt(Math.max(0, this.totalSquares / this.finite - m * m));
   }
   /** Half-width `a` of the histogram, which covers [−a, a]; 0 before any finite value. */
-  get range(): number { return this.a; }
-  get binWidth(): number { return (2 * this.a) / HISTOGRAM_BINS; }
+  get range(): number {
+    return this.a;
+  }
+  get binWidth(): number {
+    return (2 * this.a) / HISTOGRAM_BINS;
+  }
   /** The signed histogram (a live view: do not modify). */
-  get histogram(): Float64Array { return this.bins; }
+  get histogram(): Float64Array {
+    return this.bins;
+  }
   /** Every finite value seen, in arrival order, while count ≤ EXACT_LIMIT; null after. */
-  get exactValues(): readonly number[] | null { return this.exact; }
+  get exactValues(): readonly number[] | null {
+    return this.exact;
+  }
 
   /**
    * The histogram of |x|: HISTOGRAM_BINS / 2 bins over [0, a], bin k covering |x| in
@@ -183,9 +205,8 @@ export class TensorStats {
     for (let k = 0; k < HISTOGRAM_BINS; k++) {
       if (other.bins[k] !== 0) this.bins[HALF + Math.floor((k - HALF) / factor)] += other.bins[k];
     }
-    this.exact = this.exact !== null && other.exact !== null && this.finite + other.finite <= EXACT_LIMIT
-      ? [...this.exact, ...other.exact]
-      : null;
+    this.exact =
+      this.exact !== null && other.exact !== null && this.finite + other.finite <= EXACT_LIMIT ? [...this.exact, ...other.exact] : null;
     this.finite += other.finite;
     this.total += other.total;
     this.totalSquares += other.totalSquares;
@@ -224,8 +245,11 @@ export class TensorStats {
   /** Rebuilds stats written by toJSON; throws a RangeError for inconsistent data. */
   static fromJSON(json: TensorStatsJSON): TensorStats {
     const s = new TensorStats(json.name);
-    const ok = json.version === 1 && json.offset >= 0 && json.offset + json.counts.length <= HISTOGRAM_BINS
-      && (json.count === 0 || isPowerOfTwo(json.range));
+    const ok =
+      json.version === 1 &&
+      json.offset >= 0 &&
+      json.offset + json.counts.length <= HISTOGRAM_BINS &&
+      (json.count === 0 || isPowerOfTwo(json.range));
     if (!ok) throw new RangeError(`calibration statistics for '${json.name}' are inconsistent`);
     s.finite = json.count;
     s.nans = json.nanCount;

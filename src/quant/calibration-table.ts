@@ -78,7 +78,13 @@ export function rangeFromTable(table: CalibrationTable, tensor: string, bits: 8 
 }
 
 function isRange(v: unknown): v is Range {
-  return typeof v === 'object' && v !== null && Number.isFinite((v as Range).min) && Number.isFinite((v as Range).max) && (v as Range).min <= (v as Range).max;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Number.isFinite((v as Range).min) &&
+    Number.isFinite((v as Range).max) &&
+    (v as Range).min <= (v as Range).max
+  );
 }
 
 /**
@@ -106,7 +112,14 @@ export function readCalibrationTable(path: string): CalibrationTable {
   if (typeof t.tensors !== 'object' || t.tensors === null || Array.isArray(t.tensors)) throw bad('tensors', 'must be an object');
   for (const [name, v] of Object.entries(t.tensors as Record<string, unknown>)) {
     const e = v as Record<string, unknown>;
-    if (typeof e !== 'object' || e === null || !isRange(e.int8) || !isRange(e.int16) || typeof e.min !== 'number' || typeof e.max !== 'number') {
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      !isRange(e.int8) ||
+      !isRange(e.int16) ||
+      typeof e.min !== 'number' ||
+      typeof e.max !== 'number'
+    ) {
       throw bad(`tensors.${name}`, 'must have numbers min and max and ranges int8 and int16 with min <= max');
     }
   }

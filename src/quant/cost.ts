@@ -86,16 +86,24 @@ export function nodeMacs(graph: Graph, node: GraphNode, shapes: Shapes = new Map
 /** Bytes per weight parameter of a node at `precision`. */
 export function weightBytesPer(plan: Plan, precision: Precision): number {
   switch (precision) {
-    case 'int8': return 1;
-    case 'a16w8': return 1;
-    case 'int16': return plan.profile.weights.int16Bits / 8;
-    case 'fp16': return 2;
-    case 'fp32': return 4;
+    case 'int8':
+      return 1;
+    case 'a16w8':
+      return 1;
+    case 'int16':
+      return plan.profile.weights.int16Bits / 8;
+    case 'fp16':
+      return 2;
+    case 'fp32':
+      return 4;
   }
 }
 
 export function planCost(graph: Graph, plan: Plan, shapes: Shapes = new Map()): PlanCost {
-  const byPrecision = Object.fromEntries(PRECISIONS.map((p) => [p, { nodes: 0, macs: 0 }])) as Record<Precision, { nodes: number; macs: number }>;
+  const byPrecision = Object.fromEntries(PRECISIONS.map((p) => [p, { nodes: 0, macs: 0 }])) as Record<
+    Precision,
+    { nodes: number; macs: number }
+  >;
   const unknownMacNodes: string[] = [];
   let totalMacs = 0;
   let macsAboveInt8 = 0;

@@ -159,7 +159,13 @@ export function ortExport(graph: Graph, plan: Plan, assigned: ReadonlySet<string
       quant_type: quantType(base.bits),
       ...(base.bits === 16 ? { symmetric: base.symmetric } : {}),
       ...(named.length > 0
-        ? { convert: { quant_type: quantType(named[0].bits), ...(named[0].bits === 16 ? { symmetric: named[0].symmetric } : {}), recv_nodes: named.map((r) => r.node.name) } }
+        ? {
+            convert: {
+              quant_type: quantType(named[0].bits),
+              ...(named[0].bits === 16 ? { symmetric: named[0].symmetric } : {}),
+              recv_nodes: named.map((r) => r.node.name),
+            },
+          }
         : {}),
     };
     overrides.push([t, [entry]]);
@@ -177,20 +183,30 @@ export function ortExport(graph: Graph, plan: Plan, assigned: ReadonlySet<string
 
   const fp16Quantized = excluded.filter((n) => plan.precision.get(n.name) === 'fp16').map((n) => n.name);
   if (fp16Quantized.length > 0) {
-    notes.push(`quantize_static has no per-node FP16, so ${fp16Quantized.length} node(s) planned fp16 (${nameList(fp16Quantized)}) are in nodes_to_exclude and run in FP32.`);
+    notes.push(
+      `quantize_static has no per-node FP16, so ${fp16Quantized.length} node(s) planned fp16 (${nameList(fp16Quantized)}) are in nodes_to_exclude and run in FP32.`,
+    );
   }
   const fp16Float = graph.nodes.filter((n) => !isQuantizable(profile, n) && plan.precision.get(n.name) === 'fp16').map((n) => n.name);
   if (fp16Float.length > 0) {
-    notes.push(`${fp16Float.length} non-quantized node(s) planned fp16 (${nameList(fp16Float)}) run in FP32: quantize_static leaves the ops it does not quantize in the model's float type.`);
+    notes.push(
+      `${fp16Float.length} non-quantized node(s) planned fp16 (${nameList(fp16Float)}) run in FP32: quantize_static leaves the ops it does not quantize in the model's float type.`,
+    );
   }
   if (unnamedExcluded.length > 0) {
-    notes.push(`${unnamedExcluded.length} node(s) to exclude have no name in the model file (${nameList(unnamedExcluded)} are quantscope's names), so nodes_to_exclude cannot list them and onnxruntime will quantize them: name them in the model first.`);
+    notes.push(
+      `${unnamedExcluded.length} node(s) to exclude have no name in the model file (${nameList(unnamedExcluded)} are quantscope's names), so nodes_to_exclude cannot list them and onnxruntime will quantize them: name them in the model first.`,
+    );
   }
   if (unnamedReceivers.size > 0) {
-    notes.push(`${unnamedReceivers.size} node(s) that need a converted input have no name in the model file (${nameList([...unnamedReceivers])}), so recv_nodes cannot list them and they read the writer's type: name them in the model first.`);
+    notes.push(
+      `${unnamedReceivers.size} node(s) that need a converted input have no name in the model file (${nameList([...unnamedReceivers])}), so recv_nodes cannot list them and they read the writer's type: name them in the model first.`,
+    );
   }
   if (doubleRounded.length > 0) {
-    notes.push(`${doubleRounded.length} tensor(s) that no quantized node writes are read at 8 and at 16 bits (${nameList(doubleRounded)}): onnxruntime quantizes each once at 16 bits and converts to 8 bits for the 8-bit readers, where quantscope quantizes once per width.`);
+    notes.push(
+      `${doubleRounded.length} tensor(s) that no quantized node writes are read at 8 and at 16 bits (${nameList(doubleRounded)}): onnxruntime quantizes each once at 16 bits and converts to 8 bits for the 8-bit readers, where quantscope quantizes once per width.`,
+    );
   }
   for (const name of weightConflicts) {
     notes.push(`Weight '${name}' is shared by nodes planned at different weight widths; it is quantized once, at the wider one.`);
@@ -200,15 +216,26 @@ export function ortExport(graph: Graph, plan: Plan, assigned: ReadonlySet<string
     return isQuantizedIn(plan, n) && isQuantPrecision(p) && p !== 'int8';
   });
   if (sixteenBitNodes.length > 0 && profile.bias === 'int32') {
-    notes.push('onnxruntime quantizes the bias of 16-bit nodes to int32 at input scale × weight scale and widens the weight scale where that bias would not fit (QDQDisableWeightAdjustForInt32Bias is off); quantscope adds such a bias in float32, so those nodes can differ slightly.');
+    notes.push(
+      'onnxruntime quantizes the bias of 16-bit nodes to int32 at input scale × weight scale and widens the weight scale where that bias would not fit (QDQDisableWeightAdjustForInt32Bias is off); quantscope adds such a bias in float32, so those nodes can differ slightly.',
+    );
   }
   if (useContrib) {
-    notes.push(`The model is at opset ${opset}, below 21, so UseQDQContribOps is on: the 16-bit Q/DQ use the com.microsoft domain, which onnxruntime runs.`);
+    notes.push(
+      `The model is at opset ${opset}, below 21, so UseQDQContribOps is on: the 16-bit Q/DQ use the com.microsoft domain, which onnxruntime runs.`,
+    );
   }
   if (fusionGroups(graph, plan).length > 0) {
-    notes.push(`quantize_static puts Q/DQ on each quantized node's inputs and outputs, while profile '${profile.name}' fuses op chains (${profile.fusion.map((f) => f.join('→')).slice(0, 3).join(', ')}...) whose inner tensors quantscope leaves unquantized, so the two models differ at those tensors.`);
+    notes.push(
+      `quantize_static puts Q/DQ on each quantized node's inputs and outputs, while profile '${profile.name}' fuses op chains (${profile.fusion
+        .map((f) => f.join('→'))
+        .slice(0, 3)
+        .join(', ')}...) whose inner tensors quantscope leaves unquantized, so the two models differ at those tensors.`,
+    );
   }
-  notes.push('onnxruntime calibrates again with the method you pass (MinMax by default): quantscope\'s calibration ranges are not carried over, so measure the quantized model against the float one before deploying it.');
+  notes.push(
+    "onnxruntime calibrates again with the method you pass (MinMax by default): quantscope's calibration ranges are not carried over, so measure the quantized model against the float one before deploying it.",
+  );
 
   const quantizeStatic: OrtQuantizeStatic = {
     quant_format: 'QDQ',

@@ -1,6 +1,14 @@
 import type { Graph } from '../core/graph.js';
 import type { Plan } from './plan.js';
-import { isFloatValue, kernelPrecisions, nameList, outputsOf, precisionsInUse, type ExportCommon, type PrecisionMapping } from './plan-export.js';
+import {
+  isFloatValue,
+  kernelPrecisions,
+  nameList,
+  outputsOf,
+  precisionsInUse,
+  type ExportCommon,
+  type PrecisionMapping,
+} from './plan-export.js';
 import type { Precision } from './profile.js';
 
 /**
@@ -87,32 +95,49 @@ export function rknnExport(graph: Graph, plan: Plan, platform: RknnPlatform): Rk
   const notes: string[] = [];
   const sixteen = layers.filter((l) => l.planned === 'int16' || l.planned === 'a16w8');
   if (sixteen.length > 0 && !caps.int16) {
-    notes.push(`RKNN-Toolkit2 documents 16-bit integer layers only for RV1103 and RV1106, so on ${platform} the ${sixteen.length} int16/a16w8 layer(s) are float16, which quantscope has not measured (plan them fp16 to measure it).`);
+    notes.push(
+      `RKNN-Toolkit2 documents 16-bit integer layers only for RV1103 and RV1106, so on ${platform} the ${sixteen.length} int16/a16w8 layer(s) are float16, which quantscope has not measured (plan them fp16 to measure it).`,
+    );
   }
   if (layers.some((l) => l.planned === 'a16w8') && caps.int16) {
-    notes.push('RKNN\'s int16 layers have 16-bit weights too: a16w8 (8-bit weights) cannot be expressed, and its layers get int16, which is at least as precise.');
+    notes.push(
+      "RKNN's int16 layers have 16-bit weights too: a16w8 (8-bit weights) cannot be expressed, and its layers get int16, which is at least as precise.",
+    );
   }
   if (layers.some((l) => l.planned === 'fp32')) {
-    notes.push(`RKNN layers compute floats in FP16 at most: fp32 cannot be expressed, and its layers get ${caps.float16 ? 'float16' : 'int16'}.`);
+    notes.push(
+      `RKNN layers compute floats in FP16 at most: fp32 cannot be expressed, and its layers get ${caps.float16 ? 'float16' : 'int16'}.`,
+    );
   }
   if (!caps.float16 && layers.some((l) => l.planned === 'fp16' || l.planned === 'fp32')) {
     notes.push(`The ${platform} NPU has no float16, so float layers get int16 instead.`);
   }
   if (floatDefaults.length > 0) {
-    notes.push(`${floatDefaults.length} node(s) are listed because profile '${plan.profile.name}' runs its non-quantized ops in ${plan.profile.floatOps.toUpperCase()} (${nameList(floatDefaults)}), where RKNN's w8a8 would quantize them to int8; drop the entries you are willing to measure at int8.`);
+    notes.push(
+      `${floatDefaults.length} node(s) are listed because profile '${plan.profile.name}' runs its non-quantized ops in ${plan.profile.floatOps.toUpperCase()} (${nameList(floatDefaults)}), where RKNN's w8a8 would quantize them to int8; drop the entries you are willing to measure at int8.`,
+    );
   }
-  notes.push('RKNN names layers by their output tensors after its own graph optimizations (fused layers keep the last output\'s name, some get suffixes such as -rs): check every name against the quantize_parameters of the step1 file, since step2 ignores names it does not know.');
+  notes.push(
+    "RKNN names layers by their output tensors after its own graph optimizations (fused layers keep the last output's name, some get suffixes such as -rs): check every name against the quantize_parameters of the step1 file, since step2 ignores names it does not know.",
+  );
   return { platform, layers, mapping: rknnMapping(plan, platform), notes };
 }
 
 function rknnMapping(plan: Plan, platform: RknnPlatform): PrecisionMapping[] {
   const caps = PLATFORMS[platform];
   const why: Partial<Record<Precision, string>> = {
-    int8: 'step1\'s default: not listed',
-    ...(caps.int16 ? { a16w8: 'RKNN int16 layers have 16-bit weights' } : { int16: `no 16-bit integer layers on ${platform}`, a16w8: `no 16-bit integer layers on ${platform}` }),
-    ...(caps.float16 ? { fp32: 'RKNN computes floats in FP16 at most' } : { fp16: `no float16 on ${platform}`, fp32: `no float16 on ${platform}` }),
+    int8: "step1's default: not listed",
+    ...(caps.int16
+      ? { a16w8: 'RKNN int16 layers have 16-bit weights' }
+      : { int16: `no 16-bit integer layers on ${platform}`, a16w8: `no 16-bit integer layers on ${platform}` }),
+    ...(caps.float16
+      ? { fp32: 'RKNN computes floats in FP16 at most' }
+      : { fp16: `no float16 on ${platform}`, fp32: `no float16 on ${platform}` }),
   };
   return precisionsInUse(plan).map(([precision, nodes]) => ({
-    precision, nodes, target: rknnDtype(platform, precision), ...(why[precision] ? { why: why[precision] } : {}),
+    precision,
+    nodes,
+    target: rknnDtype(platform, precision),
+    ...(why[precision] ? { why: why[precision] } : {}),
   }));
 }

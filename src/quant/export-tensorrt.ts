@@ -1,6 +1,14 @@
 import type { Graph, GraphNode } from '../core/graph.js';
 import { isQuantizable, type Plan } from './plan.js';
-import { isFloatValue, nameList, outputsOf, plannedNodes, precisionsInUse, type ExportCommon, type PrecisionMapping } from './plan-export.js';
+import {
+  isFloatValue,
+  nameList,
+  outputsOf,
+  plannedNodes,
+  precisionsInUse,
+  type ExportCommon,
+  type PrecisionMapping,
+} from './plan-export.js';
 import type { Precision } from './profile.js';
 
 /**
@@ -79,13 +87,24 @@ export function tensorRtExport(graph: Graph, plan: Plan, assigned: ReadonlySet<s
   for (const n of computing) {
     const type = typeOf(n);
     if (!decided.has(n.name) && type === unconstrained(n)) continue;
-    if (assigned.has(n.name)) { unnamed.push(n.name); continue; }
-    if (!isTrtexecName(n.name)) { unwritable.push(n.name); continue; }
+    if (assigned.has(n.name)) {
+      unnamed.push(n.name);
+      continue;
+    }
+    if (!isTrtexecName(n.name)) {
+      unwritable.push(n.name);
+      continue;
+    }
     const outs = outputsOf(n);
     const allFloat = outs.every((o) => isFloatValue(graph, o));
     if (!allFloat) untyped.push(n.name);
     if (type === 'fp32' && !isQuantizable(profile, n) && plan.precision.get(n.name) === profile.floatOps) keptFp32++;
-    layers.push({ name: n.name, precision: type, outputTypes: allFloat ? outs.map(() => type) : null, planned: plan.precision.get(n.name) ?? profile.floatOps });
+    layers.push({
+      name: n.name,
+      precision: type,
+      outputTypes: allFloat ? outs.map(() => type) : null,
+      planned: plan.precision.get(n.name) ?? profile.floatOps,
+    });
   }
 
   const notes: string[] = [];
@@ -94,23 +113,37 @@ export function tensorRtExport(graph: Graph, plan: Plan, assigned: ReadonlySet<s
     return p === 'int16' || p === 'a16w8';
   });
   if (sixteen.length > 0) {
-    notes.push(`TensorRT has no INT16 layer precision, so ${sixteen.length} node(s) planned int16 or a16w8 (${nameList(sixteen.map((n) => n.name))}) run in FP16: finer than INT8 everywhere and needing no calibration, but limited to |x| ≤ 65504; quantscope has not measured FP16 there (plan them fp16 to measure it, fp32 if they overflow).`);
+    notes.push(
+      `TensorRT has no INT16 layer precision, so ${sixteen.length} node(s) planned int16 or a16w8 (${nameList(sixteen.map((n) => n.name))}) run in FP16: finer than INT8 everywhere and needing no calibration, but limited to |x| ≤ 65504; quantscope has not measured FP16 there (plan them fp16 to measure it, fp32 if they overflow).`,
+    );
   }
   if (keptFp32 > 0) {
-    notes.push(`--fp16 lets TensorRT run any unconstrained layer in FP16, so the ${keptFp32} non-quantized layer(s) that profile '${profile.name}' keeps in FP32 are listed as fp32.`);
+    notes.push(
+      `--fp16 lets TensorRT run any unconstrained layer in FP16, so the ${keptFp32} non-quantized layer(s) that profile '${profile.name}' keeps in FP32 are listed as fp32.`,
+    );
   }
-  notes.push('TensorRT\'s ONNX parser names each layer after its ONNX node (an op it expands into several layers adds suffixes, and fused layers show as "a + b"): check with --exportLayerInfo that every listed layer got its precision.');
+  notes.push(
+    'TensorRT\'s ONNX parser names each layer after its ONNX node (an op it expands into several layers adds suffixes, and fused layers show as "a + b"): check with --exportLayerInfo that every listed layer got its precision.',
+  );
   if (int8) {
-    notes.push('--int8 needs a calibration cache (--calib=FILE) for real accuracy; without one trtexec uses placeholder dynamic ranges, good for timing only.');
+    notes.push(
+      '--int8 needs a calibration cache (--calib=FILE) for real accuracy; without one trtexec uses placeholder dynamic ranges, good for timing only.',
+    );
   }
   if (unnamed.length > 0) {
-    notes.push(`${unnamed.length} node(s) have no name in the model file (${nameList(unnamed)} are quantscope's names), so their layers cannot be listed: name them in the model first.`);
+    notes.push(
+      `${unnamed.length} node(s) have no name in the model file (${nameList(unnamed)} are quantscope's names), so their layers cannot be listed: name them in the model first.`,
+    );
   }
   if (unwritable.length > 0) {
-    notes.push(`${unwritable.length} node name(s) hold ',', ''' or a NUL (${nameList(unwritable)}), which trtexec's --layerPrecisions cannot carry: rename them, or set their precision with the TensorRT API (ILayer::setPrecision).`);
+    notes.push(
+      `${unwritable.length} node name(s) hold ',', ''' or a NUL (${nameList(unwritable)}), which trtexec's --layerPrecisions cannot carry: rename them, or set their precision with the TensorRT API (ILayer::setPrecision).`,
+    );
   }
   if (untyped.length > 0) {
-    notes.push(`${untyped.length} layer(s) with a non-float output (${nameList(untyped)}) get a precision but no --layerOutputTypes entry.`);
+    notes.push(
+      `${untyped.length} layer(s) with a non-float output (${nameList(untyped)}) get a precision but no --layerOutputTypes entry.`,
+    );
   }
   return { layers, int8, fp16, mapping: tensorRtMapping(plan), notes };
 }
@@ -121,6 +154,9 @@ function tensorRtMapping(plan: Plan): PrecisionMapping[] {
     a16w8: 'TensorRT has no 16-bit integer activations; FP16 as for int16',
   };
   return precisionsInUse(plan).map(([precision, nodes]) => ({
-    precision, nodes, target: TRT_TYPE[precision], ...(why[precision] ? { why: why[precision] } : {}),
+    precision,
+    nodes,
+    target: TRT_TYPE[precision],
+    ...(why[precision] ? { why: why[precision] } : {}),
   }));
 }

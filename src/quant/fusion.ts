@@ -91,13 +91,15 @@ function split(chain: readonly GraphNode[], plan: Plan, isBoundary: (tensor: str
   const flush = (): void => {
     if (piece.length >= 2) {
       const last = piece[piece.length - 1];
-      groups.push(Object.freeze({
-        nodes: Object.freeze(piece.map((n) => n.name)),
-        opTypes: Object.freeze(piece.map((n) => n.opType)),
-        output: last.outputs.find((o) => o !== '') ?? '',
-        innerTensors: Object.freeze(piece.slice(0, -1).map((n) => onlyOutput(n) as string)),
-        precision: plan.precision.get(piece[0].name) ?? plan.profile.floatOps,
-      }));
+      groups.push(
+        Object.freeze({
+          nodes: Object.freeze(piece.map((n) => n.name)),
+          opTypes: Object.freeze(piece.map((n) => n.opType)),
+          output: last.outputs.find((o) => o !== '') ?? '',
+          innerTensors: Object.freeze(piece.slice(0, -1).map((n) => onlyOutput(n) as string)),
+          precision: plan.precision.get(piece[0].name) ?? plan.profile.floatOps,
+        }),
+      );
     }
     piece = [];
   };

@@ -20,7 +20,12 @@ export interface IsolatedKernels {
  *
  * `info` gives a tap's dtype and shape for its input; graph inputs of the model stay inputs.
  */
-export function isolateKernels(qdq: OnnxModel, taps: ReadonlySet<string>, wanted: readonly string[], info: (tensor: string) => ValueInfo): IsolatedKernels {
+export function isolateKernels(
+  qdq: OnnxModel,
+  taps: ReadonlySet<string>,
+  wanted: readonly string[],
+  info: (tensor: string) => ValueInfo,
+): IsolatedKernels {
   const graph = graphOf(qdq);
   const names = new NameAllocator(graph);
   const inputs = new Set(graph.inputs.map((i) => i.name));

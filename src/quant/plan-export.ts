@@ -69,7 +69,10 @@ export function outputsOf(node: GraphNode): string[] {
 
 /** A list of names for a note: the first few quoted, then how many more. */
 export function nameList(names: readonly string[], shown = 5): string {
-  const head = names.slice(0, shown).map((n) => `'${displayName(n, 60)}'`).join(', ');
+  const head = names
+    .slice(0, shown)
+    .map((n) => `'${displayName(n, 60)}'`)
+    .join(', ');
   return names.length > shown ? `${head} and ${names.length - shown} more` : head;
 }
 

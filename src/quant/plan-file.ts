@@ -102,7 +102,12 @@ export function writePlanFile(file: string, plan: PlanFile): void {
  * that JSON.parse accepted. A minimal scanner: it tracks containers and keys, and skips values.
  */
 export function overrideKeyOrder(text: string): string[] {
-  interface Frame { readonly object: boolean; readonly collect: boolean; expectKey: boolean; lastKey: string | null }
+  interface Frame {
+    readonly object: boolean;
+    readonly collect: boolean;
+    expectKey: boolean;
+    lastKey: string | null;
+  }
   const stack: Frame[] = [];
   const keys: string[] = [];
   let i = 0;

@@ -85,7 +85,9 @@ export function resolvePlan(graph: Graph, profile: Profile, overrides: Iterable<
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   for (const [spec, value] of list) {
     if (!isPrecision(value)) {
-      throw new UserError(`Plan override '${displayName(spec)}' has precision '${displayName(String(value))}'; it must be int8, int16, fp16 or fp32.`);
+      throw new UserError(
+        `Plan override '${displayName(spec)}' has precision '${displayName(String(value))}'; it must be int8, int16, fp16 or fp32.`,
+      );
     }
     const terms = splitSpec(spec);
     if (terms.length === 0) throw new UserError(`Plan override '${displayName(spec)}' selects nothing: its spec is empty.`);
@@ -105,7 +107,8 @@ function nodesFor(
   value: Precision,
 ): GraphNode[] {
   const canTake = (n: GraphNode): boolean => allowedPrecisions(profile, n).includes(value);
-  const where = spec === term ? `Plan override '${displayName(spec)}'` : `Plan override '${displayName(spec)}' (term '${displayName(term)}')`;
+  const where =
+    spec === term ? `Plan override '${displayName(spec)}'` : `Plan override '${displayName(spec)}' (term '${displayName(term)}')`;
   if (!isPatternTerm(term)) {
     const node = byName.get(term) ?? graph.producer.get(term);
     if (!node) {
@@ -136,7 +139,10 @@ function nodesFor(
     near = close.length ? `; the op types that can are ${close.map((c) => `'op:${c}'`).join(', ')}` : '';
   } else {
     const key = term.startsWith('re:') ? term.slice(3) : term.replace(/[*?]/g, '');
-    near = closestText(key, eligible.map((n) => n.name));
+    near = closestText(
+      key,
+      eligible.map((n) => n.name),
+    );
   }
   throw new UserError(`${where} matches no node that can run at ${value}${matchedText}${near}.`);
 }

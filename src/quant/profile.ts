@@ -124,7 +124,9 @@ export function loadProfile(nameOrPath: string): Profile {
     json = JSON.parse(text);
   } catch (error) {
     // V8 quotes the text around the error, which may hold control characters: show it escaped.
-    throw new UserError(`Profile '${displayName(nameOrPath)}' is not valid JSON (${displayName(messageOf(error), 200)}).`, { cause: error });
+    throw new UserError(`Profile '${displayName(nameOrPath)}' is not valid JSON (${displayName(messageOf(error), 200)}).`, {
+      cause: error,
+    });
   }
   return parseProfile(json, file, path.basename(file, path.extname(file)));
 }

@@ -41,7 +41,9 @@ function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionC
   const unique = [...new Map(changes.map((c) => [c.node, c])).values()];
   // The key names the nodes, and the level where it is not the full promotion (a16w8), as JSON:
   // node names may hold any character, so no separator could keep two regions' keys apart.
-  const parts = unique.map((c) => (c.to === 'a16w8' ? [c.node, 'a16w8'] : [c.node])).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a.length - b.length));
+  const parts = unique
+    .map((c) => (c.to === 'a16w8' ? [c.node, 'a16w8'] : [c.node]))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a.length - b.length));
   return { key: JSON.stringify(parts), culprit, reason, changes: unique };
 }
 
@@ -52,7 +54,11 @@ function regionOf(culprit: string, reason: Region['reason'], changes: PrecisionC
  */
 export function cheaperRegion(plan: Plan, region: Region): Region | null {
   if (plan.profile.weights.int16Bits !== 16 || !region.changes.some((c) => c.to === 'int16' && c.from === 'int8')) return null;
-  return regionOf(region.culprit, region.reason, region.changes.map((c) => (c.to === 'int16' && c.from === 'int8' ? { ...c, to: 'a16w8' } : c)));
+  return regionOf(
+    region.culprit,
+    region.reason,
+    region.changes.map((c) => (c.to === 'int16' && c.from === 'int8' ? { ...c, to: 'a16w8' } : c)),
+  );
 }
 
 /**
@@ -74,10 +80,11 @@ export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): R
   const groupOf = groupByNode(fusionGroups(graph, plan));
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const kernel = (node: GraphNode): GraphNode[] => (groupOf.get(node.name)?.nodes ?? [node.name]).map((n) => byName.get(n) as GraphNode);
-  const changesOf = (nodes: readonly GraphNode[]): PrecisionChange[] => nodes.flatMap((n) => {
-    const to = promotionOf(plan, n);
-    return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
-  });
+  const changesOf = (nodes: readonly GraphNode[]): PrecisionChange[] =>
+    nodes.flatMap((n) => {
+      const to = promotionOf(plan, n);
+      return to ? [{ node: n.name, opType: n.opType, from: plan.precision.get(n.name) ?? plan.profile.floatOps, to }] : [];
+    });
   const own = kernel(culprit);
   const direct = regionOf(culprit.name, 'culprit', changesOf(own));
   if (direct) return direct;
@@ -85,12 +92,13 @@ export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): R
   // Breadth-first over kernels, one level at a time; the first level holding kernels that can
   // be promoted is the region (the nearest ones only, however many paths lead further up).
   const visited = new Set(own.map((n) => n.name));
-  const inputsOf = (members: readonly GraphNode[]): GraphNode[] => members
-    .flatMap((m) => activationInputs(graph, m))
-    .flatMap((t) => {
-      const p = graph.producer.get(t);
-      return p && !visited.has(p.name) ? [p] : [];
-    });
+  const inputsOf = (members: readonly GraphNode[]): GraphNode[] =>
+    members
+      .flatMap((m) => activationInputs(graph, m))
+      .flatMap((t) => {
+        const p = graph.producer.get(t);
+        return p && !visited.has(p.name) ? [p] : [];
+      });
   let level = inputsOf(own);
   while (level.length > 0) {
     const changes: PrecisionChange[] = [];
@@ -117,7 +125,12 @@ export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): R
  * consumer is often the node to promote). Single kernels come first, so a tie goes to the
  * cheaper plan.
  */
-export function candidateRegions(graph: Graph, plan: Plan, culprit: GraphNode, shapes: ReadonlyMap<string, number[]> = new Map()): Region[] {
+export function candidateRegions(
+  graph: Graph,
+  plan: Plan,
+  culprit: GraphNode,
+  shapes: ReadonlyMap<string, number[]> = new Map(),
+): Region[] {
   const region = promotionRegion(graph, plan, culprit);
   const groupOf = groupByNode(fusionGroups(graph, plan));
   const kernelKey = (node: string): string => groupOf.get(node)?.nodes[0] ?? node;
@@ -152,7 +165,10 @@ export function candidateRegions(graph: Graph, plan: Plan, culprit: GraphNode, s
   // Cheapest first (MACs the promotion moves above INT8, then weight bytes), so the search takes the cheapest that suffices.
   const macs = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, byName.get(c.node) as GraphNode, shapes) ?? 0), 0);
   const bytes = (r: Region): number => r.changes.reduce((n, c) => n + weightBytesPer(plan, c.to), 0);
-  return levels.map((r, i) => ({ r, i, cost: macs(r), bytes: bytes(r) })).sort((a, b) => a.cost - b.cost || a.bytes - b.bytes || a.i - b.i).map((x) => x.r);
+  return levels
+    .map((r, i) => ({ r, i, cost: macs(r), bytes: bytes(r) }))
+    .sort((a, b) => a.cost - b.cost || a.bytes - b.bytes || a.i - b.i)
+    .map((x) => x.r);
 }
 
 /** Every region the sensitivity strategy ranks: each kernel with something to promote, in order. */

@@ -27,7 +27,13 @@ export class QdqEmitter {
     return name;
   }
 
-  node(opType: string, inputs: readonly string[], outputs: readonly string[], attributes: Record<string, AttrValue> = {}, domain = ''): void {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[],
+    attributes: Record<string, AttrValue> = {},
+    domain = '',
+  ): void {
     this.nodes.push({ name: this.names.fresh(`${outputs[0]}__${opType}`), opType, domain, inputs, outputs, attributes });
   }
 
@@ -35,7 +41,13 @@ export class QdqEmitter {
   private params(base: string, p: QuantParams | PerChannelParams): { scale: string; zeroPoint: string; axis: number | null } {
     const zpType = p.bits === 8 ? (p.signed ? 'int8' : 'uint8') : p.signed ? 'int16' : 'uint16';
     const zpArray = (values: ArrayLike<number>) =>
-      p.bits === 8 ? (p.signed ? Int8Array.from(values) : Uint8Array.from(values)) : p.signed ? Int16Array.from(values) : Uint16Array.from(values);
+      p.bits === 8
+        ? p.signed
+          ? Int8Array.from(values)
+          : Uint8Array.from(values)
+        : p.signed
+          ? Int16Array.from(values)
+          : Uint16Array.from(values);
     if ('scales' in p) {
       const n = p.scales.length;
       return {
@@ -60,7 +72,11 @@ export class QdqEmitter {
   }
 
   /** A stored integer tensor (weights, int32 bias) and the DequantizeLinear that reads it; returns the float tensor's name. */
-  dequantizeInitializer(base: string, quantized: Tensor, p: QuantParams | PerChannelParams | { scales: Float32Array; axis: number | null; int32: true }): string {
+  dequantizeInitializer(
+    base: string,
+    quantized: Tensor,
+    p: QuantParams | PerChannelParams | { scales: Float32Array; axis: number | null; int32: true },
+  ): string {
     const q = this.initializer(`${base}__quantized`, quantized);
     let scale: string;
     let zeroPoint: string;
@@ -75,7 +91,13 @@ export class QdqEmitter {
       ({ scale, zeroPoint, axis } = this.params(base, p));
     }
     const out = this.names.fresh(`${base}__dequantized`);
-    this.node('DequantizeLinear', [q, scale, zeroPoint], [out], axis === null ? {} : { axis: { kind: 'int', value: axis } }, this.qdqDomain);
+    this.node(
+      'DequantizeLinear',
+      [q, scale, zeroPoint],
+      [out],
+      axis === null ? {} : { axis: { kind: 'int', value: axis } },
+      this.qdqDomain,
+    );
     return out;
   }
 

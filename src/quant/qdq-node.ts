@@ -8,8 +8,13 @@ import { REDUCTION_OPS, weightLayout, weightQuant, type QuantPrecision } from '.
 import type { QdqEmitter } from './qdq-emitter.js';
 import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-rewrite.js';
 import {
-  biasFitsInt32, perChannelWeightParams, perTensorWeightParams, quantizeBias, quantizeTensor,
-  type PerChannelParams, type QuantParams,
+  biasFitsInt32,
+  perChannelWeightParams,
+  perTensorWeightParams,
+  quantizeBias,
+  quantizeTensor,
+  type PerChannelParams,
+  type QuantParams,
 } from './qparams.js';
 
 /**
@@ -56,8 +61,11 @@ export interface QuantizedRead {
  * Returns the initializers it replaced.
  */
 export function quantizeKernelNode(
-  ctx: NodeRewriteContext, node: GraphNode, precision: QuantPrecision,
-  read: (x: string, k: number) => QuantizedRead, io: { inputs: string[]; outputs: string[] },
+  ctx: NodeRewriteContext,
+  node: GraphNode,
+  precision: QuantPrecision,
+  read: (x: string, k: number) => QuantizedRead,
+  io: { inputs: string[]; outputs: string[] },
 ): string[] {
   const { graph, plan, model } = ctx.input;
   const layout = weightLayout(node, graph.initializers.get(node.inputs[1] ?? '')?.dims.length);
@@ -77,15 +85,22 @@ export function quantizeKernelNode(
   if (w.dtype !== 'float32') return replaced;
   const wq = weightQuant(plan.profile, precision);
   const axis = layout.axis >= 0 && layout.axis < w.dims.length ? layout.axis : -1;
-  const wp: QuantParams | PerChannelParams = wq.granularity === 'per-channel' && axis >= 0
-    ? perChannelWeightParams(w, axis, wq.bits, wq.symmetric)
-    : perTensorWeightParams(w, wq.bits, wq.symmetric);
+  const wp: QuantParams | PerChannelParams =
+    wq.granularity === 'per-channel' && axis >= 0
+      ? perChannelWeightParams(w, axis, wq.bits, wq.symmetric)
+      : perTensorWeightParams(w, wq.bits, wq.symmetric);
   io.inputs[layout.weight] = ctx.emit.dequantizeInitializer(`${wName}__${precision}`, quantizeTensor(w, wp), wp);
   replaced.push(wName);
   ctx.records.push({
-    tensor: wName, kind: 'weight', node: node.name, bits: wp.bits, signed: wp.signed,
-    scale: 'scales' in wp ? [...wp.scales] : wp.scale, zeroPoint: 'scales' in wp ? [...wp.zeroPoints] : wp.zeroPoint,
-    axis: 'scales' in wp ? wp.axis : null, range: null,
+    tensor: wName,
+    kind: 'weight',
+    node: node.name,
+    bits: wp.bits,
+    signed: wp.signed,
+    scale: 'scales' in wp ? [...wp.scales] : wp.scale,
+    zeroPoint: 'scales' in wp ? [...wp.zeroPoints] : wp.zeroPoint,
+    axis: 'scales' in wp ? wp.axis : null,
+    range: null,
   });
 
   const bName = layout.bias !== null ? node.inputs[layout.bias] : undefined;
@@ -95,14 +110,32 @@ export function quantizeKernelNode(
   const values = toFloat32(bias);
   const weightScales = 'scales' in wp ? wp.scales : Float32Array.of(wp.scale);
   const int32Capable = node.opType === 'Conv' || node.opType === 'ConvTranspose' || (node.opType === 'Gemm' && bias.dims.length === 1);
-  if (plan.profile.bias === 'int32' && precision === 'int8' && inputScale !== null && int32Capable
-    && biasFitsInt32(values, inputScale, weightScales)) {
+  if (
+    plan.profile.bias === 'int32' &&
+    precision === 'int8' &&
+    inputScale !== null &&
+    int32Capable &&
+    biasFitsInt32(values, inputScale, weightScales)
+  ) {
     const qb = quantizeBias(values, inputScale, weightScales);
     const perChannel = 'scales' in wp;
-    io.inputs[layout.bias] = ctx.emit.dequantizeInitializer(`${bName}__int32`, makeTensor('int32', bias.dims, qb.values),
-      { scales: perChannel ? qb.scales : Float32Array.of(qb.scales[0]), axis: perChannel ? 0 : null, int32: true });
+    io.inputs[layout.bias] = ctx.emit.dequantizeInitializer(`${bName}__int32`, makeTensor('int32', bias.dims, qb.values), {
+      scales: perChannel ? qb.scales : Float32Array.of(qb.scales[0]),
+      axis: perChannel ? 0 : null,
+      int32: true,
+    });
     replaced.push(bName);
-    ctx.records.push({ tensor: bName, kind: 'bias', node: node.name, bits: 32, signed: true, scale: perChannel ? [...qb.scales] : qb.scales[0], zeroPoint: 0, axis: perChannel ? 0 : null, range: null });
+    ctx.records.push({
+      tensor: bName,
+      kind: 'bias',
+      node: node.name,
+      bits: 32,
+      signed: true,
+      scale: perChannel ? [...qb.scales] : qb.scales[0],
+      zeroPoint: 0,
+      axis: perChannel ? 0 : null,
+      range: null,
+    });
     return replaced;
   }
   const added = accumulatorBias(node, bias.dims, values, w.dims.length, ctx.opset);
@@ -114,7 +147,17 @@ export function quantizeKernelNode(
   io.outputs[0] = beforeBias;
   ctx.emit.node('Add', [beforeBias, biasName], [out]);
   replaced.push(bName);
-  ctx.records.push({ tensor: bName, kind: 'bias', node: node.name, bits: 32, signed: true, scale: null, zeroPoint: null, axis: null, range: null });
+  ctx.records.push({
+    tensor: bName,
+    kind: 'bias',
+    node: node.name,
+    bits: 32,
+    signed: true,
+    scale: null,
+    zeroPoint: null,
+    axis: null,
+    range: null,
+  });
   return replaced;
 }
 
@@ -123,7 +166,13 @@ export function quantizeKernelNode(
  * (output rank = weight rank), beta·C for Gemm. Null where the bias must stay on the node: the
  * bias is the node's last input only, and Gemm's C is optional only from opset 11.
  */
-function accumulatorBias(node: GraphNode, dims: readonly number[], values: Float32Array, weightRank: number, opset: number): { dims: number[]; values: Float32Array } | null {
+function accumulatorBias(
+  node: GraphNode,
+  dims: readonly number[],
+  values: Float32Array,
+  weightRank: number,
+  opset: number,
+): { dims: number[]; values: Float32Array } | null {
   if (node.opType === 'Conv' || node.opType === 'ConvTranspose') {
     if (dims.length !== 1 || node.inputs.length !== 3) return null;
     return { dims: [1, dims[0], ...new Array<number>(Math.max(0, weightRank - 2)).fill(1)], values };
@@ -139,7 +188,10 @@ function accumulatorBias(node: GraphNode, dims: readonly number[], values: Float
 /** The calibrated range of an activation that `node` quantizes, or a user error naming both. */
 export function requireRange(input: Pick<QdqInput, 'range'>, tensor: string, bits: 8 | 16, node: GraphNode): Range {
   const r = input.range(tensor, bits);
-  if (!r) throw new UserError(`The calibration has no range for tensor '${displayName(tensor)}', which node '${displayName(node.name)}' quantizes; calibrate again for this model and profile.`);
+  if (!r)
+    throw new UserError(
+      `The calibration has no range for tensor '${displayName(tensor)}', which node '${displayName(node.name)}' quantizes; calibrate again for this model and profile.`,
+    );
   return r;
 }
 
@@ -161,7 +213,12 @@ export interface HalfReads {
  * so (emulateHalfReduction, writing `io.outputs[0]`). Rewrites `io.inputs` in place; returns
  * true when the reduction replaced the node (which is then not emitted).
  */
-export function halfKernelNode(ctx: NodeRewriteContext, node: GraphNode, reads: HalfReads, io: { inputs: string[]; outputs: string[] }): boolean {
+export function halfKernelNode(
+  ctx: NodeRewriteContext,
+  node: GraphNode,
+  reads: HalfReads,
+  io: { inputs: string[]; outputs: string[] },
+): boolean {
   const { graph, plan, values } = ctx.input;
   node.inputs.forEach((x, k) => {
     if (x === '') return;
@@ -200,7 +257,8 @@ export function emulateHalfReduction(ctx: NodeRewriteContext, node: GraphNode, i
     axes = dims.map((_, i) => i).slice(2);
   } else {
     const attrAxes = intsAttr(node, 'axes');
-    const inputAxes = node.inputs[1] && graph.initializers.has(node.inputs[1]) ? [...toFloat32(initializerTensor(model, node.inputs[1]))] : undefined;
+    const inputAxes =
+      node.inputs[1] && graph.initializers.has(node.inputs[1]) ? [...toFloat32(initializerTensor(model, node.inputs[1]))] : undefined;
     if (node.inputs[1] && !inputAxes) {
       notes.push(`The fp16 accumulation of '${node.name}' is not emulated because its axes are computed at run time.`);
       return false;

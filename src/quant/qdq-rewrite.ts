@@ -9,7 +9,14 @@ import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
 import { isQuantizedIn, type Plan } from './plan.js';
 import { activationQuant, activationStorage, isQuantPrecision, type Precision } from './profile.js';
 import { QdqEmitter } from './qdq-emitter.js';
-import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext, type QuantizedRead } from './qdq-node.js';
+import {
+  halfKernelNode,
+  quantizeKernelNode,
+  requireRange,
+  type HalfReads,
+  type NodeRewriteContext,
+  type QuantizedRead,
+} from './qdq-node.js';
 import { NameAllocator } from './qdq-names.js';
 import { quantParams, type QuantParams } from './qparams.js';
 
@@ -66,7 +73,25 @@ export interface QdqOutput {
 }
 
 /** Op types whose outputs are never float, so fp16 rounding never applies to them. */
-const NON_FLOAT_OUTPUT_OPS = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf', 'TopK']);
+const NON_FLOAT_OUTPUT_OPS = new Set([
+  'Shape',
+  'Size',
+  'ArgMax',
+  'ArgMin',
+  'NonZero',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'Or',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+  'TopK',
+]);
 
 /** Whether the rewrite treats a tensor as float32 (and so quantizes or rounds it). Emit's precision check shares it. */
 export function isFloatValue(graph: Graph, values: ReadonlyMap<string, KnownValue>, tensor: string): boolean {
@@ -81,7 +106,6 @@ export function isFloatValue(graph: Graph, values: ReadonlyMap<string, KnownValu
 function isFloatTensor(input: QdqInput, tensor: string): boolean {
   return isFloatValue(input.graph, input.values, tensor);
 }
-
 
 /**
  * Rewrites a float model into the QDQ model the quant backend runs and `emit` writes
@@ -125,12 +149,18 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
   const newOutputs = new Map<string, string[]>();
   const inputsOf = (node: GraphNode): string[] => {
     let list = newInputs.get(node.name);
-    if (!list) { list = [...node.inputs]; newInputs.set(node.name, list); }
+    if (!list) {
+      list = [...node.inputs];
+      newInputs.set(node.name, list);
+    }
     return list;
   };
   const outputsOf = (node: GraphNode): string[] => {
     let list = newOutputs.get(node.name);
-    if (!list) { list = [...node.outputs]; newOutputs.set(node.name, list); }
+    if (!list) {
+      list = [...node.outputs];
+      newOutputs.set(node.name, list);
+    }
     return list;
   };
   const rangeOf = (tensor: string, bits: 8 | 16, node: GraphNode): Range => requireRange(input, tensor, bits, node);
@@ -150,11 +180,31 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
         const p = quantParams(range, aq.bits, aq.symmetric);
         emit.quantizeDequantize(renamed, t, p);
         stored.set(t, { precision, params: p });
-        records.push({ tensor: t, kind: 'activation', node: node.name, bits: p.bits, signed: p.signed, scale: p.scale, zeroPoint: p.zeroPoint, axis: null, range });
+        records.push({
+          tensor: t,
+          kind: 'activation',
+          node: node.name,
+          bits: p.bits,
+          signed: p.signed,
+          scale: p.scale,
+          zeroPoint: p.zeroPoint,
+          axis: null,
+          range,
+        });
       } else {
         emit.roundThroughHalf(renamed, t);
         stored.set(t, { precision });
-        records.push({ tensor: t, kind: 'fp16', node: node.name, bits: 16, signed: true, scale: null, zeroPoint: null, axis: null, range: null });
+        records.push({
+          tensor: t,
+          kind: 'fp16',
+          node: node.name,
+          bits: 16,
+          signed: true,
+          scale: null,
+          zeroPoint: null,
+          axis: null,
+          range: null,
+        });
       }
     });
   }
@@ -179,7 +229,17 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
         rq = { name: emit.fresh(`${x}__${grid}`), params };
         emit.quantizeDequantize(x, rq.name, params);
         requantized.set(key, rq);
-        records.push({ tensor: x, kind: 'activation', node: node.name, bits: params.bits, signed: params.signed, scale: params.scale, zeroPoint: params.zeroPoint, axis: null, range });
+        records.push({
+          tensor: x,
+          kind: 'activation',
+          node: node.name,
+          bits: params.bits,
+          signed: params.signed,
+          scale: params.scale,
+          zeroPoint: params.zeroPoint,
+          axis: null,
+          range,
+        });
       }
       return rq;
     };
@@ -255,4 +315,3 @@ export function buildQdqModel(input: QdqInput): QdqOutput {
   }
   return { model, records, notes, qdqDomain };
 }
-

@@ -165,7 +165,14 @@ function isPerChannel(p: QuantParams | PerChannelParams): p is PerChannelParams 
 /** The quantized tensor (int8, uint8, int16 or uint16 by the parameters), same dims. */
 export function quantizeTensor(t: Tensor, p: QuantParams | PerChannelParams): Tensor {
   const v = toFloat32(t);
-  const out = p.bits === 8 ? (p.signed ? new Int8Array(v.length) : new Uint8Array(v.length)) : p.signed ? new Int16Array(v.length) : new Uint16Array(v.length);
+  const out =
+    p.bits === 8
+      ? p.signed
+        ? new Int8Array(v.length)
+        : new Uint8Array(v.length)
+      : p.signed
+        ? new Int16Array(v.length)
+        : new Uint16Array(v.length);
   const dtype = p.bits === 8 ? (p.signed ? 'int8' : 'uint8') : p.signed ? 'int16' : 'uint16';
   if (isPerChannel(p)) {
     const { channels, inner } = channelLayout(t.dims, p.axis);
@@ -213,7 +220,11 @@ export function biasFitsInt32(bias: ArrayLike<number>, inputScale: number, weigh
  * The int32 bias of a quantized Conv/Gemm: scale[c] = float32(inputScale · weightScale[c]),
  * value[c] = roundHalfEven(bias[c] / scale[c]) saturated to int32 (see biasFitsInt32).
  */
-export function quantizeBias(bias: ArrayLike<number>, inputScale: number, weightScales: ArrayLike<number>): { values: Int32Array; scales: Float32Array } {
+export function quantizeBias(
+  bias: ArrayLike<number>,
+  inputScale: number,
+  weightScales: ArrayLike<number>,
+): { values: Int32Array; scales: Float32Array } {
   const values = new Int32Array(bias.length);
   const scales = new Float32Array(bias.length);
   for (let c = 0; c < bias.length; c++) {

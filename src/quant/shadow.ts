@@ -68,7 +68,6 @@ export interface ShadowOutput {
   readonly qdqDomain: '' | 'com.microsoft';
 }
 
-
 /** How the quant model stores a tensor that leaves a kernel: int8, int16 or fp16 (fp32 tensors are absent). */
 export interface StorageInput {
   readonly graph: ShadowInput['graph'];
@@ -92,7 +91,8 @@ export function storagePrecisions(input: StorageInput): Map<string, 'int8' | 'in
     const precision = groupOf.get(node.name)?.precision ?? plan.precision.get(node.name) ?? plan.profile.floatOps;
     if (precision === 'fp32') continue;
     for (const t of node.outputs) {
-      if (t !== '' && !inner.has(t) && isFloatValue(graph, input.values, t)) out.set(t, isQuantPrecision(precision) ? activationStorage(precision) : precision);
+      if (t !== '' && !inner.has(t) && isFloatValue(graph, input.values, t))
+        out.set(t, isQuantPrecision(precision) ? activationStorage(precision) : precision);
     }
   }
   return out;
@@ -124,7 +124,12 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
   const halfInputs = new Map<string, string>();
   const halfConstants = new Map<string, string>();
 
-  const quantizeInput = (source: string, tensor: string, precision: QuantPrecision, node: GraphNode): { name: string; params: QuantParams } => {
+  const quantizeInput = (
+    source: string,
+    tensor: string,
+    precision: QuantPrecision,
+    node: GraphNode,
+  ): { name: string; params: QuantParams } => {
     const aq = activationQuant(plan.profile, precision);
     const range = rangeOf(tensor, aq.bits, node);
     const params = quantParams(range, aq.bits, aq.symmetric);
@@ -159,7 +164,7 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
   };
 
   /** Where a clone reads tensor x: the previous clone's accumulator value inside a group, else the float tensor. */
-  const sourceOf = (x: string): string => (inner.has(x) ? cloned.get(x) ?? x : x);
+  const sourceOf = (x: string): string => (inner.has(x) ? (cloned.get(x) ?? x) : x);
 
   function cloneNode(node: GraphNode): void {
     if (clonedNodes.has(node.name)) return;
@@ -178,9 +183,12 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
       const reads: HalfReads = { constant: halfConstant, activation: halfInput, inner: sourceOf, isInner: (x) => inner.has(x) };
       replacedByReduction = halfKernelNode(context, node, reads, { inputs, outputs: raw });
     } else {
-      node.inputs.forEach((x, k) => { if (x !== '') inputs[k] = sourceOf(x); });
+      node.inputs.forEach((x, k) => {
+        if (x !== '') inputs[k] = sourceOf(x);
+      });
     }
-    if (!replacedByReduction) emit.node(node.opType, inputs, kernelOutputs, Object.fromEntries(node.attributes) as Record<string, AttrValue>, node.domain);
+    if (!replacedByReduction)
+      emit.node(node.opType, inputs, kernelOutputs, Object.fromEntries(node.attributes) as Record<string, AttrValue>, node.domain);
 
     const storage = kernelPrecision(node);
     node.outputs.forEach((o, k) => {
@@ -221,7 +229,10 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
     }
     const opaque = kernel.find((n) => [...n.attributes.values()].some((a) => a.kind === 'graph' || a.kind === 'other'));
     if (opaque) {
-      own.set(t, { kind: 'unavailable', reason: `Node '${displayName(opaque.name)}' (${opaque.opType}) has an attribute the shadow graph cannot copy (a subgraph), so its own error is not measured.` });
+      own.set(t, {
+        kind: 'unavailable',
+        reason: `Node '${displayName(opaque.name)}' (${opaque.opType}) has an attribute the shadow graph cannot copy (a subgraph), so its own error is not measured.`,
+      });
       continue;
     }
     for (const n of kernel) cloneNode(n);
@@ -231,13 +242,16 @@ export function buildShadowModel(input: ShadowInput): ShadowOutput {
   const ownTensors = [...own.values()].flatMap((o) => (o.kind === 'shadow' ? [o.tensor] : []));
   const needed = input.prune ? floatNodesReadBy(emit.nodes) : null;
   const removeNodes = needed ? graph.nodes.filter((n) => !needed.has(n.name)).map((n) => n.name) : [];
-  const model = ownTensors.length === 0 ? input.model : editModel(input.model, {
-    removeNodes,
-    addNodes: emit.nodes,
-    setInitializers: emit.initializers,
-    ...(input.prune ? { setOutputs: ownTensors } : {}),
-    opsetImports: qdqDomain === 'com.microsoft' ? { 'com.microsoft': 1 } : {},
-  });
+  const model =
+    ownTensors.length === 0
+      ? input.model
+      : editModel(input.model, {
+          removeNodes,
+          addNodes: emit.nodes,
+          setInitializers: emit.initializers,
+          ...(input.prune ? { setOutputs: ownTensors } : {}),
+          opsetImports: qdqDomain === 'com.microsoft' ? { 'com.microsoft': 1 } : {},
+        });
 
   /** The float graph's nodes that the clones depend on: producers of what they read, and their ancestors. */
   function floatNodesReadBy(clones: readonly { inputs: readonly string[] }[]): Set<string> {

@@ -26,7 +26,8 @@ function stepText(r: TensorEmulationCheck): string {
 export function shownRows(result: CheckResult, all: boolean): TensorEmulationCheck[] {
   if (all) return [...result.tensors];
   const mismatches = result.tensors.filter((r) => r.verdict === 'mismatch');
-  const rest = result.tensors.filter((r) => r.verdict !== 'mismatch' && r.difference.maxAbs > 0)
+  const rest = result.tensors
+    .filter((r) => r.verdict !== 'mismatch' && r.difference.maxAbs > 0)
     .sort((a, b) => b.difference.maxSteps - a.difference.maxSteps)
     .slice(0, Math.max(0, SHOWN_ROWS - mismatches.length));
   const keep = new Set([...mismatches, ...rest]);
@@ -49,12 +50,19 @@ export function formatCheckText(result: CheckResult, options: { all?: boolean } 
     });
     for (const r of rows) {
       table.push([
-        displayName(r.tensor, 40), r.opType, r.storage, stepText(r), steps(r.difference.maxSteps), steps(r.difference.rmsSteps),
-        `${r.difference.overOneStep + r.difference.nonFiniteMismatch}`, r.verdict,
+        displayName(r.tensor, 40),
+        r.opType,
+        r.storage,
+        stepText(r),
+        steps(r.difference.maxSteps),
+        steps(r.difference.rmsSteps),
+        `${r.difference.overOneStep + r.difference.nonFiniteMismatch}`,
+        r.verdict,
       ]);
     }
     lines.push(table.toString());
-    if (!options.all && rows.length < result.tensors.length) lines.push(`(${result.tensors.length - rows.length} more rows with --all or --json; differences are in steps of each tensor)`);
+    if (!options.all && rows.length < result.tensors.length)
+      lines.push(`(${result.tensors.length - rows.length} more rows with --all or --json; differences are in steps of each tensor)`);
   }
   for (const d of result.deployed) lines.push(deployedLine(d));
   for (const note of result.notes) lines.push(`note: ${note}`);
@@ -72,9 +80,10 @@ export function verdictSentence(result: CheckResult): string {
   if (bad.length === 0) return 'The emulation computes what the plan says.';
   const first = bad[0];
   const where = first.node ? ` (node '${displayName(first.node)}', ${first.opType})` : '';
-  const what = first.difference.nonFiniteMismatch > 0
-    ? `${first.difference.nonFiniteMismatch} NaN/Inf value(s) on one side only`
-    : `a difference of ${steps(first.difference.maxSteps)} step(s)`;
+  const what =
+    first.difference.nonFiniteMismatch > 0
+      ? `${first.difference.nonFiniteMismatch} NaN/Inf value(s) on one side only`
+      : `a difference of ${steps(first.difference.maxSteps)} step(s)`;
   return `The emulation differs from the plan at ${bad.length} tensor(s); the first is '${displayName(first.tensor)}'${where} with ${what}.`;
 }
 

@@ -31,7 +31,9 @@ export interface EmitPaths {
 /** The three paths for a model file name, which must end in `.onnx`. */
 export function emitPaths(modelFile: string): EmitPaths {
   if (!/\.onnx$/i.test(modelFile)) {
-    throw new UserError(`--out '${displayName(modelFile)}' must name an .onnx file (the .quant.json and .manifest.json files are written beside it).`);
+    throw new UserError(
+      `--out '${displayName(modelFile)}' must name an .onnx file (the .quant.json and .manifest.json files are written beside it).`,
+    );
   }
   const stem = modelFile.slice(0, -'.onnx'.length);
   return { model: modelFile, quant: `${stem}.quant.json`, manifest: `${stem}.manifest.json` };
@@ -48,7 +50,10 @@ export function defaultEmitFile(dir: string, modelName: string, tag: string): st
 }
 
 function safePart(text: string): string {
-  const safe = text.replace(/[^A-Za-z0-9._-]/gu, '_').replace(/^\.+/, '_').slice(0, 100);
+  const safe = text
+    .replace(/[^A-Za-z0-9._-]/gu, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 100);
   return safe === '' ? '_' : safe;
 }
 

@@ -20,7 +20,10 @@ export const MAX_SANITIZED_LENGTH = 100;
 
 /** The readable part of a file name: unsafe characters replaced, no leading dot, capped; never empty. */
 export function sanitizeName(name: string, max = MAX_SANITIZED_LENGTH): string {
-  const safe = name.replace(/[^A-Za-z0-9._-]/gu, '_').replace(/^\./, '_').slice(0, max);
+  const safe = name
+    .replace(/[^A-Za-z0-9._-]/gu, '_')
+    .replace(/^\./, '_')
+    .slice(0, max);
   return safe === '' ? '_' : safe;
 }
 

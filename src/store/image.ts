@@ -139,9 +139,14 @@ export interface ImageTarget {
 export async function readImage(file: string, preprocess: Preprocess = DEFAULT_PREPROCESS, target: ImageTarget = {}): Promise<Tensor> {
   const channels = target.channels ?? 3;
   const layout = preprocess.layout ?? target.layout ?? 'NCHW';
-  for (const [key, values] of [['mean', preprocess.mean], ['std', preprocess.std]] as const) {
+  for (const [key, values] of [
+    ['mean', preprocess.mean],
+    ['std', preprocess.std],
+  ] as const) {
     if (values.length !== 1 && values.length !== channels) {
-      throw new UserError(`The preprocessing ${key} has ${values.length} values but image '${displayName(file, 400)}' is read with ${channels} channel(s).`);
+      throw new UserError(
+        `The preprocessing ${key} has ${values.length} values but image '${displayName(file, 400)}' is read with ${channels} channel(s).`,
+      );
     }
   }
   const size = preprocess.size ?? target.size;
@@ -161,8 +166,11 @@ export async function readImage(file: string, preprocess: Preprocess = DEFAULT_P
   } catch (error) {
     throw new UserError(`Image '${displayName(file, 400)}' cannot be decoded (${messageOf(error)}).`, { cause: error });
   }
-  return makeTensor('float32', layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels],
-    normalize(pixels, width * height, channels, preprocess, layout));
+  return makeTensor(
+    'float32',
+    layout === 'NCHW' ? [1, channels, height, width] : [1, height, width, channels],
+    normalize(pixels, width * height, channels, preprocess, layout),
+  );
 }
 
 function normalize(pixels: Uint8Array, count: number, channels: number, pre: Preprocess, layout: Layout): Float32Array {

@@ -79,7 +79,9 @@ export function readManifest(dirOrFile: string): RunManifest {
     value = JSON.parse(text);
   } catch (error) {
     // V8 quotes the text around the error, which may hold control characters: show it escaped.
-    throw new UserError(`File '${displayName(file, 400)}' is not valid JSON (${displayName((error as Error).message, 200)}).`, { cause: error });
+    throw new UserError(`File '${displayName(file, 400)}' is not valid JSON (${displayName((error as Error).message, 200)}).`, {
+      cause: error,
+    });
   }
   return validateManifest(value, file);
 }
@@ -95,7 +97,9 @@ export function validateManifest(value: unknown, file: string): RunManifest {
   const strOrNull = (v: unknown, field: string): string | null => (v === null || v === undefined ? null : str(v, field));
   const arr = (v: unknown, field: string): unknown[] => (Array.isArray(v) ? v : fail(field, 'an array'));
   const dims = (v: unknown, field: string): number[] =>
-    arr(v, field).map((d) => (Number.isSafeInteger(d) && (d as number) >= 0 ? (d as number) : fail(field, 'an array of non-negative integers')));
+    arr(v, field).map((d) =>
+      Number.isSafeInteger(d) && (d as number) >= 0 ? (d as number) : fail(field, 'an array of non-negative integers'),
+    );
   const dtype = (v: unknown, field: string): string => {
     const s = str(v, field);
     return isDType(s) ? s : fail(field, 'a dtype name such as float32');
@@ -104,7 +108,9 @@ export function validateManifest(value: unknown, file: string): RunManifest {
   const root = obj(value, 'manifest');
   if (root.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
     if (typeof root.schemaVersion === 'number' && root.schemaVersion > MANIFEST_SCHEMA_VERSION) {
-      throw new UserError(`File '${displayName(file, 400)}' was written by a newer quantscope (manifest schema ${root.schemaVersion}); update quantscope to read it.`);
+      throw new UserError(
+        `File '${displayName(file, 400)}' was written by a newer quantscope (manifest schema ${root.schemaVersion}); update quantscope to read it.`,
+      );
     }
     fail('schemaVersion', String(MANIFEST_SCHEMA_VERSION));
   }
@@ -122,7 +128,13 @@ export function validateManifest(value: unknown, file: string): RunManifest {
     inputs: arr(root.inputs, 'inputs').map((v, i) => {
       const f = `inputs[${i}]`;
       const o = obj(v, f);
-      return { name: str(o.name, `${f}.name`), source: str(o.source, `${f}.source`), sha256: str(o.sha256, `${f}.sha256`), shape: dims(o.shape, `${f}.shape`), dtype: dtype(o.dtype, `${f}.dtype`) };
+      return {
+        name: str(o.name, `${f}.name`),
+        source: str(o.source, `${f}.source`),
+        sha256: str(o.sha256, `${f}.sha256`),
+        shape: dims(o.shape, `${f}.shape`),
+        dtype: dtype(o.dtype, `${f}.dtype`),
+      };
     }),
     profile: strOrNull(root.profile, 'profile'),
     plan: root.plan ?? null,
@@ -135,8 +147,13 @@ export function validateManifest(value: unknown, file: string): RunManifest {
       const rel = str(o.file, `${f}.file`);
       if (!isInside(dir, rel)) fail(`${f}.file`, 'a path inside the run directory');
       return {
-        name: str(o.name, `${f}.name`), backend, file: rel, shape: dims(o.shape, `${f}.shape`), dtype: dtype(o.dtype, `${f}.dtype`),
-        node: strOrNull(o.node, `${f}.node`), opType: strOrNull(o.opType, `${f}.opType`),
+        name: str(o.name, `${f}.name`),
+        backend,
+        file: rel,
+        shape: dims(o.shape, `${f}.shape`),
+        dtype: dtype(o.dtype, `${f}.dtype`),
+        node: strOrNull(o.node, `${f}.node`),
+        opType: strOrNull(o.opType, `${f}.opType`),
       };
     }),
   };
@@ -157,7 +174,9 @@ let cachedVersion: string | undefined;
 export function toolVersion(): string {
   if (cachedVersion === undefined) {
     const file = new URL('../../package.json', import.meta.url);
-    cachedVersion = fs.existsSync(file) ? String((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown }).version ?? 'unknown') : 'unknown';
+    cachedVersion = fs.existsSync(file)
+      ? String((JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown }).version ?? 'unknown')
+      : 'unknown';
   }
   return cachedVersion;
 }

@@ -4,7 +4,16 @@ import { dtypeFromNumpy, dtypeInfo, lanes, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
 import { elementCount, makeTensor, type Tensor } from '../core/tensor.js';
 import { writeFileAtomic, type AtomicWriteOptions } from './atomic.js';
-import { allocateForFile, byteView, fileItemSize, fixLoadedElements, littleEndianBytes, openForReading, readFully, typedArrayFromBytes } from './raw-bin.js';
+import {
+  allocateForFile,
+  byteView,
+  fileItemSize,
+  fixLoadedElements,
+  littleEndianBytes,
+  openForReading,
+  readFully,
+  typedArrayFromBytes,
+} from './raw-bin.js';
 
 /**
  * numpy `.npy` files (format versions 1.0, 2.0 and 3.0; see numpy.lib.format).
@@ -111,11 +120,15 @@ function parseHeaderText(text: string, source: string): { dtype: DType; dims: nu
     throw bad(source, "the header needs the keys 'descr', 'fortran_order' and 'shape'");
   }
   if (fortran === true) {
-    throw new UserError(`File '${displayName(source, 400)}' holds a Fortran-order array, which quantscope does not read; save it with np.save(path, np.ascontiguousarray(a)).`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds a Fortran-order array, which quantscope does not read; save it with np.save(path, np.ascontiguousarray(a)).`,
+    );
   }
   if (fortran !== false) throw bad(source, "'fortran_order' is not True or False");
   if (typeof descr !== 'string') {
-    throw new UserError(`File '${displayName(source, 400)}' holds a structured array, which quantscope does not read; save one plain numeric array per file.`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds a structured array, which quantscope does not read; save one plain numeric array per file.`,
+    );
   }
   if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
     throw bad(source, "'shape' is not a tuple of non-negative integers");
@@ -129,7 +142,9 @@ function dtypeOfDescr(descr: string, source: string): { dtype: DType; bigEndian:
   const normalized = bigEndian ? `<${descr.slice(1)}` : descr;
   const dtype = dtypeFromNumpy(normalized);
   if (dtype === undefined) {
-    throw new UserError(`File '${displayName(source, 400)}' holds numpy dtype '${displayName(descr, 40)}', which quantscope does not read (numeric types only).`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds numpy dtype '${displayName(descr, 40)}', which quantscope does not read (numeric types only).`,
+    );
   }
   return { dtype, bigEndian: bigEndian && fileItemSize(dtype) / lanes(dtype) > 1 };
 }
@@ -174,7 +189,10 @@ function descrOf(dtype: DType): string {
 export function encodeNpyHeader(dtype: DType, dims: readonly number[]): Uint8Array {
   const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
   const dict = `{'descr': '${descrOf(dtype)}', 'fortran_order': False, 'shape': ${shape}, }`;
-  for (const [major, prefix] of [[1, 10], [2, 12]] as const) {
+  for (const [major, prefix] of [
+    [1, 10],
+    [2, 12],
+  ] as const) {
     const total = Math.ceil((prefix + dict.length + 1) / ALIGN) * ALIGN;
     const headerLength = total - prefix;
     if (major === 1 && headerLength > 0xffff) continue;

@@ -24,7 +24,9 @@ export const ORT_EXPORT_FORMAT = 'quantscope-ort-overrides/1';
 /** The JSON file and the script beside it; `jsonFile` must end in `.json`. */
 export function ortExportPaths(jsonFile: string): { json: string; script: string } {
   if (!/\.json$/i.test(jsonFile)) {
-    throw new UserError(`--out '${displayName(jsonFile)}' must name a .json file for --to ort-overrides (the .py script is written beside it).`);
+    throw new UserError(
+      `--out '${displayName(jsonFile)}' must name a .json file for --to ort-overrides (the .py script is written beside it).`,
+    );
   }
   return { json: jsonFile, script: `${jsonFile.slice(0, -'.json'.length)}.py` };
 }
@@ -32,7 +34,8 @@ export function ortExportPaths(jsonFile: string): { json: string; script: string
 export function formatOrtJson(exp: OrtExport, source: ExportSource): string {
   const q = exp.quantizeStatic;
   const doc = {
-    $comment: 'Settings for onnxruntime.quantization.quantize_static written by quantscope export; the .py file beside it applies them. quant_type values are QuantType names.',
+    $comment:
+      'Settings for onnxruntime.quantization.quantize_static written by quantscope export; the .py file beside it applies them. quant_type values are QuantType names.',
     format: ORT_EXPORT_FORMAT,
     model: source.model,
     plan: source.plan,

@@ -27,7 +27,10 @@ export function layerPrecisionsSpec(exp: TensorRtExport): string {
 
 /** The --layerOutputTypes value (`layerName:type[+type...]`, one type per output). */
 export function layerOutputTypesSpec(exp: TensorRtExport): string {
-  return exp.layers.filter((l) => l.outputTypes !== null).map((l) => `${l.name}:${(l.outputTypes ?? []).join('+')}`).join(',');
+  return exp.layers
+    .filter((l) => l.outputTypes !== null)
+    .map((l) => `${l.name}:${(l.outputTypes ?? []).join('+')}`)
+    .join(',');
 }
 
 /** trtexec's arguments after the program name, unquoted. */
@@ -51,12 +54,16 @@ export function formatTrtexecScript(exp: TensorRtExport, source: ExportSource): 
     '',
     'Mapping (quantscope precision → TensorRT):',
     ...exp.mapping.map((m) => `  ${mappingLine(m)}`),
-    ...(exp.layers.length === 0 ? ['', 'No layer needs a constraint: every node keeps what TensorRT does by default under these flags.'] : []),
+    ...(exp.layers.length === 0
+      ? ['', 'No layer needs a constraint: every node keeps what TensorRT does by default under these flags.']
+      : []),
     '',
     'Notes:',
     ...exp.notes.map((n) => `  - ${n}`),
   ];
-  const args = trtexecArguments(exp, source.model).map((a) => (a.startsWith('--int8') || a.startsWith('--fp16') || a.startsWith('--precisionConstraints') ? a : shellQuote(a)));
+  const args = trtexecArguments(exp, source.model).map((a) =>
+    a.startsWith('--int8') || a.startsWith('--fp16') || a.startsWith('--precisionConstraints') ? a : shellQuote(a),
+  );
   return `#!/bin/sh\n${commentLines('# ', header)}\nexec trtexec \\\n${args.map((a) => `  ${a} \\`).join('\n')}\n  "$@"\n`;
 }
 

@@ -95,7 +95,9 @@ export function parseRawBin(bytes: Uint8Array, dtype: DType, dims: readonly numb
 function rawShape(size: number, dtype: DType, dims: readonly number[] | undefined, source: string): readonly number[] {
   const where = `File '${displayName(source, 400)}'`;
   if (!hasRawLayout(dtype)) {
-    throw new UserError(`${where} cannot be read as raw ${dtype}: only types of 8 bits or more with a fixed size are supported in .bin files.`);
+    throw new UserError(
+      `${where} cannot be read as raw ${dtype}: only types of 8 bits or more with a fixed size are supported in .bin files.`,
+    );
   }
   const item = fileItemSize(dtype);
   if (dims === undefined) {
@@ -105,7 +107,10 @@ function rawShape(size: number, dtype: DType, dims: readonly number[] | undefine
     return [size / item];
   }
   for (const d of dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new UserError(`The shape [${dims.join(',')}] given for '${displayName(source, 400)}' has a dimension that is not a non-negative integer.`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new UserError(
+        `The shape [${dims.join(',')}] given for '${displayName(source, 400)}' has a dimension that is not a non-negative integer.`,
+      );
   }
   const needed = elementCount(dims) * item;
   if (needed !== size) {
@@ -129,13 +134,18 @@ export function allocateForFile(dtype: DType, length: number, source: string): T
   const bytes = length * bytesPerElement(dtype);
   const memory = totalmem();
   if (bytes > memory) {
-    throw new UserError(`File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, more than this machine's ${memory} bytes of memory.`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, more than this machine's ${memory} bytes of memory.`,
+    );
   }
   try {
     return allocate(dtype, length);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    throw new UserError(`File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, which cannot be allocated (${error.message}).`, { cause: error });
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds a tensor of ${bytes} bytes, which cannot be allocated (${error.message}).`,
+      { cause: error },
+    );
   }
 }
 

@@ -53,7 +53,10 @@ export function wrapCell(shown: string, width: number): string {
   while (chars.length - start > width) {
     let end = start + width;
     for (let k = end; k >= start + Math.ceil(width / 3); k--) {
-      if (breaksBefore(chars, k)) { end = k; break; }
+      if (breaksBefore(chars, k)) {
+        end = k;
+        break;
+      }
     }
     lines.push(chars.slice(start, end).join(''));
     start = end;
@@ -68,7 +71,13 @@ function metricCell(name: MetricName): (row: ComparisonRow) => string {
 
 const BASE_METRICS: readonly MetricName[] = ['cosine', 'snrDb', 'maxAbs', 'relL2'];
 const DROP_ORDER: Partial<Record<MetricName, number>> = { relL2: 3, maxAbs: 4 };
-const HEADERS: Partial<Record<MetricName, string>> = { cosine: 'cosine', snrDb: 'SNR dB', maxAbs: 'max abs', relL2: 'relL2', psnrDb: 'PSNR dB' };
+const HEADERS: Partial<Record<MetricName, string>> = {
+  cosine: 'cosine',
+  snrDb: 'SNR dB',
+  maxAbs: 'max abs',
+  relL2: 'relL2',
+  psnrDb: 'PSNR dB',
+};
 
 /** The pass cell's text: 'pass', 'FAIL', or 'FAIL nan' when y has NaN/Inf where x is finite. */
 export function passText(row: ComparisonRow): string {
@@ -101,11 +110,14 @@ export function reportColumns(report: ComparisonReport): Column[] {
 
 /** The report's criterion in words, e.g. "snrDb >= 30, outputs also psnrDb >= 40 (peak max |x|)". */
 export function criterionText(report: Pick<ComparisonReport, 'metric' | 'threshold' | 'outputGoal'>): string {
-  const head = formatTarget({ metric: report.metric, op: higherIsBetter(report.metric) ? '>=' : '<=', value: report.threshold }).replace(/(>=|<=)/, ' $1 ');
+  const head = formatTarget({ metric: report.metric, op: higherIsBetter(report.metric) ? '>=' : '<=', value: report.threshold }).replace(
+    /(>=|<=)/,
+    ' $1 ',
+  );
   const goal = report.outputGoal;
   if (!goal) return head;
-  const extra = parseGoal(goal.text, 'target', goal.peak).targets
-    .filter((t) => !(t.metric === report.metric && t.value === report.threshold))
+  const extra = parseGoal(goal.text, 'target', goal.peak)
+    .targets.filter((t) => !(t.metric === report.metric && t.value === report.threshold))
     .map((t) => formatTarget(t).replace(/(>=|<=)/, ' $1 '));
   return extra.length === 0 ? head : `${head}, outputs also ${extra.join(', ')} (PSNR peak ${goal.peak === null ? 'max |x|' : goal.peak})`;
 }
@@ -115,7 +127,9 @@ export function goalValuesText(m: Metrics, report: Pick<ComparisonReport, 'metri
   const goal = report.outputGoal;
   const targets = goal ? parseGoal(goal.text, 'target', goal.peak).targets : [{ metric: report.metric, op: '>=' as const, value: 0 }];
   const metrics = [...new Set(targets.map((t) => t.metric))];
-  return metrics.map((metric) => `${metric} ${formatMetric(metric, conditionValue(m, { metric, op: '>=', value: 0 }, goal?.peak ?? null))}`).join(', ');
+  return metrics
+    .map((metric) => `${metric} ${formatMetric(metric, conditionValue(m, { metric, op: '>=', value: 0 }, goal?.peak ?? null))}`)
+    .join(', ');
 }
 
 export interface SummaryEscapes {
@@ -132,9 +146,11 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
   const compared = report.rows.filter((r) => r.metrics !== null);
   const failing = compared.filter((r) => !r.pass).length;
   const uncompared = report.rows.length - compared.length;
-  const lines = [uncompared === 0
-    ? `${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`
-    : `${compared.length} of ${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}; ${uncompared} not compared.`];
+  const lines = [
+    uncompared === 0
+      ? `${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}.`
+      : `${compared.length} of ${report.rows.length} tensors compared, ${failing} failing ${criterionText(report)}; ${uncompared} not compared.`,
+  ];
   const first = report.firstFailing === null ? undefined : report.rows.find((r) => r.tensor === report.firstFailing);
   const ev = report.evaluation;
   if (ev) lines.push(`Over ${ev.inputs.length} evaluation inputs; each row is the tensor on the input where it is worst.`);
@@ -147,25 +163,39 @@ export function summaryLines(report: ComparisonReport, escape: SummaryEscapes = 
   }
   if (ev) {
     for (const p of ev.perInput) {
-      const outs = p.outputs.map((o) => `${quote(o.tensor)} ${o.metrics ? goalValuesText(o.metrics, report) : '-'} ${o.pass ? 'pass' : 'FAIL'}`).join('; ');
+      const outs = p.outputs
+        .map((o) => `${quote(o.tensor)} ${o.metrics ? goalValuesText(o.metrics, report) : '-'} ${o.pass ? 'pass' : 'FAIL'}`)
+        .join('; ');
       lines.push(`  ${quote(p.input)}: ${p.failing} failing; ${outs}.`);
     }
-    const mean = ev.mean.map((m) => `${quote(m.tensor)} cosine ${formatMetric('cosine', m.cosine)}, snrDb ${formatMetric('snrDb', m.snrDb)}, psnrDb ${formatMetric('psnrDb', m.psnrDb)}`).join('; ');
+    const mean = ev.mean
+      .map(
+        (m) =>
+          `${quote(m.tensor)} cosine ${formatMetric('cosine', m.cosine)}, snrDb ${formatMetric('snrDb', m.snrDb)}, psnrDb ${formatMetric('psnrDb', m.psnrDb)}`,
+      )
+      .join('; ');
     lines.push(`  mean over the inputs: ${mean}.`);
   }
   if (report.firstFailing !== null) {
     // A row has no node or op type when dump directories were compared without a model.
-    const where = first ? [first.node !== '' ? `node ${quote(first.node)}` : '', first.opType !== '' ? quote(first.opType) : '', `#${first.index}`].filter((p) => p !== '') : [];
+    const where = first
+      ? [first.node !== '' ? `node ${quote(first.node)}` : '', first.opType !== '' ? quote(first.opType) : '', `#${first.index}`].filter(
+          (p) => p !== '',
+        )
+      : [];
     lines.push(`First failing tensor: ${quote(report.firstFailing)}${where.length > 0 ? ` (${where.join(', ')})` : ''}.`);
   } else if (compared.length === 0) lines.push('No tensor could be compared.');
   else lines.push(uncompared > 0 ? 'No compared tensor fails.' : 'No tensor fails.');
   if (report.worstSource !== null) lines.push(`Worst source: ${quote(report.worstSource)}.`);
   const p = report.perturbation;
   if (p) {
-    lines.push(`Tap perturbation at ${quote(p.output)}: ${p.metric} ${formatMetric(p.metric, p.withTaps)} with taps, ${formatMetric(p.metric, p.withoutTaps)} without.`);
+    lines.push(
+      `Tap perturbation at ${quote(p.output)}: ${p.metric} ${formatMetric(p.metric, p.withTaps)} with taps, ${formatMetric(p.metric, p.withoutTaps)} without.`,
+    );
   }
   const a = report.achievable;
-  if (a) lines.push(`${quote(a.label)} reaches ${report.metric} ${formatMetric(report.metric, a.value)} at the outputs on the same inputs.`);
+  if (a)
+    lines.push(`${quote(a.label)} reaches ${report.metric} ${formatMetric(report.metric, a.value)} at the outputs on the same inputs.`);
   if (report.inSample) lines.push(`Warning: ${text(report.inSample)}`);
   for (const r of report.rows) if (r.error) lines.push(`Not compared: ${quote(r.tensor)}: ${text(displayName(r.error, 300))}`);
   return lines;

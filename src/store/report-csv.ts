@@ -58,13 +58,7 @@ function numberText(v: number): string {
 }
 
 export function formatCsv(report: ComparisonReport): string {
-  const headers = [
-    ...HEAD.map((h) => h.header),
-    ...METRIC_NAMES,
-    ...EXTRA.map((e) => e.header),
-    'ownCosine',
-    'ownSnrDb',
-  ];
+  const headers = [...HEAD.map((h) => h.header), ...METRIC_NAMES, ...EXTRA.map((e) => e.header), 'ownCosine', 'ownSnrDb'];
   const lines = [headers.map(csvField).join(',')];
   for (const row of report.rows) {
     const m = row.metrics;

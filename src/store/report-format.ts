@@ -71,7 +71,10 @@ export function formatTable(report: ComparisonReport, options: TableOptions): st
     );
   });
   const head: string[] = [];
-  const title = [report.model, report.profile].filter((x): x is string => x !== undefined).map((x) => displayName(x)).join(' · ');
+  const title = [report.model, report.profile]
+    .filter((x): x is string => x !== undefined)
+    .map((x) => displayName(x))
+    .join(' · ');
   if (title) head.push(title);
   const findings = formatFindingsText(report.findings, { color: options.color });
   return [...head, table.toString(), ...summaryLines(report), ...(findings ? ['', findings] : [])].join('\n');
@@ -85,7 +88,9 @@ export function formatTable(report: ComparisonReport, options: TableOptions): st
  * width. `fits` says whether the result fits.
  */
 export function fitWidths(
-  natural: readonly number[], columns: readonly { minWidth?: number }[], total: number,
+  natural: readonly number[],
+  columns: readonly { minWidth?: number }[],
+  total: number,
 ): { widths: number[]; fits: boolean } {
   const widths = [...natural];
   let excess = widths.reduce((a, b) => a + b, 0) + widths.length * 3 + 1 - total;

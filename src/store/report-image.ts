@@ -42,7 +42,14 @@ export function imageScale(min: number, max: number): ImageScale {
 
 /** Inferno-like colour map stops, dark (no error) to bright (largest error). */
 const STOPS: readonly (readonly [number, number, number])[] = [
-  [0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 255, 164],
+  [0, 0, 4],
+  [40, 11, 84],
+  [101, 21, 110],
+  [159, 42, 99],
+  [212, 72, 66],
+  [245, 125, 21],
+  [250, 193, 39],
+  [252, 255, 164],
 ];
 
 export function heatColour(t: number): [number, number, number] {
@@ -59,7 +66,11 @@ const MIN_SIDE = 210;
 
 const NON_FINITE: readonly [number, number, number] = [255, 0, 255];
 
-interface Raw { readonly data: Buffer; readonly width: number; readonly height: number }
+interface Raw {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
 
 /**
  * Writes a PNG with the reference image, the test image and a heat map of |x − y| (mean over
@@ -80,7 +91,11 @@ export async function writeImageComparison(path: string, ref: Tensor, test: Tens
 
   let min = Infinity;
   let max = -Infinity;
-  for (const v of x) if (Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; }
+  for (const v of x)
+    if (Number.isFinite(v)) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
   const scale = imageScale(min, max);
   const errors = new Float64Array(plane);
   let emax = 0;
@@ -91,7 +106,11 @@ export async function writeImageComparison(path: string, ref: Tensor, test: Tens
     for (let c = 0; c < channels; c++) e += Math.abs(x[c * plane + p] - y[c * plane + p]);
     e /= channels;
     errors[p] = e;
-    if (Number.isFinite(e)) { if (e > emax) emax = e; esum += e; finiteErrors++; }
+    if (Number.isFinite(e)) {
+      if (e > emax) emax = e;
+      esum += e;
+      finiteErrors++;
+    }
   }
 
   const refImage = toRgb(x, channels, width, height, scale);
@@ -122,12 +141,17 @@ export async function writeImageComparison(path: string, ref: Tensor, test: Tens
   const titles = ['float (reference)', 'quantized (test)', '|error| (channel mean)'];
   const texts: string[] = [
     svgText(margin, 32, xmlText(options.title ?? 'float vs quantized', 100), { size: 18, weight: 'bold' }),
-    ...titles.map((t, i) => svgText(margin + i * (pw + gap) + pw / 2, top - 12, xmlText(t), { size: 13, anchor: 'middle', weight: 'bold' })),
-    ...[1, 0.5, 0].map((f) => svgText(barX + barWidth + 6, top + (1 - f) * (ph - 1) + 4, xmlText(tickLabel(Number((emax * f).toPrecision(3)))), { size: 12 })),
+    ...titles.map((t, i) =>
+      svgText(margin + i * (pw + gap) + pw / 2, top - 12, xmlText(t), { size: 13, anchor: 'middle', weight: 'bold' }),
+    ),
+    ...[1, 0.5, 0].map((f) =>
+      svgText(barX + barWidth + 6, top + (1 - f) * (ph - 1) + 4, xmlText(tickLabel(Number((emax * f).toPrecision(3)))), { size: 12 }),
+    ),
     svgText(barX + barWidth / 2, top - 12, '|e|', { size: 12, anchor: 'middle' }),
   ];
   const shown = scale.mode === 'as-is' ? 'shown as 0..255' : scale.mode === 'unit' ? 'shown x255' : 'stretched to 0..255';
-  const rangeText = `reference range [${tickLabel(Number(min.toPrecision(4)))}, ${tickLabel(Number(max.toPrecision(4)))}] ${shown}; ` +
+  const rangeText =
+    `reference range [${tickLabel(Number(min.toPrecision(4)))}, ${tickLabel(Number(max.toPrecision(4)))}] ${shown}; ` +
     `${formatDims(ref.dims)}${ref.dims.length === 4 && ref.dims[0] > 1 ? ', first item' : ''}; ` +
     `max |e| ${tickLabel(Number(emax.toPrecision(4)))}, mean |e| ${tickLabel(Number((finiteErrors ? esum / finiteErrors : 0).toPrecision(4)))}`;
   texts.push(svgText(margin, canvasHeight - 20, xmlText(rangeText, 200), { size: 12, fill: '#555' }));

@@ -49,12 +49,18 @@ export function parseReportJson(text: string, source = 'report.json'): Compariso
 
 /** Whether a value is a list of advisor findings: rule, severity, message and suggestion strings and a list of tensor names. */
 function isFindingList(value: unknown): boolean {
-  return Array.isArray(value) && value.every((f) => {
-    if (typeof f !== 'object' || f === null) return false;
-    const x = f as Record<string, unknown>;
-    return ['rule', 'severity', 'message', 'suggestion'].every((k) => typeof x[k] === 'string')
-      && Array.isArray(x.tensors) && x.tensors.every((t) => typeof t === 'string');
-  });
+  return (
+    Array.isArray(value) &&
+    value.every((f) => {
+      if (typeof f !== 'object' || f === null) return false;
+      const x = f as Record<string, unknown>;
+      return (
+        ['rule', 'severity', 'message', 'suggestion'].every((k) => typeof x[k] === 'string') &&
+        Array.isArray(x.tensors) &&
+        x.tensors.every((t) => typeof t === 'string')
+      );
+    })
+  );
 }
 
 function reviveNumber(value: unknown): unknown {

@@ -21,7 +21,12 @@ const LINE = '#b8c2cc';
 const GRID = '#e6e6e6';
 const AXIS_LABELS: Partial<Record<MetricName, string>> = { snrDb: 'SNR dB', psnrDb: 'PSNR dB', maxAbs: 'max |error|' };
 
-interface Box { readonly left: number; readonly top: number; readonly width: number; readonly height: number }
+interface Box {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
 
 /** Maps metric values to pixels; ±Inf and, on a log axis, values <= 0 are pinned to an edge and flagged. */
 interface YScale {
@@ -76,8 +81,10 @@ function yScale(values: readonly number[], threshold: number | null, metric: Met
 }
 
 function marker(x: number, y: number, pinned: 'top' | 'bottom' | null, r: number, fill: string, extra = ''): string {
-  if (pinned === 'top') return `<path d="M${fmt(x - r - 1)},${fmt(y + r + 1)} L${fmt(x + r + 1)},${fmt(y + r + 1)} L${fmt(x)},${fmt(y - 1)} Z" fill="${fill}"${extra}/>`;
-  if (pinned === 'bottom') return `<path d="M${fmt(x - r - 1)},${fmt(y - r - 1)} L${fmt(x + r + 1)},${fmt(y - r - 1)} L${fmt(x)},${fmt(y + 1)} Z" fill="${fill}"${extra}/>`;
+  if (pinned === 'top')
+    return `<path d="M${fmt(x - r - 1)},${fmt(y + r + 1)} L${fmt(x + r + 1)},${fmt(y + r + 1)} L${fmt(x)},${fmt(y - 1)} Z" fill="${fill}"${extra}/>`;
+  if (pinned === 'bottom')
+    return `<path d="M${fmt(x - r - 1)},${fmt(y - r - 1)} L${fmt(x + r + 1)},${fmt(y - r - 1)} L${fmt(x)},${fmt(y + 1)} Z" fill="${fill}"${extra}/>`;
   return `<circle cx="${fmt(x)}" cy="${fmt(y)}" r="${r}" fill="${fill}"${extra}/>`;
 }
 
@@ -89,7 +96,13 @@ interface Panel {
   readonly own: boolean;
 }
 
-function drawPanel(p: Panel, rows: readonly ComparisonRow[], xOf: (i: number) => number, xTicks: number[], firstFailing: string | null): string {
+function drawPanel(
+  p: Panel,
+  rows: readonly ComparisonRow[],
+  xOf: (i: number) => number,
+  xTicks: number[],
+  firstFailing: string | null,
+): string {
   const { box } = p;
   const value = (m: ComparisonRow['metrics']) => (m ? metricValue(m, p.metric) : Number.NaN);
   const values = rows.map((r) => value(r.metrics));
@@ -119,13 +132,19 @@ function drawPanel(p: Panel, rows: readonly ComparisonRow[], xOf: (i: number) =>
       if (Number.isNaN(ownValues[i])) return;
       const { y } = scale.map(ownValues[i]);
       const x = xOf(row.index);
-      out.push(`<rect x="${fmt(x - r)}" y="${fmt(y - r)}" width="${2 * r}" height="${2 * r}" fill="none" stroke="${OWN}" stroke-width="1.2"/>`);
+      out.push(
+        `<rect x="${fmt(x - r)}" y="${fmt(y - r)}" width="${2 * r}" height="${2 * r}" fill="none" stroke="${OWN}" stroke-width="1.2"/>`,
+      );
     });
   }
   if (p.threshold !== null) {
     const { y } = scale.map(p.threshold);
-    out.push(`<line x1="${box.left}" y1="${fmt(y)}" x2="${box.left + box.width}" y2="${fmt(y)}" stroke="#333" stroke-width="1.5" stroke-dasharray="7,5"/>`);
-    out.push(svgText(box.left + box.width - 6, y - 6, xmlText(`threshold ${tickLabel(p.threshold)}`), { size: 12, anchor: 'end', fill: '#333' }));
+    out.push(
+      `<line x1="${box.left}" y1="${fmt(y)}" x2="${box.left + box.width}" y2="${fmt(y)}" stroke="#333" stroke-width="1.5" stroke-dasharray="7,5"/>`,
+    );
+    out.push(
+      svgText(box.left + box.width - 6, y - 6, xmlText(`threshold ${tickLabel(p.threshold)}`), { size: 12, anchor: 'end', fill: '#333' }),
+    );
   }
   for (const pt of points) {
     if (!pt.ok) {
@@ -143,9 +162,15 @@ function drawPanel(p: Panel, rows: readonly ComparisonRow[], xOf: (i: number) =>
       const ly = first.y > box.top + 40 ? first.y - r - 12 : first.y + r + 22;
       const room = Math.floor(((right ? first.x - box.left : box.left + box.width - first.x) - 20) / 7.5);
       const name = cutMiddle(displayName(first.row.tensor, 4096), Math.max(12, room - 18));
-      out.push(svgText(first.x + (right ? -12 : 12), ly, xmlText(`first failing: ${name} (#${first.row.index})`, 200), {
-        size: 12, anchor: right ? 'end' : 'start', fill: FAIL, weight: 'bold', halo: true,
-      }));
+      out.push(
+        svgText(first.x + (right ? -12 : 12), ly, xmlText(`first failing: ${name} (#${first.row.index})`, 200), {
+          size: 12,
+          anchor: right ? 'end' : 'start',
+          fill: FAIL,
+          weight: 'bold',
+          halo: true,
+        }),
+      );
     }
   }
   return out.join('\n');
@@ -179,7 +204,9 @@ export function depthPlotSvg(report: ComparisonReport, options: DepthPlotOptions
     `${rows.length} tensors`,
     `${failing} failing ${criterionText(report)}`,
     report.firstFailing !== null ? `first failing ${report.firstFailing}` : 'none failing',
-  ].filter((s): s is string => s !== null).join('  ·  ');
+  ]
+    .filter((s): s is string => s !== null)
+    .join('  ·  ');
   const threshold = metric === report.metric ? report.threshold : null;
   const hasOwn = rows.some((r) => r.own);
   const out: string[] = [
@@ -191,8 +218,24 @@ export function depthPlotSvg(report: ComparisonReport, options: DepthPlotOptions
   if (rows.length === 0) {
     out.push(svgText(width / 2, height / 2, 'no tensors to plot', { size: 18, anchor: 'middle', fill: '#777' }));
   } else {
-    out.push(drawPanel({ box: upper, metric, label: AXIS_LABELS[metric] ?? metric, threshold, own: hasOwn }, rows, xOf, xTicks, report.firstFailing));
-    out.push(drawPanel({ box: lower, metric: second, label: AXIS_LABELS[second] ?? second, threshold: null, own: false }, rows, xOf, xTicks, report.firstFailing));
+    out.push(
+      drawPanel(
+        { box: upper, metric, label: AXIS_LABELS[metric] ?? metric, threshold, own: hasOwn },
+        rows,
+        xOf,
+        xTicks,
+        report.firstFailing,
+      ),
+    );
+    out.push(
+      drawPanel(
+        { box: lower, metric: second, label: AXIS_LABELS[second] ?? second, threshold: null, own: false },
+        rows,
+        xOf,
+        xTicks,
+        report.firstFailing,
+      ),
+    );
   }
   out.push(svgText(left + plotWidth / 2, height - 16, 'topological index', { size: 14, anchor: 'middle' }));
   out.push(legend(left + plotWidth + 28, top + 8, { hasOwn, threshold: threshold !== null, rows }));
@@ -206,8 +249,10 @@ function legend(x: number, y: number, o: { hasOwn: boolean; threshold: boolean; 
     [marker(x + 8, 0, null, 4, FAIL), 'fail'],
     [`<circle cx="${x + 8}" cy="0" r="9" fill="none" stroke="${FAIL}" stroke-width="2"/>`, 'first failing'],
   ];
-  if (o.threshold) items.push([`<line x1="${x - 4}" y1="0" x2="${x + 20}" y2="0" stroke="#333" stroke-width="1.5" stroke-dasharray="7,5"/>`, 'threshold']);
-  if (o.hasOwn) items.push([`<rect x="${x + 4}" y="-4" width="8" height="8" fill="none" stroke="${OWN}" stroke-width="1.2"/>`, 'own error']);
+  if (o.threshold)
+    items.push([`<line x1="${x - 4}" y1="0" x2="${x + 20}" y2="0" stroke="#333" stroke-width="1.5" stroke-dasharray="7,5"/>`, 'threshold']);
+  if (o.hasOwn)
+    items.push([`<rect x="${x + 4}" y="-4" width="8" height="8" fill="none" stroke="${OWN}" stroke-width="1.2"/>`, 'own error']);
   items.push([marker(x + 8, -4, 'top', 4, PASS), '+Inf (exact), at the top']);
   if (o.rows.some((r) => !r.metrics)) items.push([svgText(x + 8, 5, '×', { size: 14, anchor: 'middle', fill: OWN }), 'not compared']);
   const lineHeight = 26;

@@ -40,9 +40,10 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
   const raw = (hi - lo) / Math.max(1, count - 1);
   const power = 10 ** Math.floor(Math.log10(raw));
   let step = power;
-  for (const m of [2, 5, 10]) if (Math.abs(Math.log(m * power / raw)) < Math.abs(Math.log(step / raw))) step = m * power;
+  for (const m of [2, 5, 10]) if (Math.abs(Math.log((m * power) / raw)) < Math.abs(Math.log(step / raw))) step = m * power;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
+    ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
   return ticks;
 }
 

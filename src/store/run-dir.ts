@@ -7,8 +7,13 @@ import type { Tensor } from '../core/tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { safeJoin, tensorFileName } from './file-names.js';
 import {
-  MANIFEST_FILE, serializeManifest, toolVersion,
-  type InputEntry, type RunManifest, type RunSide, type TensorEntry,
+  MANIFEST_FILE,
+  serializeManifest,
+  toolVersion,
+  type InputEntry,
+  type RunManifest,
+  type RunSide,
+  type TensorEntry,
 } from './manifest.js';
 import { encodeTensorFile, readTensorFile } from './tensor-file.js';
 import { makeDirectory } from './directories.js';
@@ -121,7 +126,13 @@ export class RunDir {
     const target = safeJoin(this.path, file);
     this.write(target, encodeTensorFile(target, tensor, name));
     const entry: TensorEntry = {
-      name, backend, file, shape: [...tensor.dims], dtype: tensor.dtype, node: node?.name ?? null, opType: node?.opType ?? null,
+      name,
+      backend,
+      file,
+      shape: [...tensor.dims],
+      dtype: tensor.dtype,
+      node: node?.name ?? null,
+      opType: node?.opType ?? null,
     };
     this.entries.set(`${backend}\0${name}`, entry);
     this.dirty = true;

@@ -51,7 +51,9 @@ export function incompleteRunNote(run: DumpRun, sides: readonly RunSide[]): stri
   const lacking = [...new Set(sides)].flatMap((side) => {
     const written = new Set(run.manifest.tensors.filter((e) => e.backend === side).map((e) => e.name));
     const missing = taps.filter((t) => !written.has(t));
-    return missing.length === 0 ? [] : [`${missing.length} of its ${taps.length} taps have no ${side} tensor (the first is '${displayName(missing[0])}')`];
+    return missing.length === 0
+      ? []
+      : [`${missing.length} of its ${taps.length} taps have no ${side} tensor (the first is '${displayName(missing[0])}')`];
   });
   if (lacking.length === 0) return `${head}, though each of its ${taps.length} taps has its ${[...new Set(sides)].join(' and ')} tensor.`;
   return `${head}, and ${lacking.join(', and ')}.`;

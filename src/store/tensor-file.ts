@@ -27,7 +27,11 @@ import { formatTextTensor, parseTextTensor } from './text-tensor.js';
 export type TensorFormat = 'npy' | 'pb' | 'bin' | 'txt';
 
 const FORMATS: ReadonlyMap<string, TensorFormat> = new Map([
-  ['.npy', 'npy'], ['.pb', 'pb'], ['.bin', 'bin'], ['.raw', 'bin'], ['.txt', 'txt'],
+  ['.npy', 'npy'],
+  ['.pb', 'pb'],
+  ['.bin', 'bin'],
+  ['.raw', 'bin'],
+  ['.txt', 'txt'],
 ]);
 
 /** The extensions readTensorFile understands, most preferred first. */
@@ -56,10 +60,14 @@ export function readTensorFile(file: string, options: TensorFileOptions = {}): T
   const format = formatOrThrow(file);
   try {
     switch (format) {
-      case 'npy': return conform(readNpy(file), options, file);
-      case 'pb': return conform(tensorFromProto(fs.readFileSync(file), file, { baseDir: path.dirname(file) }).tensor, options, file);
-      case 'bin': return readRawBin(file, options.dtype ?? 'float32', options.shape);
-      case 'txt': return parseTextTensor(fs.readFileSync(file, 'utf8'), options, file);
+      case 'npy':
+        return conform(readNpy(file), options, file);
+      case 'pb':
+        return conform(tensorFromProto(fs.readFileSync(file), file, { baseDir: path.dirname(file) }).tensor, options, file);
+      case 'bin':
+        return readRawBin(file, options.dtype ?? 'float32', options.shape);
+      case 'txt':
+        return parseTextTensor(fs.readFileSync(file, 'utf8'), options, file);
     }
   } catch (error) {
     throw asUserError(error, file);
@@ -81,7 +89,9 @@ function conform(tensor: Tensor, options: TensorFileOptions, file: string): Tens
   if (shape === undefined || sameDims(shape, tensor.dims)) return tensor;
   if (elementCount(shape) !== elementCount(tensor.dims)) {
     // The asked-for shape may come from a hostile manifest with thousands of dims: cut it for display.
-    throw new UserError(`File '${displayName(file, 400)}' holds a tensor of shape ${displayName(formatDims(tensor.dims), 200)}, which cannot be read as shape ${displayName(formatDims(shape), 200)}.`);
+    throw new UserError(
+      `File '${displayName(file, 400)}' holds a tensor of shape ${displayName(formatDims(tensor.dims), 200)}, which cannot be read as shape ${displayName(formatDims(shape), 200)}.`,
+    );
   }
   return makeTensor(tensor.dtype, shape, tensor.data);
 }
@@ -98,10 +108,14 @@ export interface WriteTensorOptions extends AtomicWriteOptions {
 /** The bytes of a tensor file in the format its extension names. */
 export function encodeTensorFile(file: string, tensor: Tensor, name?: string): Uint8Array[] | string {
   switch (formatOrThrow(file)) {
-    case 'npy': return encodeNpy(tensor);
-    case 'pb': return [tensorToProto(tensor, name ?? path.basename(file, path.extname(file)))];
-    case 'bin': return [encodeRawBin(tensor)];
-    case 'txt': return formatTextTensor(tensor);
+    case 'npy':
+      return encodeNpy(tensor);
+    case 'pb':
+      return [tensorToProto(tensor, name ?? path.basename(file, path.extname(file)))];
+    case 'bin':
+      return [encodeRawBin(tensor)];
+    case 'txt':
+      return formatTextTensor(tensor);
   }
 }
 

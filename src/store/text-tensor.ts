@@ -28,11 +28,17 @@ const INTEGER = /^[-+]?\d+$/;
 const SEPARATORS = /[\s,;[\]]+/;
 
 const intRange: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
-  int32: [-2147483648, 2147483647], uint32: [0, 4294967295], bool: [0, 1],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+  bool: [0, 1],
 };
 const bigRange: Partial<Record<DType, [bigint, bigint]>> = {
-  int64: [-(1n << 63n), (1n << 63n) - 1n], uint64: [0n, (1n << 64n) - 1n],
+  int64: [-(1n << 63n), (1n << 63n) - 1n],
+  uint64: [0n, (1n << 64n) - 1n],
 };
 
 function parseToken(token: string): number | undefined {
@@ -50,7 +56,9 @@ export function parseTextTensor(text: string, options: TextTensorOptions, source
   const big = bigRange[dtype];
   const range = intRange[dtype];
   if (!info.numeric || (!info.isFloat && !big && !range) || dtype === 'complex64' || dtype === 'complex128' || info.bits < 8) {
-    throw new UserError(`File '${displayName(source, 400)}' cannot be read as ${dtype} text; text tensors hold float or integer types of 8 to 64 bits.`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' cannot be read as ${dtype} text; text tensors hold float or integer types of 8 to 64 bits.`,
+    );
   }
   const numbers: number[] = [];
   const bigints: bigint[] = [];
@@ -82,7 +90,9 @@ export function parseTextTensor(text: string, options: TextTensorOptions, source
   const count = big ? bigints.length : numbers.length;
   const dims = options.shape ?? [count];
   if (elementCount(dims) !== count) {
-    throw new UserError(`File '${displayName(source, 400)}' holds ${count} values but the shape [${dims.join(',')}] needs ${elementCount(dims)}.`);
+    throw new UserError(
+      `File '${displayName(source, 400)}' holds ${count} values but the shape [${dims.join(',')}] needs ${elementCount(dims)}.`,
+    );
   }
   const data = allocate(dtype, count);
   if (big) {

@@ -43,7 +43,11 @@ const LINES: readonly { label: string; pick: Pick; alarm?: (m: Metrics) => boole
   },
   { label: 'NaN/Inf new', pick: (m) => String(m.nonFiniteIntroduced), alarm: (m) => m.nonFiniteIntroduced > 0 },
   { label: 'clipped', pick: (m) => formatPercent(m.clipRatio), alarm: (m) => (m.clipRatio ?? 0) > 0.001 },
-  { label: 'fp16 overflow', pick: (m) => (m.fp16Overflow === null ? '—' : String(m.fp16Overflow)), alarm: (m) => (m.fp16Overflow ?? 0) > 0 },
+  {
+    label: 'fp16 overflow',
+    pick: (m) => (m.fp16Overflow === null ? '—' : String(m.fp16Overflow)),
+    alarm: (m) => (m.fp16Overflow ?? 0) > 0,
+  },
   { label: 'range ref', pick: (m) => range(m.refRange) },
   { label: 'range test', pick: (m) => range(m.testRange) },
   { label: 'compared', pick: (m) => `${m.compared} of ${m.count}` },

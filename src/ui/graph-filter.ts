@@ -2,9 +2,7 @@ import { UserError } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
 import { selectNodes, splitSpec } from '../core/selector.js';
 
-export type FilterResult =
-  | { readonly ok: true; readonly indices: readonly number[] }
-  | { readonly ok: false; readonly error: string };
+export type FilterResult = { readonly ok: true; readonly indices: readonly number[] } | { readonly ok: false; readonly error: string };
 
 /** Presets the graph screen offers on keys 1..4, as spec-language text. */
 export const FILTER_PRESETS: readonly { readonly key: string; readonly spec: string; readonly label: string }[] = [
@@ -15,7 +13,9 @@ export const FILTER_PRESETS: readonly { readonly key: string; readonly spec: str
 ];
 
 function isPatternTerm(term: string): boolean {
-  return term.startsWith('@') || term.startsWith('op:') || term.startsWith('re:') || term === '*' || term.includes('*') || term.includes('?');
+  return (
+    term.startsWith('@') || term.startsWith('op:') || term.startsWith('re:') || term === '*' || term.includes('*') || term.includes('?')
+  );
 }
 
 /**
@@ -33,7 +33,11 @@ export function filterNodes(graph: Graph, text: string): FilterResult {
       const found = selectNodes(graph, term, { strict: false });
       if (found.length === 0 && term.startsWith('op:')) {
         // While `op:Inst` is being typed: op types starting with what is typed.
-        const prefixes = term.slice(3).split('|').map((t) => t.trim().toLowerCase()).filter(Boolean);
+        const prefixes = term
+          .slice(3)
+          .split('|')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean);
         for (const n of graph.nodes) if (prefixes.some((p) => n.opType.toLowerCase().startsWith(p))) chosen.add(n.index);
         continue;
       }

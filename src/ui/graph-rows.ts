@@ -44,7 +44,11 @@ export interface GraphRowInputs {
 export function graphRowView(node: GraphNode, inputs: GraphRowInputs): GraphRowView {
   const outs = node.outputs.filter((o) => o !== '');
   const tapped = outs.some((o) => inputs.taps.has(o));
-  const compared = outs.filter((o) => inputs.taps.has(o)).concat(outs).map((o) => inputs.results.get(o)).find((r) => r !== undefined);
+  const compared = outs
+    .filter((o) => inputs.taps.has(o))
+    .concat(outs)
+    .map((o) => inputs.results.get(o))
+    .find((r) => r !== undefined);
   const precision = inputs.plan.precision.get(node.name);
   let metricText = '';
   let status: Status = 'none';

@@ -19,8 +19,8 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
       { keys: '/', description: 'filter: name, glob (conv*), op:Type, re:regex, @hotspots, a,b lists' },
       { keys: '1 2 3 4 0', description: 'presets: @hotspots, quantized ops, outputs, hotspot types; 0 clears' },
       { keys: 'space  a  c', description: 'tap the node; tap all shown (again: untap); clear taps' },
-      { keys: 'p  u', description: 'cycle the node\'s precision; undo all precision edits' },
-      { keys: 'Enter', description: 'detail of the node\'s last comparison' },
+      { keys: 'p  u', description: "cycle the node's precision; undo all precision edits" },
+      { keys: 'Enter', description: "detail of the node's last comparison" },
     ],
   },
   {
@@ -43,14 +43,29 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
 ];
 
 const JOBS: readonly Hint[] = [
-  { key: 'r', label: 'run' }, { key: 'b', label: 'bisect' }, { key: 'f', label: 'fix' }, { key: 'e', label: 'emit' },
+  { key: 'r', label: 'run' },
+  { key: 'b', label: 'bisect' },
+  { key: 'f', label: 'fix' },
+  { key: 'e', label: 'emit' },
 ];
-const LAST: readonly Hint[] = [{ key: '?', label: 'help' }, { key: 'q', label: 'quit' }];
+const LAST: readonly Hint[] = [
+  { key: '?', label: 'help' },
+  { key: 'q', label: 'quit' },
+];
 
 const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
   graph: [{ key: '/', label: 'filter' }, { key: '␣', label: 'tap' }, { key: 'a', label: 'all' }, { key: 'p', label: 'prec' }, ...JOBS],
-  results: [{ key: '↵', label: 'detail' }, { key: 'm', label: 'metric' }, { key: 'n', label: '1st fail' }, ...JOBS, { key: 'Tab', label: 'screen' }],
-  detail: [{ key: '↑↓', label: 'prev/next' }, { key: 'Esc', label: 'back' }],
+  results: [
+    { key: '↵', label: 'detail' },
+    { key: 'm', label: 'metric' },
+    { key: 'n', label: '1st fail' },
+    ...JOBS,
+    { key: 'Tab', label: 'screen' },
+  ],
+  detail: [
+    { key: '↑↓', label: 'prev/next' },
+    { key: 'Esc', label: 'back' },
+  ],
   bisect: [{ key: '↵', label: 'apply plan' }, { key: '↑↓', label: 'scroll' }, ...JOBS, { key: 'Tab', label: 'screen' }],
   fix: [{ key: '↵', label: 'apply plan' }, { key: '↑↓', label: 'scroll' }, ...JOBS, { key: 'Tab', label: 'screen' }],
   emit: [...JOBS, { key: 'Tab', label: 'screen' }, { key: 'Esc', label: 'back' }],
@@ -60,7 +75,12 @@ const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
 /** The hints for a screen; while a job runs the job keys give way to Esc. */
 export function footerHints(screen: Screen, options: { editing: boolean; running: boolean }): readonly Hint[] {
   if (options.editing) {
-    return [{ key: 'type', label: 'filter' }, { key: '↵', label: 'apply' }, { key: 'Esc', label: 'cancel' }, { key: '^U', label: 'clear' }];
+    return [
+      { key: 'type', label: 'filter' },
+      { key: '↵', label: 'apply' },
+      { key: 'Esc', label: 'cancel' },
+      { key: '^U', label: 'clear' },
+    ];
   }
   const own = SCREEN_HINTS[screen].filter((h) => !(options.running && (JOBS.includes(h) || h.key === 'Esc')));
   return [...(options.running ? [{ key: 'Esc', label: 'cancel' }] : []), ...own, ...LAST];

@@ -10,10 +10,7 @@ import { applyOverrides, type Screen, type UiState } from './state.js';
 import { moveCursor, pageBy, scrollTo, TOP, type Viewport } from './viewport.js';
 
 /** What a key asks the app to do beyond changing state. */
-export type Effect =
-  | { readonly type: 'start'; readonly request: JobRequest }
-  | { readonly type: 'cancel' }
-  | { readonly type: 'quit' };
+export type Effect = { readonly type: 'start'; readonly request: JobRequest } | { readonly type: 'cancel' } | { readonly type: 'quit' };
 
 export interface KeyResult {
   readonly state: UiState;
@@ -34,19 +31,27 @@ export function handleKey(state: UiState, input: string, key: Key, kc: KeyContex
     return { state: { ...state, screen: backFrom(state.screen, state.helpReturn) } };
   }
   if (input === '?') {
-    return { state: state.screen === 'help' ? { ...state, screen: state.helpReturn } : { ...state, screen: 'help', helpReturn: state.screen } };
+    return {
+      state: state.screen === 'help' ? { ...state, screen: state.helpReturn } : { ...state, screen: 'help', helpReturn: state.screen },
+    };
   }
   if (key.tab) return { state: { ...state, screen: nextScreen(state, key.shift ? -1 : 1) } };
   const job = startKey(state, input, kc);
   if (job) return job;
   switch (state.screen) {
-    case 'graph': return { state: graphKey(state, input, key, kc) };
-    case 'results': return { state: resultsKey(state, input, key, kc) };
-    case 'detail': return { state: detailKey(state, input, key, kc) };
+    case 'graph':
+      return { state: graphKey(state, input, key, kc) };
+    case 'results':
+      return { state: resultsKey(state, input, key, kc) };
+    case 'detail':
+      return { state: detailKey(state, input, key, kc) };
     case 'bisect':
-    case 'fix': return { state: probeKey(state, state.screen, input, key, kc) };
-    case 'help': return { state: { ...state, screen: state.helpReturn } };
-    default: return { state };
+    case 'fix':
+      return { state: probeKey(state, state.screen, input, key, kc) };
+    case 'help':
+      return { state: { ...state, screen: state.helpReturn } };
+    default:
+      return { state };
   }
 }
 
@@ -110,14 +115,18 @@ function graphKey(state: UiState, input: string, key: Key, kc: KeyContext): UiSt
     const outs = node.outputs.filter((o) => o !== '');
     const taps = new Set(state.taps);
     const on = !outs.some((o) => taps.has(o));
-    for (const o of outs) if (on) taps.add(o); else taps.delete(o);
+    for (const o of outs)
+      if (on) taps.add(o);
+      else taps.delete(o);
     return { ...state, taps, graphView: moveCursor(state.graphView, 1, shown.length, kc.layout.graphRows) };
   }
   if (input === 'a') {
     const outs = shown.flatMap((i) => graph.nodes[i].outputs.filter((o) => o !== ''));
     const taps = new Set(state.taps);
     const all = outs.length > 0 && outs.every((o) => taps.has(o));
-    for (const o of outs) if (all) taps.delete(o); else taps.add(o);
+    for (const o of outs)
+      if (all) taps.delete(o);
+      else taps.add(o);
     const text = all ? `untapped ${outs.length} tensor(s)` : `tapped ${outs.length} tensor(s) shown by the filter`;
     return { ...state, taps, message: { level: 'info', text } };
   }
@@ -136,7 +145,8 @@ function graphKey(state: UiState, input: string, key: Key, kc: KeyContext): UiSt
   }
   if (key.return && node && state.report) {
     const row = state.report.rows.findIndex((r) => node.outputs.includes(r.tensor));
-    if (row >= 0) return { ...state, screen: 'detail', resultsView: scrollTo(state.resultsView, row, state.report.rows.length, kc.layout.resultRows) };
+    if (row >= 0)
+      return { ...state, screen: 'detail', resultsView: scrollTo(state.resultsView, row, state.report.rows.length, kc.layout.resultRows) };
   }
   return state;
 }
@@ -158,7 +168,8 @@ function editFilter(state: UiState, input: string, key: Key, kc: KeyContext): Ui
   let next = draft;
   if (key.backspace || key.delete) next = [...draft].slice(0, -1).join('');
   else if (key.ctrl && input === 'u') next = '';
-  else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow) next = draft + input.replace(/[\x00-\x1f\x7f]/g, '');
+  else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow)
+    next = draft + input.replace(/[\x00-\x1f\x7f]/g, '');
   if (next === draft) return state;
   const result = filterNodes(kc.session.ctx.graph, next);
   if (!result.ok) return { ...state, filter: { ...state.filter, draft: next, error: result.error } };
@@ -188,8 +199,10 @@ function detailKey(state: UiState, input: string, key: Key, kc: KeyContext): UiS
   const report = state.report;
   if (!report) return { ...state, screen: 'graph' };
   if (key.return || key.backspace) return { ...state, screen: 'results' };
-  if (key.upArrow || input === 'k') return { ...state, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
-  if (key.downArrow || input === 'j') return { ...state, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
+  if (key.upArrow || input === 'k')
+    return { ...state, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
+  if (key.downArrow || input === 'j')
+    return { ...state, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
   return state;
 }
 
@@ -197,9 +210,12 @@ function probeKey(state: UiState, screen: 'bisect' | 'fix', input: string, key: 
   const run = screen === 'bisect' ? state.bisect : state.fix;
   if (!run) return state;
   const moved = movement(run.view, input, key, run.probes.length, kc.layout.probeRows);
-  if (moved) return screen === 'bisect' ? { ...state, bisect: { ...run, view: moved } as typeof state.bisect } : { ...state, fix: { ...run, view: moved } as typeof state.fix };
+  if (moved)
+    return screen === 'bisect'
+      ? { ...state, bisect: { ...run, view: moved } as typeof state.bisect }
+      : { ...state, fix: { ...run, view: moved } as typeof state.fix };
   if ((key.return || input === 'y') && run.result && !run.applied && !state.job) {
-    const overrides = screen === 'bisect' ? state.bisect?.result?.suggested ?? [] : state.fix?.result?.overrides ?? [];
+    const overrides = screen === 'bisect' ? (state.bisect?.result?.suggested ?? []) : (state.fix?.result?.overrides ?? []);
     if (overrides.length === 0) return { ...state, message: { level: 'info', text: 'nothing to apply' } };
     const applied = applyOverrides(state, kc.session, overrides);
     if (applied.message?.level === 'error') return applied;
@@ -213,9 +229,26 @@ function probeKey(state: UiState, screen: 'bisect' | 'fix', input: string, key: 
 }
 
 const NO_KEY: Key = {
-  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
-  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
-  super: false, hyper: false, capsLock: false, numLock: false,
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
 };
 
 /**

@@ -26,7 +26,10 @@ export async function runTui(options: TuiOptions): Promise<void> {
   stdout.write(ALT_SCREEN_ON);
   try {
     const instance = render(<App session={options.session} runner={options.runner} initialFilter={options.initialFilter} />, {
-      stdout, stdin, exitOnCtrlC: false, patchConsole: true,
+      stdout,
+      stdin,
+      exitOnCtrlC: false,
+      patchConsole: true,
     });
     const stop = (): void => instance.unmount();
     options.signal?.addEventListener('abort', stop, { once: true });

@@ -11,7 +11,15 @@ export interface ToneLine {
 }
 
 /** A probe as table cells. */
-export function probeCells(p: ProbeView): { step: string; range: string; tensor: string; op: string; value: string; verdict: string; tone: LineTone } {
+export function probeCells(p: ProbeView): {
+  step: string;
+  range: string;
+  tensor: string;
+  op: string;
+  value: string;
+  verdict: string;
+  tone: LineTone;
+} {
   return {
     step: String(p.step),
     range: p.range,
@@ -36,19 +44,26 @@ export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
   const op = higherIsBetter(r.metric) ? '≥' : '≤';
   const lines: ToneLine[] = [];
   if (r.culprit) {
-    lines.push({ text: `culprit ${displayName(r.culprit.node, 50)} (${r.culprit.opType}) → ${displayName(r.culprit.tensor, 40)}`, tone: 'bad' });
+    lines.push({
+      text: `culprit ${displayName(r.culprit.node, 50)} (${r.culprit.opType}) → ${displayName(r.culprit.tensor, 40)}`,
+      tone: 'bad',
+    });
   } else {
     lines.push({ text: `no failing tensor: every candidate meets ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}`, tone: 'good' });
   }
   if (r.output) lines.push({ text: `${r.culprit ? 'at the culprit' : 'output'} ${measured(r.metric, r.output)}`, tone: 'plain' });
   if (r.inputs.length > 0) lines.push({ text: `inputs ${r.inputs.map((i) => measured(r.metric, i)).join(', ')}`, tone: 'plain' });
-  const pert = r.perturbation ? ` · tap effect on ${displayName(r.perturbation.output, 20)}: ${formatMetric(r.perturbation.metric, r.perturbation.withoutTaps)} → ${formatMetric(r.perturbation.metric, r.perturbation.withTaps)}` : '';
+  const pert = r.perturbation
+    ? ` · tap effect on ${displayName(r.perturbation.output, 20)}: ${formatMetric(r.perturbation.metric, r.perturbation.withoutTaps)} → ${formatMetric(r.perturbation.metric, r.perturbation.withTaps)}`
+    : '';
   lines.push({ text: `${r.probes} probe(s), threshold ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}${pert}`, tone: 'dim' });
   lines.push({ text: r.summary, tone: 'plain' });
   if (r.suggested.length > 0) {
-    lines.push(applied
-      ? { text: `applied: ${overridesText(r.suggested)}`, tone: 'good' }
-      : { text: `Enter applies the plan: ${overridesText(r.suggested)}`, tone: 'accent' });
+    lines.push(
+      applied
+        ? { text: `applied: ${overridesText(r.suggested)}`, tone: 'good' }
+        : { text: `Enter applies the plan: ${overridesText(r.suggested)}`, tone: 'accent' },
+    );
   }
   return lines;
 }
@@ -56,16 +71,21 @@ export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
 /** The lines under the probe list once a fix has finished. */
 export function fixLines(r: FixView, applied: boolean): ToneLine[] {
   const lines: ToneLine[] = [
-    { text: `target ${r.goal.replace(/>=/g, ' ≥ ').replace(/<=/g, ' ≤ ').replace(/,/g, ', ')}: ${r.reached ? 'reached' : 'NOT reached'}`, tone: r.reached ? 'good' : 'bad' },
+    {
+      text: `target ${r.goal.replace(/>=/g, ' ≥ ').replace(/<=/g, ' ≤ ').replace(/,/g, ', ')}: ${r.reached ? 'reached' : 'NOT reached'}`,
+      tone: r.reached ? 'good' : 'bad',
+    },
     { text: `promoted ${r.promoted.length === 0 ? 'nothing' : r.promoted.map((n) => displayName(n, 30)).join(', ')}`, tone: 'plain' },
     { text: `cost: ${formatPercent(r.macShare)} of MACs and ${formatPercent(r.weightShare)} of weight bytes above INT8`, tone: 'dim' },
   ];
   if (r.outputs.length > 0) lines.push({ text: `outputs ${r.outputs.map((o) => measured(r.metric, o)).join(', ')}`, tone: 'plain' });
   lines.push({ text: r.summary, tone: 'plain' });
   if (r.overrides.length > 0) {
-    lines.push(applied
-      ? { text: `applied: ${overridesText(r.overrides)}`, tone: 'good' }
-      : { text: `Enter applies the plan: ${overridesText(r.overrides)}`, tone: 'accent' });
+    lines.push(
+      applied
+        ? { text: `applied: ${overridesText(r.overrides)}`, tone: 'good' }
+        : { text: `Enter applies the plan: ${overridesText(r.overrides)}`, tone: 'accent' },
+    );
   }
   return lines;
 }

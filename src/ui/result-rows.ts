@@ -56,7 +56,11 @@ export function reportSummary(report: ComparisonReport): [string, string] {
 }
 
 /** The metric along depth, one cell per row or bucket, with the min and max shown beside it. */
-export function depthSparkline(report: ComparisonReport, metric: MetricName, width: number): { cells: SparkCell[]; label: string; range: string } {
+export function depthSparkline(
+  report: ComparisonReport,
+  metric: MetricName,
+  width: number,
+): { cells: SparkCell[]; label: string; range: string } {
   const values = report.rows.map((r) => (r.metrics ? metricValue(r.metrics, metric) : null));
   const fails = report.rows.map((r) => !r.pass);
   const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));

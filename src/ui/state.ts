@@ -123,13 +123,17 @@ export function reduceJob(state: UiState, action: JobAction): UiState {
     case 'job-event':
       return onEvent(state, action.event);
     case 'job-cancelling':
-      return state.job ? { ...state, job: { ...state.job, cancelling: true, stage: 'cancelling', detail: 'finishing the current step' } } : state;
+      return state.job
+        ? { ...state, job: { ...state.job, cancelling: true, stage: 'cancelling', detail: 'finishing the current step' } }
+        : state;
     case 'job-done':
       return onDone(state, action.outcome, action.at, action.rows);
     case 'job-failed': {
       if (!state.job) return state;
       const kind = state.job.kind;
-      const text = action.cancelled ? `${kind} cancelled; the session and any run directory are left consistent` : `${kind} failed: ${action.error}`;
+      const text = action.cancelled
+        ? `${kind} cancelled; the session and any run directory are left consistent`
+        : `${kind} failed: ${action.error}`;
       const message: Message = { level: action.cancelled ? 'warn' : 'error', text };
       const next: UiState = { ...state, job: null, message };
       if (kind === 'bisect' && state.bisect) return { ...next, bisect: { ...state.bisect, error: text } };
@@ -147,11 +151,15 @@ function onEvent(state: UiState, event: JobEvent): UiState {
     case 'stage':
       return { ...state, job: { ...job, stage: job.cancelling ? job.stage : event.stage, detail: event.detail, done: 0, total: 0 } };
     case 'progress':
-      return { ...state, job: { ...job, stage: job.cancelling ? job.stage : event.stage, done: event.done, total: event.total, detail: event.detail } };
+      return {
+        ...state,
+        job: { ...job, stage: job.cancelling ? job.stage : event.stage, done: event.done, total: event.total, detail: event.detail },
+      };
     case 'log':
       return { ...state, message: { level: event.level, text: event.message } };
     case 'probe': {
-      if (job.kind === 'bisect' && state.bisect) return { ...state, bisect: { ...state.bisect, probes: [...state.bisect.probes, event.probe] } };
+      if (job.kind === 'bisect' && state.bisect)
+        return { ...state, bisect: { ...state.bisect, probes: [...state.bisect.probes, event.probe] } };
       if (job.kind === 'fix' && state.fix) return { ...state, fix: { ...state.fix, probes: [...state.fix.probes, event.probe] } };
       return state;
     }
@@ -174,14 +182,34 @@ function onDone(state: UiState, outcome: JobOutcome, at: number, rows: ListRows)
       const resultsView = first >= 0 ? scrollTo(TOP, first, report.rows.length, resultRows) : TOP;
       const failing = report.rows.filter((r) => !r.pass).length;
       const text = `compared ${report.rows.length} tensor(s) in ${seconds} s; ${failing} fail ${report.metric} ${report.threshold}`;
-      return { ...base, report, resultsView, screen: state.screen === 'help' ? 'help' : JOB_SCREEN.compare, helpReturn: 'results', metric: report.metric, message: { level: failing > 0 ? 'warn' : 'info', text } };
+      return {
+        ...base,
+        report,
+        resultsView,
+        screen: state.screen === 'help' ? 'help' : JOB_SCREEN.compare,
+        helpReturn: 'results',
+        metric: report.metric,
+        message: { level: failing > 0 ? 'warn' : 'info', text },
+      };
     }
     case 'bisect':
-      return { ...base, bisect: atEnd(state.bisect ?? emptyRun<BisectView>(), outcome.result, rows.probes), message: { level: 'info', text: `bisect done in ${seconds} s: ${outcome.result.summary}` } };
+      return {
+        ...base,
+        bisect: atEnd(state.bisect ?? emptyRun<BisectView>(), outcome.result, rows.probes),
+        message: { level: 'info', text: `bisect done in ${seconds} s: ${outcome.result.summary}` },
+      };
     case 'fix':
-      return { ...base, fix: atEnd(state.fix ?? emptyRun<FixView>(), outcome.result, rows.probes), message: { level: outcome.result.reached ? 'info' : 'warn', text: `fix done in ${seconds} s: ${outcome.result.summary}` } };
+      return {
+        ...base,
+        fix: atEnd(state.fix ?? emptyRun<FixView>(), outcome.result, rows.probes),
+        message: { level: outcome.result.reached ? 'info' : 'warn', text: `fix done in ${seconds} s: ${outcome.result.summary}` },
+      };
     case 'emit':
-      return { ...base, emit: { result: outcome.result, error: null }, message: { level: outcome.result.verified ? 'info' : 'error', text: outcome.result.summary } };
+      return {
+        ...base,
+        emit: { result: outcome.result, error: null },
+        message: { level: outcome.result.verified ? 'info' : 'error', text: outcome.result.summary },
+      };
   }
 }
 

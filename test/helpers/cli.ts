@@ -17,7 +17,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (built by the global setup) and returns its exit code and output. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, QUANTSCOPE_CACHE: options.env?.QUANTSCOPE_CACHE ?? mkdtempSync(join(tmpdir(), 'qs-cache-')), ...options.env },

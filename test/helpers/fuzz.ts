@@ -71,7 +71,13 @@ const BYTE_MUTATIONS: Readonly<Record<string, ByteMutation>> = {
     if (out.length > 0) out[int(r, 0, out.length - 1)] = pick(r, [0x00, 0xff, 0x7f, 0x80, int(r, 0, 255)]);
     return out;
   },
-  'insert-random': (b, r) => splice(b, int(r, 0, b.length), 0, Array.from({ length: int(r, 1, 16) }, () => int(r, 0, 255))),
+  'insert-random': (b, r) =>
+    splice(
+      b,
+      int(r, 0, b.length),
+      0,
+      Array.from({ length: int(r, 1, 16) }, () => int(r, 0, 255)),
+    ),
   'delete-range': (b, r) => {
     const at = int(r, 0, Math.max(0, b.length - 1));
     return splice(b, at, Math.min(b.length - at, int(r, 1, 64)), []);
@@ -183,7 +189,7 @@ const WIRE_MUTATIONS: Readonly<Record<string, WireMutation>> = {
   /** A length field claims far more bytes than follow. */
   'length-huge': (b, fields, r) => {
     const f = pick(r, lengthFields(fields));
-    const value = BigInt(pick(r, [2 ** 31 - 1, 2 ** 32 + 7, 2 ** 53, 1e12])) ;
+    const value = BigInt(pick(r, [2 ** 31 - 1, 2 ** 32 + 7, 2 ** 53, 1e12]));
     return splice(b, f.lengthAt as number, f.lengthBytes as number, varint(value));
   },
   /** A length field off by a little, so the message boundary lands inside the next field. */
@@ -195,7 +201,10 @@ const WIRE_MUTATIONS: Readonly<Record<string, WireMutation>> = {
   /** A field's wire type changed (a message read as a varint, a number as bytes...). */
   'wire-type': (b, fields, r) => {
     const f = pick(r, fields);
-    const wireType = pick(r, [0, 1, 2, 5, 3, 4, 6, 7].filter((w) => w !== f.wireType));
+    const wireType = pick(
+      r,
+      [0, 1, 2, 5, 3, 4, 6, 7].filter((w) => w !== f.wireType),
+    );
     return splice(b, f.keyAt, f.keyLength, varint((BigInt(f.fieldNumber) << 3n) | BigInt(wireType)));
   },
   /** A field renumbered: the same bytes land in another field of another type. */
@@ -245,9 +254,23 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Replacement values of the wrong type or range for any JSON position. */
 function wrongValue(random: Random): Json {
   return pick<() => Json>(random, [
-    () => null, () => true, () => 0, () => -1, () => 1e308, () => -1e308, () => 2 ** 53 + 2, () => 0.5,
-    () => '', () => 'x', () => '../../etc/passwd', () => '\u001b[31mred\u0000', () => 'L'.repeat(10_000),
-    () => [], () => [1, 'a', null], () => ({}), () => ({ __proto__: 1, constructor: 'x' }),
+    () => null,
+    () => true,
+    () => 0,
+    () => -1,
+    () => 1e308,
+    () => -1e308,
+    () => 2 ** 53 + 2,
+    () => 0.5,
+    () => '',
+    () => 'x',
+    () => '../../etc/passwd',
+    () => '\u001b[31mred\u0000',
+    () => 'L'.repeat(10_000),
+    () => [],
+    () => [1, 'a', null],
+    () => ({}),
+    () => ({ __proto__: 1, constructor: 'x' }),
     () => nested(int(random, 10, 400)),
     () => Array.from({ length: 1000 }, (_, i) => i),
   ])();
@@ -267,9 +290,15 @@ interface JsonSlot {
 function slotsOf(value: Json, out: JsonSlot[] = [], depth = 0): JsonSlot[] {
   if (depth > 20 || value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => { out.push({ parent: value, key: i }); slotsOf(v, out, depth + 1); });
+    value.forEach((v, i) => {
+      out.push({ parent: value, key: i });
+      slotsOf(v, out, depth + 1);
+    });
   } else {
-    for (const k of Object.keys(value)) { out.push({ parent: value, key: k }); slotsOf(value[k], out, depth + 1); }
+    for (const k of Object.keys(value)) {
+      out.push({ parent: value, key: k });
+      slotsOf(value[k], out, depth + 1);
+    }
   }
   return out;
 }
@@ -286,7 +315,9 @@ export function mutateJsonValue(doc: unknown, random: Random): Mutated<unknown> 
   const parent = slot.parent as Record<string | number, Json>;
   const kind = pick(random, ['replace', 'replace', 'replace', 'delete', 'rename', 'add-key', 'empty', 'duplicate']);
   switch (kind) {
-    case 'replace': parent[slot.key] = wrongValue(random); break;
+    case 'replace':
+      parent[slot.key] = wrongValue(random);
+      break;
     case 'delete':
       if (Array.isArray(parent)) parent.splice(slot.key as number, 1);
       else delete parent[slot.key];
@@ -300,7 +331,9 @@ export function mutateJsonValue(doc: unknown, random: Random): Mutated<unknown> 
     case 'add-key':
       if (!Array.isArray(parent)) parent[pick(random, ['extra', '$comment', 'toString', '__proto__'])] = wrongValue(random);
       break;
-    case 'empty': parent[slot.key] = Array.isArray(parent[slot.key]) ? [] : {}; break;
+    case 'empty':
+      parent[slot.key] = Array.isArray(parent[slot.key]) ? [] : {};
+      break;
     case 'duplicate':
       if (Array.isArray(parent)) parent.push(JSON.parse(JSON.stringify(parent[slot.key])) as Json);
       break;
@@ -362,7 +395,6 @@ export interface FuzzOptions {
 export function sentenceProblem(message: string): string | undefined {
   if (message.length === 0) return 'it is empty';
   if (message.length > 2000) return `it is ${message.length} characters long`;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/u.test(message)) return 'it holds a raw control character';
   if (!/^[A-Z'"-]/.test(message)) return 'it does not start like a sentence';
   if (!/[.?!]$/.test(message)) return 'it does not end with a full stop';
@@ -402,10 +434,16 @@ export async function fuzz(options: FuzzOptions, make: (random: Random, index: n
       } catch (error) {
         if (!(error instanceof UserError)) {
           const e = error as Error;
-          throw new Error(`${where} threw ${e?.name ?? typeof error} instead of a UserError: ${e?.stack ?? String(error)}`);
+          throw new Error(`${where} threw ${e?.name ?? typeof error} instead of a UserError: ${e?.stack ?? String(error)}`, {
+            cause: error,
+          });
         }
         const problem = sentenceProblem(error.message);
-        if (problem) throw new Error(`${where}: the UserError message is not a clear sentence (${problem}): ${JSON.stringify(error.message.slice(0, 300))}`);
+        if (problem)
+          throw new Error(
+            `${where}: the UserError message is not a clear sentence (${problem}): ${JSON.stringify(error.message.slice(0, 300))}`,
+            { cause: error },
+          );
         rejected++;
       } finally {
         watchdog.leave();
@@ -481,6 +519,9 @@ class Watchdog {
 
 /** One line per fuzz report, printed by the tests so the case counts show in the test log. */
 export function describeReport(r: FuzzReport): string {
-  const kinds = Object.entries(r.kinds).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
+  const kinds = Object.entries(r.kinds)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
   return `${r.target}: ${r.cases} cases, ${r.accepted} accepted, ${r.rejected} rejected with a UserError; slowest ${r.slowestMs.toFixed(1)} ms, largest allocation ${(r.largestAllocation / 1024 / 1024).toFixed(1)} MiB [${kinds}]`;
 }

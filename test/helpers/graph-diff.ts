@@ -39,12 +39,16 @@ export function graphDiff(a: Graph, b: Graph): string[] {
       if (!w || !sameAttr(v, w)) out.push(`${where}: attribute '${k}' differs`);
     }
   });
-  const lists: [string, readonly ValueInfo[], readonly ValueInfo[]][] = [['input', a.inputs, b.inputs], ['output', a.outputs, b.outputs]];
+  const lists: [string, readonly ValueInfo[], readonly ValueInfo[]][] = [
+    ['input', a.inputs, b.inputs],
+    ['output', a.outputs, b.outputs],
+  ];
   for (const [what, x, y] of lists) {
     if (x.length !== y.length || x.some((v, i) => !sameValueInfo(v, y[i]))) out.push(`${what}s differ`);
   }
   if (a.initializers.size !== b.initializers.size) out.push(`${a.initializers.size} initializers vs ${b.initializers.size}`);
-  for (const [k, v] of a.initializers) if (JSON.stringify(v) !== JSON.stringify(b.initializers.get(k))) out.push(`initializer '${k}' differs`);
+  for (const [k, v] of a.initializers)
+    if (JSON.stringify(v) !== JSON.stringify(b.initializers.get(k))) out.push(`initializer '${k}' differs`);
   for (const [k, v] of a.values) if (!sameValueInfo(v, b.values.get(k))) out.push(`value info '${k}' differs`);
   if (JSON.stringify([...a.opsets]) !== JSON.stringify([...b.opsets])) out.push('opsets differ');
   return out;

@@ -98,7 +98,15 @@ export function loadDataSet(model: OnnxModel, set: OnnxTestDataSet): LoadedDataS
       into.set(name, tensorFromProto(readFileSync(file), file).tensor);
     });
   };
-  load(set.inputs, graph.inputs.map((v) => v.name), inputs);
-  load(set.outputs, graph.outputs.map((v) => v.name), outputs);
+  load(
+    set.inputs,
+    graph.inputs.map((v) => v.name),
+    inputs,
+  );
+  load(
+    set.outputs,
+    graph.outputs.map((v) => v.name),
+    outputs,
+  );
   return { inputs, outputs, nonTensor };
 }

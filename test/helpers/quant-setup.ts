@@ -25,12 +25,14 @@ export async function writeCalibrationImages(dir: string, count: number, seed = 
       const x = (i % size) / size;
       const y = Math.floor(i / size) / size;
       for (let c = 0; c < 3; c++) {
-        const v = 128 + 90 * Math.sin(2 * Math.PI * (x * (1 + k) + y * c / 2 + k / 3)) + 30 * (random() - 0.5);
+        const v = 128 + 90 * Math.sin(2 * Math.PI * (x * (1 + k) + (y * c) / 2 + k / 3)) + 30 * (random() - 0.5);
         pixels[i * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
       }
     }
     const file = join(dir, `calib-${k}.png`);
-    await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
+    await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toFile(file);
     files.push(file);
   }
   return files;
@@ -39,7 +41,13 @@ export async function writeCalibrationImages(dir: string, count: number, seed = 
 /** Opens a model on its synthetic evaluation inputs and sets up a plan (calibration on `calib`). */
 export async function openWithPlan(
   modelPath: string,
-  options: { profile?: string; overrides?: readonly Override[]; calib?: readonly string[]; inputs?: readonly string[]; preprocess?: string },
+  options: {
+    profile?: string;
+    overrides?: readonly Override[];
+    calib?: readonly string[];
+    inputs?: readonly string[];
+    preprocess?: string;
+  },
 ): Promise<{ ctx: ModelContext; setup: QuantSetup }> {
   const ctx = await openModel({ modelPath, inputs: options.inputs, preprocess: options.preprocess });
   const setup = await setUpQuant(ctx, { profile: options.profile, overrides: options.overrides, calib: options.calib });

@@ -26,7 +26,9 @@ const React = await import('react');
 const shared = join(REPO, '..', 'shared');
 const options = {
   model: {
-    modelPath: join(shared, 'models', 'udnie.onnx'), inputs: [`inputImage=${join(shared, 'images', 'fish_720.png')}`], preprocess: 'size=720x720',
+    modelPath: join(shared, 'models', 'udnie.onnx'),
+    inputs: [`inputImage=${join(shared, 'images', 'fish_720.png')}`],
+    preprocess: 'size=720x720',
   },
   quant: { calib: [join(shared, 'images', 'cat.jpg')] },
 };
@@ -63,7 +65,10 @@ const stats = (xs) => {
 };
 
 const idle = [];
-for (let i = 0; i < 20; i++) { idle.push(await press(i % 2 ? 'k' : 'j', false)); await sleep(100); }
+for (let i = 0; i < 20; i++) {
+  idle.push(await press(i % 2 ? 'k' : 'j', false));
+  await sleep(100);
+}
 stdin.write('a');
 await sleep(100);
 stdin.write('r');
@@ -77,8 +82,17 @@ for (let i = 0; /compare…/.test(frame); i++) {
   await sleep(150 + Math.random() * 100);
 }
 delay.disable();
-const line = JSON.stringify({ runner: mode, idle: stats(idle), duringRun: stats(busy), runSeconds: +((performance.now() - start) / 1000).toFixed(1),
-  eventLoopDelayMs: { p50: +(delay.percentile(50) / 1e6).toFixed(1), p99: +(delay.percentile(99) / 1e6).toFixed(1), max: +(delay.max / 1e6).toFixed(1) } });
+const line = JSON.stringify({
+  runner: mode,
+  idle: stats(idle),
+  duringRun: stats(busy),
+  runSeconds: +((performance.now() - start) / 1000).toFixed(1),
+  eventLoopDelayMs: {
+    p50: +(delay.percentile(50) / 1e6).toFixed(1),
+    p99: +(delay.percentile(99) / 1e6).toFixed(1),
+    max: +(delay.max / 1e6).toFixed(1),
+  },
+});
 app.unmount();
 await runner.dispose();
 // stdout may be a pipe (asynchronous): exit only once the line is out.

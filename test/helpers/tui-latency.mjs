@@ -46,7 +46,17 @@ async function firstFrame() {
   for (let i = 0; i < 5; i++) {
     const name = `ff${i}`;
     const start = performance.now();
-    const r = tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', `cd '${REPO}' && env -u CI '${process.execPath}' '${CLI}' tui fixtures/wide-1000.onnx; sleep 5`);
+    const r = tmux(
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      '80',
+      '-y',
+      '24',
+      `cd '${REPO}' && env -u CI '${process.execPath}' '${CLI}' tui fixtures/wide-1000.onnx; sleep 5`,
+    );
     if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
     await waitScreen(name, /1000 of 1000/, 20_000);
     times.push(performance.now() - start);
@@ -67,7 +77,9 @@ async function firstFrame() {
     const t1 = performance.now();
     const stdout = Object.assign(new PassThrough(), { columns: 80, rows: 24, isTTY: true });
     let firstWrite = 0;
-    stdout.on('data', () => { if (!firstWrite) firstWrite = performance.now(); });
+    stdout.on('data', () => {
+      if (!firstWrite) firstWrite = performance.now();
+    });
     const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode() {}, ref() {}, unref() {} });
     const runner = { run: () => Promise.reject(new Error('none')), dispose: async () => {} };
     const app = render(React.createElement(App, { session, runner }), { stdout, stdin, exitOnCtrlC: false, patchConsole: false });
@@ -104,7 +116,17 @@ async function keypressDuringRun(worker) {
   const name = worker ? 'kw' : 'kn';
   const cache = mkdtempSync(join(tmpdir(), 'qs-latency-cache-'));
   const args = `tui ../shared/models/udnie.onnx --input inputImage=../shared/images/fish_720.png --calib ../shared/images/cat.jpg --preprocess size=720x720${worker ? '' : ' --no-worker'}`;
-  tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', `cd '${REPO}' && env -u CI QUANTSCOPE_CACHE='${cache}' '${process.execPath}' '${CLI}' ${args}; sleep 5`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    name,
+    '-x',
+    '80',
+    '-y',
+    '24',
+    `cd '${REPO}' && env -u CI QUANTSCOPE_CACHE='${cache}' '${process.execPath}' '${CLI}' ${args}; sleep 5`,
+  );
   await waitScreen(name, /graph · idle/, 20_000);
   // The same measurement with nothing running: what tmux and the polling add.
   const idle = [];
@@ -125,7 +147,13 @@ async function keypressDuringRun(worker) {
   }
   const runMs = performance.now() - runStart;
   tmux('kill-session', '-t', name);
-  console.log(JSON.stringify({ measure: `keypress to screen during a full udnie compare, ${worker ? 'job worker' : '--no-worker'} (ms)`, runSeconds: +(runMs / 1000).toFixed(1), ...stats(latencies) }));
+  console.log(
+    JSON.stringify({
+      measure: `keypress to screen during a full udnie compare, ${worker ? 'job worker' : '--no-worker'} (ms)`,
+      runSeconds: +(runMs / 1000).toFixed(1),
+      ...stats(latencies),
+    }),
+  );
 }
 
 try {

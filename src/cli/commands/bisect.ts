@@ -7,8 +7,17 @@ import { formatMetric, metricValue, type MetricName, type Metrics } from '../../
 import { displayName } from '../../core/closest.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
-  maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
-  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+  maxMemoryOf,
+  modelInputOptions,
+  quantSetupWithEval,
+  withEvalOption,
+  withModelOptions,
+  withOutputOptions,
+  withQuantOptions,
+  type EvalArgs,
+  type ModelArgs,
+  type OutputArgs,
+  type QuantArgs,
 } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { withFindings } from '../../store/report-findings.js';
@@ -33,7 +42,10 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
       .option('output', { type: 'string', describe: 'Graph output to bisect (default: the first failing one)' })
       .option('metric', { type: 'string', describe: 'Metric a tensor passes on (default snrDb >= 30, and every output also psnrDb >= 40)' })
       .option('threshold', { type: 'number', describe: 'Threshold of the metric (default 30 for snrDb, 0.99 for the cosines)' })
-      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)' }) as unknown as Argv<BisectArgs>,
+      .option('peak', {
+        type: 'number',
+        describe: "Peak of the outputs' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)",
+      }) as unknown as Argv<BisectArgs>,
   handler: async (args: ArgumentsCamelCase<BisectArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
@@ -41,9 +53,27 @@ export const bisectCommand: CommandModule<object, BisectArgs> = {
       const ctx = await openModel(modelInputOptions(args, onProgress));
       const evaluation = await evaluationContexts(ctx, args.eval);
       const maxMemory = maxMemoryOf(args);
-      checkBisectOptions(ctx, { output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory, evaluation });
+      checkBisectOptions(ctx, {
+        output: args.output,
+        metric: args.metric,
+        threshold: args.threshold,
+        peak: args.peak,
+        maxMemory,
+        evaluation,
+      });
       const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
-      const report = await bisect({ ctx, quant, evaluation, output: args.output, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory, onProgress, signal });
+      const report = await bisect({
+        ctx,
+        quant,
+        evaluation,
+        output: args.output,
+        metric: args.metric,
+        threshold: args.threshold,
+        peak: args.peak,
+        maxMemory,
+        onProgress,
+        signal,
+      });
       if (args.json) printJson(report);
       else print(withFindings(formatBisect(report), report.findings, { color: process.stdout.isTTY === true }));
     } finally {
@@ -65,12 +95,18 @@ export function formatBisect(r: BisectReport): string {
   const nonFinite = r.output.metrics.nonFiniteIntroduced > 0 ? `, ${r.output.metrics.nonFiniteIntroduced} NaN/Inf` : '';
   const out = `output '${name(r.output.tensor)}' (${goalValuesText(r.output.metrics, r)}${nonFinite})`;
   const ev = r.evaluation;
-  const perInput = ev ? `\nevaluation: ${ev.inputs.length} inputs (${ev.runs} quant runs), bisect runs on the one marked * (the worst for the output):\n${ev.inputs.map((input, k) => `  ${k === ev.bisected ? '*' : ' '} ${name(input)}: ${ev.outputs[k].map((o) => `'${name(o.tensor, 40)}' ${goalValuesText(o.metrics, r)} ${o.pass ? 'pass' : 'FAIL'}`).join('; ')}`).join('\n')}` : '';
+  const perInput = ev
+    ? `\nevaluation: ${ev.inputs.length} inputs (${ev.runs} quant runs), bisect runs on the one marked * (the worst for the output):\n${ev.inputs.map((input, k) => `  ${k === ev.bisected ? '*' : ' '} ${name(input)}: ${ev.outputs[k].map((o) => `'${name(o.tensor, 40)}' ${goalValuesText(o.metrics, r)} ${o.pass ? 'pass' : 'FAIL'}`).join('; ')}`).join('\n')}`
+    : '';
   const warning = `${perInput}${r.inSample ? `\nwarning: ${r.inSample}` : ''}`;
   if (!r.culprit) return `${out} passes ${gate} under ${r.profile}: nothing to bisect (${r.quantRuns} quant run).${warning}`;
   const lines = [
     `${out} fails ${gate} under ${r.profile}`,
-    ...(r.searchThreshold !== null ? [`searched along the graph at ${r.metric} >= ${formatMetric(r.metric, r.searchThreshold)}: what the output needs to meet its target`] : []),
+    ...(r.searchThreshold !== null
+      ? [
+          `searched along the graph at ${r.metric} >= ${formatMetric(r.metric, r.searchThreshold)}: what the output needs to meet its target`,
+        ]
+      : []),
     `culprit: ${name(r.culprit.node)} (${r.culprit.opType}, ${r.culprit.precision}) -> '${name(r.culprit.tensor)}': ${value(r.metric, r.culprit.metrics)}`,
   ];
   for (const i of r.inputs) {
@@ -81,21 +117,30 @@ export function formatBisect(r: BisectReport): string {
     'inputs-pass': 'its inputs pass in the same run',
     'inputs-identical': 'none of its inputs can differ from the reference',
     'culprit-passed': 'its inputs pass, but it passes too once they are tapped (the taps changed the numerics)',
-    'budget': `none: the run budget of ${r.runBudget} quant runs was spent before a certificate run`,
+    budget: `none: the run budget of ${r.runBudget} quant runs was spent before a certificate run`,
   }[r.certificate ?? 'inputs-pass'];
   lines.push(`certificate: ${certificate}`);
   if (r.uncertain.length > 0) {
-    lines.push(`uncertain: the first failure may be earlier, in one of ${r.uncertain.length} tensor(s) never measured: ${r.uncertain.slice(0, 5).map((t) => `'${name(t, 40)}'`).join(', ')}${r.uncertain.length > 5 ? ', …' : ''}`);
+    lines.push(
+      `uncertain: the first failure may be earlier, in one of ${r.uncertain.length} tensor(s) never measured: ${r.uncertain
+        .slice(0, 5)
+        .map((t) => `'${name(t, 40)}'`)
+        .join(', ')}${r.uncertain.length > 5 ? ', …' : ''}`,
+    );
   }
   if (!r.monotone) lines.push('not monotone: a certificate found a failing input, so the search went on among its ancestors');
   lines.push(`probes (${r.candidates} candidates; ${r.quantRuns} quant runs, budget ${r.runBudget}):`);
   r.probes.forEach((p, k) => {
-    const taps = p.taps.map((t) => `${name(t.tensor, 40)} ${formatMetric(r.metric, metricValue(t.metrics, r.metric))} ${t.pass ? 'pass' : 'FAIL'}`).join('; ');
+    const taps = p.taps
+      .map((t) => `${name(t.tensor, 40)} ${formatMetric(r.metric, metricValue(t.metrics, r.metric))} ${t.pass ? 'pass' : 'FAIL'}`)
+      .join('; ');
     lines.push(`  ${String(k + 1).padStart(2)} ${p.kind.padEnd(11)} ${taps}`);
   });
   if (r.perturbation) {
     const p = r.perturbation;
-    lines.push(`tap perturbation: '${name(p.output, 40)}' ${p.metric} ${formatMetric(p.metric, p.withTaps)} with the probe taps vs ${formatMetric(p.metric, p.withoutTaps)} without`);
+    lines.push(
+      `tap perturbation: '${name(p.output, 40)}' ${p.metric} ${formatMetric(p.metric, p.withTaps)} with the probe taps vs ${formatMetric(p.metric, p.withoutTaps)} without`,
+    );
   }
   return lines.join('\n') + warning;
 }

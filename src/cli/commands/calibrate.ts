@@ -23,12 +23,19 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
   builder: (y: Argv) =>
     withOutputOptions(withModelOptions(y))
       .option('calib', { type: 'string', array: true, demandOption: true, describe: 'Calibration inputs: files or folders ([NAME=]PATH)' })
-      .option('method', { type: 'string', choices: ['minmax', 'percentile', 'entropy', 'mse'], describe: 'Calibration method (default percentile 99.99)' })
+      .option('method', {
+        type: 'string',
+        choices: ['minmax', 'percentile', 'entropy', 'mse'],
+        describe: 'Calibration method (default percentile 99.99)',
+      })
       .option('percentile', { type: 'number', describe: 'Percentile for --method percentile' })
       .option('profile', { type: 'string', describe: 'Target profile: generic-int8, int8-fp16, or a JSON file (default generic-int8)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Also write the calibration table here (for --calibration)' })
       .option('cache', { type: 'boolean', default: true, describe: 'Reuse a cached calibration (--no-cache measures again)' })
-      .option('max-memory', { type: 'string', describe: 'Memory budget for tapped tensors per run (e.g. 512MB)' }) as unknown as Argv<CalibrateArgs>,
+      .option('max-memory', {
+        type: 'string',
+        describe: 'Memory budget for tapped tensors per run (e.g. 512MB)',
+      }) as unknown as Argv<CalibrateArgs>,
   handler: async (args: ArgumentsCamelCase<CalibrateArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
@@ -37,8 +44,16 @@ export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
       const method = parseMethod(args.method);
       const ctx = await openModel(modelInputOptions(args, onProgress));
       const result = await calibrate({
-        ctx, profile, calib: args.calib, method, percentile: args.percentile, maxMemory: maxMemoryOf(args),
-        out: args.out, useCache: args.cache, onProgress, signal,
+        ctx,
+        profile,
+        calib: args.calib,
+        method,
+        percentile: args.percentile,
+        maxMemory: maxMemoryOf(args),
+        out: args.out,
+        useCache: args.cache,
+        onProgress,
+        signal,
       });
       if (args.json) printJson(calibrationSummary(result));
       else print(formatCalibration(result));

@@ -11,8 +11,17 @@ import { ExitCode, UserError } from '../../core/errors.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../store/report-format.js';
 import { exitState } from '../cli.js';
 import {
-  maxMemoryOf, modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
-  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+  maxMemoryOf,
+  modelInputOptions,
+  quantSetupWithEval,
+  withEvalOption,
+  withModelOptions,
+  withOutputOptions,
+  withQuantOptions,
+  type EvalArgs,
+  type ModelArgs,
+  type OutputArgs,
+  type QuantArgs,
 } from '../options.js';
 import { print, progressPrinter, reportWritten } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
@@ -37,27 +46,90 @@ interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs, E
 }
 
 /** Options that only make sense when the model is run, refused with --ref/--test. */
-const RUN_ONLY = ['input', 'eval', 'shape', 'preprocess', 'seed', 'profile', 'plan', 'precision', 'calib', 'calibration', 'method', 'percentile', 'max-memory'] as const;
+const RUN_ONLY = [
+  'input',
+  'eval',
+  'shape',
+  'preprocess',
+  'seed',
+  'profile',
+  'plan',
+  'precision',
+  'calib',
+  'calibration',
+  'method',
+  'percentile',
+  'max-memory',
+] as const;
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
   command: 'compare [model]',
   describe: 'Compare every tap of the float and quantized backends (or two dump directories), with own vs accumulated error',
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
-      .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (optional with --ref/--test: names, op types and order)' })
-      .option('taps', { alias: 't', type: 'string', array: true, describe: 'Tensors to compare: names, globs, op:Type, re:..., @all, @outputs, @hotspots (default @all; outputs always)' })
-      .option('out', { alias: 'o', type: 'string', describe: 'Run directory for the tensors, manifest and report.json (with --ref/--test: report.json only)' })
-      .option('ref', { type: 'string', describe: 'Reference dump directory (.npy, .pb, .bin, .txt, a quantscope run, Ascend-style names)', group: 'Dump directories:' })
+      .positional('model', {
+        type: 'string',
+        demandOption: false,
+        describe: 'ONNX model file (optional with --ref/--test: names, op types and order)',
+      })
+      .option('taps', {
+        alias: 't',
+        type: 'string',
+        array: true,
+        describe: 'Tensors to compare: names, globs, op:Type, re:..., @all, @outputs, @hotspots (default @all; outputs always)',
+      })
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe: 'Run directory for the tensors, manifest and report.json (with --ref/--test: report.json only)',
+      })
+      .option('ref', {
+        type: 'string',
+        describe: 'Reference dump directory (.npy, .pb, .bin, .txt, a quantscope run, Ascend-style names)',
+        group: 'Dump directories:',
+      })
       .option('test', { type: 'string', describe: 'Dump directory under test, e.g. from a device', group: 'Dump directories:' })
-      .option('map', { type: 'string', describe: 'JSON map from tensor names to files ({"file", "dtype", "shape"} for raw .bin)', group: 'Dump directories:' })
-            .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default: snrDb >= 30, every output also psnrDb >= 40; or cosine, psnrDb, mse, relL2, worstChannelCosine, ...)', group: 'Report:' })
+      .option('map', {
+        type: 'string',
+        describe: 'JSON map from tensor names to files ({"file", "dtype", "shape"} for raw .bin)',
+        group: 'Dump directories:',
+      })
+      .option('metric', {
+        type: 'string',
+        describe:
+          'Metric of the pass/fail threshold (default: snrDb >= 30, every output also psnrDb >= 40; or cosine, psnrDb, mse, relL2, worstChannelCosine, ...)',
+        group: 'Report:',
+      })
       .option('threshold', { type: 'number', describe: 'Threshold of --metric (default snrDb 30, cosine 0.99)', group: 'Report:' })
-      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)', group: 'Report:' })
+      .option('peak', {
+        type: 'number',
+        describe: "Peak of the outputs' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)",
+        group: 'Report:',
+      })
       .option('fail-under', { type: 'boolean', default: false, describe: 'Exit 1 when an output fails the threshold', group: 'Report:' })
-      .option('format', { type: 'string', choices: ['table', 'json', 'csv', 'md'], describe: 'Report format on stdout (default table; json with --json)', group: 'Report:' })
-      .option('plot', { type: 'string', describe: 'Write the metric-along-depth PNG here (and <plot>-<output>.png for image outputs)', group: 'Report:' })
-      .option('own', { type: 'boolean', default: true, describe: 'Measure own error with the shadow graph (--no-own skips it)', group: 'Report:' })
-      .option('achievable', { type: 'boolean', default: true, describe: 'Report what the INT16 plan reaches (--no-achievable skips the run)', group: 'Report:' }) as unknown as Argv<CompareArgs>,
+      .option('format', {
+        type: 'string',
+        choices: ['table', 'json', 'csv', 'md'],
+        describe: 'Report format on stdout (default table; json with --json)',
+        group: 'Report:',
+      })
+      .option('plot', {
+        type: 'string',
+        describe: 'Write the metric-along-depth PNG here (and <plot>-<output>.png for image outputs)',
+        group: 'Report:',
+      })
+      .option('own', {
+        type: 'boolean',
+        default: true,
+        describe: 'Measure own error with the shadow graph (--no-own skips it)',
+        group: 'Report:',
+      })
+      .option('achievable', {
+        type: 'boolean',
+        default: true,
+        describe: 'Report what the INT16 plan reaches (--no-achievable skips the run)',
+        group: 'Report:',
+      }) as unknown as Argv<CompareArgs>,
   handler: async (args: ArgumentsCamelCase<CompareArgs>) => {
     const format: Format = args.format ?? (args.json ? 'json' : 'table');
     const onProgress = progressPrinter({ quiet: args.quiet || format !== 'table' });
@@ -67,12 +139,24 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       let gate: boolean;
       const written: string[] = [];
       if (args.ref !== undefined || args.test !== undefined) {
-        if (args.ref === undefined || args.test === undefined) throw new UserError('Comparing dump directories needs both --ref DIR and --test DIR.');
+        if (args.ref === undefined || args.test === undefined)
+          throw new UserError('Comparing dump directories needs both --ref DIR and --test DIR.');
         const given = RUN_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
-        if (given.length > 0) throw new UserError(`--${given[0]} runs the model; it has no effect when comparing the dump directories --ref and --test.`);
+        if (given.length > 0)
+          throw new UserError(`--${given[0]} runs the model; it has no effect when comparing the dump directories --ref and --test.`);
         const result = await compareDumps({
-          refDir: args.ref, testDir: args.test, mapFile: args.map, modelPath: args.model, taps: args.taps,
-          metric: args.metric, threshold: args.threshold, peak: args.peak, outDir: args.out, plot: args.plot, onProgress, signal,
+          refDir: args.ref,
+          testDir: args.test,
+          mapFile: args.map,
+          modelPath: args.model,
+          taps: args.taps,
+          metric: args.metric,
+          threshold: args.threshold,
+          peak: args.peak,
+          outDir: args.out,
+          plot: args.plot,
+          onProgress,
+          signal,
         });
         ({ report, gatePasses: gate } = result);
         written.push(...(result.reportFile === null ? [] : [result.reportFile]), ...result.plots);
@@ -83,7 +167,10 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           throw new UserError(result.nothingCompared);
         }
       } else {
-        if (args.model === undefined) throw new UserError('Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.');
+        if (args.model === undefined)
+          throw new UserError(
+            'Name a model to compare its float and quantized runs, or give --ref DIR --test DIR to compare dump directories.',
+          );
         if (args.map !== undefined) throw new UserError('--map applies to dump directories; give it with --ref and --test.');
         const ctx = await openModel(modelInputOptions({ ...args, model: args.model }, onProgress));
         const evaluation = await evaluationContexts(ctx, args.eval);
@@ -91,8 +178,20 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         for (const c of [ctx, ...evaluation]) planMemoryUse(c, 'compare', maxMemoryOf(args), compareTaps(c, args.taps));
         const quant = await setUpQuant(ctx, quantSetupWithEval(args), onProgress, signal);
         const result = await compareOverEvaluation({
-          ctx, evaluation, quant, taps: args.taps, metric: args.metric, threshold: args.threshold, peak: args.peak, maxMemory: maxMemoryOf(args),
-          outDir: args.out, plot: args.plot, own: args.own, achievable: args.achievable, onProgress, signal,
+          ctx,
+          evaluation,
+          quant,
+          taps: args.taps,
+          metric: args.metric,
+          threshold: args.threshold,
+          peak: args.peak,
+          maxMemory: maxMemoryOf(args),
+          outDir: args.out,
+          plot: args.plot,
+          own: args.own,
+          achievable: args.achievable,
+          onProgress,
+          signal,
         });
         for (const note of result.notes) onProgress({ type: 'log', level: 'warn', message: note });
         ({ report, gatePasses: gate } = result);
@@ -115,10 +214,17 @@ function runDirectoryText(dir: string, inputs: number): string {
 
 function formatReport(report: ComparisonReport, format: Format): string {
   switch (format) {
-    case 'json': return formatJson(report);
-    case 'csv': return formatCsv(report);
-    case 'md': return formatMarkdown(report);
+    case 'json':
+      return formatJson(report);
+    case 'csv':
+      return formatCsv(report);
+    case 'md':
+      return formatMarkdown(report);
     // A terminal's width is fitted; piped or redirected, every value is printed whole.
-    case 'table': return formatTable(report, { color: process.stdout.isTTY === true, width: process.stdout.isTTY ? process.stdout.columns ?? 80 : undefined });
+    case 'table':
+      return formatTable(report, {
+        color: process.stdout.isTTY === true,
+        width: process.stdout.isTTY ? (process.stdout.columns ?? 80) : undefined,
+      });
   }
 }

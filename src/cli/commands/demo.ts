@@ -24,8 +24,16 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Run the whole story on the built-in demo model: compare, bisect, fix, emit',
   builder: (y: Argv) =>
     withOutputOptions(y)
-      .option('out', { alias: 'o', type: 'string', describe: 'Directory for every file the demo writes: the plan and the fixed model with its .quant.json and .manifest.json (default: the plan in dumps/, the model in models/)' })
-      .option('emit-dir', { type: 'string', describe: 'Directory the fixed model is written to (default: --out, else models)' }) as unknown as Argv<DemoArgs>,
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe:
+          'Directory for every file the demo writes: the plan and the fixed model with its .quant.json and .manifest.json (default: the plan in dumps/, the model in models/)',
+      })
+      .option('emit-dir', {
+        type: 'string',
+        describe: 'Directory the fixed model is written to (default: --out, else models)',
+      }) as unknown as Argv<DemoArgs>,
   handler: async (args: ArgumentsCamelCase<DemoArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
@@ -50,7 +58,9 @@ function windowRows(report: ComparisonReport, around = 3): ComparisonRow[] {
   const first = report.rows.findIndex((r) => r.tensor === report.firstFailing);
   const keep = new Set<number>();
   if (first >= 0) for (let i = Math.max(0, first - around); i <= Math.min(report.rows.length - 1, first + around); i++) keep.add(i);
-  report.rows.forEach((r, i) => { if (report.outputs.includes(r.tensor)) keep.add(i); });
+  report.rows.forEach((r, i) => {
+    if (report.outputs.includes(r.tensor)) keep.add(i);
+  });
   return [...keep].sort((a, b) => a - b).map((i) => report.rows[i]);
 }
 
@@ -70,8 +80,12 @@ function layerTable(report: ComparisonReport): string {
     last = row.index;
     const m = row.metrics;
     table.push([
-      String(row.index), wrap(row.node, 15), wrap(row.opType, 13),
-      m ? formatMetric(metric, metricValue(m, metric)) : '-', m ? formatMetric('snrDb', m.snrDb) : '-', row.verdict ?? '',
+      String(row.index),
+      wrap(row.node, 15),
+      wrap(row.opType, 13),
+      m ? formatMetric(metric, metricValue(m, metric)) : '-',
+      m ? formatMetric('snrDb', m.snrDb) : '-',
+      row.verdict ?? '',
       row.tensor === report.firstFailing ? 'FAIL<' : row.pass ? 'pass' : 'FAIL',
     ]);
   }
@@ -107,23 +121,35 @@ export function formatDemo(r: DemoResult): string {
   const reference = c.achievable ? ` (${c.achievable.label}: ${c.metric} ${formatMetric(c.metric, c.achievable.value)})` : '';
   out.push(`   ${brief(b.output.metrics)}${reference}`);
   const failing = c.rows.filter((row) => !row.pass).length;
-  out.push(`2. Per layer: ${c.rows.length} tensors, ${failing} fail ${c.metric} >= ${c.threshold}; first (<): ${c.firstFailing === null ? 'none' : `'${name(c.firstFailing)}'`}`);
+  out.push(
+    `2. Per layer: ${c.rows.length} tensors, ${failing} fail ${c.metric} >= ${c.threshold}; first (<): ${c.firstFailing === null ? 'none' : `'${name(c.firstFailing)}'`}`,
+  );
   out.push(layerTable(c));
   if (b.culprit) {
-    out.push(`3. Bisect: culprit ${name(b.culprit.node)} (${b.culprit.opType}), ${b.metric} ${formatMetric(b.metric, metricValue(b.culprit.metrics, b.metric))};`);
+    out.push(
+      `3. Bisect: culprit ${name(b.culprit.node)} (${b.culprit.opType}), ${b.metric} ${formatMetric(b.metric, metricValue(b.culprit.metrics, b.metric))};`,
+    );
     for (const i of b.inputs) {
-      out.push(`   its input '${name(i.tensor)}' ${i.metrics ? `${i.pass ? 'passes' : 'FAILS'} (${b.metric} ${formatMetric(b.metric, metricValue(i.metrics, b.metric))})` : 'is identical to the reference'}.`);
+      out.push(
+        `   its input '${name(i.tensor)}' ${i.metrics ? `${i.pass ? 'passes' : 'FAILS'} (${b.metric} ${formatMetric(b.metric, metricValue(i.metrics, b.metric))})` : 'is identical to the reference'}.`,
+      );
     }
-    out.push(`   ${b.probes.length} probes over ${b.candidates} candidates: ${b.quantRuns} quant runs (at most ${b.runBudget}), one tap each.`);
+    out.push(
+      `   ${b.probes.length} probes over ${b.candidates} candidates: ${b.quantRuns} quant runs (at most ${b.runBudget}), one tap each.`,
+    );
   } else {
     out.push('3. Bisect: the output passes; nothing to search.');
   }
   const changes = f.regions.flatMap((reg) => reg.changes.map((ch) => `${name(ch.node)} ${ch.from}->${ch.to}`));
-  out.push(`4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length === 0 ? 'nothing' : changes.length === 1 ? changes[0] : `${changes.length} nodes`} (${f.quantRuns} quant runs)${changes.length > 1 ? ':' : ';'}`);
+  out.push(
+    `4. Fix: ${f.met ? 'target met' : 'target NOT met'} by promoting ${changes.length === 0 ? 'nothing' : changes.length === 1 ? changes[0] : `${changes.length} nodes`} (${f.quantRuns} quant runs)${changes.length > 1 ? ':' : ';'}`,
+  );
   if (changes.length > 1) out.push(...wrapList(changes, '   ', 80));
   out.push(`   cost ${pct(f.cost.macShareAboveInt8)} of MACs, ${pct(f.cost.weightShareAboveInt8)} of weights above INT8.`);
   if (f.emitted) {
-    out.push(`5. Emit: read back ${f.emitted.verifiedNodes} nodes as planned, outputs ${f.emitted.outputsIdentical ? 'equal to' : 'DIFFERENT from'} the quant backend's.`);
+    out.push(
+      `5. Emit: read back ${f.emitted.verifiedNodes} nodes as planned, outputs ${f.emitted.outputsIdentical ? 'equal to' : 'DIFFERENT from'} the quant backend's.`,
+    );
   }
   out.push('');
   out.push('Summary');
@@ -135,11 +161,17 @@ export function formatDemo(r: DemoResult): string {
   }
   if (c.perturbation) {
     const p = c.perturbation;
-    out.push(`  tapping every tensor moves the output: ${p.metric} ${formatMetric(p.metric, p.withTaps)} vs ${formatMetric(p.metric, p.withoutTaps)}`);
+    out.push(
+      `  tapping every tensor moves the output: ${p.metric} ${formatMetric(p.metric, p.withTaps)} vs ${formatMetric(p.metric, p.withoutTaps)}`,
+    );
   }
   const hazard = r.hazard;
-  out.push(`  documented hazard '${name(hazard.node)}': ${hazard.namedByBisect ? 'named by bisect' : 'NOT named by bisect'}, ${hazard.promotedByFix ? 'promoted by fix' : 'NOT promoted by fix'}`);
-  out.push(`  ${changes.length} node(s) above INT8 (${pct(f.cost.macShareAboveInt8)} of MACs); ${b.quantRuns + f.quantRuns} quant runs; ${r.seconds.toFixed(1)} s in all`);
+  out.push(
+    `  documented hazard '${name(hazard.node)}': ${hazard.namedByBisect ? 'named by bisect' : 'NOT named by bisect'}, ${hazard.promotedByFix ? 'promoted by fix' : 'NOT promoted by fix'}`,
+  );
+  out.push(
+    `  ${changes.length} node(s) above INT8 (${pct(f.cost.macShareAboveInt8)} of MACs); ${b.quantRuns + f.quantRuns} quant runs; ${r.seconds.toFixed(1)} s in all`,
+  );
   out.push('');
   out.push('Wrote');
   for (const file of r.files) out.push(`  ${file}`);

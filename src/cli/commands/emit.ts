@@ -5,8 +5,16 @@ import { setUpQuant } from '../../app/quant-setup.js';
 import { displayName } from '../../core/closest.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
-  modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withOutputOptions, withQuantOptions,
-  type EvalArgs, type ModelArgs, type OutputArgs, type QuantArgs,
+  modelInputOptions,
+  quantSetupWithEval,
+  withEvalOption,
+  withModelOptions,
+  withOutputOptions,
+  withQuantOptions,
+  type EvalArgs,
+  type ModelArgs,
+  type OutputArgs,
+  type QuantArgs,
 } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
@@ -27,7 +35,10 @@ export const emitCommand: CommandModule<object, EmitArgs> = {
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .option('out', { alias: 'o', type: 'string', describe: 'Model file to write, FILE.onnx (default models/<name>.<tag>.onnx)' })
-      .option('peak', { type: 'number', describe: 'Peak value for the PSNR in the manifest (e.g. 255 for 8-bit images; default max |float output|)' }) as unknown as Argv<EmitArgs>,
+      .option('peak', {
+        type: 'number',
+        describe: 'Peak value for the PSNR in the manifest (e.g. 255 for 8-bit images; default max |float output|)',
+      }) as unknown as Argv<EmitArgs>,
   handler: async (args: ArgumentsCamelCase<EmitArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
@@ -48,22 +59,30 @@ function formatEmit(result: EmitResult): string {
   const m = result.manifest;
   const lines = [`wrote ${result.paths.model}, ${result.paths.quant} and ${result.paths.manifest}`];
   const v = result.verification;
-  lines.push(`verified: ${v.precision.nodes.length} node(s) at their planned precision; ${v.outputs.length} output(s) identical to the quant backend's in a fresh onnxruntime session`);
+  lines.push(
+    `verified: ${v.precision.nodes.length} node(s) at their planned precision; ${v.outputs.length} output(s) identical to the quant backend's in a fresh onnxruntime session`,
+  );
   const several = result.perInput.length > 1;
   const synthetic = !several && result.perInput.length === 1 && result.perInput[0].sources.some((s) => s.source.startsWith('synthetic'));
   const on = several ? ' (worst input)' : synthetic ? ' on a synthetic input (give --input or --eval for real data)' : '';
   for (const o of result.metrics) {
     const x = o.metrics;
-    lines.push(`${displayName(o.name, 40)} vs float${on}: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`);
+    lines.push(
+      `${displayName(o.name, 40)} vs float${on}: cosine ${x.cosine.toFixed(6)}, SNR ${fmtDb(x.snrDb)}, PSNR ${fmtDb(x.psnrDb)}${x.nonFiniteIntroduced > 0 ? `, ${x.nonFiniteIntroduced} NaN/Inf` : ''}`,
+    );
   }
   if (several) {
     for (const p of result.perInput) {
-      lines.push(`  ${displayName(p.input, 60)}: ${p.outputs.map((o) => `${displayName(o.name, 30)} SNR ${fmtDb(o.metrics.snrDb)}, PSNR ${fmtDb(o.metrics.psnrDb)}`).join('; ')}`);
+      lines.push(
+        `  ${displayName(p.input, 60)}: ${p.outputs.map((o) => `${displayName(o.name, 30)} SNR ${fmtDb(o.metrics.snrDb)}, PSNR ${fmtDb(o.metrics.psnrDb)}`).join('; ')}`,
+      );
     }
   }
   if (result.warning) lines.push(`warning: ${result.warning}`);
   const cost = m.cost as { macShareAboveInt8: number; weightShareAboveInt8: number };
-  lines.push(`cost: ${(100 * cost.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8`);
+  lines.push(
+    `cost: ${(100 * cost.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8`,
+  );
   for (const note of m.notes) lines.push(`note: ${note}`);
   return lines.join('\n');
 }

@@ -27,14 +27,36 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   builder: (y: Argv) =>
     withOutputOptions(y)
       .positional('plan', { type: 'string', demandOption: true, describe: 'Plan file (from quantscope fix --out, or by hand)' })
-      .option('to', { type: 'string', choices: [...EXPORT_TARGETS], demandOption: true, describe: 'Target: ort-overrides (quantize_static settings + script), tensorrt (trtexec script), rknn (custom_quantize_layers)' })
-      .option('model', { alias: 'm', type: 'string', demandOption: true, describe: 'The ONNX model the plan is for (exports name its nodes and tensors)' })
-      .option('out', { alias: 'o', type: 'string', describe: 'File to write (default beside the plan: PLAN.ort-overrides.json, PLAN.trtexec.sh, PLAN.rknn.yaml)' })
-      .option('profile', { type: 'string', describe: 'Profile to resolve the plan with (default the plan file\'s)' })
-      .option('platform', { type: 'string', describe: `RKNN target platform: ${RKNN_PLATFORMS.join(', ')} (default rk3588)` }) as unknown as Argv<ExportArgs>,
+      .option('to', {
+        type: 'string',
+        choices: [...EXPORT_TARGETS],
+        demandOption: true,
+        describe: 'Target: ort-overrides (quantize_static settings + script), tensorrt (trtexec script), rknn (custom_quantize_layers)',
+      })
+      .option('model', {
+        alias: 'm',
+        type: 'string',
+        demandOption: true,
+        describe: 'The ONNX model the plan is for (exports name its nodes and tensors)',
+      })
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe: 'File to write (default beside the plan: PLAN.ort-overrides.json, PLAN.trtexec.sh, PLAN.rknn.yaml)',
+      })
+      .option('profile', { type: 'string', describe: "Profile to resolve the plan with (default the plan file's)" })
+      .option('platform', {
+        type: 'string',
+        describe: `RKNN target platform: ${RKNN_PLATFORMS.join(', ')} (default rk3588)`,
+      }) as unknown as Argv<ExportArgs>,
   handler: (args: ArgumentsCamelCase<ExportArgs>) => {
     const result = exportPlan({
-      planFile: args.plan, model: args.model, target: parseTarget(args.to), out: args.out, profile: args.profile, platform: args.platform,
+      planFile: args.plan,
+      model: args.model,
+      target: parseTarget(args.to),
+      out: args.out,
+      profile: args.profile,
+      platform: args.platform,
     });
     if (args.json) {
       printJson({ target: result.target, files: result.files, entries: result.entries, mapping: result.mapping, notes: result.notes });

@@ -13,18 +13,30 @@ interface InspectArgs {
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <model>',
-  describe: 'List a model\'s real inputs, outputs and nodes in topological order',
+  describe: "List a model's real inputs, outputs and nodes in topological order",
   builder: (y: Argv) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
       .option('ops', { type: 'string', describe: 'Only nodes of these op types (comma-separated)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as unknown as Argv<InspectArgs>,
   handler: (args: ArgumentsCamelCase<InspectArgs>) => {
-    const ops = args.ops ? args.ops.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const ops = args.ops
+      ? args.ops
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
     const result = inspect({ modelPath: args.model, ops });
     if (args.json) {
-      printJson({ inputs: result.inputs, outputs: result.outputs, nodes: result.nodes, model: result.model,
-        irVersion: result.irVersion, opsets: result.opsets, initializerCount: result.initializerCount });
+      printJson({
+        inputs: result.inputs,
+        outputs: result.outputs,
+        nodes: result.nodes,
+        model: result.model,
+        irVersion: result.irVersion,
+        opsets: result.opsets,
+        initializerCount: result.initializerCount,
+      });
     } else {
       print(formatInspect(result, { whole: process.stdout.isTTY !== true }));
     }
@@ -40,8 +52,12 @@ export function formatInspect(result: InspectResult, options: { whole?: boolean 
   const cap = (n: number): number => (options.whole ? 4096 : n);
   const lines: string[] = [];
   // Everything below comes from the model file: names, op types, domains and the producer are shown escaped.
-  const opsets = Object.entries(result.opsets).map(([d, v]) => `${displayName(d || 'ai.onnx', 60)} ${v}`).join(', ');
-  lines.push(`${displayName(result.model, 400)}: IR ${result.irVersion}, opset ${opsets}, ${result.nodeCount} nodes, ${result.initializerCount} initializers${result.producer ? `, produced by ${displayName(result.producer, 120)}` : ''}`);
+  const opsets = Object.entries(result.opsets)
+    .map(([d, v]) => `${displayName(d || 'ai.onnx', 60)} ${v}`)
+    .join(', ');
+  lines.push(
+    `${displayName(result.model, 400)}: IR ${result.irVersion}, opset ${opsets}, ${result.nodeCount} nodes, ${result.initializerCount} initializers${result.producer ? `, produced by ${displayName(result.producer, 120)}` : ''}`,
+  );
   const io = new Table({ head: ['', 'name', 'shape', 'dtype'], style: { head: [], border: [] } });
   for (const i of result.inputs) io.push(['input', displayName(i.name, cap(60)), formatDims(i.shape ?? undefined), i.dtype ?? '?']);
   for (const o of result.outputs) io.push(['output', displayName(o.name, cap(60)), formatDims(o.shape ?? undefined), o.dtype ?? '?']);
@@ -58,6 +74,10 @@ export function formatInspect(result: InspectResult, options: { whole?: boolean 
     ]);
   }
   lines.push(table.toString());
-  lines.push(`ops: ${Object.entries(result.opCounts).map(([k, v]) => `${v} ${displayName(k, cap(40))}`).join(', ')}`);
+  lines.push(
+    `ops: ${Object.entries(result.opCounts)
+      .map(([k, v]) => `${v} ${displayName(k, cap(40))}`)
+      .join(', ')}`,
+  );
   return lines.join('\n');
 }

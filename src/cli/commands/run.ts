@@ -2,7 +2,17 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { openModel } from '../../app/context.js';
 import { planRun, runModel, type BackendChoice } from '../../app/run.js';
 import { setUpQuant } from '../../app/quant-setup.js';
-import { maxMemoryOf, modelInputOptions, quantSetupOptions, withModelOptions, withOutputOptions, withQuantOptions, type ModelArgs, type OutputArgs, type QuantArgs } from '../options.js';
+import {
+  maxMemoryOf,
+  modelInputOptions,
+  quantSetupOptions,
+  withModelOptions,
+  withOutputOptions,
+  withQuantOptions,
+  type ModelArgs,
+  type OutputArgs,
+  type QuantArgs,
+} from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
 
@@ -18,8 +28,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withModelOptions(y)))
       .option('backend', { type: 'string', choices: ['float', 'quant', 'both'], default: 'float', describe: 'Which backend to run' })
-      .option('taps', { alias: 't', type: 'string', array: true, describe: 'Tensors to dump: names, globs, op:Type, re:..., @all, @outputs, @hotspots (default @outputs)' })
-      .option('out', { alias: 'o', type: 'string', describe: 'Run directory (default dumps/<model>-<timestamp>)' }) as unknown as Argv<RunArgs>,
+      .option('taps', {
+        alias: 't',
+        type: 'string',
+        array: true,
+        describe: 'Tensors to dump: names, globs, op:Type, re:..., @all, @outputs, @hotspots (default @outputs)',
+      })
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe: 'Run directory (default dumps/<model>-<timestamp>)',
+      }) as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     const onProgress = progressPrinter({ quiet: args.quiet || args.json });
     const { signal, release } = cancelOnSignals();
@@ -27,7 +46,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const ctx = await openModel(modelInputOptions(args, onProgress));
       planRun(ctx, args.taps, maxMemoryOf(args)); // the memory rule, before a long calibration
       const quant = args.backend === 'float' ? undefined : await setUpQuant(ctx, quantSetupOptions(args), onProgress, signal);
-      const result = await runModel({ ctx, backend: args.backend, taps: args.taps, outDir: args.out, quant, maxMemory: maxMemoryOf(args), onProgress, signal });
+      const result = await runModel({
+        ctx,
+        backend: args.backend,
+        taps: args.taps,
+        outDir: args.out,
+        quant,
+        maxMemory: maxMemoryOf(args),
+        onProgress,
+        signal,
+      });
       if (args.json) {
         printJson(result);
       } else {

@@ -2,7 +2,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../../core/errors.js';
-import { modelInputOptions, quantSetupWithEval, withEvalOption, withModelOptions, withQuantOptions, type EvalArgs, type ModelArgs, type QuantArgs } from '../options.js';
+import {
+  modelInputOptions,
+  quantSetupWithEval,
+  withEvalOption,
+  withModelOptions,
+  withQuantOptions,
+  type EvalArgs,
+  type ModelArgs,
+  type QuantArgs,
+} from '../options.js';
 
 interface TuiArgs extends Omit<ModelArgs, 'model'>, QuantArgs, EvalArgs {
   model?: string;
@@ -30,16 +39,38 @@ export const tuiCommand: CommandModule<object, TuiArgs> = {
     withQuantOptions(withEvalOption(withModelOptions(y)))
       .positional('model', { type: 'string', demandOption: false, describe: 'ONNX model file (default: the demo model)' })
       .option('filter', { type: 'string', describe: 'Initial graph filter (selection language: op:Conv, re:..., @hotspots)' })
-      .option('metric', { type: 'string', describe: 'Metric of the pass/fail threshold (default snrDb >= 30, every output also psnrDb >= 40)', group: 'Thresholds:' })
-      .option('threshold', { type: 'number', describe: 'Threshold a tensor must meet (default 30 for snrDb, 0.99 for the cosines)', group: 'Thresholds:' })
-      .option('peak', { type: 'number', describe: 'Peak of the outputs\' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)', group: 'Thresholds:' })
-      .option('target', { type: 'string', describe: 'Target of fix at the outputs, default snrDb>=30,psnrDb>=40; several conditions joined by commas', group: 'Thresholds:' })
+      .option('metric', {
+        type: 'string',
+        describe: 'Metric of the pass/fail threshold (default snrDb >= 30, every output also psnrDb >= 40)',
+        group: 'Thresholds:',
+      })
+      .option('threshold', {
+        type: 'number',
+        describe: 'Threshold a tensor must meet (default 30 for snrDb, 0.99 for the cosines)',
+        group: 'Thresholds:',
+      })
+      .option('peak', {
+        type: 'number',
+        describe: "Peak of the outputs' PSNR (e.g. 255 for 8-bit images; default max |x| of each float output)",
+        group: 'Thresholds:',
+      })
+      .option('target', {
+        type: 'string',
+        describe: 'Target of fix at the outputs, default snrDb>=30,psnrDb>=40; several conditions joined by commas',
+        group: 'Thresholds:',
+      })
       .option('emit-dir', { type: 'string', describe: 'Directory emit writes to (default models)' })
       .epilog('Keys: ? in the UI lists them. Without a terminal on stdin and stdout it exits at once with code 2 and never waits for keys.')
-      .option('worker', { type: 'boolean', default: true, describe: 'Run jobs in a worker thread (--no-worker: on the UI thread, keys wait for metric loops)' }) as unknown as Argv<TuiArgs>,
+      .option('worker', {
+        type: 'boolean',
+        default: true,
+        describe: 'Run jobs in a worker thread (--no-worker: on the UI thread, keys wait for metric loops)',
+      }) as unknown as Argv<TuiArgs>,
   handler: async (args: ArgumentsCamelCase<TuiArgs>) => {
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
-      throw new UserError('The TUI needs a terminal on stdin and stdout; in scripts use the inspect, compare, bisect, fix and emit commands.');
+      throw new UserError(
+        'The TUI needs a terminal on stdin and stdout; in scripts use the inspect, compare, bisect, fix and emit commands.',
+      );
     }
     // ink prints only the last frame when a CI variable is set; an interactive terminal is not CI.
     for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) if (name in process.env) process.env[name] = '0';

@@ -59,50 +59,60 @@ export function App(props: AppProps): React.JSX.Element {
     exit();
   }, [exit, props.onQuit]);
 
-  const start = useCallback((request: JobRequest) => {
-    const controller = new AbortController();
-    job.current = controller;
-    dispatch({ type: 'job-start', kind: request.kind, at: now() });
-    runner.run(request, (event) => dispatch({ type: 'job-event', event }), controller.signal).then(
-      (outcome) => {
-        const rows = layoutFor(size.width, size.height);
-        dispatch({ type: 'job-done', outcome, at: now(), rows: { results: rows.resultRows, probes: rows.probeRows } });
-      },
-      (error: unknown) => dispatch({
-        type: 'job-failed',
-        // A bug is labelled as one; its stack is lost on screen, the message names the place.
-        error: error instanceof InternalError ? `internal error: ${messageOf(error)}` : messageOf(error),
-        cancelled: error instanceof CancelledError || controller.signal.aborted,
-      }),
-    ).finally(() => {
-      if (job.current === controller) job.current = null;
-      if (quitting.current) quit();
-    });
-  }, [dispatch, now, quit, runner, size.width, size.height]);
+  const start = useCallback(
+    (request: JobRequest) => {
+      const controller = new AbortController();
+      job.current = controller;
+      dispatch({ type: 'job-start', kind: request.kind, at: now() });
+      runner
+        .run(request, (event) => dispatch({ type: 'job-event', event }), controller.signal)
+        .then(
+          (outcome) => {
+            const rows = layoutFor(size.width, size.height);
+            dispatch({ type: 'job-done', outcome, at: now(), rows: { results: rows.resultRows, probes: rows.probeRows } });
+          },
+          (error: unknown) =>
+            dispatch({
+              type: 'job-failed',
+              // A bug is labelled as one; its stack is lost on screen, the message names the place.
+              error: error instanceof InternalError ? `internal error: ${messageOf(error)}` : messageOf(error),
+              cancelled: error instanceof CancelledError || controller.signal.aborted,
+            }),
+        )
+        .finally(() => {
+          if (job.current === controller) job.current = null;
+          if (quitting.current) quit();
+        });
+    },
+    [dispatch, now, quit, runner, size.width, size.height],
+  );
 
-  const perform = useCallback((effect: Effect) => {
-    switch (effect.type) {
-      case 'start':
-        start(effect.request);
-        return;
-      case 'cancel':
-        if (job.current && !job.current.signal.aborted) {
-          job.current.abort(new CancelledError('Cancelled from the terminal UI.'));
-          dispatch({ type: 'job-cancelling' });
-        }
-        return;
-      case 'quit':
-        if (job.current && quitting.current) {
-          quit(); // a second quit does not wait
-        } else if (job.current) {
-          quitting.current = true;
-          job.current.abort(new CancelledError('Cancelled: quitting.'));
-          dispatch({ type: 'job-cancelling' });
-        } else {
-          quit();
-        }
-    }
-  }, [dispatch, quit, start]);
+  const perform = useCallback(
+    (effect: Effect) => {
+      switch (effect.type) {
+        case 'start':
+          start(effect.request);
+          return;
+        case 'cancel':
+          if (job.current && !job.current.signal.aborted) {
+            job.current.abort(new CancelledError('Cancelled from the terminal UI.'));
+            dispatch({ type: 'job-cancelling' });
+          }
+          return;
+        case 'quit':
+          if (job.current && quitting.current) {
+            quit(); // a second quit does not wait
+          } else if (job.current) {
+            quitting.current = true;
+            job.current.abort(new CancelledError('Cancelled: quitting.'));
+            dispatch({ type: 'job-cancelling' });
+          } else {
+            quit();
+          }
+      }
+    },
+    [dispatch, quit, start],
+  );
 
   useInput((input, key) => {
     for (const [one, k] of splitInput(input, key)) {
@@ -124,48 +134,101 @@ export function App(props: AppProps): React.JSX.Element {
     case 'graph': {
       const indices = state.filter.indices;
       const { from, to } = visibleRange(state.graphView, indices.length, layout.graphRows);
-      const inputs = { plan: state.plan, basePlan: session.basePlan, taps: state.taps, results, metric: state.metric, values: session.ctx.values };
+      const inputs = {
+        plan: state.plan,
+        basePlan: session.basePlan,
+        taps: state.taps,
+        results,
+        metric: state.metric,
+        values: session.ctx.values,
+      };
       const rows = indices.slice(from, to).map((i) => graphRowView(graph.nodes[i], inputs));
       body = (
         <GraphScreen
-          width={layout.width} height={layout.graphRows} rows={rows} cursor={state.graphView.cursor - from}
-          filterText={state.filter.text} draft={state.filter.draft} filterError={state.filter.error}
-          shown={indices.length} total={graph.nodes.length} offset={from} metricLabel={METRIC_LABELS[state.metric]}
+          width={layout.width}
+          height={layout.graphRows}
+          rows={rows}
+          cursor={state.graphView.cursor - from}
+          filterText={state.filter.text}
+          draft={state.filter.draft}
+          filterError={state.filter.error}
+          shown={indices.length}
+          total={graph.nodes.length}
+          offset={from}
+          metricLabel={METRIC_LABELS[state.metric]}
         />
       );
       break;
     }
     case 'results':
-      body = state.report
-        ? <ResultsScreen width={layout.width} height={layout.resultRows} report={state.report} metric={state.metric} view={state.resultsView} />
-        : <Box height={layout.body} />;
+      body = state.report ? (
+        <ResultsScreen
+          width={layout.width}
+          height={layout.resultRows}
+          report={state.report}
+          metric={state.metric}
+          view={state.resultsView}
+        />
+      ) : (
+        <Box height={layout.body} />
+      );
       break;
     case 'detail': {
       const report = state.report;
       const row = report?.rows[state.resultsView.cursor];
-      body = report && row
-        ? <DetailView width={layout.width} height={layout.body} row={row} position={state.resultsView.cursor} count={report.rows.length} firstFailing={report.firstFailing === row.tensor} />
-        : <Box height={layout.body} />;
+      body =
+        report && row ? (
+          <DetailView
+            width={layout.width}
+            height={layout.body}
+            row={row}
+            position={state.resultsView.cursor}
+            count={report.rows.length}
+            firstFailing={report.firstFailing === row.tensor}
+          />
+        ) : (
+          <Box height={layout.body} />
+        );
       break;
     }
     case 'bisect':
     case 'fix': {
       const run = state.screen === 'bisect' ? state.bisect : state.fix;
       const running = state.job?.kind === state.screen;
-      const lines = state.screen === 'bisect'
-        ? (state.bisect?.result ? bisectLines(state.bisect.result, state.bisect.applied) : [])
-        : (state.fix?.result ? fixLines(state.fix.result, state.fix.applied) : []);
+      const lines =
+        state.screen === 'bisect'
+          ? state.bisect?.result
+            ? bisectLines(state.bisect.result, state.bisect.applied)
+            : []
+          : state.fix?.result
+            ? fixLines(state.fix.result, state.fix.applied)
+            : [];
       body = (
         <ProbeScreen
-          width={layout.width} listHeight={layout.probeRows} boxHeight={RESULT_BOX}
+          width={layout.width}
+          listHeight={layout.probeRows}
+          boxHeight={RESULT_BOX}
           title={state.screen === 'bisect' ? 'Bisect: the first failing tensor' : 'Fix: promote until the outputs meet the target'}
-          probes={run?.probes ?? []} view={run?.view ?? { cursor: 0, offset: 0 }} running={running} lines={lines} error={run?.error ?? null}
+          probes={run?.probes ?? []}
+          view={run?.view ?? { cursor: 0, offset: 0 }}
+          running={running}
+          lines={lines}
+          error={run?.error ?? null}
         />
       );
       break;
     }
     case 'emit':
-      body = <EmitScreen width={layout.width} height={layout.body} running={state.job?.kind === 'emit'} result={state.emit?.result ?? null} error={state.emit?.error ?? null} edits={state.edits.length} />;
+      body = (
+        <EmitScreen
+          width={layout.width}
+          height={layout.body}
+          running={state.job?.kind === 'emit'}
+          result={state.emit?.result ?? null}
+          error={state.emit?.error ?? null}
+          edits={state.edits.length}
+        />
+      );
       break;
     case 'help':
       body = <HelpScreen width={layout.width} height={layout.body} />;
@@ -175,12 +238,29 @@ export function App(props: AppProps): React.JSX.Element {
   return (
     <Box flexDirection="column" width={layout.width} height={layout.height} overflow="hidden">
       <Header
-        width={layout.width} model={session.ctx.modelName} profile={session.profile.name} nodes={graph.nodes.length}
-        inputs={session.inputLabels} taps={state.taps.size} edits={state.edits.length} screen={state.screen} job={state.job}
+        width={layout.width}
+        model={session.ctx.modelName}
+        profile={session.profile.name}
+        nodes={graph.nodes.length}
+        inputs={session.inputLabels}
+        taps={state.taps.size}
+        edits={state.edits.length}
+        screen={state.screen}
+        job={state.job}
       />
-      <Box height={layout.body} flexShrink={0} flexDirection="column" overflow="hidden">{body}</Box>
-      <StatusLine width={layout.width} job={state.job} message={state.message} elapsed={state.job ? formatDuration(time - state.job.startedAt) : undefined} />
-      <Footer width={layout.width} hints={footerHints(state.screen, { editing: state.filter.draft !== null, running: state.job !== null })} />
+      <Box height={layout.body} flexShrink={0} flexDirection="column" overflow="hidden">
+        {body}
+      </Box>
+      <StatusLine
+        width={layout.width}
+        job={state.job}
+        message={state.message}
+        elapsed={state.job ? formatDuration(time - state.job.startedAt) : undefined}
+      />
+      <Footer
+        width={layout.width}
+        hints={footerHints(state.screen, { editing: state.filter.draft !== null, running: state.job !== null })}
+      />
     </Box>
   );
 }

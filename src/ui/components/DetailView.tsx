@@ -28,9 +28,17 @@ export function DetailView(props: DetailViewProps): React.JSX.Element {
     <Box flexDirection="column" width={props.width}>
       <Box width={props.width}>
         <Text wrap="truncate-end">
-          <Text color={row.pass ? theme.pass : theme.fail} bold>{row.pass ? '✓ ' : '✗ '}</Text>
-          <Text bold color={props.firstFailing ? theme.firstFailFg : undefined}>{displayName(row.tensor)}</Text>
-          <Text color={theme.dim}> ({props.position + 1} of {props.count}{props.firstFailing ? ', first failing' : ''})</Text>
+          <Text color={row.pass ? theme.pass : theme.fail} bold>
+            {row.pass ? '✓ ' : '✗ '}
+          </Text>
+          <Text bold color={props.firstFailing ? theme.firstFailFg : undefined}>
+            {displayName(row.tensor)}
+          </Text>
+          <Text color={theme.dim}>
+            {' '}
+            ({props.position + 1} of {props.count}
+            {props.firstFailing ? ', first failing' : ''})
+          </Text>
         </Text>
       </Box>
       <Box width={props.width}>
@@ -41,15 +49,33 @@ export function DetailView(props: DetailViewProps): React.JSX.Element {
         </Text>
       </Box>
       <Box width={props.width}>
-        <Box width={labelWidth}><Text color={theme.dim}> </Text></Box>
-        <Box width={valueWidth}><Text color={theme.dim} underline>accumulated</Text></Box>
-        <Box width={valueWidth}><Text color={theme.dim} underline>own</Text></Box>
+        <Box width={labelWidth}>
+          <Text color={theme.dim}> </Text>
+        </Box>
+        <Box width={valueWidth}>
+          <Text color={theme.dim} underline>
+            accumulated
+          </Text>
+        </Box>
+        <Box width={valueWidth}>
+          <Text color={theme.dim} underline>
+            own
+          </Text>
+        </Box>
       </Box>
       {shown.map((l) => (
         <Box key={l.label} width={props.width}>
-          <Box width={labelWidth} flexShrink={0}><Text color={theme.dim}>{l.label}</Text></Box>
-          <Box width={valueWidth} flexShrink={0}><Text color={l.alarm ? theme.fail : undefined} wrap="truncate-end">{l.accumulated}</Text></Box>
-          <Box width={valueWidth} flexShrink={0}><Text wrap="truncate-end">{l.own}</Text></Box>
+          <Box width={labelWidth} flexShrink={0}>
+            <Text color={theme.dim}>{l.label}</Text>
+          </Box>
+          <Box width={valueWidth} flexShrink={0}>
+            <Text color={l.alarm ? theme.fail : undefined} wrap="truncate-end">
+              {l.accumulated}
+            </Text>
+          </Box>
+          <Box width={valueWidth} flexShrink={0}>
+            <Text wrap="truncate-end">{l.own}</Text>
+          </Box>
         </Box>
       ))}
       {filler > 0 ? <Box height={filler} /> : null}

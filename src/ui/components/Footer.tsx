@@ -16,7 +16,9 @@ export function Footer(props: FooterProps): React.JSX.Element {
         {hints.map((h, i) => (
           <Text key={`${h.key}-${h.label}`}>
             {i > 0 ? '  ' : ''}
-            <Text bold color={theme.key}>{h.key}</Text>
+            <Text bold color={theme.key}>
+              {h.key}
+            </Text>
             <Text color={theme.dim}> {h.label}</Text>
           </Text>
         ))}

@@ -45,7 +45,9 @@ export function graphColumns(width: number, total: number): Columns {
 function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right'; bold?: boolean }): React.JSX.Element {
   return (
     <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} bold={props.bold} wrap="truncate-end">{props.text}</Text>
+      <Text color={props.color} bold={props.bold} wrap="truncate-end">
+        {props.text}
+      </Text>
     </Box>
   );
 }
@@ -62,7 +64,7 @@ export function GraphScreen(props: GraphScreenProps): React.JSX.Element {
         <Cell width={c.index} text="#" color={theme.dim} align="right" />
         <Text> </Text>
         <Cell width={c.op} text="op" color={theme.dim} />
-        <Text>  </Text>
+        <Text> </Text>
         <Cell width={c.name} text="name" color={theme.dim} />
         <Text> </Text>
         <Cell width={c.shape} text="shape" color={theme.dim} />
@@ -85,9 +87,14 @@ function FilterLine(props: GraphScreenProps): React.JSX.Element {
   if (props.draft !== null) {
     return (
       <Box width={props.width}>
-        <Text bold color={theme.accent}>/</Text>
+        <Text bold color={theme.accent}>
+          /
+        </Text>
         <Box flexGrow={1}>
-          <Text wrap="truncate-start">{displayName(props.draft, 200)}<Text inverse> </Text></Text>
+          <Text wrap="truncate-start">
+            {displayName(props.draft, 200)}
+            <Text inverse> </Text>
+          </Text>
         </Box>
         <Text color={props.filterError ? theme.error : theme.dim}> {props.filterError ? 'invalid' : count}</Text>
       </Box>
@@ -96,17 +103,30 @@ function FilterLine(props: GraphScreenProps): React.JSX.Element {
   return (
     <Box width={props.width}>
       {props.filterError ? (
-        <Box flexGrow={1}><Text color={theme.error} wrap="truncate-end">{props.filterError}</Text></Box>
+        <Box flexGrow={1}>
+          <Text color={theme.error} wrap="truncate-end">
+            {props.filterError}
+          </Text>
+        </Box>
       ) : props.filterText ? (
         <Box flexGrow={1}>
-          <Text wrap="truncate-end"><Text color={theme.dim}>filter </Text><Text color={theme.accent}>{displayName(props.filterText, 200)}</Text></Text>
+          <Text wrap="truncate-end">
+            <Text color={theme.dim}>filter </Text>
+            <Text color={theme.accent}>{displayName(props.filterText, 200)}</Text>
+          </Text>
         </Box>
       ) : (
         <Box flexGrow={1}>
-          <Text color={theme.dim} wrap="truncate-end">/ filter · 1 @hotspots · 2 quantized · 3 outputs · 0 all</Text>
+          <Text color={theme.dim} wrap="truncate-end">
+            / filter · 1 @hotspots · 2 quantized · 3 outputs · 0 all
+          </Text>
         </Box>
       )}
-      <Text color={theme.dim}> {count}{position}</Text>
+      <Text color={theme.dim}>
+        {' '}
+        {count}
+        {position}
+      </Text>
     </Box>
   );
 }
@@ -116,20 +136,32 @@ function GraphRow(props: { row: GraphRowView; columns: Columns; selected: boolea
   const bg = selected ? theme.cursorBg : undefined;
   const precisionText = row.precision ? `${row.precision}${row.edited ? '*' : ''}` : '';
   return (
-    <Box width={2 + c.index + 1 + c.op + 2 + c.name + 1 + c.shape + 1 + c.precision + 1 + c.metric} height={1} flexShrink={0} backgroundColor={bg}>
-      <Text color={theme.accent} bold>{selected ? '›' : ' '}</Text>
+    <Box
+      width={2 + c.index + 1 + c.op + 2 + c.name + 1 + c.shape + 1 + c.precision + 1 + c.metric}
+      height={1}
+      flexShrink={0}
+      backgroundColor={bg}
+    >
+      <Text color={theme.accent} bold>
+        {selected ? '›' : ' '}
+      </Text>
       <Text color={theme.tap}>{row.tapped ? '●' : ' '}</Text>
       <Cell width={c.index} text={String(row.index)} color={theme.dim} align="right" />
       <Text> </Text>
       <Cell width={c.op} text={row.opType} />
-      <Text>  </Text>
+      <Text> </Text>
       <Cell width={c.name} text={row.name} bold={selected} />
       <Text> </Text>
       <Cell width={c.shape} text={row.shape} color={theme.dim} />
       <Text> </Text>
       <Cell width={c.precision} text={precisionText} color={row.precision ? theme.precision[row.precision] : undefined} />
       <Text> </Text>
-      <Cell width={c.metric} text={row.status === 'fail' && row.metricText ? `✗${row.metricText}` : row.metricText} color={statusColor(row.status)} align="right" />
+      <Cell
+        width={c.metric}
+        text={row.status === 'fail' && row.metricText ? `✗${row.metricText}` : row.metricText}
+        color={statusColor(row.status)}
+        align="right"
+      />
     </Box>
   );
 }

@@ -28,7 +28,9 @@ export function Header(props: HeaderProps): React.JSX.Element {
   return (
     <Box flexDirection="column" width={props.width} height={2} flexShrink={0} overflow="hidden">
       <Box width={props.width}>
-        <Text bold color={theme.title}>quantscope </Text>
+        <Text bold color={theme.title}>
+          quantscope{' '}
+        </Text>
         <Box flexGrow={1} flexShrink={1}>
           <Text wrap="truncate-end">{left}</Text>
         </Box>

@@ -12,11 +12,17 @@ export function HelpScreen(props: HelpScreenProps): React.JSX.Element {
   const keyWidth = 20;
   const lines: React.JSX.Element[] = [];
   for (const section of HELP) {
-    lines.push(<Text key={`t-${section.title}`} bold color={theme.accent}>{section.title}</Text>);
+    lines.push(
+      <Text key={`t-${section.title}`} bold color={theme.accent}>
+        {section.title}
+      </Text>,
+    );
     for (const k of section.keys) {
       lines.push(
         <Box key={`${section.title}-${k.keys}`} width={props.width}>
-          <Box width={keyWidth} flexShrink={0}><Text color={theme.key}>  {k.keys}</Text></Box>
+          <Box width={keyWidth} flexShrink={0}>
+            <Text color={theme.key}> {k.keys}</Text>
+          </Box>
           <Text wrap="truncate-end">{k.description}</Text>
         </Box>,
       );

@@ -21,13 +21,19 @@ export interface ProbeScreenProps {
 }
 
 const TONES: Readonly<Record<LineTone, string | undefined>> = {
-  plain: undefined, good: theme.pass, bad: theme.fail, dim: theme.dim, accent: theme.accent,
+  plain: undefined,
+  good: theme.pass,
+  bad: theme.fail,
+  dim: theme.dim,
+  accent: theme.accent,
 };
 
 function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right' }): React.JSX.Element {
   return (
     <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} wrap="truncate-end">{props.text}</Text>
+      <Text color={props.color} wrap="truncate-end">
+        {props.text}
+      </Text>
     </Box>
   );
 }
@@ -45,8 +51,14 @@ export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
   return (
     <Box flexDirection="column" width={props.width}>
       <Box width={props.width}>
-        <Text bold color={theme.accent}>{props.title}</Text>
-        <Text color={theme.dim}> · {count} probe{count === 1 ? '' : 's'}{props.running ? ' so far' : ''}</Text>
+        <Text bold color={theme.accent}>
+          {props.title}
+        </Text>
+        <Text color={theme.dim}>
+          {' '}
+          · {count} probe{count === 1 ? '' : 's'}
+          {props.running ? ' so far' : ''}
+        </Text>
       </Box>
       <Box width={props.width}>
         <Cell width={c.step} text="#" color={theme.dim} align="right" />
@@ -81,9 +93,13 @@ export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
       })}
       {to - from < props.listHeight ? <Box height={props.listHeight - (to - from)} /> : null}
       <Box flexDirection="column" width={props.width} height={props.boxHeight}>
-        {props.running && boxLines.length === 0 ? <Text color={theme.dim}>probing… each probe runs the quantized model with one tap</Text> : null}
+        {props.running && boxLines.length === 0 ? (
+          <Text color={theme.dim}>probing… each probe runs the quantized model with one tap</Text>
+        ) : null}
         {boxLines.map((l, i) => (
-          <Text key={i} color={TONES[l.tone]} wrap="truncate-end">{l.text}</Text>
+          <Text key={i} color={TONES[l.tone]} wrap="truncate-end">
+            {l.text}
+          </Text>
         ))}
       </Box>
     </Box>

@@ -16,7 +16,13 @@ export interface ResultsScreenProps {
   readonly view: Viewport;
 }
 
-interface Columns { index: number; tensor: number; op: number; value: number; verdict: number }
+interface Columns {
+  index: number;
+  tensor: number;
+  op: number;
+  value: number;
+  verdict: number;
+}
 
 function columns(width: number, count: number): Columns {
   const index = Math.max(3, String(count).length);
@@ -30,7 +36,9 @@ function columns(width: number, count: number): Columns {
 function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right'; bold?: boolean }): React.JSX.Element {
   return (
     <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} bold={props.bold} wrap="truncate-end">{props.text}</Text>
+      <Text color={props.color} bold={props.bold} wrap="truncate-end">
+        {props.text}
+      </Text>
     </Box>
   );
 }
@@ -62,13 +70,17 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
         <Text wrap="truncate-end">{summary}</Text>
       </Box>
       <Box width={props.width}>
-        <Text color={theme.dim} wrap="truncate-end">{effects}</Text>
+        <Text color={theme.dim} wrap="truncate-end">
+          {effects}
+        </Text>
       </Box>
       <Box width={props.width}>
         <Text color={theme.dim}>{spark.label} </Text>
         <Text>
           {spark.cells.map((cell, i) => (
-            <Text key={i} color={cell.failing ? theme.fail : theme.pass}>{cell.char}</Text>
+            <Text key={i} color={cell.failing ? theme.fail : theme.pass}>
+              {cell.char}
+            </Text>
           ))}
         </Text>
         <Text color={theme.dim}> {spark.range}</Text>
@@ -104,7 +116,10 @@ function FindingsBox(props: { findings: readonly Finding[]; shown: number; width
   return (
     <Box flexDirection="column" width={props.width}>
       <Box width={props.width}>
-        <Text color={theme.dim} wrap="truncate-end">{`findings (${props.findings.length})${more > 0 ? ` · ${more} more in the report` : ''}`}</Text>
+        <Text
+          color={theme.dim}
+          wrap="truncate-end"
+        >{`findings (${props.findings.length})${more > 0 ? ` · ${more} more in the report` : ''}`}</Text>
       </Box>
       {props.findings.slice(0, props.shown).map((f, i) => (
         <Box key={i} width={props.width} height={1}>
@@ -124,8 +139,12 @@ function ResultRow(props: { row: ResultRowView; columns: Columns; selected: bool
   const nameColor = first ? theme.firstFailFg : undefined;
   return (
     <Box height={1} flexShrink={0} backgroundColor={selected ? theme.cursorBg : undefined}>
-      <Text color={theme.accent} bold>{selected ? '›' : ' '}</Text>
-      <Text color={theme.fail} bold>{first ? '▶' : ' '}</Text>
+      <Text color={theme.accent} bold>
+        {selected ? '›' : ' '}
+      </Text>
+      <Text color={theme.fail} bold>
+        {first ? '▶' : ' '}
+      </Text>
       <Text color={statusColor(row.status)}>{row.status === 'fail' ? '✗' : '✓'}</Text>
       <Cell width={c.index} text={String(row.index)} color={theme.dim} align="right" />
       <Text> </Text>
@@ -137,7 +156,11 @@ function ResultRow(props: { row: ResultRowView; columns: Columns; selected: bool
       <Text> </Text>
       <Cell width={c.value} text={row.own} align="right" />
       <Text> </Text>
-      <Cell width={c.verdict} text={row.verdict} color={row.verdict ? theme.verdict[row.verdict as keyof typeof theme.verdict] : undefined} />
+      <Cell
+        width={c.verdict}
+        text={row.verdict}
+        color={row.verdict ? theme.verdict[row.verdict as keyof typeof theme.verdict] : undefined}
+      />
     </Box>
   );
 }
