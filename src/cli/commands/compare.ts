@@ -5,6 +5,7 @@ import { compareOverEvaluation } from '../../app/compare-eval.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import { planMemoryUse } from '../../app/memory-plan.js';
 import { compareDumps } from '../../app/compare-dumps.js';
+import { compareModels } from '../../app/compare-models.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { ExitCode, UserError } from '../../core/errors.js';
@@ -30,6 +31,8 @@ type Format = 'table' | 'json' | 'csv' | 'md';
 
 interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs, EvalArgs {
   model?: string;
+  testModel?: string;
+  'test-model'?: string;
   taps?: string[];
   out?: string;
   ref?: string;
@@ -63,14 +66,24 @@ const RUN_ONLY = [
 ] as const;
 
 export const compareCommand: CommandModule<object, CompareArgs> = {
-  command: 'compare [model]',
-  describe: 'Compare every tap of the float and quantized backends (or two dump directories), with own vs accumulated error',
+  command: 'compare [model] [testModel]',
+  describe: 'Compare every tap of the float and quantized backends (or two models, or two dump directories), with own vs accumulated error',
   builder: (y: Argv) =>
     withOutputOptions(withQuantOptions(withEvalOption(withModelOptions(y))))
       .positional('model', {
         type: 'string',
         demandOption: false,
         describe: 'ONNX model file (optional with --ref/--test: names, op types and order)',
+      })
+      .positional('testModel', {
+        type: 'string',
+        demandOption: false,
+        describe: 'A second ONNX model to compare the first against (a rewrite, or a quantized QDQ/QOperator model made elsewhere)',
+      })
+      .option('test-model', {
+        type: 'string',
+        describe: 'The model under test, as the second positional: run as it is on the same inputs, tensors paired with the first model',
+        group: 'Model against model:',
       })
       .option('taps', {
         alias: 't',
@@ -91,7 +104,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .option('test', { type: 'string', describe: 'Dump directory under test, e.g. from a device', group: 'Dump directories:' })
       .option('map', {
         type: 'string',
-        describe: 'JSON map from tensor names to files ({"file", "dtype", "shape"} for raw .bin)',
+        describe:
+          'JSON map from tensor names to files ({"file", "dtype", "shape"} for raw .bin); with two models, from reference to test tensor names',
         group: 'Dump directories:',
       })
       .option('metric', {
@@ -141,6 +155,8 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       if (args.ref !== undefined || args.test !== undefined) {
         if (args.ref === undefined || args.test === undefined)
           throw new UserError('Comparing dump directories needs both --ref DIR and --test DIR.');
+        if (testModelOf(args) !== undefined)
+          throw new UserError('Compare two models, or two dump directories (--ref, --test), not both at once.');
         const given = RUN_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
         if (given.length > 0)
           throw new UserError(`--${given[0]} runs the model; it has no effect when comparing the dump directories --ref and --test.`);
@@ -166,6 +182,33 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
           print(formatReport(report, format));
           throw new UserError(result.nothingCompared);
         }
+      } else if (testModelOf(args) !== undefined) {
+        const testModel = testModelOf(args) as string;
+        if (args.model === undefined) throw new UserError('Name the reference model before the model under test.');
+        const given = QUANT_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
+        if (given.length > 0) {
+          throw new UserError(
+            `--${given[0]} sets up quantscope's own quantization; it has no effect when comparing two models as they are.`,
+          );
+        }
+        const ctx = await openModel(modelInputOptions({ ...args, model: args.model }, onProgress));
+        const result = await compareModels({
+          ctx,
+          testModel,
+          mapFile: args.map,
+          taps: args.taps,
+          metric: args.metric,
+          threshold: args.threshold,
+          peak: args.peak,
+          maxMemory: maxMemoryOf(args),
+          outDir: args.out,
+          plot: args.plot,
+          onProgress,
+          signal,
+        });
+        for (const note of result.notes) onProgress({ type: 'log', level: 'info', message: note });
+        ({ report, gatePasses: gate } = result);
+        written.push(...(result.reportFile === null ? [] : [result.reportFile]), ...result.plots);
       } else {
         if (args.model === undefined)
           throw new UserError(
@@ -206,6 +249,18 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
     }
   },
 };
+
+/** The model under test: `--test-model` or the second positional (not both, unless they agree). */
+function testModelOf(args: CompareArgs): string | undefined {
+  const flag = args['test-model'];
+  if (flag !== undefined && args.testModel !== undefined && flag !== args.testModel) {
+    throw new UserError('Give the model under test once: as the second model or with --test-model, not both.');
+  }
+  return flag ?? args.testModel;
+}
+
+/** Options of quantscope's own quantization, refused when two models are compared as they are. */
+const QUANT_ONLY = ['profile', 'plan', 'precision', 'calib', 'calibration', 'method', 'percentile', 'eval'] as const;
 
 /** A run directory as `wrote` names it, with what it holds: one run, or one per evaluation input. */
 function runDirectoryText(dir: string, inputs: number): string {
