@@ -29,6 +29,7 @@ import {
 import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
 import { makeDirectory } from '../store/directories.js';
+import { isPolygraphyPath, polygraphyDumpDirectory } from '../store/polygraphy-json.js';
 
 export interface CompareDumpsOptions {
   /** The reference directory (typically the float run). */
@@ -146,6 +147,29 @@ function readMatch(m: DumpMatch, other: Tensor | undefined): Tensor {
  * reported in its row and the comparison goes on. Tensors are read one pair at a time.
  */
 export async function compareDumps(options: CompareDumpsOptions): Promise<CompareDumpsResult> {
+  const onProgress = options.onProgress ?? silent;
+  const extracted: { remove: () => void }[] = [];
+  try {
+    const side = (value: string, flag: string): string => {
+      if (!isPolygraphyPath(value)) return value;
+      const p = polygraphyDumpDirectory(value);
+      extracted.push(p);
+      const { runner, runners, iterations, tensors } = p.outputs;
+      onProgress({
+        type: 'log',
+        level: 'info',
+        message: `${flag}: ${tensors.size} tensor(s) of Polygraphy runner '${runner}' (${runners.length > 1 ? `one of ${runners.length} runners; pick another with #NAME` : 'its only runner'}), iteration 1 of ${iterations}`,
+      });
+      return p.dir;
+    };
+    return await compareDumpDirectories({ ...options, refDir: side(options.refDir, '--ref'), testDir: side(options.testDir, '--test') });
+  } finally {
+    for (const p of extracted) p.remove();
+  }
+}
+
+/** compareDumps on two directories (Polygraphy files already extracted into directories). */
+async function compareDumpDirectories(options: CompareDumpsOptions): Promise<CompareDumpsResult> {
   const onProgress = options.onProgress ?? silent;
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   if (options.plot !== undefined) preparePlotPath(options.plot);
