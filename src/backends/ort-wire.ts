@@ -28,6 +28,17 @@ export type ToOrt =
       readonly fetches: string[] | null;
     }
   | { readonly type: 'release'; readonly id: number; readonly session: number }
+  /** Runs `warmup` then `repeat` times on the thread, timing each of the `repeat` runs (outputs dropped). */
+  | {
+      readonly type: 'time';
+      readonly id: number;
+      readonly session: number;
+      readonly feeds: Record<string, WireTensor>;
+      readonly warmup: number;
+      readonly repeat: number;
+    }
+  /** Ends onnxruntime's profiling of a session created with enableProfiling: it writes its trace file. */
+  | { readonly type: 'endProfiling'; readonly id: number; readonly session: number }
   /** End the thread once the messages before this one are done (a retired thread's last message). */
   | { readonly type: 'quit'; readonly id: number };
 
@@ -41,4 +52,6 @@ export type FromOrt =
     }
   | { readonly type: 'ran'; readonly id: number; readonly outputs: Record<string, WireTensor> }
   | { readonly type: 'released'; readonly id: number }
+  | { readonly type: 'timed'; readonly id: number; readonly ms: number[] }
+  | { readonly type: 'profiled'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };

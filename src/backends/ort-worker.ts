@@ -71,6 +71,29 @@ async function handle(message: ToOrt): Promise<void> {
         reply({ type: 'ran', id: message.id, outputs }, [...new Set(transfer)]);
         return;
       }
+      case 'time': {
+        const session = sessions.get(message.session);
+        if (!session) throw new Error(`no session ${message.session} on the onnxruntime thread`);
+        const feeds: Record<string, ort.Tensor> = {};
+        for (const [name, t] of Object.entries(message.feeds)) feeds[name] = toOrt(t);
+        const ms: number[] = [];
+        for (let i = 0; i < message.warmup + message.repeat; i++) {
+          const start = performance.now();
+          const results = await session.run(feeds);
+          const took = performance.now() - start;
+          for (const value of Object.values(results)) (value as ort.Tensor).dispose?.();
+          if (i >= message.warmup) ms.push(took);
+        }
+        reply({ type: 'timed', id: message.id, ms });
+        return;
+      }
+      case 'endProfiling': {
+        const session = sessions.get(message.session);
+        if (!session) throw new Error(`no session ${message.session} on the onnxruntime thread`);
+        session.endProfiling();
+        reply({ type: 'profiled', id: message.id });
+        return;
+      }
       case 'quit':
         // Between native calls, so the thread can end without cutting one short.
         process.exit(0);

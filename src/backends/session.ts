@@ -84,6 +84,44 @@ export class OrtSession {
     }
   }
 
+  /**
+   * A session for timing `model` as a user's plain `InferenceSession.create` runs it (onnxruntime's
+   * default options), names aliased as in create(); with `profilePrefix`, onnxruntime profiles every
+   * node and endProfiling() writes `<profilePrefix>_<date>.json`.
+   */
+  static async forTiming(model: OnnxModel, label: string, profilePrefix?: string): Promise<OrtSession> {
+    const runtime = runtimeModel(model);
+    try {
+      const options = profilePrefix === undefined ? null : { enableProfiling: true, profileFilePrefix: profilePrefix };
+      return new OrtSession(await RemoteSession.create(serializeModel(runtime.model), options), label, runtime.names);
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      throw new UserError(`onnxruntime could not load ${label} (${firstLine(messageOf(error))}).`, { cause: error });
+    }
+  }
+
+  /** Milliseconds of each of `repeat` runs on `feeds`, after `warmup` untimed runs. */
+  async time(feeds: ReadonlyMap<string, Tensor>, warmup: number, repeat: number): Promise<number[]> {
+    const wire: Record<string, WireTensor> = {};
+    for (const runtimeName of this.session.inputNames) {
+      const name = this.names.original(runtimeName);
+      const t = feeds.get(name);
+      if (!t) throw new UserError(`No value was given for the model input '${displayName(name)}' of ${this.label}.`);
+      wire[runtimeName] = toWireTensor(t);
+    }
+    try {
+      return await this.session.time(wire, warmup, repeat);
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
+      throw new UserError(`onnxruntime failed to run ${this.label} (${firstLine(messageOf(error))}).`, { cause: error });
+    }
+  }
+
+  /** Ends profiling (a session made by forTiming with a prefix): onnxruntime writes its trace file. */
+  async endProfiling(): Promise<void> {
+    await this.session.endProfiling();
+  }
+
   /** The model's output names. */
   get outputNames(): readonly string[] {
     return this.session.outputNames.map((n) => this.names.original(n));

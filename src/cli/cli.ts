@@ -22,6 +22,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   check: async () => (await import('./commands/check.js')).checkCommand,
   export: async () => (await import('./commands/export.js')).exportCommand,
+  time: async () => (await import('./commands/time.js')).timeCommand,
 };
 
 /** A command handler sets this to report a quality-gate result without throwing. */
