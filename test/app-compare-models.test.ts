@@ -95,8 +95,24 @@ describe('a model against its rewrite', () => {
     const c = runCli(['compare', original, rewrite, '--profile', 'int8-fp16'], { env });
     expect(c.code).toBe(2);
     expect(c.stderr).toBe(
-      "quantscope: --profile sets up quantscope's own quantization; it has no effect when comparing two models as they are.\n",
+      "quantscope: --profile sets up quantscope's own quantization; it has no effect when comparing two models as they are (give --ref-backend quant or --test-backend quant to use it).\n",
     );
+  });
+});
+
+describe("either side through quantscope's quantized backend", () => {
+  it('a model against itself with --test-backend quant measures what compare measures, tensor by tensor', () => {
+    const env = { QUANTSCOPE_CACHE: join(work, 'quant-cache') };
+    const demo = join(REPO, 'models', 'demo-generator.onnx');
+    const models = runCli(['compare', demo, demo, '--test-backend', 'quant', '--json'], { env });
+    expect(models.code, models.stderr).toBe(0);
+    const own = runCli(['compare', demo, '--json', '--no-own', '--no-achievable'], { env });
+    expect(own.code, own.stderr).toBe(0);
+    type Rows = { rows: { tensor: string; metrics: { snrDb: number | string } | null }[] };
+    const a = (JSON.parse(models.stdout) as Rows).rows.map((r) => [r.tensor, r.metrics?.snrDb]);
+    const b = (JSON.parse(own.stdout) as Rows).rows.map((r) => [r.tensor, r.metrics?.snrDb]);
+    expect(a.length).toBeGreaterThan(30);
+    expect(a).toEqual(b);
   });
 });
 

@@ -3,9 +3,10 @@ import { adviseCompare } from '../analysis/advisor.js';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { computeMetrics } from '../analysis/metrics.js';
 import { pairTensors, type TensorPair } from '../analysis/tensor-pairs.js';
+import type { Backend } from '../backends/backend.js';
 import { FloatBackend } from '../backends/float.js';
 import { displayName } from '../core/closest.js';
-import { messageOf, UserError } from '../core/errors.js';
+import { InternalError, messageOf, UserError } from '../core/errors.js';
 import { selectTensors } from '../core/selector.js';
 import { makeTensor, toFloat64, type Tensor } from '../core/tensor.js';
 import { initializerTensor } from '../onnx/index.js';
@@ -26,6 +27,8 @@ import type { ModelContext } from './context.js';
 import { silent, type ProgressListener } from './events.js';
 import { loadModel, type LoadedModel } from './load-model.js';
 import { planMemoryUse } from './memory-plan.js';
+import type { QuantSetup } from './quant-setup.js';
+import { quantBackendFor } from './quantize.js';
 
 export interface CompareModelsOptions {
   /** The reference model, opened on the inputs (its feeds feed both models). */
@@ -42,6 +45,14 @@ export interface CompareModelsOptions {
   readonly maxMemory?: number;
   readonly outDir?: string;
   readonly plot?: string;
+  /**
+   * Which backend runs each side (default float: onnxruntime as the model is). `quant` runs that
+   * model through quantscope's quantized backend, calibrated by `quantSetup`; the test side then
+   * needs `testCtx` (the test model opened on the same inputs).
+   */
+  readonly backends?: { readonly ref?: 'float' | 'quant'; readonly test?: 'float' | 'quant' };
+  readonly testCtx?: ModelContext;
+  readonly quantSetup?: (ctx: ModelContext) => Promise<QuantSetup>;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -129,12 +140,32 @@ export async function compareModels(options: CompareModelsOptions): Promise<Comp
   const outputs = ctx.graph.outputs.map((o) => o.name);
   const feeds = testFeeds(ctx, test);
 
-  const refBackend = await FloatBackend.create(ctx.loaded.model, { label: `model '${displayName(ctx.loaded.path)}'` });
-  const testBackend = await FloatBackend.create(test.model, { label: `model '${displayName(options.testModel)}'` });
+  const backendFor = async (side: 'float' | 'quant' | undefined, c: ModelContext | undefined, model: LoadedModel, taps: string[]) => {
+    if (side !== 'quant') return FloatBackend.create(model.model, { label: `model '${displayName(model.path)}'` });
+    if (!c || !options.quantSetup) throw new InternalError('a quant side of compareModels needs its context and quantSetup');
+    const setup = await options.quantSetup(c);
+    const backend = await quantBackendFor(c, setup.plan, setup.calibration);
+    await backend.prepare(taps);
+    return backend;
+  };
   const rows: ComparisonRow[] = [];
   const images: { name: string; ref: Tensor; test: Tensor }[] = [];
   const refOutputs = new Map<string, Tensor>();
+  let refBackend: Backend | undefined;
+  let testBackend: Backend | undefined;
   try {
+    refBackend = await backendFor(
+      options.backends?.ref,
+      ctx,
+      ctx.loaded,
+      pairs.map((p) => p.ref),
+    );
+    testBackend = await backendFor(
+      options.backends?.test,
+      options.testCtx,
+      test,
+      pairs.map((p) => p.test),
+    );
     onProgress({ type: 'stage', stage: 'compare models', detail: `${pairs.length} tensor pair(s) in ${groups.length} group(s)` });
     for (const [g, group] of groups.entries()) {
       checkCancelled(options.signal, 'Compare');
@@ -170,8 +201,8 @@ export async function compareModels(options: CompareModelsOptions): Promise<Comp
       onProgress({ type: 'progress', stage: 'compare models', done: g + 1, total: groups.length, detail: `${group.length} pair(s)` });
     }
   } finally {
-    await refBackend.dispose();
-    await testBackend.dispose();
+    await refBackend?.dispose();
+    await testBackend?.dispose();
   }
   if (explicit) {
     for (const t of unpaired) {

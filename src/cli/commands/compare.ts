@@ -14,6 +14,7 @@ import { exitState } from '../cli.js';
 import {
   maxMemoryOf,
   modelInputOptions,
+  quantSetupOptions,
   quantSetupWithEval,
   withEvalOption,
   withModelOptions,
@@ -33,6 +34,8 @@ interface CompareArgs extends Omit<ModelArgs, 'model'>, QuantArgs, OutputArgs, E
   model?: string;
   testModel?: string;
   'test-model'?: string;
+  'ref-backend'?: 'float' | 'quant';
+  'test-backend'?: 'float' | 'quant';
   taps?: string[];
   out?: string;
   ref?: string;
@@ -79,6 +82,18 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
         type: 'string',
         demandOption: false,
         describe: 'A second ONNX model to compare the first against (a rewrite, or a quantized QDQ/QOperator model made elsewhere)',
+      })
+      .option('ref-backend', {
+        type: 'string',
+        choices: ['float', 'quant'],
+        describe: "Model against model: run the first model as it is (float) or through quantscope's quantized backend (quant)",
+        group: 'Model against model:',
+      })
+      .option('test-backend', {
+        type: 'string',
+        choices: ['float', 'quant'],
+        describe: 'Model against model: the same for the model under test',
+        group: 'Model against model:',
       })
       .option('test-model', {
         type: 'string',
@@ -185,16 +200,25 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       } else if (testModelOf(args) !== undefined) {
         const testModel = testModelOf(args) as string;
         if (args.model === undefined) throw new UserError('Name the reference model before the model under test.');
-        const given = QUANT_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined);
+        const backends = { ref: args['ref-backend'] ?? 'float', test: args['test-backend'] ?? 'float' } as const;
+        const quantized = backends.ref === 'quant' || backends.test === 'quant';
+        const given = QUANT_ONLY.filter((k) => (args as Record<string, unknown>)[k] !== undefined && (k === 'eval' || !quantized));
         if (given.length > 0) {
           throw new UserError(
-            `--${given[0]} sets up quantscope's own quantization; it has no effect when comparing two models as they are.`,
+            given[0] === 'eval'
+              ? '--eval is not available when comparing two models yet; compare on one --input at a time.'
+              : `--${given[0]} sets up quantscope's own quantization; it has no effect when comparing two models as they are (give --ref-backend quant or --test-backend quant to use it).`,
           );
         }
         const ctx = await openModel(modelInputOptions({ ...args, model: args.model }, onProgress));
+        const testCtx =
+          backends.test === 'quant' ? await openModel(modelInputOptions({ ...args, model: testModel }, onProgress)) : undefined;
         const result = await compareModels({
           ctx,
           testModel,
+          backends,
+          testCtx,
+          quantSetup: (c) => setUpQuant(c, quantSetupOptions(args), onProgress, signal),
           mapFile: args.map,
           taps: args.taps,
           metric: args.metric,
