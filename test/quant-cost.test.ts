@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nodeMacs, planCost } from '../src/quant/cost.js';
+import { nodeMacs, planCost, promotionCost } from '../src/quant/cost.js';
+import { candidateRegions } from '../src/quant/promotion-regions.js';
 import { resolvePlan } from '../src/quant/plan.js';
-import { loadProfile } from '../src/quant/profile.js';
+import { loadProfile, parseProfile } from '../src/quant/profile.js';
 import { graphOf, smallNet } from './quant-fixtures.js';
 
 const generic = loadProfile('generic-int8');
@@ -85,5 +87,42 @@ describe('planCost', () => {
     expect(c.macShareAboveInt8).toBe(1);
     expect(c.weightShareAboveInt8).toBe(0);
     expect(c.weightBytes).toBe(268);
+  });
+});
+
+describe('device cost from a profile cost table', () => {
+  const table = {
+    '*': { int8: 1, a16w8: 5, int16: 2, fp16: 2, fp32: 8 },
+    Conv: { int16: 4 },
+  };
+  const genericJson = JSON.parse(readFileSync(new URL('../src/quant/profiles/generic-int8.json', import.meta.url), 'utf8')) as object;
+  const withCost = parseProfile({ ...genericJson, cost: table }, 'chip.json', 'chip');
+
+  it('is Σ MACs × cost per MAC at each precision, against all-INT8', () => {
+    const plan = resolvePlan(g, withCost, [['conv2', 'int16'], ['conv3', 'fp32']]);
+    const c = planCost(g, plan);
+    // conv1 6912 MACs at int8 (1), conv2 9216 at int16 (Conv: 4), conv3 1024 at fp32 (*: 8).
+    expect(c.device).toEqual({ cost: 6912 + 9216 * 4 + 1024 * 8, allInt8: 6912 + 9216 + 1024, ratio: (6912 + 36864 + 8192) / 17152 });
+    expect(planCost(g, resolvePlan(g, generic, [])).device).toBeUndefined();
+  });
+
+  it("orders fix's candidates by the cost the device adds: here INT16 before A16W8, which this chip makes dearer", () => {
+    const culprit = node(g, 'conv3');
+    const byMacs = candidateRegions(g, resolvePlan(g, generic, []), culprit).map((r) => r.changes.map((c) => `${c.node}:${c.to}`).join('+'));
+    const byDevice = candidateRegions(g, resolvePlan(g, withCost, []), culprit).map((r) => r.changes.map((c) => `${c.node}:${c.to}`).join('+'));
+    expect(byMacs.indexOf('conv3:a16w8')).toBeLessThan(byMacs.indexOf('conv3:int16'));
+    expect(byDevice.indexOf('conv3:int16')).toBeLessThan(byDevice.indexOf('conv3:a16w8'));
+    // conv3 -> int16 adds 1024 × (4 − 1); -> a16w8 adds 1024 × (5 − 1).
+    expect(promotionCost(g, resolvePlan(g, withCost, []), [{ node: 'conv3', from: 'int8', to: 'int16' }])).toBe(1024 * 3);
+    expect(promotionCost(g, resolvePlan(g, withCost, []), [{ node: 'conv3', from: 'int8', to: 'a16w8' }])).toBe(1024 * 4);
+  });
+
+  it('a cost table without every precision in * is refused in one sentence', () => {
+    expect(() => parseProfile({ ...genericJson, cost: { '*': { int8: 1 } } }, 'chip.json', 'chip')).toThrow(
+      "Profile 'chip.json': field 'cost.*.a16w8' is missing; the * entry gives every precision.",
+    );
+    expect(() => parseProfile({ ...genericJson, cost: { ...table, Conv: { int16: -1 } } }, 'chip.json', 'chip')).toThrow(
+      "Profile 'chip.json': field 'cost.Conv.int16' must be a positive number, not -1.",
+    );
   });
 });

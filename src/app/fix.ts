@@ -15,7 +15,7 @@ import { formatMetric, higherIsBetter, type MetricName, type Metrics } from '../
 import { displayName } from '../core/closest.js';
 import { InternalError, UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
-import { nodeMacs, planCost, type PlanCost } from '../quant/cost.js';
+import { planCost, promotionCost, type PlanCost } from '../quant/cost.js';
 import { writePlanFile } from '../quant/plan-file.js';
 import { planToFile, type Override, type Plan } from '../quant/plan.js';
 import {
@@ -251,8 +251,8 @@ export async function fix(options: FixOptions): Promise<FixReport> {
   const regions = strategy === 'sensitivity' ? sensitivityRegions(graph, quant.plan) : undefined;
   const ceiling = ceilingRegion(graph, quant.plan) ?? undefined;
   const shapes = knownShapes(ctx);
-  const macsOf = (r: Region): number =>
-    r.changes.reduce((n, c) => n + (nodeMacs(graph, graph.nodes.find((x) => x.name === c.node) as GraphNode, shapes) ?? 0), 0);
+  // MACs moved above INT8, or with a profile cost table the device cost a promotion adds.
+  const macsOf = (r: Region): number => promotionCost(graph, quant.plan, r.changes, shapes);
   // The ceiling's parts for a descent: every kernel's promotion, cheapest first (pruned dearest first).
   // Only under the default budget: a budget the user set is kept to.
   const ceilingParts =

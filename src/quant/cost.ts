@@ -1,7 +1,7 @@
 import { elementCount } from '../core/tensor.js';
 import { intAttr, type Graph, type GraphNode } from '../core/graph.js';
 import type { Plan } from './plan.js';
-import { PRECISIONS, weightLayout, type Precision } from './profile.js';
+import { costRate, PRECISIONS, weightLayout, type Precision } from './profile.js';
 
 /**
  * The cost of a plan (DESIGN.md §5, Fix): how much of the model's arithmetic and of its weights
@@ -37,6 +37,11 @@ export interface PlanCost {
   readonly weightBytesAllInt8: number;
   readonly byPrecision: Readonly<Record<Precision, { readonly nodes: number; readonly macs: number }>>;
   readonly unknownMacNodes: readonly string[];
+  /**
+   * With a profile cost table (Profile.cost): Σ MACs × the op's cost per MAC at its precision, the
+   * same with every MAC op at INT8, and their ratio.
+   */
+  readonly device?: { readonly cost: number; readonly allInt8: number; readonly ratio: number };
 }
 
 export type Shapes = ReadonlyMap<string, readonly number[]>;
@@ -110,6 +115,9 @@ export function planCost(graph: Graph, plan: Plan, shapes: Shapes = new Map()): 
   let weightParams = 0;
   let weightParamsAboveInt8 = 0;
   let weightBytes = 0;
+  const table = plan.profile.cost;
+  let deviceCost = 0;
+  let deviceAllInt8 = 0;
   for (const node of graph.nodes) {
     const precision = plan.precision.get(node.name) ?? plan.profile.floatOps;
     byPrecision[precision].nodes++;
@@ -120,6 +128,10 @@ export function planCost(graph: Graph, plan: Plan, shapes: Shapes = new Map()): 
     } else {
       totalMacs += macs;
       byPrecision[precision].macs += macs;
+      if (table) {
+        deviceCost += macs * costRate(table, node.opType, precision);
+        deviceAllInt8 += macs * costRate(table, node.opType, 'int8');
+      }
       if (precision !== 'int8') macsAboveInt8 += macs;
     }
     const layout = weightLayout(node);
@@ -143,5 +155,29 @@ export function planCost(graph: Graph, plan: Plan, shapes: Shapes = new Map()): 
     weightBytesAllInt8: weightParams,
     byPrecision,
     unknownMacNodes,
+    ...(table ? { device: { cost: deviceCost, allInt8: deviceAllInt8, ratio: deviceAllInt8 === 0 ? 1 : deviceCost / deviceAllInt8 } } : {}),
   };
+}
+
+/**
+ * What moving `changes` costs, for ordering fix's candidates: the MACs moved above INT8, or, with
+ * a profile cost table, the device cost they add (Σ MACs × (cost at the new precision − cost at
+ * the old one)).
+ */
+export function promotionCost(
+  graph: Graph,
+  plan: Plan,
+  changes: readonly { readonly node: string; readonly from: Precision; readonly to: Precision }[],
+  shapes: Shapes = new Map(),
+): number {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const table = plan.profile.cost;
+  let total = 0;
+  for (const c of changes) {
+    const node = byName.get(c.node);
+    if (!node) continue;
+    const macs = nodeMacs(graph, node, shapes) ?? 0;
+    total += table ? macs * (costRate(table, node.opType, c.to) - costRate(table, node.opType, c.from)) : macs;
+  }
+  return total;
 }

@@ -77,6 +77,23 @@ export interface Profile {
    * accumulate in fp32.
    */
   readonly reduceAccumulation: 'fp16' | 'fp32';
+  /**
+   * The device's relative cost of one multiply-accumulate of an op type at each precision (for
+   * example INT16 convolution = 4 × INT8 on a given chip), when the profile gives it: fix then
+   * orders its candidates by what a promotion costs the device, and plans report the device cost
+   * beside the MAC and weight shares. `*` holds every precision; an op type's entry may override
+   * some of them.
+   */
+  readonly cost?: DeviceCostTable;
+}
+
+/** Op type (or `*`) → precision → relative cost per multiply-accumulate. */
+export type DeviceCostTable = Readonly<Record<string, Readonly<Partial<Record<Precision, number>>>>>;
+
+/** The device's cost per MAC of `opType` at `precision` under a cost table. */
+export function costRate(table: DeviceCostTable, opType: string, precision: Precision): number {
+  const own = Object.prototype.hasOwnProperty.call(table, opType) ? table[opType][precision] : undefined;
+  return own ?? (table['*'][precision] as number);
 }
 
 /** The reductions whose accumulation `reduceAccumulation` governs. */
@@ -181,7 +198,7 @@ export function parseProfile(json: unknown, source: string, defaultName: string)
   };
 
   const root = object(json, '(root)');
-  known(root, '', ['name', 'description', 'quantizedOps', 'weights', 'activations', 'bias', 'floatOps', 'fusion', 'reduceAccumulation']);
+  known(root, '', ['name', 'description', 'quantizedOps', 'weights', 'activations', 'bias', 'floatOps', 'fusion', 'reduceAccumulation', 'cost']);
   const name = root.name === undefined ? defaultName : root.name;
   if (typeof name !== 'string' || name.trim() === '') fail('name', 'must be a non-empty string', name);
   const description = root.description ?? '';
@@ -213,6 +230,30 @@ export function parseProfile(json: unknown, source: string, defaultName: string)
   const fusionJson = root.fusion ?? [];
   if (!Array.isArray(fusionJson)) fail('fusion', 'must be an array of op-type chains such as ["Conv","Relu"]', fusionJson);
   const fusion = (fusionJson as unknown[]).map((chain, i) => Object.freeze(opList(chain, `fusion[${i}]`, 2)));
+  let cost: DeviceCostTable | undefined;
+  if (root.cost !== undefined) {
+    const table = object(root.cost, 'cost');
+    if (table['*'] === undefined) fail('cost', "needs a '*' entry giving the cost per MAC at every precision");
+    const entries: Record<string, Partial<Record<Precision, number>>> = {};
+    for (const [op, value] of Object.entries(table)) {
+      if (op.startsWith('$')) continue;
+      if (op !== '*' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(op)) fail(`cost.${displayName(op)}`, "must be named by an ONNX op type or '*'");
+      const rates = object(value, `cost.${op}`);
+      known(rates, `cost.${op}.`, PRECISIONS);
+      const entry: Partial<Record<Precision, number>> = {};
+      for (const precision of PRECISIONS) {
+        const r = rates[precision];
+        if (r === undefined) {
+          if (op === '*') fail(`cost.*.${precision}`, 'is missing; the * entry gives every precision');
+          continue;
+        }
+        if (typeof r !== 'number' || !(r > 0) || !Number.isFinite(r)) fail(`cost.${op}.${precision}`, 'must be a positive number', r);
+        entry[precision] = r as number;
+      }
+      entries[op] = Object.freeze(entry);
+    }
+    cost = Object.freeze(entries);
+  }
 
   return Object.freeze({
     name: name as string,
@@ -225,6 +266,7 @@ export function parseProfile(json: unknown, source: string, defaultName: string)
     floatOps,
     fusion: Object.freeze(fusion),
     reduceAccumulation,
+    ...(cost ? { cost } : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 import { displayName } from '../core/closest.js';
 import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
-import { nodeMacs, weightBytesPer } from './cost.js';
+import { promotionCost, weightBytesPer } from './cost.js';
 import { fusionGroups, groupByNode } from './fusion.js';
 import { promotionOf, withOverrides, type Override, type Plan } from './plan.js';
 import type { Precision } from './profile.js';
@@ -162,8 +162,9 @@ export function candidateRegions(
     const cheaper = cheaperRegion(plan, r);
     return cheaper ? [cheaper, r] : [r];
   });
-  // Cheapest first (MACs the promotion moves above INT8, then weight bytes), so the search takes the cheapest that suffices.
-  const macs = (r: Region): number => r.changes.reduce((n, c) => n + (nodeMacs(graph, byName.get(c.node) as GraphNode, shapes) ?? 0), 0);
+  // Cheapest first (MACs the promotion moves above INT8, or with a profile cost table the device
+  // cost it adds; then weight bytes), so the search takes the cheapest that suffices.
+  const macs = (r: Region): number => promotionCost(graph, plan, r.changes, shapes);
   const bytes = (r: Region): number => r.changes.reduce((n, c) => n + weightBytesPer(plan, c.to), 0);
   return levels
     .map((r, i) => ({ r, i, cost: macs(r), bytes: bytes(r) }))

@@ -164,7 +164,7 @@ export function formatFix(r: FixReport): string {
     lines.push(`lowered to a16w8 (16-bit activations, 8-bit weights suffice): ${r.lowered.map(regionLabel).join(', ')}`);
   const c = r.cost;
   lines.push(
-    `cost: ${(100 * c.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * c.weightShareAboveInt8).toFixed(1)}% of weights above INT8 (weights ${c.weightBytes} bytes vs ${c.weightBytesAllInt8} all-INT8)`,
+    `cost: ${(100 * c.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * c.weightShareAboveInt8).toFixed(1)}% of weights above INT8 (weights ${c.weightBytes} bytes vs ${c.weightBytesAllInt8} all-INT8)${c.device ? `; device cost ${c.device.ratio.toFixed(2)}x the all-INT8 plan (the profile's cost table)` : ''}`,
   );
   lines.push(`plan: ${r.plan}`);
   if (r.emitted) lines.push(`emitted and verified: ${r.emitted.model} (+ ${r.emitted.quant}, ${r.emitted.manifest})`);
