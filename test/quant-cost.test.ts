@@ -99,7 +99,10 @@ describe('device cost from a profile cost table', () => {
   const withCost = parseProfile({ ...genericJson, cost: table }, 'chip.json', 'chip');
 
   it('is Σ MACs × cost per MAC at each precision, against all-INT8', () => {
-    const plan = resolvePlan(g, withCost, [['conv2', 'int16'], ['conv3', 'fp32']]);
+    const plan = resolvePlan(g, withCost, [
+      ['conv2', 'int16'],
+      ['conv3', 'fp32'],
+    ]);
     const c = planCost(g, plan);
     // conv1 6912 MACs at int8 (1), conv2 9216 at int16 (Conv: 4), conv3 1024 at fp32 (*: 8).
     expect(c.device).toEqual({ cost: 6912 + 9216 * 4 + 1024 * 8, allInt8: 6912 + 9216 + 1024, ratio: (6912 + 36864 + 8192) / 17152 });
@@ -108,8 +111,12 @@ describe('device cost from a profile cost table', () => {
 
   it("orders fix's candidates by the cost the device adds: here INT16 before A16W8, which this chip makes dearer", () => {
     const culprit = node(g, 'conv3');
-    const byMacs = candidateRegions(g, resolvePlan(g, generic, []), culprit).map((r) => r.changes.map((c) => `${c.node}:${c.to}`).join('+'));
-    const byDevice = candidateRegions(g, resolvePlan(g, withCost, []), culprit).map((r) => r.changes.map((c) => `${c.node}:${c.to}`).join('+'));
+    const byMacs = candidateRegions(g, resolvePlan(g, generic, []), culprit).map((r) =>
+      r.changes.map((c) => `${c.node}:${c.to}`).join('+'),
+    );
+    const byDevice = candidateRegions(g, resolvePlan(g, withCost, []), culprit).map((r) =>
+      r.changes.map((c) => `${c.node}:${c.to}`).join('+'),
+    );
     expect(byMacs.indexOf('conv3:a16w8')).toBeLessThan(byMacs.indexOf('conv3:int16'));
     expect(byDevice.indexOf('conv3:int16')).toBeLessThan(byDevice.indexOf('conv3:a16w8'));
     // conv3 -> int16 adds 1024 × (4 − 1); -> a16w8 adds 1024 × (5 − 1).

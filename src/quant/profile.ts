@@ -198,7 +198,18 @@ export function parseProfile(json: unknown, source: string, defaultName: string)
   };
 
   const root = object(json, '(root)');
-  known(root, '', ['name', 'description', 'quantizedOps', 'weights', 'activations', 'bias', 'floatOps', 'fusion', 'reduceAccumulation', 'cost']);
+  known(root, '', [
+    'name',
+    'description',
+    'quantizedOps',
+    'weights',
+    'activations',
+    'bias',
+    'floatOps',
+    'fusion',
+    'reduceAccumulation',
+    'cost',
+  ]);
   const name = root.name === undefined ? defaultName : root.name;
   if (typeof name !== 'string' || name.trim() === '') fail('name', 'must be a non-empty string', name);
   const description = root.description ?? '';
