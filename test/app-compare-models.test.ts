@@ -10,7 +10,7 @@ import { setUpQuant } from '../src/app/quant-setup.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { loadModel } from '../src/app/load-model.js';
 import { createModel, writeModel, type ModelSpec } from '../src/onnx/index.js';
-import { writeFileAtomic } from '../src/store/atomic.js';
+import { writeFileAtomic } from '../src/core/atomic-file.js';
 import { REPO, isolatedCache, runCli } from './helpers/cli.js';
 
 /**

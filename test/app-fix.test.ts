@@ -6,7 +6,7 @@ import { bisect } from '../src/app/bisect.js';
 import { fix, type FixOptions } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';
-import { readPlanFile } from '../src/quant/plan-file.js';
+import { readPlanFile } from '../src/store/plan-file.js';
 import { HAS_SHARED, REPO, SHARED, isolatedCache } from './helpers/cli.js';
 
 const dir = isolatedCache('qs-fix-');

@@ -13,7 +13,7 @@ import {
   withOverrides,
   type Override,
 } from '../src/quant/plan.js';
-import { overrideKeyOrder, readPlanFile, writePlanFile } from '../src/quant/plan-file.js';
+import { overrideKeyOrder, readPlanFile, writePlanFile } from '../src/store/plan-file.js';
 import { loadProfile, type Precision } from '../src/quant/profile.js';
 import { smallNet } from './quant-fixtures.js';
 

@@ -7,7 +7,7 @@ import type { DType } from '../src/core/dtype.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { graphOf, readModel } from '../src/onnx/index.js';
 import { rangeFromTable, readCalibrationTable } from '../src/quant/calibration-table.js';
-import { parsePlanText } from '../src/quant/plan-file.js';
+import { parsePlanText } from '../src/store/plan-file.js';
 import { resolvePlan } from '../src/quant/plan.js';
 import { builtinProfiles, loadProfile, parseProfile } from '../src/quant/profile.js';
 import { readManifest } from '../src/store/manifest.js';

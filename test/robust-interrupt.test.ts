@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTensor } from '../src/core/tensor.js';
 import { readModel } from '../src/onnx/index.js';
 import { readCalibrationTable } from '../src/quant/calibration-table.js';
-import { readPlanFile } from '../src/quant/plan-file.js';
+import { readPlanFile } from '../src/store/plan-file.js';
 import { readManifest, type RunManifest } from '../src/store/manifest.js';
 import { writeNpy } from '../src/store/npy.js';
 import { readRunTensor } from '../src/store/run-dir.js';
@@ -19,7 +19,7 @@ import { CLI, HAS_SHARED, REPO, SHARED, tempDir } from './helpers/cli.js';
  * SIGTERM, a second signal (which quits at once) or SIGKILL. Whatever the moment, what is left on
  * disk is either a complete result or one whose manifest says incomplete; a file under a final
  * name is never truncated, and temporary files appear only under the documented temporary names
- * (`.<name>.tmp-<pid>-<8 hex>`, see store/atomic.ts), and only after a hard stop.
+ * (`.<name>.tmp-<pid>-<8 hex>`, see core/atomic-file.ts), and only after a hard stop.
  */
 
 const work = tempDir('qs-interrupt-');

@@ -9,7 +9,7 @@ import type { ModelProto, TensorProto } from '../src/onnx/proto-types.js';
 import { decodeModelProto, encodeModelProto, encodeTensorProto } from '../src/onnx/schema.js';
 import { encodeTensor } from '../src/onnx/tensor-proto.js';
 import { rangeFromTable, readCalibrationTable } from '../src/quant/calibration-table.js';
-import { parsePlanText } from '../src/quant/plan-file.js';
+import { parsePlanText } from '../src/store/plan-file.js';
 import { loadProfile } from '../src/quant/profile.js';
 import { encodeNpyHeader, parseNpy } from '../src/store/npy.js';
 import { readTensorFile } from '../src/store/tensor-file.js';

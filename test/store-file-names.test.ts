@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InternalError } from '../src/core/errors.js';
-import { removeStaleTempFiles, staleTempFiles, tempPathFor, writeFileAtomic, writeFileAtomicAsync } from '../src/store/atomic.js';
+import { removeStaleTempFiles, staleTempFiles, tempPathFor, writeFileAtomic, writeFileAtomicAsync } from '../src/core/atomic-file.js';
 import { isInside, parseTensorFileName, safeJoin, sanitizeName, tensorFileName } from '../src/store/file-names.js';
 import { HOSTILE_NAMES } from './store-hostile-names.js';
 

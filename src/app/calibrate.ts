@@ -1,10 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
+import { dirname } from 'node:path';
+import { TensorStats } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
 import {
-  cacheDir,
   cachedCalibrationPath,
   calibrationId,
   readCalibrationTable,
@@ -13,14 +10,16 @@ import {
   type NonFiniteSummary,
 } from '../quant/calibration-table.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { toFloat32 } from '../core/tensor.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { calibrationSamples, type CalibrationSample } from './calibration-inputs.js';
 import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { calibrationTensors, planMemoryUse } from './memory-plan.js';
+import { cachedStatisticsPath, readStatisticsCache, writeStatisticsCache } from '../store/calibration-cache.js';
 import { makeDirectory } from '../store/directories.js';
+import { pathExists } from '../store/files.js';
 
 export interface CalibrateOptions {
   readonly ctx: ModelContext;
@@ -70,7 +69,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     profile: profile.name + JSON.stringify(profile.activations),
   });
   const cachePath = cachedCalibrationPath(id);
-  if (useCache && existsSync(cachePath)) {
+  if (useCache && pathExists(cachePath)) {
     const table = readCalibrationTable(cachePath);
     if (options.out) writeFileAtomic(options.out, `${JSON.stringify(table, null, 2)}\n`);
     onProgress({ type: 'log', level: 'info', message: `calibration ${id} reused from the cache` });
@@ -84,16 +83,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrateRes
     onProgress({ type: 'log', level: 'info', message: `calibration statistics of ${samples.length} sample(s) reused from the cache` });
   } else {
     stats = await collectStatistics(ctx, samples, options);
-    makeDirectory(dirname(statsPath), 'The calibration cache');
-    writeFileAtomic(
-      statsPath,
-      JSON.stringify({
-        schemaVersion: 1,
-        modelSha256: ctx.modelSha256,
-        inputSha256s,
-        tensors: [...stats.values()].map((s) => s.toJSON()),
-      }),
-    );
+    writeStatisticsCache(statsPath, ctx.modelSha256, inputSha256s, stats);
   }
 
   const int8 = activationQuant(profile, 'int8');
@@ -191,25 +181,13 @@ async function collectStatistics(
   return stats;
 }
 
-/** Where the statistics of a model over some inputs are cached: keyed by the model and input hashes only. */
-function cachedStatisticsPath(modelSha256: string, inputSha256s: readonly string[]): string {
-  const key = createHash('sha256')
-    .update(JSON.stringify([1, 'statistics', modelSha256, [...inputSha256s]]))
-    .digest('hex')
-    .slice(0, 16);
-  return join(cacheDir(), 'statistics', `${key}.json`);
-}
-
 /**
  * Cached statistics, or undefined when there are none. A damaged cache file is not an error (the
  * statistics are simply collected again) but is reported, since it is otherwise invisible.
  */
 function readCachedStatistics(file: string, onProgress: ProgressListener): Map<string, TensorStats> | undefined {
-  if (!existsSync(file)) return undefined;
   try {
-    const json = JSON.parse(readFileSync(file, 'utf8')) as { schemaVersion?: unknown; tensors?: TensorStatsJSON[] };
-    if (json.schemaVersion !== 1 || !Array.isArray(json.tensors)) throw new Error('unexpected layout');
-    return new Map(json.tensors.map((t) => [t.name, TensorStats.fromJSON(t)]));
+    return readStatisticsCache(file);
   } catch (error) {
     onProgress({
       type: 'log',

@@ -1,10 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { closestNames, displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { isImageFile } from '../store/image.js';
-import { TENSOR_FILE_EXTENSIONS } from '../store/tensor-file.js';
+import { pathExists } from '../store/files.js';
+import { expandInputPath } from '../store/input-files.js';
 import type { ModelContext } from './context.js';
 import { resolveInputs, type InputSpec } from './inputs.js';
 
@@ -12,22 +10,6 @@ import { resolveInputs, type InputSpec } from './inputs.js';
 export interface CalibrationSample {
   readonly feeds: Map<string, Tensor>;
   readonly sources: readonly { name: string; source: string; sha256: string }[];
-}
-
-function isCalibrationFile(file: string): boolean {
-  return isImageFile(file) || TENSOR_FILE_EXTENSIONS.some((ext) => file.toLowerCase().endsWith(ext));
-}
-
-/** A file, or the supported files of a folder (sorted, not recursive). */
-function expand(path: string, what: string): string[] {
-  if (!existsSync(path)) throw new UserError(`${what} path '${displayName(path)}' does not exist.`);
-  if (!statSync(path).isDirectory()) return [path];
-  const files = readdirSync(path)
-    .filter(isCalibrationFile)
-    .sort()
-    .map((f) => join(path, f));
-  if (files.length === 0) throw new UserError(`${what} folder '${displayName(path)}' holds no image or tensor file.`);
-  return files;
 }
 
 /**
@@ -40,11 +22,11 @@ export function firstSampleInputs(values: readonly string[], what: 'Calibration'
   const out: string[] = [];
   for (const value of values) {
     const eq = value.indexOf('=');
-    const named = eq > 0 && !existsSync(value) ? value.slice(0, eq) : '';
+    const named = eq > 0 && !pathExists(value) ? value.slice(0, eq) : '';
     if (seen.has(named)) continue;
     seen.add(named);
     const path = named ? value.slice(eq + 1) : value;
-    out.push(named ? `${named}=${expand(path, what)[0]}` : expand(path, what)[0]);
+    out.push(named ? `${named}=${expandInputPath(path, what)[0]}` : expandInputPath(path, what)[0]);
   }
   return out;
 }
@@ -82,7 +64,7 @@ export async function calibrationSamples(
         .join(', ');
       throw new UserError(`${flag} '${displayName(value)}' must name one of the model's inputs as NAME=PATH (inputs: ${close}).`);
     }
-    byInput.set(name, [...(byInput.get(name) ?? []), ...expand(path, what)]);
+    byInput.set(name, [...(byInput.get(name) ?? []), ...expandInputPath(path, what)]);
   }
   const count = Math.max(...[...byInput.values()].map((f) => f.length));
   const samples: CalibrationSample[] = [];

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
@@ -30,6 +29,7 @@ import { silent, type ProgressListener } from './events.js';
 import { loadModel } from './load-model.js';
 import { makeDirectory } from '../store/directories.js';
 import { isPolygraphyPath, polygraphyDumpDirectory } from '../store/polygraphy-json.js';
+import { pathExists } from '../store/files.js';
 
 export interface CompareDumpsOptions {
   /** The reference directory (typically the float run). */
@@ -89,7 +89,7 @@ function mapsFor(map: DumpMap, file: string, dirs: readonly string[]): DumpMap[]
   const out: Record<string, DumpMap[string]>[] = dirs.map(() => ({}));
   for (const [name, entry] of Object.entries(map)) {
     const rel = typeof entry === 'string' ? entry : entry.file;
-    const found = dirs.map((d) => existsSync(resolve(d, rel)));
+    const found = dirs.map((d) => pathExists(resolve(d, rel)));
     if (!found.some(Boolean)) {
       throw new UserError(
         `The dump map '${displayName(file, 400)}' gives file '${displayName(rel, 400)}' for tensor '${displayName(name)}', but neither dump directory holds it.`,
@@ -177,7 +177,7 @@ async function compareDumpDirectories(options: CompareDumpsOptions): Promise<Com
     ['--ref', options.refDir],
     ['--test', options.testDir],
   ] as const) {
-    if (!existsSync(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
+    if (!pathExists(dir)) throw new UserError(`${flag} directory '${displayName(dir, 400)}' does not exist.`);
   }
   const loaded = options.modelPath !== undefined ? loadModel(options.modelPath) : undefined;
   if (!loaded && options.taps && options.taps.length > 0)

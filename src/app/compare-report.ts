@@ -30,7 +30,7 @@ import {
 import { displayName } from '../core/closest.js';
 import { CancelledError, messageOf, UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { writeFileAtomic } from '../store/atomic.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { sanitizeName } from '../store/file-names.js';
 import { formatJson } from '../store/report-format.js';
 import { isImageLike } from '../store/report-image.js';

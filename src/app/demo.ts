@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComparisonReport } from '../analysis/comparison.js';
@@ -13,6 +12,7 @@ import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { DEFAULT_TARGET, fix, type FixReport } from './fix.js';
 import { setUpQuant } from './quant-setup.js';
 import { makeDirectory } from '../store/directories.js';
+import { pathExists } from '../store/files.js';
 
 export interface DemoOptions {
   /** The demo model; default the project's models/demo-generator.onnx (written from its builder when absent). */
@@ -120,9 +120,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
  */
 function ensureDemoModel(outDir: string | undefined, files: string[]): string {
   const packaged = packagedDemoModel();
-  if (existsSync(packaged)) return packaged;
+  if (pathExists(packaged)) return packaged;
   const local = outDir === undefined ? DEMO_MODEL_FILE : join(outDir, basename(DEMO_MODEL_FILE));
-  if (!existsSync(local)) {
+  if (!pathExists(local)) {
     makeDirectory(dirname(local) || '.', "The demo model's directory");
     writeModel(demoModel(), local);
     files.push(local);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { displayName } from '../core/closest.js';
 import { ExitCode, UserError, messageOf } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
@@ -7,6 +6,7 @@ import { OrtSession } from '../backends/session.js';
 import { graphOf, readModel } from '../onnx/index.js';
 import type { Plan } from '../quant/plan.js';
 import type { KnownValue } from '../quant/qdq-rewrite.js';
+import { readFileBytes } from '../store/files.js';
 import { checkPrecisions, type PrecisionCheck } from './emit-check.js';
 
 /**
@@ -97,7 +97,7 @@ export async function verifyEmittedModel(options: VerifyOptions): Promise<EmitVe
   const outputs: OutputAgreement[] = [];
   let session: OrtSession | undefined;
   try {
-    session = await OrtSession.createWithDefaults(readFileSync(options.file), `the emitted model '${displayName(label)}'`);
+    session = await OrtSession.createWithDefaults(readFileBytes(options.file), `the emitted model '${displayName(label)}'`);
     const names = [...options.expected.keys()];
     const got = await session.run(options.feeds, names);
     for (const name of names) {

@@ -5,7 +5,7 @@ import { assignedNodeNames } from '../onnx/index.js';
 import { ortExport } from '../quant/export-ort.js';
 import { DEFAULT_RKNN_PLATFORM, RKNN_PLATFORMS, rknnExport, type RknnPlatform } from '../quant/export-rknn.js';
 import { tensorRtExport } from '../quant/export-tensorrt.js';
-import { readPlanFile } from '../quant/plan-file.js';
+import { readPlanFile } from '../store/plan-file.js';
 import { resolvePlan, type Plan } from '../quant/plan.js';
 import { EXPORT_TARGETS, type ExportSource, type ExportTarget, type PrecisionMapping } from '../quant/plan-export.js';
 import { loadProfile } from '../quant/profile.js';

@@ -16,7 +16,7 @@ import { displayName } from '../core/closest.js';
 import { InternalError, UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
 import { planCost, promotionCost, type PlanCost } from '../quant/cost.js';
-import { writePlanFile } from '../quant/plan-file.js';
+import { writePlanFile } from '../store/plan-file.js';
 import { planToFile, type Override, type Plan } from '../quant/plan.js';
 import {
   candidateRegions,

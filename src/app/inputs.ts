@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { closestNames, displayName } from '../core/closest.js';
 import { bytesPerElement, dtypeInfo, parseDType, type DType } from '../core/dtype.js';
@@ -8,6 +7,7 @@ import type { Dim, Graph, ValueInfo } from '../core/graph.js';
 import { allocate, elementCount, formatDims, makeTensor, type Tensor } from '../core/tensor.js';
 import { DEFAULT_PREPROCESS, isImageFile, readImage, type Layout, type Preprocess } from '../store/image.js';
 import { sha256OfTensor, type InputEntry } from '../store/manifest.js';
+import { pathExists } from '../store/files.js';
 import { readTensorFile } from '../store/tensor-file.js';
 import { assertFitsInMemory } from './memory.js';
 
@@ -73,7 +73,7 @@ export function parseInputSpec(text: string, inputNames: readonly string[] = [])
   if (known !== undefined) {
     name = known;
     rest = text.slice(known.length + 1);
-  } else if (text.includes('=') && !existsSync(text)) {
+  } else if (text.includes('=') && !pathExists(text)) {
     // An existing file whose name holds '=' is a path, not NAME=PATH.
     name = text.slice(0, text.indexOf('='));
     rest = text.slice(text.indexOf('=') + 1);

@@ -1,7 +1,7 @@
 import { UserError } from '../core/errors.js';
 import { isCalibrationMethod, type CalibrationMethod } from '../quant/calibration-methods.js';
 import { readCalibrationTable, type CalibrationTable } from '../quant/calibration-table.js';
-import { readPlanFile } from '../quant/plan-file.js';
+import { readPlanFile } from '../store/plan-file.js';
 import { resolvePlan, type Override, type Plan } from '../quant/plan.js';
 import { loadProfile, type Profile } from '../quant/profile.js';
 import { calibrate } from './calibrate.js';

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { GraphNode } from '../core/graph.js';
-import { readPlanFile } from '../quant/plan-file.js';
+import { readPlanFile } from '../store/plan-file.js';
 import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../quant/plan.js';
 import { loadProfile, type Precision, type Profile } from '../quant/profile.js';
 import { openModel, type ModelContext, type ModelInputOptions } from './context.js';

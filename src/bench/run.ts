@@ -1,7 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { bisectCost } from './bisect-cost.js';
 import { fixCost } from './fix-cost.js';
 import { compareVsFloor } from './compare-floor.js';
@@ -246,7 +247,7 @@ async function main(): Promise<number> {
     detail,
   };
   mkdirSync(dirname(s.out), { recursive: true });
-  writeFileSync(s.out, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileAtomic(s.out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${figureTable(figures, Math.max(100, Math.min(process.stdout.columns ?? 140, 160)))}\n`);
   for (const line of skipLines(skips)) process.stdout.write(`${line}\n`);
   const failed = sections.filter((x) => x.error);

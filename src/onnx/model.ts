@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { UserError, messageOf } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
@@ -88,17 +89,12 @@ export function serializeModel(model: OnnxModel): Uint8Array {
   return encodeModelProto(inlineExternalData(handle));
 }
 
-/** Writes the model atomically: to `<path>.tmp-<pid>`, then renamed over `path`. */
+/** Writes the model atomically (core/atomic-file.ts: a flushed temporary file beside `file`, then a rename). */
 export function writeModel(model: OnnxModel, file: string): void {
   const bytes = serializeModel(model);
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
+    writeFileAtomic(file, bytes);
   } catch (error) {
-    // The temporary file is ours; remove it so a failed write leaves nothing behind. `force`
-    // makes a missing file a no-op, and any other cleanup failure would hide the real error.
-    rmSync(tmp, { force: true });
     throw new UserError(`Cannot write model '${displayName(file)}' (${messageOf(error)}).`, { cause: error });
   }
 }

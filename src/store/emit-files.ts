@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
-import { tempPathFor } from './atomic.js';
+import { removeTempFile, renameTempFile, writeTempFile } from '../core/atomic-file.js';
 import { makeDirectory } from './directories.js';
 
 /**
@@ -135,27 +134,6 @@ function jsonText(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`;
 }
 
-function writeSynced(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'wx', 0o644);
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let done = 0;
-    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Removes a temporary file; one that was never created (its directory may not even exist) is fine. */
-function removeTemp(file: string): void {
-  try {
-    fs.rmSync(file, { force: true });
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOTDIR') throw error;
-  }
-}
-
 /**
  * Writes the model to a temporary name beside its target (creating the directory). Every write
  * error removes whatever was staged and is a UserError naming the file.
@@ -163,18 +141,18 @@ function removeTemp(file: string): void {
 export function stageEmitModel(paths: EmitPaths, model: Uint8Array): StagedEmit {
   const staged: { temp: string; target: string }[] = [];
   const removeAll = (): void => {
-    for (const s of staged) removeTemp(s.temp);
+    for (const s of staged) removeTempFile(s.temp);
   };
   const stage = (target: string, data: string | Uint8Array): string => {
-    const temp = tempPathFor(target);
-    staged.push({ temp, target });
+    let temp: string;
     try {
       makeDirectory(path.dirname(path.resolve(target)));
-      writeSynced(temp, data);
+      temp = writeTempFile(target, data);
     } catch (error) {
       removeAll();
       throw new UserError(`Cannot write '${displayName(target)}' (${messageOf(error)}).`, { cause: error });
     }
+    staged.push({ temp, target });
     return temp;
   };
   const stagedModel = stage(paths.model, model);
@@ -190,7 +168,7 @@ export function stageEmitModel(paths: EmitPaths, model: Uint8Array): StagedEmit 
       // The model goes last: its presence under the final name means the other two are there.
       for (const s of [...staged.slice(1), staged[0]]) {
         try {
-          fs.renameSync(s.temp, s.target);
+          renameTempFile(s.temp, s.target);
         } catch (error) {
           removeAll();
           throw new UserError(`Cannot write '${displayName(s.target)}' (${messageOf(error)}).`, { cause: error });

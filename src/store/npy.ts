@@ -3,7 +3,7 @@ import { displayName } from '../core/closest.js';
 import { dtypeFromNumpy, dtypeInfo, lanes, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
 import { elementCount, makeTensor, type Tensor } from '../core/tensor.js';
-import { writeFileAtomic, type AtomicWriteOptions } from './atomic.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../core/atomic-file.js';
 import {
   allocateForFile,
   byteView,

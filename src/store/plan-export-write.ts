@@ -1,7 +1,7 @@
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
 import * as path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { makeDirectory } from './directories.js';
 
 /** One file of an export (`quantscope export`): its path and text. */
@@ -11,7 +11,7 @@ export interface ExportFile {
 }
 
 /**
- * Writes an export's files, each atomically (atomic.ts), creating their directories. A failure is
+ * Writes an export's files, each atomically (core/atomic-file.ts), creating their directories. A failure is
  * a UserError naming the file; files written before it stay, each whole.
  */
 export function writeExportFiles(files: readonly ExportFile[]): void {

@@ -1,7 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { displayName } from '../core/closest.js';
 import { UserError, messageOf } from '../core/errors.js';
-import { writeFileAtomicAsync } from './atomic.js';
+import { writeFileAtomicAsync } from '../core/atomic-file.js';
 
 /** Small SVG building blocks for the report plots, and the one place that turns images into PNG files. */
 

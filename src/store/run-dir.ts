@@ -4,7 +4,7 @@ import { displayName } from '../core/closest.js';
 import { dtypeInfo, type DType } from '../core/dtype.js';
 import { InternalError, UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { safeJoin, tensorFileName } from './file-names.js';
 import {
   MANIFEST_FILE,
@@ -44,7 +44,7 @@ export interface RunInit {
   readonly toolVersion?: string;
   /** Default: now. */
   readonly createdAt?: Date;
-  /** fsync every file before renaming it; default true (see atomic.ts). */
+  /** fsync every file before renaming it; default true (see core/atomic-file.ts). */
   readonly fsync?: boolean;
   /** Longest time between manifest rewrites while tensors are added; default 500 ms (0: after every tensor). */
   readonly manifestIntervalMs?: number;

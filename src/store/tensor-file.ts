@@ -5,7 +5,7 @@ import type { DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
 import { elementCount, formatDims, makeTensor, type Tensor } from '../core/tensor.js';
 import { tensorFromProto, tensorToProto } from '../onnx/tensor-proto.js';
-import { writeFileAtomic, type AtomicWriteOptions } from './atomic.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../core/atomic-file.js';
 import { encodeNpy, readNpy } from './npy.js';
 import { encodeRawBin, readRawBin } from './raw-bin.js';
 import { formatTextTensor, parseTextTensor } from './text-tensor.js';

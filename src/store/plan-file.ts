@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
-import { isPrecision, normalizeOverrides, type Override, type PlanFile } from './plan.js';
-import { isProfilePath } from './profile.js';
+import { isPrecision, normalizeOverrides, type Override, type PlanFile } from '../quant/plan.js';
+import { isProfilePath } from '../quant/profile.js';
 
 /**
  * Plan files: `{ "profile": "generic-int8", "overrides": { "<spec>": "int16", ... } }`.
@@ -81,18 +81,14 @@ export function formatPlanFile(plan: PlanFile): string {
 }
 
 /**
- * Writes the plan file atomically: a temporary file in the same directory, then a rename, so a
- * reader sees the old file or the new one. A spec given twice keeps its last value and position.
- * (The same scheme as store/atomic.ts, which quant/ may not import: it sits beside it.)
+ * Writes the plan file atomically (core/atomic-file.ts), so a reader sees the old file or the new
+ * one. A spec given twice keeps its last value and position.
  */
 export function writePlanFile(file: string, plan: PlanFile): void {
   const text = formatPlanFile({ profile: plan.profile, overrides: normalizeOverrides(plan.overrides) });
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    writeFileSync(temp, text, 'utf8');
-    renameSync(temp, file);
+    writeFileAtomic(file, text);
   } catch (error) {
-    rmSync(temp, { force: true });
     throw new UserError(`Cannot write plan file '${displayName(file)}' (${messageOf(error)}).`, { cause: error });
   }
 }

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from './helpers/cli.js';
+
+/**
+ * Rules of the source tree that the compiler cannot see (DESIGN.md §3): store/ owns everything on
+ * disk, so app/ (and ui/, whose components touch no files) never import node:fs; and every file is
+ * written by the one atomic writer, core/atomic-file.ts, so there is one temporary-name pattern
+ * and the cleanup knows it. Its module comment names the one exception, bench/rss-probe.ts.
+ */
+
+const SRC = join(REPO, 'src');
+
+/** Every .ts/.tsx file under src/, relative to src/ with '/' separators, and its text without comments. */
+function sources(): { file: string; code: string }[] {
+  const out: { file: string; code: string }[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.tsx?$/.test(entry.name)) {
+        const text = readFileSync(full, 'utf8');
+        const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
+        out.push({ file: relative(SRC, full).split('\\').join('/'), code });
+      }
+    }
+  };
+  walk(SRC);
+  return out;
+}
+
+const FS_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)['"](?:node:)?fs(?:\/promises)?['"]/;
+
+/** Calls that write a file or put one in place, synchronous or through fs/promises. */
+const FILE_WRITE =
+  /\b(?:renameSync|writeFileSync|appendFileSync|copyFileSync|cpSync|writeSync|createWriteStream|truncateSync|ftruncateSync)\b|\.(?:rename|writeFile|appendFile|copyFile|cp|truncate)\s*\(/g;
+
+const ATOMIC_WRITER = 'core/atomic-file.ts';
+
+/** Files other than the atomic writer allowed to write, and what they may use (see core/atomic-file.ts). */
+const ALLOWED_WRITES: Readonly<Record<string, readonly string[]>> = {
+  'bench/rss-probe.ts': ['writeFileSync'],
+};
+
+describe('source rules', () => {
+  const all = sources();
+
+  it('finds the sources', () => {
+    expect(all.some((s) => s.file === ATOMIC_WRITER)).toBe(true);
+    expect(all.filter((s) => s.file.startsWith('app/')).length).toBeGreaterThan(10);
+  });
+
+  it('no file under src/app or src/ui imports node:fs', () => {
+    const offenders = all.filter((s) => /^(app|ui)\//.test(s.file) && FS_IMPORT.test(s.code)).map((s) => s.file);
+    expect(offenders).toEqual([]);
+  });
+
+  it('only the atomic writer writes or renames files', () => {
+    const offenders: string[] = [];
+    for (const { file, code } of all) {
+      if (file === ATOMIC_WRITER) continue;
+      const allowed = ALLOWED_WRITES[file] ?? [];
+      for (const m of code.matchAll(FILE_WRITE)) {
+        const call = m[0].replace(/^\.|\s*\($/g, '');
+        if (!allowed.includes(call)) offenders.push(`${file}: ${m[0]}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('only the atomic writer makes temporary names', () => {
+    const offenders = all.filter((s) => s.file !== ATOMIC_WRITER && s.code.includes('.tmp-')).map((s) => s.file);
+    expect(offenders).toEqual([]);
+  });
+
+  it('catches what it is meant to catch', () => {
+    expect(FS_IMPORT.test("import { existsSync } from 'node:fs';")).toBe(true);
+    expect(FS_IMPORT.test("import * as fsp from 'node:fs/promises';")).toBe(true);
+    expect(FS_IMPORT.test("const fs = await import('fs');")).toBe(true);
+    expect(FS_IMPORT.test("import { join } from 'node:path';")).toBe(false);
+    const calls = (code: string): string[] => [...code.matchAll(FILE_WRITE)].map((m) => m[0]);
+    expect(calls('fs.renameSync(a, b); writeFileSync(f, t); await fsp.rename(a, b); await handle.writeFile(x);')).toEqual([
+      'renameSync',
+      'writeFileSync',
+      '.rename(',
+      '.writeFile(',
+    ]);
+    expect(calls('renameTensors(model, map); process.stdout.write(text); writeFileAtomic(f, t);')).toEqual([]);
+  });
+});
