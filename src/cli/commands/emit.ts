@@ -80,7 +80,7 @@ function formatEmit(result: EmitResult): string {
     }
   }
   if (result.warning) lines.push(`warning: ${result.warning}`);
-  const cost = m.cost as { macShareAboveInt8: number; weightShareAboveInt8: number };
+  const { cost } = m;
   lines.push(
     `cost: ${(100 * cost.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8`,
   );
