@@ -61,3 +61,19 @@ export function importCycles(graph: ImportGraph): string[][] {
   for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
   return cycles;
 }
+
+/** The source files a tsconfig compiles as roots (its include less its exclude), relative to `root`. */
+export function compiledFiles(root: string, tsconfig: string): string[] {
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, tsconfig),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
+  if (!parsed) throw new Error(`${tsconfig} could not be read`);
+  return parsed.fileNames.map((f) => relative(root, f)).sort();
+}
