@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'dumps/', 'models/', 'fixtures/', 'coverage/'] },
+  { ignores: ['dist/', 'dist-tools/', 'node_modules/', 'dumps/', 'models/', 'fixtures/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -1,15 +1,22 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from './helpers/cli.js';
 
 /**
- * The benchmark harness itself (not its figures): `dist/bench/run.js --quick` measures the demo
- * model in a few seconds and writes a complete results file. The full benchmark is `npm run bench`
- * and is not part of the test suite.
+ * The benchmark harness itself (not its figures): `dist-tools/bench/run.js --quick` measures the
+ * demo model in a few seconds and writes a complete results file. The full benchmark is `npm run
+ * bench` and is not part of the test suite. The benchmark is a tool, built by tsconfig.tools.json
+ * (the global setup builds the product alone), so this file builds it first.
  */
-const RUN = join(REPO, 'dist', 'bench', 'run.js');
+const RUN = join(REPO, 'dist-tools', 'bench', 'run.js');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.tools.json')], {
+    stdio: 'inherit',
+  });
+});
 const HAS_TMUX = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
 if (!HAS_TMUX) console.log('the bench smoke test runs without its TUI section: tmux is not installed');
 

@@ -1,7 +1,7 @@
 import { quantileSorted } from 'simple-statistics';
 import { bfloat16ToFloat, halfToFloat } from '../core/float16.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ErrorPercentiles } from './metrics.js';
+import type { ErrorPercentiles } from './metrics-types.js';
 
 /** The indices floor(k·n/size), k = 0..size−1: evenly strided, deterministic, all of them when n <= size. */
 export function sampleIndices(n: number, size: number): number[] {

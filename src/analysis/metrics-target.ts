@@ -1,6 +1,6 @@
 import { closestNames, displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from './metrics-types.js';
 
 /** The metrics a threshold or target can be set on, in display order. */
 export const METRIC_NAMES = [

@@ -14,7 +14,7 @@ import { inSampleWarning } from './evaluation.js';
 
 export { Prober, altersUnder, isFloatTensor, passes, type TensorVerdict } from './prober.js';
 export { locateCulprit, type CulpritSearch, type LocateOptions, type ProbeSummary } from './locate.js';
-import { Prober } from './prober.js';
+import { measuredMetrics, Prober } from './prober.js';
 import { planMemoryUse } from './memory-plan.js';
 import { locateCulprit, type CulpritSearch, type ProbeSummary } from './locate.js';
 
@@ -121,7 +121,7 @@ export async function measureInputs(
       const baseline = (await prober.measure([])).outputs;
       measured.push(
         prober.outputs
-          .map((t) => prober.verdict(t, baseline.get(t) as Metrics, criterion))
+          .map((t) => prober.verdict(t, measuredMetrics(baseline, t), criterion))
           .map((v) => ({ tensor: v.tensor, metrics: v.metrics, pass: v.pass })),
       );
       runs += prober.quantRuns;
@@ -178,7 +178,7 @@ export async function bisect(options: BisectOptions): Promise<BisectReport> {
   try {
     await prober.usePlan(quant.plan);
     const baseline = (await prober.measure([])).outputs;
-    const verdicts = outputs.map((t) => prober.verdict(t, baseline.get(t) as Metrics, criterion));
+    const verdicts = outputs.map((t) => prober.verdict(t, measuredMetrics(baseline, t), criterion));
     const chosen = verdicts.find((v) => v.tensor === options.output) ?? verdicts.find((v) => !v.pass) ?? verdicts[0];
     const base = {
       schemaVersion: 1 as const,

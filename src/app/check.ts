@@ -125,9 +125,10 @@ export async function checkEmulation(options: CheckOptions): Promise<CheckResult
       const row = checkTensor(ctx, t, a.get(t), b.get(t), untapped.get(t), bits, tolerance);
       const ref = reference.get(t);
       const lit = a.get(t);
-      if (!row || !ref || !lit) continue;
+      const opt = b.get(t);
+      if (!row || !ref || !lit || !opt) continue;
       const literalSnrDb = computeMetrics(ref, lit).snrDb;
-      const optimizedSnrDb = computeMetrics(ref, b.get(t) as Tensor).snrDb;
+      const optimizedSnrDb = computeMetrics(ref, opt).snrDb;
       const verdict = deployedVerdict(row.verdict, row.difference, literalSnrDb, optimizedSnrDb);
       deployed.push({ ...row, verdict, literalSnrDb, optimizedSnrDb });
     }

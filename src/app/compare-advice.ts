@@ -4,8 +4,8 @@ import type { ValueRange } from '../analysis/metrics.js';
 import { activationInputs, type Graph } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { rangeFromTable, type CalibrationTable } from '../quant/calibration-table.js';
-import { isQuantizedIn, promotionOf, type Plan } from '../quant/plan.js';
-import { activationQuant, activationStorage, type Profile, type QuantPrecision } from '../quant/profile.js';
+import { promotionOf, type Plan } from '../quant/plan.js';
+import { activationQuant, activationStorage, isQuantPrecision, type Profile } from '../quant/profile.js';
 
 /** The facts the advisor reads, gathered from a model's graph, plan and calibration (see analysis/advisor.ts). */
 
@@ -57,8 +57,9 @@ export function quantizedPrecisionOf(
     if (s === 'int8' || s === 'int16') return s;
     let found: 'int8' | 'int16' | undefined;
     for (const n of graph.consumers.get(tensor) ?? []) {
-      if (!isQuantizedIn(plan, n) || !activationInputs(graph, n).includes(tensor)) continue;
-      const p = activationStorage(plan.precision.get(n.name) as QuantPrecision);
+      const precision = plan.precision.get(n.name);
+      if (!isQuantPrecision(precision) || !activationInputs(graph, n).includes(tensor)) continue;
+      const p = activationStorage(precision);
       if (p === 'int8' || found === undefined) found = p;
     }
     return found;

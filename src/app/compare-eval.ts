@@ -76,7 +76,7 @@ export async function compareOverEvaluation(
       mean: outputs.map((o) => {
         const ms = reports.map((r) => r.rows.find((x) => x.tensor === o)?.metrics ?? null);
         const mean = (f: (m: NonNullable<(typeof ms)[number]>) => number): number | null =>
-          ms.every((m) => m !== null) ? ms.reduce((s, m) => s + f(m as NonNullable<typeof m>), 0) / ms.length : null;
+          ms.every((m) => m !== null) ? ms.reduce((s, m) => s + f(m), 0) / ms.length : null;
         return { tensor: o, cosine: mean((m) => m.cosine), snrDb: mean((m) => m.snrDb), psnrDb: mean((m) => m.psnrDb) };
       }),
     },

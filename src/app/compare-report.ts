@@ -78,20 +78,20 @@ export function criterionOf(metric: string | undefined, threshold: number | unde
   if (!name) throw new UserError(`--metric '${metric}' is not a metric; use one of ${METRIC_NAMES.join(', ')}.`);
   const fallback =
     name === 'cosine' || name === 'worstChannelCosine' ? DEFAULT_COSINE_THRESHOLD : name === 'snrDb' ? DEFAULT_THRESHOLD : undefined;
-  if (threshold === undefined && fallback === undefined) {
+  const t = threshold ?? fallback;
+  if (t === undefined) {
     throw new UserError(
       `--metric ${name} needs a --threshold (for example ${higherIsBetter(name) ? '--threshold 40' : '--threshold 1e-3'}); only the cosines (${DEFAULT_COSINE_THRESHOLD}) and snrDb (${DEFAULT_THRESHOLD}) have defaults.`,
     );
   }
-  const t = threshold ?? (fallback as number);
   const outputs = peak !== null && name === 'psnrDb' ? { targets: [{ metric: name, op: '>=' as const, value: t }], peak } : null;
   return { metric: name, threshold: t, outputs };
 }
 
 /** Whether a row passes: the criterion along the graph and, for a graph output, the outputs' goal. */
 export function passesCriterion(metrics: Metrics | null | undefined, criterion: Criterion, isOutput: boolean): boolean {
-  if (!rowPasses(metrics, criterion.metric, criterion.threshold)) return false;
-  return !isOutput || criterion.outputs === null || meetsGoal(metrics as Metrics, criterion.outputs);
+  if (!metrics || !rowPasses(metrics, criterion.metric, criterion.threshold)) return false;
+  return !isOutput || criterion.outputs === null || meetsGoal(metrics, criterion.outputs);
 }
 
 /**

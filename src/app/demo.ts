@@ -1,8 +1,7 @@
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComparisonReport } from '../analysis/comparison.js';
-import { DEMO_MODEL_FILE, demoModel } from '../models/catalog.js';
-import { DEMO_DESCRIPTION, DEMO_HAZARD_NODE } from '../models/demo-generator.js';
+import { DEMO_DESCRIPTION, DEMO_HAZARD_NODE, DEMO_MODEL_FILE, demoModel } from '../models/demo-generator.js';
 import { writeModel } from '../onnx/index.js';
 import { bisect, type BisectReport } from './bisect.js';
 import { compareModel } from './compare.js';

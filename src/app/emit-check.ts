@@ -2,15 +2,7 @@ import { displayName } from '../core/closest.js';
 import type { AttrValue, Graph, GraphNode } from '../core/graph.js';
 import { fusionGroups, groupByNode, innerTensorSet } from '../quant/fusion.js';
 import { isQuantizedIn, type Plan } from '../quant/plan.js';
-import {
-  activationStorage,
-  isQuantPrecision,
-  REDUCTION_OPS,
-  weightLayout,
-  weightQuant,
-  type Precision,
-  type QuantPrecision,
-} from '../quant/profile.js';
+import { activationStorage, isQuantPrecision, REDUCTION_OPS, weightLayout, weightQuant, type Precision } from '../quant/profile.js';
 import { isFloatValue, type KnownValue } from '../quant/qdq-rewrite.js';
 
 /**
@@ -88,7 +80,7 @@ function isQdqOp(node: GraphNode, op: 'QuantizeLinear' | 'DequantizeLinear'): bo
   return node.opType === op && (node.domain === '' || node.domain === 'ai.onnx' || node.domain === 'com.microsoft');
 }
 
-function castTo(node: GraphNode | undefined, to: number): boolean {
+function castTo(node: GraphNode | undefined, to: number): node is GraphNode {
   const attr: AttrValue | undefined = node?.attributes.get('to');
   return node !== undefined && node.opType === 'Cast' && attr?.kind === 'int' && attr.value === to;
 }
@@ -144,7 +136,7 @@ function unstored(written: Graph, tensor: string): string {
   }
   if (castTo(producer, FLOAT)) {
     const inner = written.producer.get(producer.inputs[0]);
-    if (castTo(inner, FLOAT16)) return (inner as GraphNode).inputs[0];
+    if (castTo(inner, FLOAT16)) return inner.inputs[0];
   }
   return tensor;
 }
@@ -195,7 +187,8 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
   for (const node of source.nodes) {
     const planned = precisionOf(node);
     const problems: string[] = [];
-    const quantized = isQuantizedIn(plan, node) && isQuantPrecision(planned);
+    const quantPrecision = isQuantizedIn(plan, node) && isQuantPrecision(planned) ? planned : null;
+    const quantized = quantPrecision !== null;
     const group = groupOf.get(node.name);
 
     // Storage of every float output.
@@ -260,8 +253,8 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       const actual = formatOf(written, w);
       const init = source.initializers.get(x);
       if (init) {
-        if (quantized && layout && k === layout.weight && init.dtype === 'float32') {
-          const bits = weightQuant(profile, planned as QuantPrecision).bits;
+        if (quantPrecision && layout && k === layout.weight && init.dtype === 'float32') {
+          const bits = weightQuant(profile, quantPrecision).bits;
           const expected: ValueFormat = bits === 8 ? 'int8' : 'int16';
           if (actual !== expected) problems.push(`its weight '${displayName(x)}' is read as ${actual}, not ${expected}`);
         }
@@ -269,7 +262,7 @@ export function checkPrecisions(input: PrecisionCheckInput): PrecisionCheck {
       }
       if (!isFloat(x)) continue;
       let expected: ValueFormat;
-      if (quantized) expected = activationStorage(planned as QuantPrecision);
+      if (quantPrecision) expected = activationStorage(quantPrecision);
       else if (group?.innerTensors.includes(x)) expected = 'fp32';
       else if (planned === 'fp16') expected = 'fp16';
       else expected = plannedStorage(x);

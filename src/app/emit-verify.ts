@@ -100,9 +100,8 @@ export async function verifyEmittedModel(options: VerifyOptions): Promise<EmitVe
     session = await OrtSession.createWithDefaults(readFileBytes(options.file), `the emitted model '${displayName(label)}'`);
     const names = [...options.expected.keys()];
     const got = await session.run(options.feeds, names);
-    for (const name of names) {
+    for (const [name, expected] of options.expected) {
       const actual = got.get(name);
-      const expected = options.expected.get(name) as Tensor;
       if (!actual) {
         mismatches.push(`it has no output '${displayName(name)}'`);
         continue;

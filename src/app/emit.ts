@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { displayName } from '../core/closest.js';
-import { UserError } from '../core/errors.js';
+import { required, UserError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { computeMetrics } from '../analysis/metrics.js';
+import type { Backend } from '../backends/backend.js';
 import { serializeModel } from '../onnx/index.js';
 import { planCost } from '../quant/cost.js';
 import { defaultPrecision, type Plan } from '../quant/plan.js';
@@ -104,8 +105,8 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
       outputs: outputs.map((name) => ({
         name,
         metrics: computeMetrics(
-          reference.get(name) as Tensor,
-          test.get(name) as Tensor,
+          outputOf(reference, name, 'float model'),
+          outputOf(test, name, 'quant backend'),
           options.peak === undefined ? {} : { peak: options.peak },
         ),
       })),
@@ -116,9 +117,9 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
     perInput.map((p) => p.outputs[k]).reduce((w, o) => (o.metrics.snrDb < w.metrics.snrDb ? o : w)),
   );
   const verifyFeeds = evaluation[0].feeds;
-  const shapes = new Map<string, number[]>();
+  const shapes = new Map<string, readonly number[]>();
   for (const [name, v] of ctx.values) {
-    if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
+    if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape);
   }
   const cost = planCost(ctx.graph, setup.plan, shapes);
 
@@ -126,7 +127,8 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   onProgress({ type: 'stage', stage: 'emit', detail: `writing and verifying ${paths.model}` });
   const staged = stageEmitModel(paths, bytes);
   try {
-    const expected = new Map(outputs.map((name) => [name, (quantized as Map<string, Tensor>).get(name) as Tensor]));
+    const first = required(quantized, 'emit ran no evaluation input');
+    const expected = new Map(outputs.map((name) => [name, outputOf(first, name, 'quant backend')]));
     const verification = await verifyEmittedModel({
       file: staged.stagedModel,
       label: paths.model,
@@ -160,13 +162,15 @@ export async function emitModel(options: EmitOptions): Promise<EmitResult> {
   }
 }
 
-async function runOnce(
-  backend: { run(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>>; dispose(): Promise<void> },
-  feeds: ReadonlyMap<string, Tensor>,
-): Promise<Map<string, Tensor>> {
+async function runOnce(backend: Backend, feeds: ReadonlyMap<string, Tensor>): Promise<Map<string, Tensor>> {
   try {
     return await backend.run(feeds, []);
   } finally {
     await backend.dispose();
   }
+}
+
+/** A graph output of a run: every backend returns the graph outputs whatever the taps (backends/backend.ts). */
+function outputOf(outputs: ReadonlyMap<string, Tensor>, name: string, side: string): Tensor {
+  return required(outputs.get(name), `The ${side} returned no tensor for the graph output '${displayName(name)}'.`);
 }

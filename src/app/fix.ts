@@ -13,7 +13,7 @@ import {
 } from '../analysis/gate.js';
 import { formatMetric, higherIsBetter, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
-import { InternalError, UserError } from '../core/errors.js';
+import { InternalError, required, UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
 import { planCost, promotionCost, type PlanCost } from '../quant/cost.js';
 import { writePlanFile } from '../store/plan-file.js';
@@ -28,6 +28,7 @@ import {
   type Region,
 } from '../quant/promotion-regions.js';
 import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
+import { measuredMetrics } from './prober.js';
 import type { ModelContext } from './context.js';
 import { searchSnrDb, type Criterion } from './compare-report.js';
 import { adviceGraph } from './compare-advice.js';
@@ -303,7 +304,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         metricsPerInput.push(metrics);
         perInput.push(
           prober.outputs.map((t) => {
-            const m = metrics.get(t) as Metrics;
+            const m = measuredMetrics(metrics, t);
             return { tensor: t, metrics: m, pass: meetsGoal(m, goal) };
           }),
         );
@@ -395,12 +396,18 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         for (const p of probers) await p.usePlan(state.plan);
         currentKey = key;
       }
-      const { plan, outputs, perInput, metrics, worstInput } = evaluated.get(key) as NonNullable<typeof state>;
+      const { plan, outputs, perInput, metrics, worstInput } = required(
+        evaluated.get(key),
+        'fix located a culprit on a plan it never evaluated',
+      );
       const prober = probers[worstInput];
       if (knownInput !== worstInput) known = new Map();
       knownInput = worstInput;
       // An output that fails on the input bisect runs on (each output's worst may be elsewhere).
-      const failing = (perInput[worstInput].find((o) => !o.pass) ?? outputs.find((o) => !o.pass)) as OutputResult;
+      const failing = required(
+        perInput[worstInput].find((o) => !o.pass) ?? outputs.find((o) => !o.pass),
+        'fix was asked to locate a culprit on a plan that meets the target',
+      );
       const suspect = rounds.length > 0 ? rounds[rounds.length - 1].culprit.tensor : undefined;
       const criterion = locateCriterion(failing.metrics, goal);
       const found = await locateCulprit({
@@ -414,7 +421,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         onProgress,
         signal: options.signal,
       });
-      const node = graph.nodes.find((n) => n.name === found.culprit.node) as GraphNode;
+      const node = graphNode(graph, found.culprit.node);
       const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
       open = { found, node, candidates };
       search.reportCandidates(candidates);
@@ -535,8 +542,15 @@ function untouched(graph: Graph, observed: ReadonlyMap<string, Metrics>, region:
   return new Map([...observed].filter(([t]) => !tainted.has(t)));
 }
 
-function knownShapes(ctx: ModelContext): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const [name, v] of ctx.values) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape as number[]);
+/** The graph's node of a name that quantscope itself took from the graph (a region's change, bisect's culprit). */
+function graphNode(graph: Graph, name: string): GraphNode {
+  const node = graph.nodes.find((n) => n.name === name);
+  if (!node) throw new InternalError(`fix names the node '${displayName(name)}', which the graph does not hold`);
+  return node;
+}
+
+function knownShapes(ctx: ModelContext): Map<string, readonly number[]> {
+  const shapes = new Map<string, readonly number[]>();
+  for (const [name, v] of ctx.values) if (v.shape && v.shape.every((d) => typeof d === 'number')) shapes.set(name, v.shape);
   return shapes;
 }

@@ -1,9 +1,9 @@
-import { altersUnder, isFloatTensor, passes, type Prober, type TensorVerdict } from './prober.js';
+import { altersUnder, isFloatTensor, measuredMetrics, passes, type Prober, type TensorVerdict } from './prober.js';
 import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
 import type { TapPerturbation } from '../analysis/comparison.js';
 import { metricValue, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
-import type { GraphNode } from '../core/graph.js';
+import { required } from '../core/errors.js';
 import type { Plan } from '../quant/plan.js';
 import { perturbationOf, type Criterion } from './compare-report.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
@@ -61,7 +61,7 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
   const { prober, plan, output, criterion } = options;
   const { ctx } = prober;
   const onProgress = options.onProgress ?? silent;
-  const outputMetrics = options.baseline.get(output) as Metrics;
+  const outputMetrics = measuredMetrics(options.baseline, output);
   const candidates = bisectCandidates(ctx.graph, output, { isFloat: (t) => isFloatTensor(ctx, t), alters: altersUnder(ctx.graph, plan) });
   // The failing output always ends the list, even if the plan seems to leave it untouched.
   if (candidates[candidates.length - 1]?.tensor !== output) candidates.push({ tensor: output, inputs: [] });
@@ -85,7 +85,7 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
     const step = search.next();
     if (step.done) {
       const o = step.outcome;
-      const node = ctx.graph.producer.get(o.culprit) as GraphNode;
+      const node = required(ctx.graph.producer.get(o.culprit), `bisect's culprit '${displayName(o.culprit)}' has no producing node`);
       const tested = new Map(o.inputs.map((i) => [i.tensor, i]));
       const canDiffer = new Set(candidates.map((c) => c.tensor));
       const inputs = [...new Set(node.inputs)]
@@ -115,9 +115,9 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
     const probe = step.probe;
     const measured = await prober.measure(probe.taps);
     for (const [t, m] of measured.taps) observed.set(t, m);
-    const outAfter = measured.outputs.get(output) as Metrics;
+    const outAfter = measuredMetrics(measured.outputs, output);
     pairs.push({ output, withTaps: outAfter, withoutTaps: outputMetrics });
-    const verdicts = probe.taps.map((t) => prober.verdict(t, measured.taps.get(t) as Metrics, criterion));
+    const verdicts = probe.taps.map((t) => prober.verdict(t, measuredMetrics(measured.taps, t), criterion));
     probes.push({ kind: probe.kind, taps: verdicts, output: metricValue(outAfter, criterion.metric) });
     const detail = verdicts.map((v) => `${displayName(v.tensor, 40)} ${v.pass ? 'pass' : 'FAIL'}`).join(', ');
     onProgress({

@@ -137,15 +137,15 @@ export function planMemory(
     );
   }
   const tapBudget = budget - fixedBytes;
-  let largestTap: HeldTensor | undefined;
+  let largestTap: { readonly name: string; readonly bytes: number } | undefined;
   for (const t of taps) {
     if (t.bytes === null || fixed.has(t.name)) continue;
-    if (!largestTap || t.bytes > (largestTap.bytes as number)) largestTap = t;
+    if (!largestTap || t.bytes > largestTap.bytes) largestTap = { name: t.name, bytes: t.bytes };
   }
-  if (largestTap && (largestTap.bytes as number) > tapBudget) {
+  if (largestTap && largestTap.bytes > tapBudget) {
     const beside = fixedBytes > 0 ? ` beside the model's inputs and outputs (${formatBytes(fixedBytes)})` : '';
     throw new UserError(
-      `${wording.subject} '${displayName(largestTap.name)}' alone takes ${formatBytes(largestTap.bytes as number)}, which does not fit${beside} in ${budgetLabel}; ${wording.remedy}.`,
+      `${wording.subject} '${displayName(largestTap.name)}' alone takes ${formatBytes(largestTap.bytes)}, which does not fit${beside} in ${budgetLabel}; ${wording.remedy}.`,
     );
   }
   const sizes = new Map(taps.map((t) => [t.name, fixed.has(t.name) ? 0 : t.bytes]));

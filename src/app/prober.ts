@@ -1,7 +1,7 @@
 import { rowPasses } from '../analysis/comparison.js';
 import { computeMetrics, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
-import { UserError } from '../core/errors.js';
+import { InternalError, UserError } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
 import { byteSize, type Tensor } from '../core/tensor.js';
 import type { FloatBackend } from '../backends/float.js';
@@ -89,17 +89,21 @@ export class Prober {
 
   /** Switches the quant backend to another plan (same profile and calibration). */
   async usePlan(plan: Plan): Promise<void> {
+    await this.switchTo(plan);
+  }
+
+  private async switchTo(plan: Plan): Promise<QuantBackend> {
     if (this.quant) {
       this.runsBefore += this.quant.runs;
       await this.quant.dispose();
     }
     this.quant = await quantBackendFor(this.ctx, plan, this.setup.calibration);
+    return this.quant;
   }
 
   /** One quant run with these taps; returns the metrics of the taps and of every graph output. */
   async measure(taps: readonly string[]): Promise<{ taps: Map<string, Metrics>; outputs: Map<string, Metrics> }> {
-    if (!this.quant) await this.usePlan(this.setup.plan);
-    const quant = this.quant as QuantBackend;
+    const quant = this.quant ?? (await this.switchTo(this.setup.plan));
     const test = await quant.run(this.ctx.feeds, taps);
     const reference = await this.reference([...taps, ...this.outputs]);
     const compare = (t: string): Metrics => {
@@ -135,6 +139,13 @@ export class Prober {
     this.references.clear();
     await this.float.dispose();
   }
+}
+
+/** A tensor's metrics in a measurement that asked for it: measure returns every tap and every graph output. */
+export function measuredMetrics(measured: ReadonlyMap<string, Metrics>, tensor: string): Metrics {
+  const metrics = measured.get(tensor);
+  if (!metrics) throw new InternalError(`The prober measured no metrics for '${displayName(tensor)}'.`);
+  return metrics;
 }
 
 /** Whether a tensor's metrics meet the criterion along the graph (rowPasses: no NaN/Inf introduced, the metric on the right side). */

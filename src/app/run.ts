@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { selectTensors } from '../core/selector.js';
-import { CancelledError } from '../core/errors.js';
+import { CancelledError, InternalError } from '../core/errors.js';
 import type { Backend } from '../backends/backend.js';
 import { defaultRunId } from '../store/manifest.js';
 import { RunDir } from '../store/run-dir.js';
@@ -61,6 +61,8 @@ export async function runModel(options: RunOptions): Promise<RunResult> {
   const { taps, groups } = planRun(ctx, options.taps, options.maxMemory);
   const outDir = options.outDir ?? join('dumps', defaultRunId(ctx.loaded.path));
   const quant = options.quant;
+  // The caller sets the quant backend up (the run command does, before this): not the user's to get wrong.
+  if (options.backend !== 'float' && !quant) throw new InternalError(`runModel with backend '${options.backend}' needs a quant setup`);
   const run = RunDir.create(outDir, {
     model: { path: ctx.loaded.path, sha256: ctx.modelSha256 },
     inputs: ctx.sources,
@@ -71,10 +73,7 @@ export async function runModel(options: RunOptions): Promise<RunResult> {
   });
   const sides: { side: 'float' | 'quant'; make: () => Promise<Backend & { prepare(t: readonly string[]): Promise<void> }> }[] = [];
   if (options.backend !== 'quant') sides.push({ side: 'float', make: () => floatBackendFor(ctx) });
-  if (options.backend !== 'float') {
-    if (!quant) throw new Error('the quant backend needs a quant setup');
-    sides.push({ side: 'quant', make: () => quantBackendFor(ctx, quant.plan, quant.calibration) });
-  }
+  if (options.backend !== 'float' && quant) sides.push({ side: 'quant', make: () => quantBackendFor(ctx, quant.plan, quant.calibration) });
   const total = groups.length * sides.length;
   let done = 0;
   try {

@@ -8,6 +8,7 @@ import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Crite
 import { criterionText } from '../store/report-cells.js';
 import { planMemoryUse } from './memory-plan.js';
 import type { ModelContext } from './context.js';
+import { measuredMetrics } from './prober.js';
 import { silent, type ProgressListener } from './events.js';
 import { promotionRegion } from './fix.js';
 import type { QuantSetup } from './quant-setup.js';
@@ -49,7 +50,7 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
   try {
     await prober.usePlan(quant.plan);
     const baseline = (await prober.measure([])).outputs;
-    const outputs = prober.outputs.map((t) => ({ tensor: t, metrics: baseline.get(t) as Metrics }));
+    const outputs = prober.outputs.map((t) => ({ tensor: t, metrics: measuredMetrics(baseline, t) }));
     const failing = outputs.find((o) => !passesCriterion(o.metrics, criterion, true));
     if (!failing) {
       const first = outputs[0];
@@ -109,7 +110,7 @@ function observingProber(
     if (taps.length === 0) return result;
     step += 1;
     for (const t of taps) {
-      const m = result.taps.get(t) as Metrics;
+      const m = measuredMetrics(result.taps, t);
       const pass = passes(m, criterion);
       const at = order.get(t);
       if (at !== undefined) verdicts.set(at, pass);
@@ -151,9 +152,9 @@ function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: 
   const node = ctx.graph.nodes.find((n) => n.name === found.culprit.node);
   const region = node ? promotionRegion(ctx.graph, plan, node) : null;
   const suggested: Override[] = region ? region.changes.map((c) => [c.node, c.to] as const) : [];
-  const inputs: MeasuredTensor[] = found.inputs
-    .filter((i) => !i.identical && i.metrics)
-    .map((i) => ({ tensor: i.tensor, value: value(i.metrics as Metrics), pass: i.pass }));
+  const inputs: MeasuredTensor[] = found.inputs.flatMap((i) =>
+    !i.identical && i.metrics ? [{ tensor: i.tensor, value: value(i.metrics), pass: i.pass }] : [],
+  );
   const certificate = {
     'inputs-pass': 'certified: its inputs pass and it fails',
     'inputs-identical': 'certified: its inputs cannot differ from the reference',

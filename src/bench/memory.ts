@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DEFAULT_MAX_MEMORY, parseSize } from '../app/memory.js';
 import { peakRssMethod, runNode, tail, type ChildResult } from './child.js';
 import { figure, type Figure } from './figures.js';
-import { CLI, REPO, inputOptions, type PreparedModel } from './models.js';
+import { BUILT, CLI, REPO, inputOptions, type PreparedModel } from './models.js';
 import type { NaiveRunArgs } from './naive-run.js';
 
 /**
@@ -62,7 +62,7 @@ export async function memoryFigures(p: PreparedModel, options: MemoryOptions): P
       backends: 'both',
       taps,
     };
-    return [join(REPO, 'dist', 'bench', 'naive-run.js'), JSON.stringify(args)];
+    return [join(BUILT, 'bench', 'naive-run.js'), JSON.stringify(args)];
   };
   const defaultBudget = `${DEFAULT_MAX_MEMORY / MB}MB`;
   const budgets = [defaultBudget, ...options.budgets.filter((b) => b !== defaultBudget), ONE_GROUP];

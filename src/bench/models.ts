@@ -6,9 +6,14 @@ import { openModel, type ModelContext, type ModelInputOptions } from '../app/con
 import { setUpQuant, type QuantSetup } from '../app/quant-setup.js';
 import { loadProfile } from '../quant/profile.js';
 
-/** The repository root (dist/bench/ is two levels below it). */
+/** The repository root (dist-tools/bench/ and src/bench/ are two levels below it). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(REPO, 'dist', 'cli', 'main.js');
+/**
+ * The benchmark's build (tsconfig.tools.json): all of src/, the product with its tools. The CLI the
+ * benchmark starts is the one compiled there, from the same sources and options as dist/'s.
+ */
+export const BUILT = join(REPO, 'dist-tools');
+export const CLI = join(BUILT, 'cli', 'main.js');
 
 export type BenchModelId = 'udnie' | 'demo' | 'wide-1000';
 

@@ -10,7 +10,7 @@ import { readEveryValue } from './compare-floor.js';
  * whose peak RSS the benchmark reads: every tensor of the model made a graph output at once, one
  * float run and one quant run, both results held, every value read once. With `taps: 'none'` it
  * is the untapped baseline instead (the same two runs without taps). Run by the benchmark as
- * `node dist/bench/naive-run.js '<json>'` with the NaiveRunArgs below; prints `{"bytes": N}`.
+ * `node dist-tools/bench/naive-run.js '<json>'` with the NaiveRunArgs below; prints `{"bytes": N}`.
  */
 export interface NaiveRunArgs {
   readonly modelPath: string;

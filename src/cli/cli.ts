@@ -1,5 +1,6 @@
 import yargs, { type CommandModule } from 'yargs';
 import { ExitCode, type ExitCodeValue } from '../core/errors.js';
+import type { CliCommand } from './command.js';
 import { reportError } from './errors.js';
 
 class UsageError extends Error {}
@@ -9,7 +10,7 @@ class UsageError extends Error {}
  * loading only the one asked for keeps start-up (and the TUI's first frame) short.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyCommand = CommandModule<any, any>;
+type AnyCommand = CliCommand<any>;
 const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
@@ -25,10 +26,6 @@ const COMMANDS: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   time: async () => (await import('./commands/time.js')).timeCommand,
 };
 
-/** A command handler sets this to report a quality-gate result without throwing. */
-export const exitState: { code: ExitCodeValue } = { code: ExitCode.ok };
-
-/** Parses argv, runs one command, and returns the process exit code. Never throws. */
 /** Options whose values are a fixed list (yargs `choices`). */
 const CHOICE_OPTIONS = ['backend', 'strategy', 'format', 'method', 'to'] as const;
 
@@ -54,8 +51,22 @@ export function oneSentence(message: string): string {
     .join(' ');
 }
 
+/**
+ * The yargs module of a command, whose handler keeps what the command's handler returns (a failed
+ * quality gate's exit code) in `result` for runCli to return.
+ */
+function collecting(command: AnyCommand, result: { code: ExitCodeValue }): CommandModule {
+  return {
+    ...command,
+    handler: async (args) => {
+      result.code = (await command.handler(args)) ?? ExitCode.ok;
+    },
+  };
+}
+
+/** Parses argv, runs one command, and returns the process exit code. Never throws. */
 export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
-  exitState.code = ExitCode.ok;
+  const result: { code: ExitCodeValue } = { code: ExitCode.ok };
   try {
     // A plain `quantscope` in a terminal opens the TUI on the demo model.
     const args = argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY ? ['tui'] : [...argv];
@@ -71,7 +82,7 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
     const wanted = Object.hasOwn(COMMANDS, args[0]) ? [args[0]] : Object.keys(COMMANDS);
     const commands = await Promise.all(wanted.map((name) => COMMANDS[name]()));
     let parser = yargs(args).scriptName('quantscope');
-    for (const command of commands) parser = parser.command(command);
+    for (const command of commands) parser = parser.command(collecting(command, result));
     await parser
       .usage('$0 <command> [options]\n\nFind and fix the layers where a network loses precision when quantized.')
       .demandCommand(1, 'Name a command; `quantscope --help` lists them.')
@@ -96,5 +107,5 @@ export async function runCli(argv: readonly string[]): Promise<ExitCodeValue> {
     }
     return reportError(error, (t) => process.stderr.write(t));
   }
-  return exitState.code;
+  return result.code;
 }

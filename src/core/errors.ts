@@ -32,6 +32,16 @@ export class InternalError extends Error {
   }
 }
 
+/**
+ * A value that quantscope's own code guarantees (a map entry it wrote, a node its graph holds),
+ * checked: an InternalError with `message` when it is undefined or null, so a broken invariant
+ * fails where it breaks instead of as a TypeError further on.
+ */
+export function required<T>(value: T, message: string): NonNullable<T> {
+  if (value === undefined || value === null) throw new InternalError(message);
+  return value;
+}
+
 /** The user cancelled long work (Ctrl-C, Esc). Results written so far are kept and marked incomplete. */
 export class CancelledError extends Error {
   /** The signal that stopped the work, when one did (the CLI exits 130 or 143 for it). */

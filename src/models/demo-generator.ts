@@ -1,4 +1,4 @@
-import type { ModelSpec } from '../onnx/index.js';
+import { createModel, type ModelSpec, type OnnxModel } from '../onnx/index.js';
 import { GraphBuilder } from './builder.js';
 import { range, restrictInputs } from './weight-edits.js';
 
@@ -30,6 +30,8 @@ import { range, restrictInputs } from './weight-edits.js';
  */
 
 export const DEMO_MODEL_NAME = 'demo-generator';
+/** Where the demo model is committed, relative to the repository (and package) root. */
+export const DEMO_MODEL_FILE = `models/${DEMO_MODEL_NAME}.onnx`;
 export const DEMO_HAZARD_NODE = 'fuse_conv';
 export const DEMO_CONCAT_NODE = 'branch_concat';
 export const DEMO_INPUTS = ['content', 'style'] as const;
@@ -120,4 +122,9 @@ export function buildDemoGenerator(options: { outlierGain?: number } = {}): Mode
   x = b.mul(x, 127.5, { name: 'out_scale' });
   b.output(b.add(x, 127.5, { name: 'out_shift', out: DEMO_OUTPUT }));
   return b.build();
+}
+
+/** The demo model, built in memory (the same bytes as the committed file). */
+export function demoModel(): OnnxModel {
+  return createModel(buildDemoGenerator());
 }

@@ -1,6 +1,6 @@
 import { displayName } from '../core/closest.js';
 import { activationInputs, type Graph, type GraphNode } from '../core/graph.js';
-import { promotionCost, weightBytesPer } from './cost.js';
+import { promotionCost, weightBytesPer, type Shapes } from './cost.js';
 import { fusionGroups, groupByNode } from './fusion.js';
 import { promotionOf, withOverrides, type Override, type Plan } from './plan.js';
 import type { Precision } from './profile.js';
@@ -125,12 +125,7 @@ export function promotionRegion(graph: Graph, plan: Plan, culprit: GraphNode): R
  * consumer is often the node to promote). Single kernels come first, so a tie goes to the
  * cheaper plan.
  */
-export function candidateRegions(
-  graph: Graph,
-  plan: Plan,
-  culprit: GraphNode,
-  shapes: ReadonlyMap<string, number[]> = new Map(),
-): Region[] {
+export function candidateRegions(graph: Graph, plan: Plan, culprit: GraphNode, shapes: Shapes = new Map()): Region[] {
   const region = promotionRegion(graph, plan, culprit);
   const groupOf = groupByNode(fusionGroups(graph, plan));
   const kernelKey = (node: string): string => groupOf.get(node)?.nodes[0] ?? node;

@@ -6,7 +6,7 @@ import { UserError } from '../core/errors.js';
 import type { Range } from './calibration-methods.js';
 import { REDUCTION_OPS, weightLayout, weightQuant, type QuantPrecision } from './profile.js';
 import type { QdqEmitter } from './qdq-emitter.js';
-import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-rewrite.js';
+import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-input.js';
 import {
   biasFitsInt32,
   perChannelWeightParams,

@@ -10,7 +10,7 @@ import { activationQuant, activationStorage, isQuantPrecision, type Precision, t
 import { QdqEmitter } from './qdq-emitter.js';
 import { NameAllocator } from './qdq-names.js';
 import { halfKernelNode, quantizeKernelNode, requireRange, type HalfReads, type NodeRewriteContext } from './qdq-node.js';
-import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-rewrite.js';
+import { isFloatValue, type QdqInput, type TensorQuantRecord } from './qdq-input.js';
 import { quantParams, type QuantParams } from './qparams.js';
 
 /**

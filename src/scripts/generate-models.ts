@@ -8,7 +8,7 @@ import { createModel, writeModel } from '../onnx/index.js';
  * Regenerates models/demo-generator.onnx and fixtures/<name>.onnx from their builders
  * (`npm run models`). With `--check`, writes nothing and sets exit code 1 when a committed file
  * differs from what the builders produce. The repository root is found from this file's place in
- * dist/scripts/.
+ * dist-tools/scripts/ (tsconfig.tools.json).
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { displayName } from '../core/closest.js';
 import { messageOf, UserError } from '../core/errors.js';
 import { removeTempFile, renameTempFile, writeTempFile } from '../core/atomic-file.js';
+import type { PlanCost } from '../quant/cost.js';
 import { makeDirectory } from './directories.js';
 
 /**
@@ -109,7 +110,8 @@ export interface EmitManifest {
   readonly preprocessing: unknown;
   readonly profile: { readonly name: string; readonly source: string; readonly description: string };
   readonly plan: unknown;
-  readonly cost: unknown;
+  /** The plan's share of MACs and weights above INT8 (quant/cost.ts). */
+  readonly cost: PlanCost;
   readonly calibration: unknown;
   readonly evaluation: unknown;
   readonly verification: unknown;

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect.js';
 import { criterionText, goalValuesText } from '../../store/report-cells.js';
 import { openModel } from '../../app/context.js';
@@ -34,7 +35,7 @@ interface BisectArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
  * `quantscope bisect`: the earliest failing layer behind a failing output, one tap per quant run.
  * Exit codes: 0 the culprit was found or the output passes; 2 bad input.
  */
-export const bisectCommand: CommandModule<object, BisectArgs> = {
+export const bisectCommand: CliCommand<BisectArgs> = {
   command: 'bisect <model>',
   describe: 'Find the first layer where the quantized model fails, with as few taps as possible',
   builder: (y: Argv) =>

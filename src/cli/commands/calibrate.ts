@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { calibrate, type CalibrateResult } from '../../app/calibrate.js';
 import { openModel } from '../../app/context.js';
 import { parseMethod } from '../../app/quant-setup.js';
@@ -17,7 +18,7 @@ interface CalibrateArgs extends ModelArgs, OutputArgs {
   'max-memory'?: string;
 }
 
-export const calibrateCommand: CommandModule<object, CalibrateArgs> = {
+export const calibrateCommand: CliCommand<CalibrateArgs> = {
   command: 'calibrate <model>',
   describe: 'Measure activation ranges on calibration inputs (cached; reused by run, emit and the rest)',
   builder: (y: Argv) =>

@@ -1,10 +1,10 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { checkEmulation } from '../../app/check.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { checkJson, formatCheckText } from '../../store/check-format.js';
-import { exitState } from '../cli.js';
 import {
   maxMemoryOf,
   modelInputOptions,
@@ -29,7 +29,7 @@ interface CheckArgs extends ModelArgs, QuantArgs, OutputArgs {
  * `quantscope check`: the emulation self-check (DESIGN.md §4). Exit codes: 0 the optimized quant
  * model computes what the plan says; 1 a tensor differs beyond the tolerance; 2 bad input.
  */
-export const checkCommand: CommandModule<object, CheckArgs> = {
+export const checkCommand: CliCommand<CheckArgs> = {
   command: 'check <model>',
   describe:
     'Emulation self-check: the quant model with integer kernels against its literal QDQ evaluation, per tensor, in quantization steps',
@@ -66,7 +66,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       });
       if (args.json) printJson(checkJson(result));
       else print(formatCheckText(result, { all: args.all }));
-      if (!result.passes) exitState.code = ExitCode.qualityGate;
+      if (!result.passes) return ExitCode.qualityGate;
     } finally {
       release();
     }

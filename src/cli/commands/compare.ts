@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
 import { compareTaps } from '../../app/compare.js';
 import { compareOverEvaluation } from '../../app/compare-eval.js';
@@ -10,7 +11,6 @@ import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { ExitCode, UserError } from '../../core/errors.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../store/report-format.js';
-import { exitState } from '../cli.js';
 import {
   maxMemoryOf,
   modelInputOptions,
@@ -68,7 +68,7 @@ const RUN_ONLY = [
   'max-memory',
 ] as const;
 
-export const compareCommand: CommandModule<object, CompareArgs> = {
+export const compareCommand: CliCommand<CompareArgs> = {
   command: 'compare [model] [testModel]',
   describe: 'Compare every tap of the float and quantized backends (or two models, or two dump directories), with own vs accumulated error',
   builder: (y: Argv) =>
@@ -267,7 +267,7 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       // On stderr even with --json or --format: the report on stdout does not name its files.
       reportWritten(written, { quiet: args.quiet });
       print(formatReport(report, format));
-      if (args['fail-under'] && !gate) exitState.code = ExitCode.qualityGate;
+      if (args['fail-under'] && !gate) return ExitCode.qualityGate;
     } finally {
       release();
     }

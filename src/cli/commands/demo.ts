@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import Table from 'cli-table3';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
 import { runDemo, type DemoResult } from '../../app/demo.js';
@@ -19,7 +20,7 @@ interface DemoArgs extends OutputArgs {
  * `quantscope demo`: the whole story on the built-in demo model, no input needed. Also what a
  * plain `quantscope` runs outside a terminal. Exit code 0 when the story completes.
  */
-export const demoCommand: CommandModule<object, DemoArgs> = {
+export const demoCommand: CliCommand<DemoArgs> = {
   command: 'demo',
   describe: 'Run the whole story on the built-in demo model: compare, bisect, fix, emit',
   builder: (y: Argv) =>

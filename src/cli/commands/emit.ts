@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
 import { emitModel, type EmitResult } from '../../app/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -29,7 +30,7 @@ interface EmitArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
  * Exit codes: 0 written and verified; 2 bad input (model, plan, profile, calibration inputs,
  * --out); 3 the written model failed verification (nothing is left under the final names).
  */
-export const emitCommand: CommandModule<object, EmitArgs> = {
+export const emitCommand: CliCommand<EmitArgs> = {
   command: 'emit <model>',
   describe: 'Write the mixed-precision QDQ model, its quant.json and manifest, and verify them',
   builder: (y: Argv) =>
@@ -79,7 +80,7 @@ function formatEmit(result: EmitResult): string {
     }
   }
   if (result.warning) lines.push(`warning: ${result.warning}`);
-  const cost = m.cost as { macShareAboveInt8: number; weightShareAboveInt8: number };
+  const { cost } = m;
   lines.push(
     `cost: ${(100 * cost.macShareAboveInt8).toFixed(1)}% of MACs and ${(100 * cost.weightShareAboveInt8).toFixed(1)}% of weights above INT8`,
   );

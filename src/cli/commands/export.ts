@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { exportPlan, parseTarget, type ExportResult } from '../../app/export.js';
 import { displayName } from '../../core/closest.js';
 import { RKNN_PLATFORMS } from '../../quant/export-rknn.js';
@@ -21,7 +22,7 @@ interface ExportArgs extends OutputArgs {
  * (what the target cannot express), unless --quiet. Exit codes: 0 written; 2 bad plan, model,
  * profile or flag (nothing written).
  */
-export const exportCommand: CommandModule<object, ExportArgs> = {
+export const exportCommand: CliCommand<ExportArgs> = {
   command: 'export <plan>',
   describe: 'Write a plan as onnxruntime quantization overrides, trtexec layer precisions or an RKNN hybrid quantization section',
   builder: (y: Argv) =>

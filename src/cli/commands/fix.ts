@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
 import { checkFixOptions, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, fix, regionLabel, type FixReport, type Region } from '../../app/fix.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -7,7 +8,6 @@ import { planMemoryUse } from '../../app/memory-plan.js';
 import { formatMetric } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import { ExitCode } from '../../core/errors.js';
-import { exitState } from '../cli.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import {
   maxMemoryOf,
@@ -41,7 +41,7 @@ interface FixArgs extends ModelArgs, QuantArgs, OutputArgs, EvalArgs {
  * writes the plan file and, with --emit, the verified model.
  * Exit codes: 0 the target is met; 1 it is not (the plan reached is still written); 2 bad input.
  */
-export const fixCommand: CommandModule<object, FixArgs> = {
+export const fixCommand: CliCommand<FixArgs> = {
   command: 'fix <model>',
   describe: 'Promote the failing layers to INT16/FP32 until the outputs meet a target; write the plan (and the model)',
   builder: (y: Argv) =>
@@ -96,7 +96,7 @@ export const fixCommand: CommandModule<object, FixArgs> = {
       const report = await fix({ ctx, quant, ...options, evaluation, maxMemory, onProgress, signal });
       if (args.json) printJson(report);
       else print(withFindings(formatFix(report), report.findings, { color: process.stdout.isTTY === true }));
-      if (!report.met) exitState.code = ExitCode.qualityGate;
+      if (!report.met) return ExitCode.qualityGate;
     } finally {
       release();
     }

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import Table from 'cli-table3';
 import { inspect, type InspectResult } from '../../app/inspect.js';
 import { displayName } from '../../core/closest.js';
@@ -11,7 +12,7 @@ interface InspectArgs {
   json: boolean;
 }
 
-export const inspectCommand: CommandModule<object, InspectArgs> = {
+export const inspectCommand: CliCommand<InspectArgs> = {
   command: 'inspect <model>',
   describe: "List a model's real inputs, outputs and nodes in topological order",
   builder: (y: Argv) =>

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
 import { planRun, runModel, type BackendChoice } from '../../app/run.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -22,7 +23,7 @@ interface RunArgs extends ModelArgs, QuantArgs, OutputArgs {
   out?: string;
 }
 
-export const runCommand: CommandModule<object, RunArgs> = {
+export const runCommand: CliCommand<RunArgs> = {
   command: 'run <model>',
   describe: 'Run the float and/or quantized backend and dump the tapped tensors',
   builder: (y: Argv) =>

@@ -1,4 +1,5 @@
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
 import { emitTag } from '../../app/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
@@ -30,7 +31,7 @@ interface TimeArgs extends ModelArgs, QuantArgs, OutputArgs {
  * `quantscope time`: the float model and the model emit would write for the plan, each timed in a
  * fresh onnxruntime session with default options on this machine (app/time.ts).
  */
-export const timeCommand: CommandModule<object, TimeArgs> = {
+export const timeCommand: CliCommand<TimeArgs> = {
   command: 'time <model>',
   describe: "Time the float model and the plan's quantized model on this machine (min, median, max; --profile-nodes: the top nodes)",
   builder: (y: Argv) =>

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import type { CliCommand } from '../command.js';
 import { UserError } from '../../core/errors.js';
 import {
   modelInputOptions,
@@ -32,7 +33,7 @@ export const DEMO_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '.
  * It needs a terminal on stdin and stdout; otherwise it fails at once (exit 2) with one line
  * saying so, and never waits for keys.
  */
-export const tuiCommand: CommandModule<object, TuiArgs> = {
+export const tuiCommand: CliCommand<TuiArgs> = {
   command: 'tui [model]',
   describe: 'Interactive terminal UI: graph, results, bisect, fix, emit (default model: the demo)',
   builder: (y: Argv) =>
