@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bisect } from '../src/app/bisect.js';
-import { compareModel } from '../src/app/compare.js';
+import { bisect } from '../src/app/bisect/bisect.js';
+import { compareModel } from '../src/app/compare/compare.js';
 import { fix } from '../src/app/fix.js';
 import { parseOverrides } from '../src/cli/options.js';
 import { FIXTURES } from '../src/models/fixtures.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bindingCondition, DEFAULT_GOAL, marginDb, meetsGoal, parseGoal, psnrAt, requiredSnrDb } from '../src/analysis/gate.js';
 import { computeMetrics } from '../src/analysis/metrics.js';
-import { criterionOf, passesCriterion, searchCriterion, searchSnrDb } from '../src/app/compare-report.js';
+import { criterionOf, passesCriterion, searchCriterion, searchSnrDb } from '../src/app/compare/compare-report.js';
 import { makeTensor } from '../src/core/tensor.js';
 
 const f32 = (v: number[]) => makeTensor('float32', [v.length], Float32Array.from(v));

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bisectRunBudget } from '../src/analysis/bisect.js';
-import { bisect } from '../src/app/bisect.js';
+import { bisect } from '../src/app/bisect/bisect.js';
 import { openModel } from '../src/app/context.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';

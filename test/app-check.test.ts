@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkEmulation } from '../src/app/check.js';
-import { ownOutputs } from '../src/app/compare-own.js';
-import { compareTaps } from '../src/app/compare.js';
+import { ownOutputs } from '../src/app/compare/compare-own.js';
+import { compareTaps } from '../src/app/compare/compare.js';
 import { quantBackendFor } from '../src/app/quantize.js';
 import { toFloat32, type Tensor } from '../src/core/tensor.js';
 import { FIXTURES } from '../src/models/fixtures.js';

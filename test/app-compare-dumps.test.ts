@@ -1,9 +1,9 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compareModel } from '../src/app/compare.js';
-import { compareDumps } from '../src/app/compare-dumps.js';
-import { gatePasses as gatePassesOf } from '../src/app/compare-report.js';
+import { compareModel } from '../src/app/compare/compare.js';
+import { compareDumps } from '../src/app/compare/compare-dumps.js';
+import { gatePasses as gatePassesOf } from '../src/app/compare/compare-report.js';
 import { openModel } from '../src/app/context.js';
 import type { ProgressEvent } from '../src/app/events.js';
 import { setUpQuant } from '../src/app/quant-setup.js';

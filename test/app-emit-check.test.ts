@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkPrecisions, formatOf } from '../src/app/emit-check.js';
+import { checkPrecisions, formatOf } from '../src/app/emit/emit-check.js';
 import { inferShapes } from '../src/analysis/shape-inference.js';
 import type { Graph } from '../src/core/graph.js';
 import { makeTensor } from '../src/core/tensor.js';

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bisect } from '../src/app/bisect.js';
-import { compareModel } from '../src/app/compare.js';
-import { compareOverEvaluation } from '../src/app/compare-eval.js';
+import { bisect } from '../src/app/bisect/bisect.js';
+import { compareModel } from '../src/app/compare/compare.js';
+import { compareOverEvaluation } from '../src/app/compare/compare-eval.js';
 import { openModel } from '../src/app/context.js';
 import { evaluationContexts } from '../src/app/evaluation.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
@@ -82,8 +82,8 @@ describe('compare and bisect over an evaluation set', () => {
 
 describe('the TUI session over an evaluation set', () => {
   it('compare and bisect jobs measure every --eval input; the header says how many', async () => {
-    const { openSession } = await import('../src/app/session.js');
-    const { inProcessRunner } = await import('../src/app/in-process-runner.js');
+    const { openSession } = await import('../src/app/session/session.js');
+    const { inProcessRunner } = await import('../src/app/session/in-process-runner.js');
     const evalImages = await writeCalibrationImages(join(dir, 'eval4'), 2, 401);
     const calib = await writeCalibrationImages(join(dir, 'calib4'), 2, 411);
     const session = await openSession({

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
-import { emitModel } from '../src/app/emit.js';
+import { emitModel } from '../src/app/emit/emit.js';
 import { evaluationContexts, inSampleInputs, inSampleWarning } from '../src/app/evaluation.js';
 import { fix } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';

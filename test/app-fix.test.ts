@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
-import { bisect } from '../src/app/bisect.js';
+import { bisect } from '../src/app/bisect/bisect.js';
 import { fix, type FixOptions } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { fixtureByName } from '../src/models/fixtures.js';

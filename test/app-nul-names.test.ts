@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bisect } from '../src/app/bisect.js';
-import { compareModel } from '../src/app/compare.js';
+import { bisect } from '../src/app/bisect/bisect.js';
+import { compareModel } from '../src/app/compare/compare.js';
 import { openModel, type ModelContext } from '../src/app/context.js';
-import { emitModel } from '../src/app/emit.js';
+import { emitModel } from '../src/app/emit/emit.js';
 import { fix } from '../src/app/fix.js';
 import { setUpQuant, type QuantSetup } from '../src/app/quant-setup.js';
 import { runModel } from '../src/app/run.js';

@@ -3,7 +3,7 @@ import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareDumps } from '../src/app/compare-dumps.js';
+import { compareDumps } from '../src/app/compare/compare-dumps.js';
 import { openModel } from '../src/app/context.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { runModel } from '../src/app/run.js';

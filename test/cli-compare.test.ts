@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { CLI, HAS_SHARED, REPO, SHARED, runCli, tempDir } from './helpers/cli.js';
 import { computeMetrics } from '../src/analysis/metrics.js';
-import { compareTaps } from '../src/app/compare.js';
+import { compareTaps } from '../src/app/compare/compare.js';
 import { floatBackendFor, openModel } from '../src/app/context.js';
 import { quantBackendFor } from '../src/app/quantize.js';
 import { setUpQuant } from '../src/app/quant-setup.js';

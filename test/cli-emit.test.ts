@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openModel } from '../src/app/context.js';
-import { EmitVerificationError } from '../src/app/emit-verify.js';
+import { EmitVerificationError } from '../src/app/emit/emit-verify.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
 import { quantBackendFor } from '../src/app/quantize.js';
 import { OrtSession } from '../src/backends/session.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeMetrics } from '../src/analysis/metrics.js';
 import { openModel, type ModelContext } from '../src/app/context.js';
-import { ownOutputs } from '../src/app/compare-own.js';
+import { ownOutputs } from '../src/app/compare/compare-own.js';
 import { quantBackendFor } from '../src/app/quantize.js';
 import { setUpQuant, type QuantSetup } from '../src/app/quant-setup.js';
 import { graphOf } from '../src/onnx/index.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { openSession, type Session } from '../src/app/session.js';
+import { openSession, type Session } from '../src/app/session/session.js';
 import { App } from '../src/ui/components/App.js';
 import { REPO } from './helpers/cli.js';
 import { frame, useDemoSession } from './helpers/ui-app.js';

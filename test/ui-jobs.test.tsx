@@ -1,6 +1,6 @@
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import type { BisectView, FixView, ProbeView } from '../src/app/session-jobs.js';
+import type { BisectView, FixView, ProbeView } from '../src/app/session/session-jobs.js';
 import { UserError } from '../src/core/errors.js';
 import { App } from '../src/ui/components/App.js';
 import { frame, useDemoSession } from './helpers/ui-app.js';

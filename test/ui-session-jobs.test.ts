@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inProcessRunner } from '../src/app/in-process-runner.js';
-import type { JobRunner } from '../src/app/job-runner.js';
-import type { JobEvent, ProbeView } from '../src/app/session-jobs.js';
-import { openSession, type Session } from '../src/app/session.js';
+import { inProcessRunner } from '../src/app/session/in-process-runner.js';
+import type { JobRunner } from '../src/app/session/job-runner.js';
+import type { JobEvent, ProbeView } from '../src/app/session/session-jobs.js';
+import { openSession, type Session } from '../src/app/session/session.js';
 import { CancelledError, InternalError, UserError } from '../src/core/errors.js';
-import { fromWire, toWire } from '../src/app/worker-runner.js';
+import { fromWire, toWire } from '../src/app/session/worker-runner.js';
 import { REPO, tempDir } from './helpers/cli.js';
 
 /** The session jobs on the demo model, in-process: what the TUI's worker runs, with real models. */

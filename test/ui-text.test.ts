@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { editPrecision, exactSpec, nextPrecision, openSession, type Session } from '../src/app/session.js';
+import { editPrecision, exactSpec, nextPrecision, openSession, type Session } from '../src/app/session/session.js';
 import { selectTensors } from '../src/core/selector.js';
 import { formatMetric, formatNumber, formatPercent, formatShape, safeText, truncate, truncateLeft } from '../src/ui/format.js';
 import { filterNodes } from '../src/ui/graph-filter.js';

@@ -107,7 +107,7 @@ interface MeasuredTensor {
   readonly pass: boolean;
 }
 
-/** What the advisor reads of a bisect report (app/bisect.ts BisectReport). */
+/** What the advisor reads of a bisect report (app/bisect/bisect.ts BisectReport). */
 export interface BisectFacts {
   readonly metric: MetricName;
   readonly threshold: number;

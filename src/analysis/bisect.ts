@@ -4,7 +4,7 @@ import type { Graph, GraphNode } from '../core/graph.js';
 /**
  * Bisect (DESIGN.md §5) as a pure state machine: `next()` says which tensors to tap in the next
  * quant run (or gives the result), `report(results)` feeds that run's per-tensor results. The
- * loop that builds and runs models lives in app/bisect.ts; tests drive this with tables.
+ * loop that builds and runs models lives in app/bisect/bisect.ts; tests drive this with tables.
  *
  * Search. The candidates are the failing output's ancestors in topological order, the output
  * last (it is known to fail: the caller measured it in a run with no taps). A binary search over

@@ -27,13 +27,13 @@ import {
   sensitivityRegions,
   type Region,
 } from '../quant/promotion-regions.js';
-import { locateCulprit, Prober, type CulpritSearch } from './bisect.js';
-import { measuredMetrics } from './prober.js';
+import { locateCulprit, Prober, type CulpritSearch } from './bisect/bisect.js';
+import { measuredMetrics } from './bisect/prober.js';
 import type { ModelContext } from './context.js';
-import { searchSnrDb, type Criterion } from './compare-report.js';
-import { adviceGraph } from './compare-advice.js';
-import { emitModel, type EmitResult } from './emit.js';
-import { refuseUnrunnableNames } from './emit-names.js';
+import { searchSnrDb, type Criterion } from './compare/compare-report.js';
+import { adviceGraph } from './compare/compare-advice.js';
+import { emitModel, type EmitResult } from './emit/emit.js';
+import { refuseUnrunnableNames } from './emit/emit-names.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import type { QuantSetup } from './quant-setup.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
@@ -512,7 +512,7 @@ export async function fix(options: FixOptions): Promise<FixReport> {
 /**
  * What fix's bisect holds tensors to: scale-free SNR, at the target's own SNR condition (else the
  * default gate's 30 dB), or at what the failing output needs when it passes that and misses the
- * rest of the target (app/compare-report.ts searchSnrDb). Measured against searching in the
+ * rest of the target (app/compare/compare-report.ts searchSnrDb). Measured against searching in the
  * binding condition's own metric (PSNR at each tensor's own peak): the demo model 7 regions and
  * 51% of MACs against 10 and 95%; candy (fish_720, calibrated on cat and dog, `psnrDb>=45`) the
  * same 13 convolutions in 88 quant runs against 53; udnie (fish_720, calibrated on cat, dog and

@@ -1,4 +1,4 @@
-import { bisect, type BisectReport } from '../app/bisect.js';
+import { bisect, type BisectReport } from '../app/bisect/bisect.js';
 import { quantBackendFor } from '../app/quantize.js';
 import { figure, ratios, timed, type Figure } from './figures.js';
 import type { PreparedModel } from './models.js';

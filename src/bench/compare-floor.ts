@@ -1,4 +1,4 @@
-import { compareModel, compareTaps, type CompareTimings } from '../app/compare.js';
+import { compareModel, compareTaps, type CompareTimings } from '../app/compare/compare.js';
 import { floatBackendFor } from '../app/context.js';
 import { DEFAULT_MAX_MEMORY, groupBySize } from '../app/memory.js';
 import { quantBackendFor } from '../app/quantize.js';
@@ -6,7 +6,7 @@ import type { Tensor } from '../core/tensor.js';
 import { figure, nowMs, ratios, timed, type Figure } from './figures.js';
 import type { PreparedModel } from './models.js';
 
-/** As in app/compare.ts: the size grouping assumes for a tensor shape inference could not size. */
+/** As in app/compare/compare.ts: the size grouping assumes for a tensor shape inference could not size. */
 const UNKNOWN_BYTES = 16 * 1024 * 1024;
 
 export interface FloorTimings {

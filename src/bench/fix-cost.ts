@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareModel } from '../app/compare.js';
+import { compareModel } from '../app/compare/compare.js';
 import { fix, type FixReport } from '../app/fix.js';
 import { figure, ratios, timed, type Figure } from './figures.js';
 import type { PreparedModel } from './models.js';

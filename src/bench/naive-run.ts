@@ -1,4 +1,4 @@
-import { compareTaps } from '../app/compare.js';
+import { compareTaps } from '../app/compare/compare.js';
 import { floatBackendFor, openModel } from '../app/context.js';
 import { quantBackendFor } from '../app/quantize.js';
 import { setUpQuant } from '../app/quant-setup.js';

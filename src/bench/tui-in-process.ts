@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
-import { inProcessRunner } from '../app/in-process-runner.js';
-import { openSession } from '../app/session.js';
+import { inProcessRunner } from '../app/session/in-process-runner.js';
+import { openSession } from '../app/session/session.js';
 import { figure, nowMs, type Figure } from './figures.js';
 import { inputOptions, type BenchModel } from './models.js';
 

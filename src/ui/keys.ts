@@ -1,7 +1,7 @@
 import type { Key } from 'ink';
 import { METRIC_NAMES } from '../analysis/metrics-target.js';
-import type { JobKind, JobRequest } from '../app/session-jobs.js';
-import { editPrecision, nextPrecision, planWithEdits, type Session } from '../app/session.js';
+import type { JobKind, JobRequest } from '../app/session/session-jobs.js';
+import { editPrecision, nextPrecision, planWithEdits, type Session } from '../app/session/session.js';
 import { displayName } from '../core/closest.js';
 import { messageOf } from '../core/errors.js';
 import { FILTER_PRESETS, filterNodes } from './graph-filter.js';

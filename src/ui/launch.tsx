@@ -1,6 +1,6 @@
 import { render } from 'ink';
-import type { JobRunner } from '../app/job-runner.js';
-import type { Session } from '../app/session.js';
+import type { JobRunner } from '../app/session/job-runner.js';
+import type { Session } from '../app/session/session.js';
 import { App } from './components/App.js';
 
 export interface TuiOptions {

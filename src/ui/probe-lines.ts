@@ -1,4 +1,4 @@
-import type { BisectView, FixView, MeasuredTensor, ProbeView } from '../app/session-jobs.js';
+import type { BisectView, FixView, MeasuredTensor, ProbeView } from '../app/session/session-jobs.js';
 import { higherIsBetter, type MetricName } from '../analysis/metrics-target.js';
 import { displayName } from '../core/closest.js';
 import { formatMetric, formatPercent } from './format.js';

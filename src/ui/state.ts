@@ -2,8 +2,8 @@ import type { ComparisonReport } from '../analysis/comparison.js';
 import type { MetricName } from '../analysis/metrics-target.js';
 import { messageOf } from '../core/errors.js';
 import type { Override, Plan } from '../quant/plan.js';
-import type { BisectView, EmitView, FixView, JobEvent, JobKind, JobOutcome, ProbeView } from '../app/session-jobs.js';
-import { planWithEdits, type Session } from '../app/session.js';
+import type { BisectView, EmitView, FixView, JobEvent, JobKind, JobOutcome, ProbeView } from '../app/session/session-jobs.js';
+import { planWithEdits, type Session } from '../app/session/session.js';
 import { filterNodes } from './graph-filter.js';
 import { scrollTo, TOP, type Viewport } from './viewport.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { render } from 'ink-testing-library';
 import { afterEach, beforeAll } from 'vitest';
-import { openSession, type Session } from '../../src/app/session.js';
+import { openSession, type Session } from '../../src/app/session/session.js';
 import { REPO } from './cli.js';
 
 export type MountedApp = ReturnType<typeof render>;

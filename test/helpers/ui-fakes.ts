@@ -1,8 +1,8 @@
 import type { ComparisonReport, ComparisonRow } from '../../src/analysis/comparison.js';
 import type { Metrics } from '../../src/analysis/metrics.js';
 import { CancelledError } from '../../src/core/errors.js';
-import type { JobRunner } from '../../src/app/job-runner.js';
-import type { JobEvent, JobOutcome, JobRequest } from '../../src/app/session-jobs.js';
+import type { JobRunner } from '../../src/app/session/job-runner.js';
+import type { JobEvent, JobOutcome, JobRequest } from '../../src/app/session/session-jobs.js';
 
 /** Metrics with hand-picked values; everything not given is a perfect match. */
 export function metrics(partial: Partial<Metrics> = {}): Metrics {

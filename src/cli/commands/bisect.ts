@@ -1,6 +1,6 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { CliCommand } from '../command.js';
-import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect.js';
+import { bisect, checkBisectOptions, type BisectReport } from '../../app/bisect/bisect.js';
 import { criterionText, goalValuesText } from '../../store/report-cells.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';

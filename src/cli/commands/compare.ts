@@ -1,12 +1,12 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { CliCommand } from '../command.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
-import { compareTaps } from '../../app/compare.js';
-import { compareOverEvaluation } from '../../app/compare-eval.js';
+import { compareTaps } from '../../app/compare/compare.js';
+import { compareOverEvaluation } from '../../app/compare/compare-eval.js';
 import { evaluationContexts } from '../../app/evaluation.js';
 import { planMemoryUse } from '../../app/memory-plan.js';
-import { compareDumps } from '../../app/compare-dumps.js';
-import { compareModels } from '../../app/compare-models.js';
+import { compareDumps } from '../../app/compare/compare-dumps.js';
+import { compareModels } from '../../app/compare/compare-models.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { ExitCode, UserError } from '../../core/errors.js';

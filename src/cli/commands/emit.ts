@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
-import { emitModel, type EmitResult } from '../../app/emit.js';
+import { emitModel, type EmitResult } from '../../app/emit/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { displayName } from '../../core/closest.js';
 import { evaluationContexts } from '../../app/evaluation.js';

@@ -1,7 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import type { CliCommand } from '../command.js';
 import { openModel } from '../../app/context.js';
-import { emitTag } from '../../app/emit.js';
+import { emitTag } from '../../app/emit/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { qdqModel } from '../../app/quantize.js';
 import { checkTimeOptions, timeModels, type TimeReport } from '../../app/time.js';

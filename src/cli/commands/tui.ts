@@ -80,9 +80,9 @@ export const tuiCommand: CliCommand<TuiArgs> = {
     process.env.NODE_ENV ??= 'production';
     // ink and React take a while to load: load them while the model is opened.
     const launching = import('../../ui/launch.js');
-    const { openSession } = await import('../../app/session.js');
-    const { workerRunner } = await import('../../app/worker-runner.js');
-    const { inProcessRunner } = await import('../../app/in-process-runner.js');
+    const { openSession } = await import('../../app/session/session.js');
+    const { workerRunner } = await import('../../app/session/worker-runner.js');
+    const { inProcessRunner } = await import('../../app/session/in-process-runner.js');
     const options = {
       model: modelInputOptions({ ...args, model: args.model ?? DEMO_MODEL }),
       quant: quantSetupWithEval(args),

@@ -1,9 +1,9 @@
 import { Box, useApp, useInput } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CancelledError, InternalError, messageOf } from '../../core/errors.js';
-import type { JobRunner } from '../../app/job-runner.js';
-import type { JobRequest } from '../../app/session-jobs.js';
-import type { Session } from '../../app/session.js';
+import type { JobRunner } from '../../app/session/job-runner.js';
+import type { JobRequest } from '../../app/session/session-jobs.js';
+import type { Session } from '../../app/session/session.js';
 import { METRIC_LABELS, formatDuration } from '../format.js';
 import { graphRowView, rowsByTensor } from '../graph-rows.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';

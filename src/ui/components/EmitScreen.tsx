@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { EmitView } from '../../app/session-jobs.js';
+import type { EmitView } from '../../app/session/session-jobs.js';
 import { displayName } from '../../core/closest.js';
 import { safeText, truncateLeft } from '../format.js';
 import { theme } from '../theme.js';

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { ProbeView } from '../../app/session-jobs.js';
+import type { ProbeView } from '../../app/session/session-jobs.js';
 import { safeText } from '../format.js';
 import { probeCells, type LineTone, type ToneLine } from '../probe-lines.js';
 import { theme } from '../theme.js';

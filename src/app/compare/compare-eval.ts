@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { hasNonFiniteFailure, higherIsBetter, metricValue } from '../analysis/metrics.js';
-import { writeDepthPlot } from '../store/report-plot.js';
+import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { hasNonFiniteFailure, higherIsBetter, metricValue } from '../../analysis/metrics.js';
+import { writeDepthPlot } from '../../store/report-plot.js';
 import { compareModel, type CompareOptions, type CompareResult } from './compare.js';
 import { assembleReport, criterionOf, gatePasses, imagePlotPath, preparePlotPath, writeReportJson } from './compare-report.js';
-import type { ModelContext } from './context.js';
-import { inSampleWarning } from './evaluation.js';
-import { silent } from './events.js';
-import { makeDirectory } from '../store/directories.js';
+import type { ModelContext } from '../context.js';
+import { inSampleWarning } from '../evaluation.js';
+import { silent } from '../events.js';
+import { makeDirectory } from '../../store/directories.js';
 
 /**
  * Compare over an evaluation set (DESIGN.md §5): one whole compare per evaluation input, one

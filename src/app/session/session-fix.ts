@@ -1,10 +1,10 @@
-import { bindingCondition, conditionValue, parseGoal } from '../analysis/gate.js';
-import { displayName } from '../core/closest.js';
-import type { Override } from '../quant/plan.js';
-import type { ProgressEvent } from './events.js';
-import { DEFAULT_TARGET, fix, type FixReport } from './fix.js';
-import type { ModelContext } from './context.js';
-import type { QuantSetup } from './quant-setup.js';
+import { bindingCondition, conditionValue, parseGoal } from '../../analysis/gate.js';
+import { displayName } from '../../core/closest.js';
+import type { Override } from '../../quant/plan.js';
+import type { ProgressEvent } from '../events.js';
+import { DEFAULT_TARGET, fix, type FixReport } from '../fix.js';
+import type { ModelContext } from '../context.js';
+import type { QuantSetup } from '../quant-setup.js';
 import type { FixView, JobEvent, ProbeView } from './session-jobs.js';
 
 export interface SessionFixOptions {

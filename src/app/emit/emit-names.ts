@@ -1,7 +1,7 @@
-import { displayName } from '../core/closest.js';
-import type { Graph } from '../core/graph.js';
-import { UserError } from '../core/errors.js';
-import { runtimeNameProblem } from '../backends/runtime-names.js';
+import { displayName } from '../../core/closest.js';
+import type { Graph } from '../../core/graph.js';
+import { UserError } from '../../core/errors.js';
+import { runtimeNameProblem } from '../../backends/runtime-names.js';
 
 /**
  * An emitted model keeps the source model's tensor names (the precision check and every later tool

@@ -7,7 +7,7 @@ import {
   type ComparisonReport,
   type ComparisonRow,
   type TapPerturbation,
-} from '../analysis/comparison.js';
+} from '../../analysis/comparison.js';
 import {
   checkPeak,
   DEFAULT_OUTPUT_PSNR_DB,
@@ -17,7 +17,7 @@ import {
   parseGoal,
   requiredSnrDb,
   type Goal,
-} from '../analysis/gate.js';
+} from '../../analysis/gate.js';
 import {
   higherIsBetter,
   isMetricName,
@@ -26,16 +26,16 @@ import {
   METRIC_NAMES,
   type MetricName,
   type Metrics,
-} from '../analysis/metrics.js';
-import { displayName } from '../core/closest.js';
-import { CancelledError, messageOf, UserError } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
-import { writeFileAtomic } from '../core/atomic-file.js';
-import { sanitizeName } from '../store/file-names.js';
-import { formatJson } from '../store/report-format.js';
-import { isImageLike } from '../store/report-image.js';
-import { writeDepthPlot, writeImageComparison } from '../store/report-plot.js';
-import { makeDirectory } from '../store/directories.js';
+} from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import { CancelledError, messageOf, UserError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { sanitizeName } from '../../store/file-names.js';
+import { formatJson } from '../../store/report-format.js';
+import { isImageLike } from '../../store/report-image.js';
+import { writeDepthPlot, writeImageComparison } from '../../store/report-plot.js';
+import { makeDirectory } from '../../store/directories.js';
 
 /** Pieces shared by the two compare use-cases (model runs and dump directories). */
 

@@ -1,18 +1,18 @@
 import { basename } from 'node:path';
-import type { Dim, Graph } from '../core/graph.js';
-import type { Metrics } from '../analysis/metrics.js';
-import type { PlanCost } from '../quant/cost.js';
-import { fusionGroups, groupByNode } from '../quant/fusion.js';
-import { planToFile, precisionCounts } from '../quant/plan.js';
-import type { QdqOutput } from '../quant/qdq-rewrite.js';
-import type { EmitIoEntry, EmitManifest, EmitNodeEntry, EmitQuantFile } from '../store/emit-files.js';
-import { DEFAULT_PREPROCESS, isImageFile } from '../store/image.js';
-import { toolVersion } from '../store/manifest.js';
-import type { ModelContext } from './context.js';
+import type { Dim, Graph } from '../../core/graph.js';
+import type { Metrics } from '../../analysis/metrics.js';
+import type { PlanCost } from '../../quant/cost.js';
+import { fusionGroups, groupByNode } from '../../quant/fusion.js';
+import { planToFile, precisionCounts } from '../../quant/plan.js';
+import type { QdqOutput } from '../../quant/qdq-rewrite.js';
+import type { EmitIoEntry, EmitManifest, EmitNodeEntry, EmitQuantFile } from '../../store/emit-files.js';
+import { DEFAULT_PREPROCESS, isImageFile } from '../../store/image.js';
+import { toolVersion } from '../../store/manifest.js';
+import type { ModelContext } from '../context.js';
 import type { EmitVerification } from './emit-verify.js';
-import { inferLayout } from './inputs.js';
-import type { QuantSetup } from './quant-setup.js';
-import type { CalibrationTable } from '../quant/calibration-table.js';
+import { inferLayout } from '../inputs.js';
+import type { QuantSetup } from '../quant-setup.js';
+import type { CalibrationTable } from '../../quant/calibration-table.js';
 
 /** The two JSON documents written beside an emitted model (DESIGN.md §6; types in store/emit-files.ts). */
 

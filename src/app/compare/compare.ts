@@ -1,16 +1,16 @@
-import { adviseCompare, channelPeaks } from '../analysis/advisor.js';
-import { attributeRows, exactMetrics } from '../analysis/attribution.js';
-import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { computeMetrics, type MetricOptions, type Metrics } from '../analysis/metrics.js';
-import { messageOf, UserError } from '../core/errors.js';
-import { selectTensors } from '../core/selector.js';
-import type { Tensor } from '../core/tensor.js';
-import { planToFile } from '../quant/plan.js';
-import { storagePrecisions } from '../quant/shadow.js';
-import type { FloatBackend } from '../backends/float.js';
-import type { QuantBackend } from '../backends/quant.js';
-import { RunDir } from '../store/run-dir.js';
-import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
+import { adviseCompare, channelPeaks } from '../../analysis/advisor.js';
+import { attributeRows, exactMetrics } from '../../analysis/attribution.js';
+import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { computeMetrics, type MetricOptions, type Metrics } from '../../analysis/metrics.js';
+import { messageOf, UserError } from '../../core/errors.js';
+import { selectTensors } from '../../core/selector.js';
+import type { Tensor } from '../../core/tensor.js';
+import { planToFile } from '../../quant/plan.js';
+import { storagePrecisions } from '../../quant/shadow.js';
+import type { FloatBackend } from '../../backends/float.js';
+import type { QuantBackend } from '../../backends/quant.js';
+import { RunDir } from '../../store/run-dir.js';
+import { allActivationTensors, floatBackendFor, type ModelContext } from '../context.js';
 import { adviceGraph, calibrationFacts, gridRange, outputStats, quantizedPrecisionOf } from './compare-advice.js';
 import { ownOutputs } from './compare-own.js';
 import { achievableValue, metricsOrNull, tapPerturbation } from './compare-runs.js';
@@ -25,11 +25,11 @@ import {
   writeReportJson,
   type Criterion,
 } from './compare-report.js';
-import { silent, type ProgressListener } from './events.js';
-import { inSampleWarning } from './evaluation.js';
-import { planMemoryUse } from './memory-plan.js';
-import { quantBackendFor } from './quantize.js';
-import type { QuantSetup } from './quant-setup.js';
+import { silent, type ProgressListener } from '../events.js';
+import { inSampleWarning } from '../evaluation.js';
+import { planMemoryUse } from '../memory-plan.js';
+import { quantBackendFor } from '../quantize.js';
+import type { QuantSetup } from '../quant-setup.js';
 
 export interface CompareOptions {
   readonly ctx: ModelContext;

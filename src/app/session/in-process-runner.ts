@@ -1,5 +1,5 @@
-import { abortOrtCalls } from '../backends/ort-remote.js';
-import { CancelledError } from '../core/errors.js';
+import { abortOrtCalls } from '../../backends/ort-remote.js';
+import { CancelledError } from '../../core/errors.js';
 import type { JobRunner } from './job-runner.js';
 import { executeJob, type JobEnv } from './session-exec.js';
 import type { Session } from './session.js';

@@ -1,18 +1,18 @@
-import { rowPasses } from '../analysis/comparison.js';
-import { computeMetrics, type Metrics } from '../analysis/metrics.js';
-import { displayName } from '../core/closest.js';
-import { InternalError, UserError } from '../core/errors.js';
-import type { Graph, GraphNode } from '../core/graph.js';
-import { byteSize, type Tensor } from '../core/tensor.js';
-import type { FloatBackend } from '../backends/float.js';
-import type { QuantBackend } from '../backends/quant.js';
-import { fusionGroups, groupByNode } from '../quant/fusion.js';
-import type { Plan } from '../quant/plan.js';
-import { passesCriterion, type Criterion } from './compare-report.js';
-import { allActivationTensors, floatBackendFor, type ModelContext } from './context.js';
-import { DEFAULT_MAX_MEMORY } from './memory.js';
-import { quantBackendFor } from './quantize.js';
-import type { QuantSetup } from './quant-setup.js';
+import { rowPasses } from '../../analysis/comparison.js';
+import { computeMetrics, type Metrics } from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import { InternalError, UserError } from '../../core/errors.js';
+import type { Graph, GraphNode } from '../../core/graph.js';
+import { byteSize, type Tensor } from '../../core/tensor.js';
+import type { FloatBackend } from '../../backends/float.js';
+import type { QuantBackend } from '../../backends/quant.js';
+import { fusionGroups, groupByNode } from '../../quant/fusion.js';
+import type { Plan } from '../../quant/plan.js';
+import { passesCriterion, type Criterion } from '../compare/compare-report.js';
+import { allActivationTensors, floatBackendFor, type ModelContext } from '../context.js';
+import { DEFAULT_MAX_MEMORY } from '../memory.js';
+import { quantBackendFor } from '../quantize.js';
+import type { QuantSetup } from '../quant-setup.js';
 
 /** The runs behind bisect and fix: a plan on the quant backend beside the float reference, compared at chosen taps. */
 

@@ -1,12 +1,12 @@
 import { altersUnder, isFloatTensor, measuredMetrics, passes, type Prober, type TensorVerdict } from './prober.js';
-import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../analysis/bisect.js';
-import type { TapPerturbation } from '../analysis/comparison.js';
-import { metricValue, type Metrics } from '../analysis/metrics.js';
-import { displayName } from '../core/closest.js';
-import { required } from '../core/errors.js';
-import type { Plan } from '../quant/plan.js';
-import { perturbationOf, type Criterion } from './compare-report.js';
-import { silent, throwIfCancelled, type ProgressListener } from './events.js';
+import { BisectSearch, bisectCandidates, bisectRunBudget, type Certificate } from '../../analysis/bisect.js';
+import type { TapPerturbation } from '../../analysis/comparison.js';
+import { metricValue, type Metrics } from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import { required } from '../../core/errors.js';
+import type { Plan } from '../../quant/plan.js';
+import { perturbationOf, type Criterion } from '../compare/compare-report.js';
+import { silent, throwIfCancelled, type ProgressListener } from '../events.js';
 
 /** Locating the culprit behind one failing output under a plan: the loop of bisect's state machine, shared by bisect, fix and the TUI. */
 

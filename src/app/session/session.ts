@@ -1,11 +1,11 @@
 import { basename } from 'node:path';
-import type { GraphNode } from '../core/graph.js';
-import { readPlanFile } from '../store/plan-file.js';
-import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../quant/plan.js';
-import { loadProfile, type Precision, type Profile } from '../quant/profile.js';
-import { openModel, type ModelContext, type ModelInputOptions } from './context.js';
-import { evaluationContexts } from './evaluation.js';
-import type { QuantSetupOptions } from './quant-setup.js';
+import type { GraphNode } from '../../core/graph.js';
+import { readPlanFile } from '../../store/plan-file.js';
+import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../../quant/plan.js';
+import { loadProfile, type Precision, type Profile } from '../../quant/profile.js';
+import { openModel, type ModelContext, type ModelInputOptions } from '../context.js';
+import { evaluationContexts } from '../evaluation.js';
+import type { QuantSetupOptions } from '../quant-setup.js';
 
 /**
  * The state behind an interactive session: the opened model, the profile, and the plan the user

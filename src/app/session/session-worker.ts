@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { abortOrtCalls } from '../backends/ort-remote.js';
-import { CancelledError } from '../core/errors.js';
+import { abortOrtCalls } from '../../backends/ort-remote.js';
+import { CancelledError } from '../../core/errors.js';
 import { executeJob, type JobEnv } from './session-exec.js';
 import { openSession, type SessionOptions } from './session.js';
 import { toWire, type FromWorker, type ToWorker } from './worker-runner.js';

@@ -1,7 +1,7 @@
-import type { ComparisonReport, TapPerturbation } from '../analysis/comparison.js';
-import type { MetricName } from '../analysis/metrics-target.js';
-import type { Override } from '../quant/plan.js';
-import type { ProgressEvent } from './events.js';
+import type { ComparisonReport, TapPerturbation } from '../../analysis/comparison.js';
+import type { MetricName } from '../../analysis/metrics-target.js';
+import type { Override } from '../../quant/plan.js';
+import type { ProgressEvent } from '../events.js';
 
 /**
  * The long-running work of an interactive session, as plain serializable data: a request goes

@@ -1,13 +1,13 @@
-import type { Achievable, ComparisonRow, TapPerturbation } from '../analysis/comparison.js';
-import { computeMetrics, metricValue, type MetricOptions, type Metrics } from '../analysis/metrics.js';
-import { UserError } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
-import { isQuantizable, withOverrides } from '../quant/plan.js';
+import type { Achievable, ComparisonRow, TapPerturbation } from '../../analysis/comparison.js';
+import { computeMetrics, metricValue, type MetricOptions, type Metrics } from '../../analysis/metrics.js';
+import { UserError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { isQuantizable, withOverrides } from '../../quant/plan.js';
 import { perturbationOf, worstValue, type Criterion } from './compare-report.js';
-import type { ModelContext } from './context.js';
-import { silent, type ProgressListener } from './events.js';
-import { quantBackendFor } from './quantize.js';
-import type { QuantSetup } from './quant-setup.js';
+import type { ModelContext } from '../context.js';
+import { silent, type ProgressListener } from '../events.js';
+import { quantBackendFor } from '../quantize.js';
+import type { QuantSetup } from '../quant-setup.js';
 
 /** The two extra quant runs of a compare: without taps (tap perturbation) and with the INT16 plan (achievable). */
 

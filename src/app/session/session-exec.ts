@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { displayName } from '../core/closest.js';
-import { throwIfCancelled } from './events.js';
-import type { CalibrationTable } from '../quant/calibration-table.js';
-import { compareOverEvaluation } from './compare-eval.js';
-import { emitModel, type EmitResult } from './emit.js';
-import { setUpQuant, type QuantSetup } from './quant-setup.js';
+import { displayName } from '../../core/closest.js';
+import { throwIfCancelled } from '../events.js';
+import type { CalibrationTable } from '../../quant/calibration-table.js';
+import { compareOverEvaluation } from '../compare/compare-eval.js';
+import { emitModel, type EmitResult } from '../emit/emit.js';
+import { setUpQuant, type QuantSetup } from '../quant-setup.js';
 import { bisectForSession } from './session-bisect.js';
 import { fixForSession } from './session-fix.js';
 import type { EmitView, JobEvent, JobOutcome, JobRequest } from './session-jobs.js';

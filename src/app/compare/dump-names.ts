@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { listDumpTensors, type DumpMap } from '../backends/dumps.js';
-import type { RunSide } from '../store/manifest.js';
-import { tensorFileName } from '../store/file-names.js';
-import { findRun } from '../store/run-location.js';
+import { listDumpTensors, type DumpMap } from '../../backends/dumps.js';
+import type { RunSide } from '../../store/manifest.js';
+import { tensorFileName } from '../../store/file-names.js';
+import { findRun } from '../../store/run-location.js';
 
 /**
  * The tensors of two dump directories compared without a model: what each file's run manifest or

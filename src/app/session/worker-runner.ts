@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { CancelledError, InternalError, UserError, type ExitCodeValue } from '../core/errors.js';
+import { CancelledError, InternalError, UserError, type ExitCodeValue } from '../../core/errors.js';
 import type { JobRunner } from './job-runner.js';
 import type { JobEvent, JobOutcome, JobRequest } from './session-jobs.js';
 import type { SessionOptions } from './session.js';

@@ -1,17 +1,17 @@
 import { basename } from 'node:path';
-import { adviseCompare } from '../analysis/advisor.js';
-import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { computeMetrics } from '../analysis/metrics.js';
-import { pairTensors, type TensorPair } from '../analysis/tensor-pairs.js';
-import type { Backend } from '../backends/backend.js';
-import { FloatBackend } from '../backends/float.js';
-import { displayName } from '../core/closest.js';
-import { InternalError, messageOf, UserError } from '../core/errors.js';
-import { selectTensors } from '../core/selector.js';
-import { makeTensor, toFloat64, type Tensor } from '../core/tensor.js';
-import { initializerTensor } from '../onnx/index.js';
-import { makeDirectory } from '../store/directories.js';
-import { readTensorMap } from '../store/tensor-map.js';
+import { adviseCompare } from '../../analysis/advisor.js';
+import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { computeMetrics } from '../../analysis/metrics.js';
+import { pairTensors, type TensorPair } from '../../analysis/tensor-pairs.js';
+import type { Backend } from '../../backends/backend.js';
+import { FloatBackend } from '../../backends/float.js';
+import { displayName } from '../../core/closest.js';
+import { InternalError, messageOf, UserError } from '../../core/errors.js';
+import { selectTensors } from '../../core/selector.js';
+import { makeTensor, toFloat64, type Tensor } from '../../core/tensor.js';
+import { initializerTensor } from '../../onnx/index.js';
+import { makeDirectory } from '../../store/directories.js';
+import { readTensorMap } from '../../store/tensor-map.js';
 import { adviceGraph, outputStats } from './compare-advice.js';
 import {
   assembleReport,
@@ -23,12 +23,12 @@ import {
   writePlots,
   writeReportJson,
 } from './compare-report.js';
-import type { ModelContext } from './context.js';
-import { silent, type ProgressListener } from './events.js';
-import { loadModel, type LoadedModel } from './load-model.js';
-import { planMemoryUse } from './memory-plan.js';
-import type { QuantSetup } from './quant-setup.js';
-import { quantBackendFor } from './quantize.js';
+import type { ModelContext } from '../context.js';
+import { silent, type ProgressListener } from '../events.js';
+import { loadModel, type LoadedModel } from '../load-model.js';
+import { planMemoryUse } from '../memory-plan.js';
+import type { QuantSetup } from '../quant-setup.js';
+import { quantBackendFor } from '../quantize.js';
 
 export interface CompareModelsOptions {
   /** The reference model, opened on the inputs (its feeds feed both models). */

@@ -1,17 +1,17 @@
 import { basename, resolve } from 'node:path';
-import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
-import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../analysis/advisor.js';
-import { computeMetrics } from '../analysis/metrics.js';
-import { DumpsBackend, readDumpMap, type DumpMap, type DumpMatch } from '../backends/dumps.js';
-import { displayName } from '../core/closest.js';
-import { messageOf, UserError } from '../core/errors.js';
-import type { Graph } from '../core/graph.js';
-import { selectTensors } from '../core/selector.js';
-import type { Tensor } from '../core/tensor.js';
-import type { RunManifest, RunSide } from '../store/manifest.js';
-import { findRun, incompleteRunNote, type DumpRun } from '../store/run-location.js';
-import { readTensorFile, tensorFormatOf, TENSOR_FILE_EXTENSIONS } from '../store/tensor-file.js';
-import { allActivationTensors } from './context.js';
+import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../../analysis/advisor.js';
+import { computeMetrics } from '../../analysis/metrics.js';
+import { DumpsBackend, readDumpMap, type DumpMap, type DumpMatch } from '../../backends/dumps.js';
+import { displayName } from '../../core/closest.js';
+import { messageOf, UserError } from '../../core/errors.js';
+import type { Graph } from '../../core/graph.js';
+import { selectTensors } from '../../core/selector.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { RunManifest, RunSide } from '../../store/manifest.js';
+import { findRun, incompleteRunNote, type DumpRun } from '../../store/run-location.js';
+import { readTensorFile, tensorFormatOf, TENSOR_FILE_EXTENSIONS } from '../../store/tensor-file.js';
+import { allActivationTensors } from '../context.js';
 import { dumpNames } from './dump-names.js';
 import { adviceGraph, outputStats } from './compare-advice.js';
 import {
@@ -25,11 +25,11 @@ import {
   writeReportJson,
   type Criterion,
 } from './compare-report.js';
-import { silent, type ProgressListener } from './events.js';
-import { loadModel } from './load-model.js';
-import { makeDirectory } from '../store/directories.js';
-import { isPolygraphyPath, polygraphyDumpDirectory } from '../store/polygraphy-json.js';
-import { pathExists } from '../store/files.js';
+import { silent, type ProgressListener } from '../events.js';
+import { loadModel } from '../load-model.js';
+import { makeDirectory } from '../../store/directories.js';
+import { isPolygraphyPath, polygraphyDumpDirectory } from '../../store/polygraphy-json.js';
+import { pathExists } from '../../store/files.js';
 
 export interface CompareDumpsOptions {
   /** The reference directory (typically the float run). */

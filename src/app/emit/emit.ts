@@ -1,22 +1,29 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { displayName } from '../core/closest.js';
-import { required, UserError } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
-import { computeMetrics } from '../analysis/metrics.js';
-import type { Backend } from '../backends/backend.js';
-import { serializeModel } from '../onnx/index.js';
-import { planCost } from '../quant/cost.js';
-import { defaultPrecision, type Plan } from '../quant/plan.js';
-import { defaultEmitFile, emitPaths, stageEmitModel, type EmitManifest, type EmitPaths, type EmitQuantFile } from '../store/emit-files.js';
-import { floatBackendFor, type ModelContext } from './context.js';
+import { displayName } from '../../core/closest.js';
+import { required, UserError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { computeMetrics } from '../../analysis/metrics.js';
+import type { Backend } from '../../backends/backend.js';
+import { serializeModel } from '../../onnx/index.js';
+import { planCost } from '../../quant/cost.js';
+import { defaultPrecision, type Plan } from '../../quant/plan.js';
+import {
+  defaultEmitFile,
+  emitPaths,
+  stageEmitModel,
+  type EmitManifest,
+  type EmitPaths,
+  type EmitQuantFile,
+} from '../../store/emit-files.js';
+import { floatBackendFor, type ModelContext } from '../context.js';
 import { manifestDocument, quantDocument, type InputMetrics, type OutputMetrics } from './emit-documents.js';
-import { inSampleInputs, inSampleWarning } from './evaluation.js';
+import { inSampleInputs, inSampleWarning } from '../evaluation.js';
 import { refuseUnrunnableNames } from './emit-names.js';
 import { verifyEmittedModel, type EmitVerification } from './emit-verify.js';
-import { silent, throwIfCancelled, type ProgressListener } from './events.js';
-import { qdqModel, quantBackendFor, quantSource } from './quantize.js';
-import type { QuantSetup } from './quant-setup.js';
+import { silent, throwIfCancelled, type ProgressListener } from '../events.js';
+import { qdqModel, quantBackendFor, quantSource } from '../quantize.js';
+import type { QuantSetup } from '../quant-setup.js';
 
 /** Where `emit` writes when no file is named (DESIGN.md §6). */
 export const DEFAULT_EMIT_DIR = 'models';

@@ -1,10 +1,10 @@
-import { QuantBackend } from '../backends/quant.js';
-import type { Tensor } from '../core/tensor.js';
-import { rangeFromTable } from '../quant/calibration-table.js';
-import { buildShadowModel, type OwnSource } from '../quant/shadow.js';
-import type { ModelContext } from './context.js';
-import type { QuantSetup } from './quant-setup.js';
-import { quantSource } from './quantize.js';
+import { QuantBackend } from '../../backends/quant.js';
+import type { Tensor } from '../../core/tensor.js';
+import { rangeFromTable } from '../../quant/calibration-table.js';
+import { buildShadowModel, type OwnSource } from '../../quant/shadow.js';
+import type { ModelContext } from '../context.js';
+import type { QuantSetup } from '../quant-setup.js';
+import { quantSource } from '../quantize.js';
 
 export interface OwnOutputs {
   /** How each tensor's own output was obtained. */

@@ -1,12 +1,12 @@
-import { displayName } from '../core/closest.js';
-import { ExitCode, UserError, messageOf } from '../core/errors.js';
-import type { Graph } from '../core/graph.js';
-import { formatDims, type Tensor } from '../core/tensor.js';
-import { OrtSession } from '../backends/session.js';
-import { graphOf, readModel } from '../onnx/index.js';
-import type { Plan } from '../quant/plan.js';
-import type { KnownValue } from '../quant/qdq-rewrite.js';
-import { readFileBytes } from '../store/files.js';
+import { displayName } from '../../core/closest.js';
+import { ExitCode, UserError, messageOf } from '../../core/errors.js';
+import type { Graph } from '../../core/graph.js';
+import { formatDims, type Tensor } from '../../core/tensor.js';
+import { OrtSession } from '../../backends/session.js';
+import { graphOf, readModel } from '../../onnx/index.js';
+import type { Plan } from '../../quant/plan.js';
+import type { KnownValue } from '../../quant/qdq-rewrite.js';
+import { readFileBytes } from '../../store/files.js';
 import { checkPrecisions, type PrecisionCheck } from './emit-check.js';
 
 /**

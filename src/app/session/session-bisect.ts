@@ -1,17 +1,17 @@
-import { bisectCandidates, type BisectCandidate } from '../analysis/bisect.js';
-import { metricValue, type Metrics } from '../analysis/metrics.js';
-import { displayName } from '../core/closest.js';
-import type { Graph } from '../core/graph.js';
-import type { Override, Plan } from '../quant/plan.js';
-import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from './bisect.js';
-import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from './compare-report.js';
-import { criterionText } from '../store/report-cells.js';
-import { planMemoryUse } from './memory-plan.js';
-import type { ModelContext } from './context.js';
-import { measuredMetrics } from './prober.js';
-import { silent, type ProgressListener } from './events.js';
-import { promotionRegion } from './fix.js';
-import type { QuantSetup } from './quant-setup.js';
+import { bisectCandidates, type BisectCandidate } from '../../analysis/bisect.js';
+import { metricValue, type Metrics } from '../../analysis/metrics.js';
+import { displayName } from '../../core/closest.js';
+import type { Graph } from '../../core/graph.js';
+import type { Override, Plan } from '../../quant/plan.js';
+import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from '../bisect/bisect.js';
+import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from '../compare/compare-report.js';
+import { criterionText } from '../../store/report-cells.js';
+import { planMemoryUse } from '../memory-plan.js';
+import type { ModelContext } from '../context.js';
+import { measuredMetrics } from '../bisect/prober.js';
+import { silent, type ProgressListener } from '../events.js';
+import { promotionRegion } from '../fix.js';
+import type { QuantSetup } from '../quant-setup.js';
 import type { BisectView, MeasuredTensor, ProbeView } from './session-jobs.js';
 
 export interface SessionBisectOptions {
@@ -31,7 +31,7 @@ export interface SessionBisectOptions {
 
 /**
  * Bisect for the TUI: the same search as `quantscope bisect` (the first failing output, measured
- * with no taps, then locateCulprit from app/bisect.ts), with a prober that reports every probe's
+ * with no taps, then locateCulprit from app/bisect/bisect.ts), with a prober that reports every probe's
  * metrics as it is measured, so the screen shows each probe live with its value and the range of
  * candidates still in play. The result offers the promotion fix would apply to the culprit.
  */
@@ -70,7 +70,7 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
       isFloat: (t) => isFloatTensor(ctx, t),
       alters: altersUnder(ctx.graph, quant.plan),
     });
-    // Along the graph: scale-free SNR at what the failing output needs (app/compare-report.ts searchCriterion).
+    // Along the graph: scale-free SNR at what the failing output needs (app/compare/compare-report.ts searchCriterion).
     const search = searchCriterion(criterion, failing.metrics);
     const observer = observingProber(prober, ctx.graph, candidates, search, options.onProbe);
     const found = await locateCulprit({

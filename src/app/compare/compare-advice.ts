@@ -1,11 +1,11 @@
-import type { AdviceGraph, CalibrationFacts, ValueStats } from '../analysis/advisor.js';
-import { valueStats } from '../analysis/advisor.js';
-import type { ValueRange } from '../analysis/metrics.js';
-import { activationInputs, type Graph } from '../core/graph.js';
-import type { Tensor } from '../core/tensor.js';
-import { rangeFromTable, type CalibrationTable } from '../quant/calibration-table.js';
-import { promotionOf, type Plan } from '../quant/plan.js';
-import { activationQuant, activationStorage, isQuantPrecision, type Profile } from '../quant/profile.js';
+import type { AdviceGraph, CalibrationFacts, ValueStats } from '../../analysis/advisor.js';
+import { valueStats } from '../../analysis/advisor.js';
+import type { ValueRange } from '../../analysis/metrics.js';
+import { activationInputs, type Graph } from '../../core/graph.js';
+import type { Tensor } from '../../core/tensor.js';
+import { rangeFromTable, type CalibrationTable } from '../../quant/calibration-table.js';
+import { promotionOf, type Plan } from '../../quant/plan.js';
+import { activationQuant, activationStorage, isQuantPrecision, type Profile } from '../../quant/profile.js';
 
 /** The facts the advisor reads, gathered from a model's graph, plan and calibration (see analysis/advisor.ts). */
 

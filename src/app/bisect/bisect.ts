@@ -1,21 +1,21 @@
-import { adviseBisect, type Finding } from '../analysis/advisor.js';
-import { type Certificate } from '../analysis/bisect.js';
-import { type ComparisonReport, type TapPerturbation } from '../analysis/comparison.js';
-import { metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
-import { bindingCondition, marginDb } from '../analysis/gate.js';
-import { displayName } from '../core/closest.js';
-import { UserError } from '../core/errors.js';
-import { criterionOf, outputGoalOf, searchCriterion, type Criterion } from './compare-report.js';
-import { type ModelContext } from './context.js';
-import { adviceGraph } from './compare-advice.js';
-import { silent, throwIfCancelled, type ProgressListener } from './events.js';
-import type { QuantSetup } from './quant-setup.js';
-import { inSampleWarning } from './evaluation.js';
+import { adviseBisect, type Finding } from '../../analysis/advisor.js';
+import { type Certificate } from '../../analysis/bisect.js';
+import { type ComparisonReport, type TapPerturbation } from '../../analysis/comparison.js';
+import { metricValue, type MetricName, type Metrics } from '../../analysis/metrics.js';
+import { bindingCondition, marginDb } from '../../analysis/gate.js';
+import { displayName } from '../../core/closest.js';
+import { UserError } from '../../core/errors.js';
+import { criterionOf, outputGoalOf, searchCriterion, type Criterion } from '../compare/compare-report.js';
+import { type ModelContext } from '../context.js';
+import { adviceGraph } from '../compare/compare-advice.js';
+import { silent, throwIfCancelled, type ProgressListener } from '../events.js';
+import type { QuantSetup } from '../quant-setup.js';
+import { inSampleWarning } from '../evaluation.js';
 
 export { Prober, altersUnder, isFloatTensor, passes, type TensorVerdict } from './prober.js';
 export { locateCulprit, type CulpritSearch, type LocateOptions, type ProbeSummary } from './locate.js';
 import { measuredMetrics, Prober } from './prober.js';
-import { planMemoryUse } from './memory-plan.js';
+import { planMemoryUse } from '../memory-plan.js';
 import { locateCulprit, type CulpritSearch, type ProbeSummary } from './locate.js';
 
 export interface BisectOptions {
