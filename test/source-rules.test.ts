@@ -51,6 +51,17 @@ describe('source rules', () => {
     expect(all.filter((s) => s.file.startsWith('app/')).length).toBeGreaterThan(10);
   });
 
+  it('onnxruntime-node is imported only in src/backends, ink and React only in src/ui', () => {
+    const importing = (pkg: string) =>
+      all.filter((s) => new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*\\(\\s*)['"]${pkg}(?:/[^'"]*)?['"]`).test(s.code)).map((s) => s.file);
+    const ort = importing('onnxruntime-node');
+    expect(ort.length).toBeGreaterThan(0);
+    expect(ort.filter((f) => !f.startsWith('backends/'))).toEqual([]);
+    const ink = [...importing('ink'), ...importing('react')];
+    expect(ink.length).toBeGreaterThan(0);
+    expect(ink.filter((f) => !f.startsWith('ui/'))).toEqual([]);
+  });
+
   it('no file under src/app or src/ui imports node:fs', () => {
     const offenders = all.filter((s) => /^(app|ui)\//.test(s.file) && FS_IMPORT.test(s.code)).map((s) => s.file);
     expect(offenders).toEqual([]);
