@@ -122,5 +122,5 @@ describe.skipIf(!HAS_SHARED)('bisect and fix on udnie', () => {
     // runs at the SNR the output needs (app/fix.ts locateCriterion): measured 71.0% of MACs, 127 runs.
     expect(report.cost.macShareAboveInt8).toBeLessThan(0.8);
     expect(report.quantRuns).toBeLessThanOrEqual(150);
-  }, 300_000);
+  }, 900_000); // about 3 min on an idle 2-core machine; three times that under a load of 6 to 8
 });
