@@ -7,7 +7,7 @@ import { parseOverrides } from '../src/cli/options.js';
 import { FIXTURES } from '../src/models/fixtures.js';
 import { withOverrides } from '../src/quant/plan.js';
 import type { Finding } from '../src/analysis/advisor.js';
-import { HAS_SHARED, isolatedCache, REPO, SHARED } from './helpers/cli.js';
+import { HAS_SHARED, REPO, SHARED, sharedCache } from './helpers/cli.js';
 import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.js';
 
 /**
@@ -16,7 +16,8 @@ import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.j
  * float op, which exits 2). On the demo and every generated model, under both built-in profiles.
  */
 
-const dir = isolatedCache('qs-advisor-runnable-');
+// The run's calibration cache: udnie and candy on cat and dog as app-check calibrates them.
+const dir = sharedCache('qs-advisor-runnable-');
 const MODELS = ['models/demo-generator.onnx', ...FIXTURES.filter((f) => f.name !== 'wide-1000').map((f) => f.file)];
 
 /**
@@ -57,7 +58,7 @@ describe.each(MODELS)('%s', (model) => {
 const IMAGES = join(SHARED, 'images');
 if (!HAS_SHARED) console.log(`skipping the runnable-suggestion checks on udnie and candy: ${SHARED} is absent`);
 
-describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and dog, evaluated on fish)', (name) => {
+describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and dog, evaluated on fish)', { tags: ['slow'] }, (name) => {
   // compare and bisect only: a fix on a 720x720 model costs a minute more and its findings come from the same rules as bisect's.
   it('generic-int8: every --precision the advisor suggests after compare and bisect is accepted', async () => {
     const { ctx, setup } = await openWithPlan(join(SHARED, 'models', `${name}.onnx`), {

@@ -7,7 +7,7 @@ import { quantBackendFor } from '../src/app/quantize.js';
 import { toFloat32, type Tensor } from '../src/core/tensor.js';
 import { FIXTURES } from '../src/models/fixtures.js';
 import { isQuantizable, withOverrides, type Override } from '../src/quant/plan.js';
-import { HAS_SHARED, isolatedCache, REPO, SHARED } from './helpers/cli.js';
+import { HAS_SHARED, REPO, SHARED, sharedCache } from './helpers/cli.js';
 import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.js';
 
 /**
@@ -18,7 +18,9 @@ import { openWithPlan, writeSyntheticCalibration } from './helpers/quant-setup.j
  * evaluated.
  */
 
-const dir = isolatedCache('qs-app-check-');
+// The run's calibration cache: udnie and candy on cat and dog are calibrated once for this file,
+// advisor-runnable and gate-defaults.
+const dir = sharedCache('qs-app-check-');
 
 const PLANS: [string, string, Override[]][] = [
   ['generic-int8', 'generic-int8', []],
@@ -138,7 +140,7 @@ describe('the planted large-bias and reducemean-overflow fixtures at INT16', () 
 
 if (!HAS_SHARED) console.log(`skipping the self-check on udnie and candy: ${SHARED} is absent`);
 
-describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and dog, evaluated on fish)', (name) => {
+describe.skipIf(!HAS_SHARED).each(['udnie', 'candy'])('%s (calibrated on cat and dog, evaluated on fish)', { tags: ['slow'] }, (name) => {
   it('passes the self-check for generic-int8, int8-fp16 and all-INT16; all-INT16 beats INT8', async () => {
     const images = join(SHARED, 'images');
     const snr = new Map<string, number>();

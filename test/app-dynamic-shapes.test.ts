@@ -11,7 +11,7 @@ import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { createModel, writeModel, type ModelSpec } from '../src/onnx/index.js';
 import { writeNpy } from '../src/store/npy.js';
-import { isolatedCache, runCli } from './helpers/cli.js';
+import { isolatedCache, runCliInProcess } from './helpers/cli.js';
 
 /**
  * Dynamic dimensions do not stop a newcomer: a dynamic batch alone becomes 1 with a notice; other
@@ -120,7 +120,9 @@ describe('emit on a dynamic model calibrated on images', () => {
   it('takes the size from the images, records their preprocessing, and says its metrics come from a synthetic input', async () => {
     const images = [await png(path.join(work, 'a.png'), 12, 10), await png(path.join(work, 'b.png'), 12, 10)];
     const out = path.join(work, 'emitted', 'all-dynamic.int8.onnx');
-    const r = runCli(['emit', allDynamic, '--calib', ...images, '--out', out], { env: { QUANTSCOPE_CACHE: path.join(work, 'cache') } });
+    const r = await runCliInProcess(['emit', allDynamic, '--calib', ...images, '--out', out], {
+      env: { QUANTSCOPE_CACHE: path.join(work, 'cache') },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("input 'x' is [N,3,H,W]: using shape [1,3,10,12] from");
     expect(r.stdout).toMatch(/^y vs float on a synthetic input \(give --input or --eval for real data\): cosine/m);

@@ -7,7 +7,7 @@ import { compareOverEvaluation } from '../src/app/compare/compare-eval.js';
 import { openModel } from '../src/app/context.js';
 import { evaluationContexts } from '../src/app/evaluation.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
-import { REPO, isolatedCache, runCli } from './helpers/cli.js';
+import { REPO, isolatedCache, runCliInProcess } from './helpers/cli.js';
 import { writeCalibrationImages } from './helpers/quant-setup.js';
 
 const dir = isolatedCache('qs-eval-sets-');
@@ -66,14 +66,36 @@ describe('compare and bisect over an evaluation set', () => {
     const evalImages = await writeCalibrationImages(join(dir, 'eval3'), 2, 301);
     const calib = await writeCalibrationImages(join(dir, 'calib3'), 2, 311);
     const out = join(dir, 'run');
-    const r = runCli(['compare', MODEL, '--calib', ...calib, '--eval', ...evalImages, '--out', out, '--no-own', '--no-achievable']);
+    const r = await runCliInProcess([
+      'compare',
+      MODEL,
+      '--calib',
+      ...calib,
+      '--eval',
+      ...evalImages,
+      '--out',
+      out,
+      '--no-own',
+      '--no-achievable',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Over 2 evaluation inputs; each row is the tensor on the input where it is worst.');
     for (const f of evalImages) expect(r.stdout).toContain(`  ${f}: `);
     for (const f of ['report.json', join('input-1', 'report.json'), join('input-2', 'report.json')])
       expect(existsSync(join(out, f)), f).toBe(true);
     expect(r.stdout).toMatch(/^ {2}mean over the inputs: logits cosine 0\.\d{6}, snrDb \d+\.\d\d, psnrDb \d+\.\d\d\.$/m);
-    const b = runCli(['bisect', MODEL, '--calib', ...calib, '--eval', ...evalImages, '--metric', 'snrDb', '--threshold', '80']);
+    const b = await runCliInProcess([
+      'bisect',
+      MODEL,
+      '--calib',
+      ...calib,
+      '--eval',
+      ...evalImages,
+      '--metric',
+      'snrDb',
+      '--threshold',
+      '80',
+    ]);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toMatch(/^evaluation: 2 inputs \(2 quant runs\), bisect runs on the one marked \*/m);
     expect(b.stdout.split('\n').filter((l) => l.startsWith('  * '))).toHaveLength(1);

@@ -6,7 +6,7 @@ import { emitModel } from '../src/app/emit/emit.js';
 import { evaluationContexts, inSampleInputs, inSampleWarning } from '../src/app/evaluation.js';
 import { fix } from '../src/app/fix.js';
 import { setUpQuant } from '../src/app/quant-setup.js';
-import { isolatedCache, REPO, runCli } from './helpers/cli.js';
+import { isolatedCache, REPO, runCliInProcess } from './helpers/cli.js';
 import { writeSyntheticCalibration } from './helpers/quant-setup.js';
 
 /**
@@ -72,17 +72,27 @@ describe('evaluation sets', () => {
     expect(manifest.calibration.inputs).toHaveLength(2);
   });
 
-  it('the CLI: --eval without --calib calibrates on the evaluation set and warns in-sample; with --calib it does not', () => {
+  it('the CLI: --eval without --calib calibrates on the evaluation set and warns in-sample; with --calib it does not', async () => {
     const values = evals();
-    const plain = runCli(['emit', MODEL, '--eval', ...values, '--out', join(dir, 'cli', 'a.onnx'), '-q']);
+    const plain = await runCliInProcess(['emit', MODEL, '--eval', ...values, '--out', join(dir, 'cli', 'a.onnx'), '-q']);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toMatch(/warning: in-sample: every evaluation input is also a calibration input/);
     expect(plain.stdout).toMatch(/vs float \(worst input\)/);
-    const apart = runCli(['fix', MODEL, '--eval', ...values, '--calib', ...calib(), '--out', join(dir, 'cli', 'plan.json'), '-q']);
+    const apart = await runCliInProcess([
+      'fix',
+      MODEL,
+      '--eval',
+      ...values,
+      '--calib',
+      ...calib(),
+      '--out',
+      join(dir, 'cli', 'plan.json'),
+      '-q',
+    ]);
     expect([0, 1]).toContain(apart.code);
     expect(apart.stdout).toMatch(/evaluation: 3 inputs/);
     expect(apart.stdout).not.toMatch(/in-sample/);
-    const missing = runCli(['fix', MODEL, '--eval', join(dir, 'no-such-folder'), '-q']);
+    const missing = await runCliInProcess(['fix', MODEL, '--eval', join(dir, 'no-such-folder'), '-q']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/Evaluation path '.*no-such-folder' does not exist/);
   });

@@ -6,7 +6,7 @@ import { exportFileFor, exportPlan } from '../src/app/export.js';
 import { loadModel } from '../src/app/load-model.js';
 import { UserError } from '../src/core/errors.js';
 import type { Graph } from '../src/core/graph.js';
-import { HAS_SHARED, runCli, SHARED, tempDir } from './helpers/cli.js';
+import { HAS_SHARED, runCliInProcess, SHARED, tempDir } from './helpers/cli.js';
 
 /**
  * `quantscope export` end to end: each target on the co-promotion fixture with a plan holding
@@ -249,24 +249,24 @@ describe('bad input', () => {
 });
 
 describe('the CLI', () => {
-  it('prints every path written and the mapping on stdout, the notes on stderr', () => {
+  it('prints every path written and the mapping on stdout, the notes on stderr', async () => {
     const dir = tempDir('qs-export-cli-');
     const plan = writePlan(dir);
-    const r = runCli(['export', plan, '--to', 'ort-overrides', '--model', MODEL]);
+    const r = await runCliInProcess(['export', plan, '--to', 'ort-overrides', '--model', MODEL]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`wrote ${join(dir, 'co.ort-overrides.json')}\nwrote ${join(dir, 'co.ort-overrides.py')}\n`);
     expect(r.stdout).toMatch(/a16w8 \(1 node\) → QInt16 activations, QInt8 per-channel weights/);
     expect(r.stderr).toMatch(/^note: quantize_static has no per-node FP16|note: 1 non-quantized node\(s\) planned fp16/m);
-    const json = runCli(['export', plan, '--to', 'rknn', '--model', MODEL, '--json', '--quiet']);
+    const json = await runCliInProcess(['export', plan, '--to', 'rknn', '--model', MODEL, '--json', '--quiet']);
     expect(json.code).toBe(0);
     expect(json.stderr).toBe('');
     expect(JSON.parse(json.stdout)).toMatchObject({ target: 'rknn', files: [join(dir, 'co.rknn.yaml')], entries: 4 });
   });
 
-  it('wants --to and --model', () => {
-    expect(runCli(['export', 'x.json', '--model', MODEL]).stderr).toMatch(/Missing required argument: to/);
-    expect(runCli(['export', 'x.json', '--to', 'rknn', '--model', MODEL, '--to']).stderr).toMatch(/--to needs a value\./);
-    expect(runCli(['export', 'x.json', '--to', 'nope', '--model', MODEL]).stderr).toMatch(
+  it('wants --to and --model', async () => {
+    expect((await runCliInProcess(['export', 'x.json', '--model', MODEL])).stderr).toMatch(/Missing required argument: to/);
+    expect((await runCliInProcess(['export', 'x.json', '--to', 'rknn', '--model', MODEL, '--to'])).stderr).toMatch(/--to needs a value\./);
+    expect((await runCliInProcess(['export', 'x.json', '--to', 'nope', '--model', MODEL])).stderr).toMatch(
       /--to 'nope' is not one of ort-overrides, tensorrt, rknn\./,
     );
   });

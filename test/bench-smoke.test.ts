@@ -40,7 +40,7 @@ interface Results {
 }
 
 describe('npm run bench -- --quick', () => {
-  it('runs every section on the demo model and writes bench results with machine facts', () => {
+  it('runs every section on the demo model and writes bench results with machine facts', { tags: ['slow'], timeout: 150_000 }, () => {
     const dir = tempDir('qs-bench-smoke-');
     const out = join(dir, 'results.json');
     const r = spawnSync(process.execPath, [RUN, '--quick', '--out', out, '--cache', join(dir, 'cache')], {
@@ -91,7 +91,7 @@ describe('npm run bench -- --quick', () => {
     expect(r.stdout).toMatch(/compare\s*│\s*demo/);
     expect(r.stdout).toContain(`wrote ${out}`);
     expect(r.stderr).toMatch(/load average/);
-  }, 150_000);
+  });
 
   it('refuses an unknown section before measuring anything', () => {
     const r = spawnSync(process.execPath, [RUN, '--only', 'nonsense'], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO, runCli, tempDir } from './helpers/cli.js';
+import { REPO, runCliInProcess, tempDir } from './helpers/cli.js';
 
 const fixture = (name: string): string => join(REPO, 'fixtures', `${name}.onnx`);
 
 describe('quantscope bisect', () => {
-  it('--json names the planted node with the fields scripts rely on', () => {
-    const r = runCli(['bisect', fixture('outlier-channel'), '--json']);
+  it('--json names the planted node with the fields scripts rely on', async () => {
+    const r = await runCliInProcess(['bisect', fixture('outlier-channel'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.culprit).toMatchObject({ node: 'planted_conv', opType: 'Conv', tensor: 'y' });
@@ -18,16 +18,16 @@ describe('quantscope bisect', () => {
     expect(json).toMatchObject({ quantRuns: 3, candidates: 2, runBudget: 3, monotone: true });
   });
 
-  it('reports monotone: false on the non-monotone fixture, and still names the planted node', () => {
-    const r = runCli(['bisect', fixture('non-monotone'), '--json']);
+  it('reports monotone: false on the non-monotone fixture, and still names the planted node', async () => {
+    const r = await runCliInProcess(['bisect', fixture('non-monotone'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.culprit.node).toBe('planted_nonmono');
     expect(json.monotone).toBe(false);
   });
 
-  it('prints the culprit, its inputs, the probes and the tap perturbation', () => {
-    const r = runCli(['bisect', fixture('reducemean-overflow'), '--profile', 'int8-fp16', '--metric', 'cosine']);
+  it('prints the culprit, its inputs, the probes and the tap perturbation', async () => {
+    const r = await runCliInProcess(['bisect', fixture('reducemean-overflow'), '--profile', 'int8-fp16', '--metric', 'cosine']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^output 'y' \(cosine 0\.9687\d+\) fails cosine >= 0\.99 under int8-fp16$/m);
     expect(r.stdout).toMatch(/^culprit: planted_mean \(ReduceMean, fp16\) -> 'planted_mean_out': cosine NaN, 2 NaN\/Inf$/m);
@@ -36,8 +36,8 @@ describe('quantscope bisect', () => {
     expect(r.stdout).toMatch(/^tap perturbation: 'y' cosine/m);
   });
 
-  it('says so and exits 0 when the output passes', () => {
-    const r = runCli(['bisect', fixture('outlier-channel'), '--metric', 'cosine', '--threshold', '0.1']);
+  it('says so and exits 0 when the output passes', async () => {
+    const r = await runCliInProcess(['bisect', fixture('outlier-channel'), '--metric', 'cosine', '--threshold', '0.1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/passes cosine >= 0\.1 under generic-int8: nothing to bisect \(1 quant run\)/);
   });
@@ -45,8 +45,8 @@ describe('quantscope bisect', () => {
   it.each([
     { args: ['--output', 'nope'], message: /--output 'nope' is not a graph output; the outputs are 'y'\./ },
     { args: ['--metric', 'psnr'], message: /--metric psnrDb needs a --threshold/ },
-  ])('bad input $args: exit 2 and one sentence', ({ args, message }) => {
-    const r = runCli(['bisect', fixture('outlier-channel'), ...args]);
+  ])('bad input $args: exit 2 and one sentence', async ({ args, message }) => {
+    const r = await runCliInProcess(['bisect', fixture('outlier-channel'), ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -54,11 +54,11 @@ describe('quantscope bisect', () => {
 });
 
 describe('quantscope fix', () => {
-  it('--json: promotes the planted region, writes the plan and the verified model', () => {
+  it('--json: promotes the planted region, writes the plan and the verified model', async () => {
     const dir = tempDir();
     const plan = join(dir, 'plan.json');
     const model = join(dir, 'fixed.onnx');
-    const r = runCli(['fix', fixture('concat-ranges'), '--out', plan, '--emit', model, '--json']);
+    const r = await runCliInProcess(['fix', fixture('concat-ranges'), '--out', plan, '--emit', model, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     // The default target: the default gate at the outputs.
@@ -79,14 +79,14 @@ describe('quantscope fix', () => {
     for (const f of [model, join(dir, 'fixed.quant.json'), join(dir, 'fixed.manifest.json')]) expect(existsSync(f)).toBe(true);
 
     // The plan file feeds back into the other commands: bisect finds nothing to do under it.
-    const again = runCli(['bisect', fixture('concat-ranges'), '--plan', plan, '--threshold', '0.999', '--json']);
+    const again = await runCliInProcess(['bisect', fixture('concat-ranges'), '--plan', plan, '--threshold', '0.999', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).culprit).toBeNull();
   });
 
-  it('with --emit and no --out, writes the plan beside the model, not under the working directory, and names every file', () => {
+  it('with --emit and no --out, writes the plan beside the model, not under the working directory, and names every file', async () => {
     const cwd = tempDir('qs-fix-cwd-');
-    const r = runCli(['fix', fixture('concat-ranges'), '--emit', join('out', 'fixed.onnx')], { cwd });
+    const r = await runCliInProcess(['fix', fixture('concat-ranges'), '--emit', join('out', 'fixed.onnx')], { cwd });
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(cwd)).toEqual(['out']);
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['fixed.manifest.json', 'fixed.onnx', 'fixed.plan.json', 'fixed.quant.json']);
@@ -96,15 +96,15 @@ describe('quantscope fix', () => {
       `emitted and verified: ${join('out', 'fixed.onnx')} (+ ${join('out', 'fixed.quant.json')}, ${join('out', 'fixed.manifest.json')})`,
     );
     // Without --emit the plan's default stays dumps/<model>.fix-plan.json.
-    const plain = runCli(['fix', fixture('concat-ranges'), '--json'], { cwd });
+    const plain = await runCliInProcess(['fix', fixture('concat-ranges'), '--json'], { cwd });
     expect(plain.code, plain.stderr).toBe(0);
     expect(JSON.parse(plain.stdout).plan).toBe(join('dumps', 'concat-ranges.fix-plan.json'));
     expect(existsSync(join(cwd, 'dumps', 'concat-ranges.fix-plan.json'))).toBe(true);
   });
 
-  it('takes a target on any metric, here the fp16 overflow fixed by FP32', () => {
+  it('takes a target on any metric, here the fp16 overflow fixed by FP32', async () => {
     const dir = tempDir();
-    const r = runCli([
+    const r = await runCliInProcess([
       'fix',
       fixture('reducemean-overflow'),
       '--profile',
@@ -120,9 +120,9 @@ describe('quantscope fix', () => {
     expect(r.stdout).toMatch(/^cost: 0\.0% of MACs/m);
   });
 
-  it('exits 1 when the budget runs out before the target is met', () => {
+  it('exits 1 when the budget runs out before the target is met', async () => {
     const dir = tempDir();
-    const r = runCli(['fix', fixture('outlier-channel'), '--max-promotions', '1', '--out', join(dir, 'p.json')]);
+    const r = await runCliInProcess(['fix', fixture('outlier-channel'), '--max-promotions', '1', '--out', join(dir, 'p.json')]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain('NOT met (the promotion budget is spent)');
     expect(existsSync(join(dir, 'p.json'))).toBe(true);
@@ -132,8 +132,8 @@ describe('quantscope fix', () => {
     { args: ['--target', 'cosine=0.9'], message: /The --target 'cosine=0\.9' is not of the form METRIC>=VALUE/ },
     { args: ['--target', 'cosin>=0.9'], message: /names no known metric 'cosin'; did you mean cosine/ },
     { args: ['--emit', 'model.txt'], message: /--emit 'model\.txt' must name an \.onnx file/ },
-  ])('bad input $args: exit 2 and one sentence', ({ args, message }) => {
-    const r = runCli(['fix', fixture('outlier-channel'), ...args]);
+  ])('bad input $args: exit 2 and one sentence', async ({ args, message }) => {
+    const r = await runCliInProcess(['fix', fixture('outlier-channel'), ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -62,7 +62,7 @@ function runAndInterrupt(after: number | null): Promise<{ exitMs: number; totalM
   });
 }
 
-describe('cancelling while onnxruntime runs a long model', () => {
+describe('cancelling while onnxruntime runs a long model', { tags: ['slow'] }, () => {
   it('the first SIGINT ends the command within a second, leaving an incomplete, readable run', async () => {
     const full = await runAndInterrupt(null);
     expect(full.status, full.stderr).toBe(0);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isolateKernels } from '../src/quant/kernel-isolation.js';
 import { createModel, graphOf } from '../src/onnx/index.js';
 import { GraphBuilder } from '../src/models/builder.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { runCliInProcess, tempDir } from './helpers/cli.js';
 
 const DEMO = 'models/demo-generator.onnx';
 
@@ -11,8 +11,8 @@ describe('quantscope check', () => {
   const cache = join(tempDir('qs-cli-check-'), 'cache');
   const env = { QUANTSCOPE_CACHE: cache };
 
-  it('passes on the demo, names the verdict in one sentence and exits 0', () => {
-    const r = runCli(['check', DEMO, '-q'], { env });
+  it('passes on the demo, names the verdict in one sentence and exits 0', async () => {
+    const r = await runCliInProcess(['check', DEMO, '-q'], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^demo-generator · generic-int8: /);
     expect(r.stdout).toMatch(/\d+ tensors: \d+ identical, \d+ within 1 step\(s\), 0 mismatch\(es\)/);
@@ -20,8 +20,8 @@ describe('quantscope check', () => {
     expect(r.stdout.trim().split('\n').at(-1)).toBe('The emulation computes what the plan says.');
   });
 
-  it('--json gives every tensor with its step, difference and verdict', () => {
-    const r = runCli(['check', DEMO, '--profile', 'int8-fp16', '--precision', 'fuse_conv=int16', '--json'], { env });
+  it('--json gives every tensor with its step, difference and verdict', async () => {
+    const r = await runCliInProcess(['check', DEMO, '--profile', 'int8-fp16', '--precision', 'fuse_conv=int16', '--json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.schemaVersion).toBe(1);
@@ -38,8 +38,8 @@ describe('quantscope check', () => {
   it.each([
     [['--tolerance', '-1'], /--tolerance -1 is not a number of steps/],
     [['--taps', 'no_such_tensor'], /no_such_tensor/],
-  ])('%j is a usage error (exit 2)', (args, message) => {
-    const r = runCli(['check', DEMO, '-q', ...args], { env });
+  ])('%j is a usage error (exit 2)', async (args, message) => {
+    const r = await runCliInProcess(['check', DEMO, '-q', ...args], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });

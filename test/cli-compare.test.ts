@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CLI, HAS_SHARED, REPO, SHARED, runCli, tempDir } from './helpers/cli.js';
+import { CLI, HAS_SHARED, REPO, SHARED, runCliInProcess, tempDir } from './helpers/cli.js';
 import { computeMetrics } from '../src/analysis/metrics.js';
 import { compareTaps } from '../src/app/compare/compare.js';
 import { floatBackendFor, openModel } from '../src/app/context.js';
@@ -21,8 +21,8 @@ describe('quantscope compare <model>', () => {
   const cache = tempDir('qs-cli-compare-cache-');
   const env = { QUANTSCOPE_CACHE: cache };
 
-  it('prints a JSON report naming the planted source; --fail-under turns the failing output into exit 1', () => {
-    const r = runCli(['compare', PLANTED, '--format', 'json'], { env });
+  it('prints a JSON report naming the planted source; --fail-under turns the failing output into exit 1', async () => {
+    const r = await runCliInProcess(['compare', PLANTED, '--format', 'json'], { env });
     expect(r.code, r.stderr).toBe(0);
     const report = parseReportJson(r.stdout);
     expect(report.rows).toHaveLength(8);
@@ -30,19 +30,24 @@ describe('quantscope compare <model>', () => {
     expect(report.firstFailing).toBe('planted_source_out');
     expect(report.rows.find((row) => row.node === 'conv_c')?.verdict).toBe('follows');
 
-    const gated = runCli(['compare', PLANTED, '--json', '--fail-under', '--no-achievable'], { env });
+    const gated = await runCliInProcess(['compare', PLANTED, '--json', '--fail-under', '--no-achievable'], { env });
     expect(gated.code, gated.stderr).toBe(1);
     expect(parseReportJson(gated.stdout).achievable).toBeUndefined();
-    const lenient = runCli(['compare', PLANTED, '--taps', '@outputs', '--metric', 'snr', '--threshold', '-10', '--fail-under', '-q'], {
-      env,
-    });
+    const lenient = await runCliInProcess(
+      ['compare', PLANTED, '--taps', '@outputs', '--metric', 'snr', '--threshold', '-10', '--fail-under', '-q'],
+      {
+        env,
+      },
+    );
     expect(lenient.code, lenient.stderr).toBe(0);
     expect(lenient.stdout).toContain('1 tensors compared, 0 failing snrDb >= -10.');
   });
 
   it('writes the table, CSV and Markdown, the plots and the run directory', async () => {
     const dir = tempDir('qs-cli-compare-out-');
-    const table = runCli(['compare', PLANTED, '--plot', join(dir, 'plots', 'depth.png'), '--out', join(dir, 'run')], { env });
+    const table = await runCliInProcess(['compare', PLANTED, '--plot', join(dir, 'plots', 'depth.png'), '--out', join(dir, 'run')], {
+      env,
+    });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stderr).toContain(`wrote ${join(dir, 'run')} (manifest.json, float/, quant/, report.json)\n`);
     expect(table.stdout).toContain('Worst source: planted_source_out.');
@@ -52,16 +57,16 @@ describe('quantscope compare <model>', () => {
       expect(existsSync(join(dir, f)), f).toBe(true);
     const meta = await sharp(join(dir, 'plots', 'depth.png')).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 1100, 760]);
-    const csv = runCli(['compare', PLANTED, '--format', 'csv', '--no-own'], { env });
+    const csv = await runCliInProcess(['compare', PLANTED, '--format', 'csv', '--no-own'], { env });
     expect(csv.code, csv.stderr).toBe(0);
     expect(csv.stdout.split('\n')[0]).toMatch(/tensor/);
     expect(csv.stdout).toContain('planted_source_out');
-    const md = runCli(['compare', PLANTED, '--format', 'md', '--no-own', '--no-achievable'], { env });
+    const md = await runCliInProcess(['compare', PLANTED, '--format', 'md', '--no-own', '--no-achievable'], { env });
     expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toMatch(/^\|/m);
   });
 
-  it('piped, prints every name and shape whole: no ellipsis inside the table', () => {
+  it('piped, prints every name and shape whole: no ellipsis inside the table', async () => {
     const dir = tempDir('qs-cli-compare-long-');
     const long = `encoder/${'residual_block_'.repeat(10)}conv`;
     const b = new GraphBuilder({ name: 'long-names', opset: 13, irVersion: 7, seed: 1 });
@@ -69,20 +74,23 @@ describe('quantscope compare <model>', () => {
     b.output(b.relu(c, { name: 'relu', out: 'y' }));
     const file = join(dir, 'long-names.onnx');
     writeModel(createModel(b.build()), file);
-    const r = runCli(['compare', file, '--no-achievable'], { env });
+    const r = await runCliInProcess(['compare', file, '--no-achievable'], { env });
     expect(r.code, r.stderr).toBe(0);
     const table = r.stdout.split('\n').filter((l) => /^[┌│├└]/.test(l));
     expect(table.join('\n')).not.toContain('…');
     expect(table.some((l) => l.includes(`│ Conv    │ ${long} │ ${long}_out │ [1,16,100,100] │`))).toBe(true);
   });
 
-  it('with --json or --format, names every file it wrote on stderr; --quiet says nothing', () => {
+  it('with --json or --format, names every file it wrote on stderr; --quiet says nothing', async () => {
     const dir = tempDir('qs-cli-compare-wrote-');
     for (const format of [['--json'], ['--format', 'csv']]) {
       const out = join(dir, format.join(''));
-      const r = runCli(['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')], {
-        env,
-      });
+      const r = await runCliInProcess(
+        ['compare', PLANTED, ...format, '--no-achievable', '--out', join(out, 'run'), '--plot', join(out, 'depth.png')],
+        {
+          env,
+        },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('wrote '))).toEqual([
         `wrote ${join(out, 'run')} (manifest.json, float/, quant/, report.json)`,
@@ -90,7 +98,7 @@ describe('quantscope compare <model>', () => {
         `wrote ${join(out, 'depth-y.png')}`,
       ]);
     }
-    const quiet = runCli(['compare', PLANTED, '--json', '--no-achievable', '-q', '--out', join(dir, 'q')], { env });
+    const quiet = await runCliInProcess(['compare', PLANTED, '--json', '--no-achievable', '-q', '--out', join(dir, 'q')], { env });
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).toBe('');
   });
@@ -105,8 +113,8 @@ describe('quantscope compare <model>', () => {
     [['compare', '--ref', '.', '--test', '.', '--calib', 'x.png'], /--calib runs the model/],
     [['compare', 'no-such-model.onnx'], /does not exist/],
     [['compare', PLANTED, '--format', 'xml'], /--format 'xml' is not one of table, json, csv, md\./],
-  ])('bad usage exits 2: %j', (args, message) => {
-    const r = runCli(args, { env });
+  ])('bad usage exits 2: %j', async (args, message) => {
+    const r = await runCliInProcess(args, { env });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -129,8 +137,8 @@ describe('quantscope compare --ref DIR --test DIR', () => {
   put(join(root, 'bad'), 'a.npy', [1, 2, Number.NaN]);
   put(join(root, 'bad'), 'b.npy', [4, 5]);
 
-  it('reports exact equality and passes the gate', () => {
-    const r = runCli(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'same'), '--json', '--fail-under']);
+  it('reports exact equality and passes the gate', async () => {
+    const r = await runCliInProcess(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'same'), '--json', '--fail-under']);
     expect(r.code, r.stderr).toBe(0);
     const report = parseReportJson(r.stdout);
     expect(report.rows.map((row) => [row.tensor, row.pass, row.metrics?.snrDb])).toEqual([
@@ -140,10 +148,10 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     ]);
   });
 
-  it('reports NaN, a shape mismatch and a missing tensor per row; the exit code says whether anything failed', () => {
+  it('reports NaN, a shape mismatch and a missing tensor per row; the exit code says whether anything failed', async () => {
     const out = join(root, 'report-dir');
     const args = ['compare', '--ref', join(root, 'ref'), '--test', join(root, 'bad'), '--json', '--out', out];
-    const r = runCli(args);
+    const r = await runCliInProcess(args);
     expect(r.code, r.stderr).toBe(0);
     const rows = Object.fromEntries(parseReportJson(r.stdout).rows.map((row) => [row.tensor, row]));
     expect(rows.a.metrics?.nonFiniteIntroduced).toBe(1);
@@ -152,12 +160,12 @@ describe('quantscope compare --ref DIR --test DIR', () => {
     expect(existsSync(join(out, 'report.json'))).toBe(true);
     // The JSON on stdout does not name the file: stderr does.
     expect(r.stderr).toContain(`wrote ${join(out, 'report.json')}\n`);
-    expect(runCli([...args, '--fail-under']).code).toBe(1);
+    expect((await runCliInProcess([...args, '--fail-under'])).code).toBe(1);
   });
 
-  it('prints the report and exits 2 with one sentence when no tensor could be compared', () => {
+  it('prints the report and exits 2 with one sentence when no tensor could be compared', async () => {
     put(join(root, 'ascend'), 'conv_a.0.1700000000000009.npy', [1, 2, 3]);
-    const r = runCli(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'ascend'), '--json', '--quiet']);
+    const r = await runCliInProcess(['compare', '--ref', join(root, 'ref'), '--test', join(root, 'ascend'), '--json', '--quiet']);
     expect(r.code).toBe(2);
     const report = parseReportJson(r.stdout);
     expect(report.firstFailing).toBeNull();
@@ -175,7 +183,7 @@ function maxRssKb(stderr: string): number | null {
 
 if (!HAS_SHARED) console.log(`skipping the udnie compare test: ${SHARED} is absent`);
 
-describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', () => {
+describe.skipIf(!HAS_SHARED)('quantscope compare on udnie at 720x720', { tags: ['slow'] }, () => {
   const UDNIE = join(SHARED, 'models', 'udnie.onnx');
   const images = join(SHARED, 'images');
   const modelArgs = ['--input', join(images, 'fish_720.png'), '--preprocess', 'size=720x720'];

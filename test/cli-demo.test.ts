@@ -5,7 +5,7 @@ import { formatMetric } from '../src/analysis/metrics.js';
 import { DEMO_HAZARD_NODE } from '../src/models/demo-generator.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
-describe('quantscope demo', () => {
+describe('quantscope demo', { tags: ['slow'] }, () => {
   it('tells the whole story in under a minute: INT8 fails, the table shows where, bisect names the hazard, fix promotes it, the model is emitted', () => {
     const cwd = tempDir('qs-demo-');
     const started = Date.now();

@@ -9,7 +9,7 @@ import { OrtSession } from '../src/backends/session.js';
 import { reportError } from '../src/cli/errors.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { expectBadInput } from './helpers/bad-input.js';
-import { REPO, runCli, tempDir } from './helpers/cli.js';
+import { REPO, runCliInProcess, tempDir } from './helpers/cli.js';
 import { writeCalibrationImages } from './helpers/quant-setup.js';
 
 /** `quantscope emit` through the built CLI. */
@@ -33,14 +33,17 @@ afterAll(() => {
 });
 
 describe('quantscope emit on the demo model', () => {
-  it('writes models/<name>.<tag>.onnx beside the working directory, with its two JSON files', () => {
+  it('writes models/<name>.<tag>.onnx beside the working directory, with its two JSON files', async () => {
     const cwd = join(work, 'default-name');
     mkdirSync(cwd, { recursive: true });
-    const plain = runCli(['emit', DEMO], { cwd, env: { QUANTSCOPE_CACHE: cache } });
+    const plain = await runCliInProcess(['emit', DEMO], { cwd, env: { QUANTSCOPE_CACHE: cache } });
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toContain(`wrote ${join('models', 'demo-generator.generic-int8.onnx')}`);
     expect(plain.stdout).toMatch(/verified: 41 node\(s\) at their planned precision; 1 output\(s\) identical/);
-    const mixed = runCli(['emit', DEMO, '--precision', 'fuse_conv=int16', '--json'], { cwd, env: { QUANTSCOPE_CACHE: cache } });
+    const mixed = await runCliInProcess(['emit', DEMO, '--precision', 'fuse_conv=int16', '--json'], {
+      cwd,
+      env: { QUANTSCOPE_CACHE: cache },
+    });
     expect(mixed.code, mixed.stderr).toBe(0);
     expect(readdirSync(join(cwd, 'models')).sort()).toEqual([
       'demo-generator.generic-int8.manifest.json',
@@ -62,7 +65,9 @@ describe('quantscope emit on the demo model', () => {
 
   it('the emitted file loads in a fresh onnxruntime session and reproduces the quant backend', async () => {
     const out = join(work, 'fresh', 'demo.onnx');
-    const r = runCli(['emit', DEMO, '--precision', 'fuse_conv=int16', '--out', out, '-q'], { env: { QUANTSCOPE_CACHE: cache } });
+    const r = await runCliInProcess(['emit', DEMO, '--precision', 'fuse_conv=int16', '--out', out, '-q'], {
+      env: { QUANTSCOPE_CACHE: cache },
+    });
     expect(r.code, r.stderr).toBe(0);
     const ctx = await openModel({ modelPath: DEMO });
     const setup = await setUpQuant(ctx, { overrides: [['fuse_conv', 'int16']] });
@@ -82,10 +87,10 @@ describe('quantscope emit on the demo model', () => {
   it('reads a calibration table written by calibrate', async () => {
     const images = await writeCalibrationImages(join(work, 'images'), 2);
     const table = join(work, 'conv.calibration.json');
-    const c = runCli(['calibrate', CONV, '--calib', ...images, '--out', table, '-q'], { env: { QUANTSCOPE_CACHE: cache } });
+    const c = await runCliInProcess(['calibrate', CONV, '--calib', ...images, '--out', table, '-q'], { env: { QUANTSCOPE_CACHE: cache } });
     expect(c.code, c.stderr).toBe(0);
     const out = join(work, 'with-table', 'conv.onnx');
-    const e = runCli(['emit', CONV, '--calibration', table, '--out', out, '--json'], {
+    const e = await runCliInProcess(['emit', CONV, '--calibration', table, '--out', out, '--json'], {
       env: { QUANTSCOPE_CACHE: join(work, 'empty-cache') },
     });
     expect(e.code, e.stderr).toBe(0);
@@ -96,42 +101,48 @@ describe('quantscope emit on the demo model', () => {
 });
 
 describe('quantscope emit refuses bad input with exit code 2 and one sentence', () => {
-  it('a plan naming an unknown node', () => {
+  it('a plan naming an unknown node', async () => {
     const plan = join(work, 'plan.json');
     writeFileSync(plan, JSON.stringify({ profile: 'generic-int8', overrides: { fuse_cnv: 'int16' } }));
     const out = join(work, 'unknown-node', 'demo.onnx');
     expectBadInput(
-      runCli(['emit', DEMO, '--plan', plan, '--out', out]),
+      await runCliInProcess(['emit', DEMO, '--plan', plan, '--out', out]),
       /no node or tensor is named 'fuse_cnv'; the closest are 'fuse_conv'/,
     );
     expect(existsSync(join(work, 'unknown-node'))).toBe(false);
   });
 
-  it('an unknown node in --precision', () => {
-    expectBadInput(runCli(['emit', DEMO, '--precision', 'nope=int16', '--out', join(work, 'x.onnx')]), /no node or tensor is named 'nope'/);
+  it('an unknown node in --precision', async () => {
+    expectBadInput(
+      await runCliInProcess(['emit', DEMO, '--precision', 'nope=int16', '--out', join(work, 'x.onnx')]),
+      /no node or tensor is named 'nope'/,
+    );
   });
 
-  it('a profile with a wrong field', () => {
+  it('a profile with a wrong field', async () => {
     const file = join(work, 'bad-profile.json');
     const profile = JSON.parse(readFileSync(join(REPO, 'src', 'quant', 'profiles', 'int8-fp16.json'), 'utf8'));
     writeFileSync(file, JSON.stringify({ ...profile, weights: { ...profile.weights, granularity: 'per-row' } }));
     expectBadInput(
-      runCli(['emit', CONV, '--profile', file, '--out', join(work, 'y.onnx')]),
+      await runCliInProcess(['emit', CONV, '--profile', file, '--out', join(work, 'y.onnx')]),
       /field 'weights\.granularity' must be 'per-channel' or 'per-tensor', not 'per-row'/,
     );
   });
 
-  it('an empty calibration folder', () => {
+  it('an empty calibration folder', async () => {
     const empty = join(work, 'no-images');
     mkdirSync(empty, { recursive: true });
     expectBadInput(
-      runCli(['emit', CONV, '--calib', empty, '--out', join(work, 'z.onnx')]),
+      await runCliInProcess(['emit', CONV, '--calib', empty, '--out', join(work, 'z.onnx')]),
       /Calibration folder '.*no-images' holds no image or tensor file/,
     );
   });
 
-  it('an --out that is not an .onnx file', () => {
-    expectBadInput(runCli(['emit', CONV, '--out', join(work, 'model.bin')]), /--out '.*model\.bin' must name an \.onnx file/);
+  it('an --out that is not an .onnx file', async () => {
+    expectBadInput(
+      await runCliInProcess(['emit', CONV, '--out', join(work, 'model.bin')]),
+      /--out '.*model\.bin' must name an \.onnx file/,
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HAS_SHARED, REPO, SHARED, runCli, tempDir } from './helpers/cli.js';
+import { HAS_SHARED, REPO, SHARED, runCliInProcess, tempDir } from './helpers/cli.js';
 import { readNpy } from '../src/store/npy.js';
 import { readManifest } from '../src/store/manifest.js';
 import { FloatBackend } from '../src/backends/float.js';
@@ -24,8 +24,8 @@ function hasNumpy(): boolean {
 if (!HAS_SHARED) console.log(`skipping udnie CLI tests: ${SHARED} is absent`);
 
 describe.skipIf(!HAS_SHARED)('inspect and run on udnie', () => {
-  it('inspect --json lists 59 nodes and exactly one real input', () => {
-    const r = runCli(['inspect', UDNIE, '--json']);
+  it('inspect --json lists 59 nodes and exactly one real input', async () => {
+    const r = await runCliInProcess(['inspect', UDNIE, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.nodes).toHaveLength(59);
@@ -34,17 +34,29 @@ describe.skipIf(!HAS_SHARED)('inspect and run on udnie', () => {
     expect(Object.keys(json.nodes[0]).sort()).toEqual(['index', 'inputs', 'name', 'opType', 'outputs', 'outputShape', 'domain'].sort());
   });
 
-  it('inspect prints a table with output shapes', () => {
-    const r = runCli(['inspect', UDNIE, '--ops', 'InstanceNormalization']);
+  it('inspect prints a table with output shapes', async () => {
+    const r = await runCliInProcess(['inspect', UDNIE, '--ops', 'InstanceNormalization']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('InstanceNormalization');
     expect(r.stdout).not.toMatch(/\bConvTranspose\b.*\[/);
     expect(r.stdout).toContain('[None,16,800,800]');
   });
 
-  it('run --taps @all writes 59 tensors that numpy reads, and the output equals a plain onnxruntime run', async () => {
+  it('run --taps @all writes 59 tensors that numpy reads, and the output equals a plain onnxruntime run', { tags: ['slow'] }, async () => {
     const dir = join(tempDir(), 't');
-    const r = runCli(['run', UDNIE, '--backend', 'float', '--input', `inputImage=${FISH}`, '--taps', '@all', '--out', dir, '--json']);
+    const r = await runCliInProcess([
+      'run',
+      UDNIE,
+      '--backend',
+      'float',
+      '--input',
+      `inputImage=${FISH}`,
+      '--taps',
+      '@all',
+      '--out',
+      dir,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const manifest = readManifest(dir);
     expect(manifest.status).toBe('complete');
@@ -97,15 +109,15 @@ describe('bad input: exit code 2 and one sentence', () => {
     ['an unknown preset', ['run', DEMO, '--taps', '@nothing'], /@nothing/],
     ['an unknown flag', ['run', DEMO, '--frobnicate'], /frobnicate/],
   ];
-  it.each(cases)('%s', (_name, args, message) => {
-    const r = runCli(args, { cwd: dir });
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await runCliInProcess(args, { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a wrong input shape names the input and both shapes', () => {
+  it('a wrong input shape names the input and both shapes', async () => {
     const npy = join(dir, 'small.npy');
     const gen = spawnSync(
       process.execPath,
@@ -120,7 +132,7 @@ describe('bad input: exit code 2 and one sentence', () => {
       { encoding: 'utf8', env: process.env, input: '' },
     );
     expect(gen.status, gen.stderr).toBe(0);
-    const r = runCli(['run', DEMO, '--input', `content=${npy}`], { cwd: dir });
+    const r = await runCliInProcess(['run', DEMO, '--input', `content=${npy}`], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/content/);
     expect(r.stderr).toMatch(/\[1,3,64,64\]/);
@@ -129,12 +141,12 @@ describe('bad input: exit code 2 and one sentence', () => {
 });
 
 describe('hostile tensor names', () => {
-  it('a model whose tensor names hold ../, / and \\ writes only inside its run directory', () => {
+  it('a model whose tensor names hold ../, / and \\ writes only inside its run directory', async () => {
     const root = tempDir();
     const model = join(root, 'hostile.onnx');
     copyFileSync(HOSTILE, model);
     const out = join(root, 'runs', 'r1');
-    const r = runCli(['run', model, '--taps', '@all', '--out', out, '--json'], { cwd: root });
+    const r = await runCliInProcess(['run', model, '--taps', '@all', '--out', out, '--json'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
     const listing = (d: string): string[] =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listing(join(d, e.name)) : [join(d, e.name)]));
@@ -155,8 +167,8 @@ describe('inspect of long names', () => {
   b.output(b.relu(b.input('x', [1, 2]), { name: long, out: `${long}_output_0` }));
   writeModel(createModel(b.build()), file);
 
-  it('piped, prints every name whole', () => {
-    const r = runCli(['inspect', file]);
+  it('piped, prints every name whole', async () => {
+    const r = await runCliInProcess(['inspect', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`│ ${long} │`);
     expect(r.stdout).toContain(`${long}_output_0`);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oneSentence } from '../src/cli/cli.js';
-import { REPO, runCli } from './helpers/cli.js';
+import { REPO, runCliInProcess } from './helpers/cli.js';
 
 /**
  * Usage errors are one sentence (issue 14): yargs choice errors were two lines, and an option of
@@ -15,8 +15,8 @@ describe('usage errors in one sentence', () => {
     [['run', DEMO, '--backend', '--out', 'x'], 'quantscope: --backend needs a value. (see quantscope --help)'],
     [['run', DEMO, '--backend', 'nope'], "quantscope: --backend 'nope' is not one of float, quant, both. (see quantscope --help)"],
     [['fix', DEMO, '--strategy', 'x'], "quantscope: --strategy 'x' is not one of bisect, sensitivity. (see quantscope --help)"],
-  ])('%j', (args, line) => {
-    const r = runCli(args);
+  ])('%j', async (args, line) => {
+    const r = await runCliInProcess(args);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual([line]);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { closestNames } from '../src/core/closest.js';
 import { selectTensors } from '../src/core/selector.js';
 import { graphOf, readModel } from '../src/onnx/index.js';
-import { REPO, runCli, tempDir } from './helpers/cli.js';
+import { REPO, runCliInProcess, tempDir } from './helpers/cli.js';
 
 /**
  * Selections that select nothing are usage errors naming the term (issue 14): before, `--taps
@@ -30,8 +30,8 @@ describe('selections that select nothing', () => {
     expect(selectTensors(graph, ['@outputs'])).toEqual(['image']);
   });
 
-  it('the CLI exits 2 with one sentence, before calibrating', () => {
-    const r = runCli(['compare', join(REPO, 'models', 'demo-generator.onnx'), '--taps', 'op:NoSuchOp'], {
+  it('the CLI exits 2 with one sentence, before calibrating', async () => {
+    const r = await runCliInProcess(['compare', join(REPO, 'models', 'demo-generator.onnx'), '--taps', 'op:NoSuchOp'], {
       env: { QUANTSCOPE_CACHE: tempDir('qs-sel-') },
     });
     expect(r.code).toBe(2);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HAS_SHARED, REPO, SHARED, runCli } from './helpers/cli.js';
+import { HAS_SHARED, REPO, SHARED, runCache, runCliInProcess } from './helpers/cli.js';
 
 /**
  * The default gate with no flags (DESIGN.md §5): a planted source is the source and bisect's
@@ -8,22 +8,22 @@ import { HAS_SHARED, REPO, SHARED, runCli } from './helpers/cli.js';
  * (PSNR < 40 dB) fails, on photos it was not calibrated on.
  */
 describe('the default gate, with no flags', () => {
-  it('the demo: compare names fuse_conv the source and the first failure; bisect names it the culprit', () => {
+  it('the demo: compare names fuse_conv the source and the first failure; bisect names it the culprit', async () => {
     const model = join(REPO, 'models', 'demo-generator.onnx');
-    const c = runCli(['compare', model, '--json', '-q']);
+    const c = await runCliInProcess(['compare', model, '--json', '-q']);
     expect(c.code, c.stderr).toBe(0);
     const report = JSON.parse(c.stdout);
     expect(report).toMatchObject({ metric: 'snrDb', threshold: 30, firstFailing: 'fuse_conv_out', worstSource: 'fuse_conv_out' });
     expect(report.rows.filter((r: { verdict: string }) => r.verdict === 'source').map((r: { tensor: string }) => r.tensor)).toEqual([
       'fuse_conv_out',
     ]);
-    const b = runCli(['bisect', model, '--json', '-q']);
+    const b = await runCliInProcess(['bisect', model, '--json', '-q']);
     expect(b.code, b.stderr).toBe(0);
     expect(JSON.parse(b.stdout).culprit.node).toBe('fuse_conv');
   });
 
-  it.each(['opset13-convnet', 'opset21-convnet', 'large-bias', 'reducemean-overflow'])('%s under INT8: nothing fails', (name) => {
-    const r = runCli(['compare', join(REPO, 'fixtures', `${name}.onnx`), '--json', '-q', '--no-own', '--no-achievable']);
+  it.each(['opset13-convnet', 'opset21-convnet', 'large-bias', 'reducemean-overflow'])('%s under INT8: nothing fails', async (name) => {
+    const r = await runCliInProcess(['compare', join(REPO, 'fixtures', `${name}.onnx`), '--json', '-q', '--no-own', '--no-achievable']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.firstFailing).toBeNull();
@@ -34,8 +34,9 @@ describe('the default gate, with no flags', () => {
   if (!HAS_SHARED) console.log(`skipping the udnie and candy default-gate checks: ${SHARED} is absent`);
   it.skipIf(!HAS_SHARED).each(['udnie', 'candy'])(
     '%s INT8 fails at the output on a photo it was not calibrated on',
-    (name) => {
-      const r = runCli(
+    { tags: ['slow'], timeout: 300_000 },
+    async (name) => {
+      const r = await runCliInProcess(
         [
           'compare',
           join(SHARED, 'models', `${name}.onnx`),
@@ -51,7 +52,8 @@ describe('the default gate, with no flags', () => {
           '--json',
           '-q',
         ],
-        { timeoutMs: 300_000 },
+        // The run's calibration cache: udnie and candy on cat and dog as app-check calibrates them.
+        { env: { QUANTSCOPE_CACHE: runCache() } },
       );
       expect(r.code, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout).rows.find((row: { tensor: string }) => row.tensor === 'outputImage');
@@ -59,6 +61,5 @@ describe('the default gate, with no flags', () => {
       expect(out.pass).toBe(false);
       expect(JSON.parse(r.stdout).inSample).toBeNull();
     },
-    300_000,
   );
 });

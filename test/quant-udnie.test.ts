@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { openModel } from '../src/app/context.js';
 import type { Tensor } from '../src/core/tensor.js';
-import { HAS_SHARED, SHARED, runCli, tempDir } from './helpers/cli.js';
+import { HAS_SHARED, SHARED, runCache, runCli, tempDir } from './helpers/cli.js';
 
 /** 10·log10(Σx² / Σ(x−y)²), written out here so the check shares no code with quantscope's metrics. */
 function handSnrDb(x: Float32Array, y: Float32Array): number {
@@ -29,7 +29,7 @@ const IMAGES = join(SHARED, 'images');
 
 if (!HAS_SHARED) console.log(`skipping the udnie quantization test: ${SHARED} is absent`);
 
-describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 against float', () => {
+describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 against float', { tags: ['slow'] }, () => {
   it('all-INT16 reaches cosine >= 0.9999 and PSNR >= 70 dB; the INT8 plans lose PSNR', async () => {
     const work = tempDir('qs-udnie-');
     const cache = join(work, 'cache');
@@ -95,11 +95,12 @@ describe.skipIf(!HAS_SHARED)('udnie: generic-int8, int8-fp16 and all-INT16 again
   }, 120_000);
 });
 
-describe.skipIf(!HAS_SHARED)('candy: the emitted model loads in a default onnxruntime session', () => {
+describe.skipIf(!HAS_SHARED)('candy: the emitted model loads in a default onnxruntime session', { tags: ['slow'] }, () => {
   it('generic-int8 and all-INT16, calibrated on cat and dog: loads with default options and reproduces the SNR emit recorded', async () => {
     const CANDY = join(SHARED, 'models', 'candy.onnx');
     const work = tempDir('qs-candy-');
-    const cache = join(work, 'cache');
+    // The run's calibration cache: candy on cat and dog as app-check calibrates it.
+    const cache = runCache();
     const ctx = await openModel({ modelPath: CANDY, inputs: [join(IMAGES, 'fish_720.png')], preprocess: 'size=720x720' });
     const x = ctx.feeds.get('inputImage') as Tensor;
     const feeds = { inputImage: new ort.Tensor('float32', x.data as Float32Array, [...x.dims]) };

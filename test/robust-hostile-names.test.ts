@@ -7,7 +7,7 @@ import { createModel, writeModel } from '../src/onnx/index.js';
 import { sanitizeName } from '../src/store/file-names.js';
 import { readManifest } from '../src/store/manifest.js';
 import { readRunTensor } from '../src/store/run-dir.js';
-import { REPO, runCli, tempDir } from './helpers/cli.js';
+import { REPO, runCliInProcess, tempDir } from './helpers/cli.js';
 
 /**
  * Hostile tensor and node names through the real CLI (fixtures/hostile-names.onnx: `../`, a
@@ -33,8 +33,8 @@ function walk(dir: string, rel = ''): string[] {
 }
 
 describe('hostile names through the CLI', () => {
-  it('inspect shows every name escaped, with no raw control character; piped, a hostile length is cut at 4,096 characters with its length', () => {
-    const r = runCli(['inspect', MODEL]);
+  it('inspect shows every name escaped, with no raw control character; piped, a hostile length is cut at 4,096 characters with its length', async () => {
+    const r = await runCliInProcess(['inspect', MODEL]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain('\\x1b[31mred\\x1b[0m');
@@ -44,8 +44,8 @@ describe('hostile names through the CLI', () => {
     expect(r.stdout).not.toContain('L'.repeat(4097));
   });
 
-  it('inspect --json keeps the exact names, JSON-escaped', () => {
-    const r = runCli(['inspect', MODEL, '--json']);
+  it('inspect --json keeps the exact names, JSON-escaped', async () => {
+    const r = await runCliInProcess(['inspect', MODEL, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     const json = JSON.parse(r.stdout) as { nodes: { name: string; outputs: string[] }[] };
@@ -55,11 +55,11 @@ describe('hostile names through the CLI', () => {
     }
   });
 
-  it('run --taps @all writes every tensor inside the run directory, under a safe name', () => {
+  it('run --taps @all writes every tensor inside the run directory, under a safe name', async () => {
     const cwd = tempDir('qs-hostile-cwd-');
     try {
       const out = path.join(cwd, 'run');
-      const r = runCli(['run', MODEL, '--taps', '@all', '--out', out], { cwd });
+      const r = await runCliInProcess(['run', MODEL, '--taps', '@all', '--out', out], { cwd });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout + r.stderr).not.toMatch(RAW_CONTROL);
       // Nothing beside the run directory, and inside it only the documented layout.
@@ -78,17 +78,17 @@ describe('hostile names through the CLI', () => {
     }
   });
 
-  it('compare reads back every file run wrote, copied out of the run without its manifest', () => {
+  it('compare reads back every file run wrote, copied out of the run without its manifest', async () => {
     const cwd = tempDir('qs-hostile-copy-');
     try {
       const run = path.join(cwd, 'run');
-      const made = runCli(['run', MODEL, '--taps', '@all', '--backend', 'both', '--out', run, '--quiet'], {
+      const made = await runCliInProcess(['run', MODEL, '--taps', '@all', '--backend', 'both', '--out', run, '--quiet'], {
         env: { QUANTSCOPE_CACHE: path.join(cwd, 'cache') },
       });
       expect(made.code, made.stderr).toBe(0);
       for (const side of ['float', 'quant']) cpSync(path.join(run, side), path.join(cwd, 'copy', side), { recursive: true });
       const dirs = ['--ref', path.join(cwd, 'copy', 'float'), '--test', path.join(cwd, 'copy', 'quant')];
-      const bare = runCli(['compare', ...dirs, '--json']);
+      const bare = await runCliInProcess(['compare', ...dirs, '--json']);
       expect(bare.code, bare.stderr).toBe(0);
       expect(bare.stdout + bare.stderr).not.toMatch(RAW_CONTROL);
       const rows = (JSON.parse(bare.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
@@ -97,7 +97,7 @@ describe('hostile names through the CLI', () => {
         [HOSTILE_NAMES.reluOut, HOSTILE_NAMES.convOut, HOSTILE_NAMES.mulOut, HOSTILE_NAMES.output].map((n) => sanitizeName(n)).sort(),
       );
       expect(rows.every((r) => r.metrics !== null)).toBe(true);
-      const named = runCli(['compare', MODEL, ...dirs, '--json']);
+      const named = await runCliInProcess(['compare', MODEL, ...dirs, '--json']);
       expect(named.code, named.stderr).toBe(0);
       const exact = (JSON.parse(named.stdout) as { rows: { tensor: string; metrics: unknown }[] }).rows;
       expect(exact.map((r) => r.tensor)).toEqual([
@@ -112,16 +112,16 @@ describe('hostile names through the CLI', () => {
     }
   });
 
-  it('an unknown tap containing escape sequences is reported escaped', () => {
+  it('an unknown tap containing escape sequences is reported escaped', async () => {
     const tap = '\u001b[31mnope\u001b]0;pwned\u0007\u001b[2J';
-    const r = runCli(['run', MODEL, '--taps', tap, '--out', path.join(work, 'unknown-tap')]);
+    const r = await runCliInProcess(['run', MODEL, '--taps', tap, '--out', path.join(work, 'unknown-tap')]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toContain('\\x1b[31mnope\\x1b]0;pwned\\x07\\x1b[2J');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('op types, domains and the producer from the file are shown escaped too', () => {
+  it('op types, domains and the producer from the file are shown escaped too', async () => {
     const file = path.join(work, 'hostile-op.onnx');
     writeModel(
       createModel({
@@ -135,23 +135,23 @@ describe('hostile names through the CLI', () => {
       }),
       file,
     );
-    const table = runCli(['inspect', file]);
+    const table = await runCliInProcess(['inspect', file]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).not.toMatch(RAW_CONTROL);
     expect(table.stdout).toContain('\\x1b[2JEvil');
     expect(table.stdout).toContain('produced by \\x1b]0;prod\\x07');
     expect(table.stdout).toContain('[\\x1b]0;dim\\x07]');
-    const ops = runCli(['inspect', file, '--ops', 'Conv']);
+    const ops = await runCliInProcess(['inspect', file, '--ops', 'Conv']);
     expect(ops.code).toBe(2);
     expect(ops.stderr).not.toMatch(RAW_CONTROL);
     // onnxruntime's own message quotes the op type: it is escaped as well.
-    const run = runCli(['run', file, '--shape', 'x=1', '--out', path.join(work, 'hostile-op-run')]);
+    const run = await runCliInProcess(['run', file, '--shape', 'x=1', '--out', path.join(work, 'hostile-op-run')]);
     expect(run.code).toBe(2);
     expect(run.stderr).not.toMatch(RAW_CONTROL);
     expect(run.stderr).toContain('\\x1b[2JEvil');
   });
 
-  it('a tap or an input whose name holds NUL runs through both backends under its own name', () => {
+  it('a tap or an input whose name holds NUL runs through both backends under its own name', async () => {
     // onnxruntime-node cuts names at NUL; the sessions give such tensors an alias and map it back.
     for (const [what, input] of [
       ['tap', 'x'],
@@ -164,7 +164,7 @@ describe('hostile names through the CLI', () => {
       const file = path.join(work, `nul-${what}.onnx`);
       writeModel(createModel(b.build()), file);
       const out = path.join(work, `nul-${what}-run`);
-      const r = runCli(['run', file, '--backend', 'both', '--taps', '@all', '--out', out]);
+      const r = await runCliInProcess(['run', file, '--backend', 'both', '--taps', '@all', '--out', out]);
       expect(r.code, `${what}: ${r.stderr}`).toBe(0);
       expect(r.stderr).not.toMatch(RAW_CONTROL);
       const manifest = readManifest(out);

@@ -231,7 +231,7 @@ interface Command {
   readonly cleanUp?: boolean;
 }
 
-describe('interrupted runs leave complete or incomplete-marked results, never truncated files', () => {
+describe('interrupted runs leave complete or incomplete-marked results, never truncated files', { tags: ['slow'] }, () => {
   const calibDir = path.join(work, 'calib');
   mkdirSync(calibDir);
   for (let k = 0; k < 12; k++) {

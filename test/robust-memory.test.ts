@@ -7,7 +7,7 @@ import { makeTensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/models/builder.js';
 import { createModel, writeModel } from '../src/onnx/index.js';
 import { writeNpy } from '../src/store/npy.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { runCliInProcess, tempDir } from './helpers/cli.js';
 
 /**
  * Resource limits (issue 8): one backend run holds the inputs, the outputs and one group of taps,
@@ -84,9 +84,9 @@ describe('run refuses what cannot fit --max-memory before running or writing any
   const model = path.join(work, 'wide.onnx');
   writeModel(createModel(b.build()), model);
 
-  it('a tap larger than the budget', () => {
+  it('a tap larger than the budget', async () => {
     const out = path.join(work, 'run-tap');
-    const r = runCli(['run', model, '--taps', 'wide', '--max-memory', '1MB', '--out', out]);
+    const r = await runCliInProcess(['run', model, '--taps', 'wide', '--max-memory', '1MB', '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       "quantscope: Tap 'wide' alone takes 2.0 MB, which does not fit beside the model's inputs and outputs (128.0 KB) in --max-memory 1.0 MB; raise --max-memory or leave it out of the taps.\n",
@@ -94,12 +94,14 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     expect(existsSync(out)).toBe(false);
   });
 
-  it('the same run fits without that tap, or with a larger budget', () => {
-    expect(runCli(['run', model, '--max-memory', '1MB', '--out', path.join(work, 'run-outputs'), '--quiet']).code).toBe(0);
-    expect(runCli(['run', model, '--taps', '@all', '--max-memory', '3MB', '--out', path.join(work, 'run-3mb'), '--quiet']).code).toBe(0);
+  it('the same run fits without that tap, or with a larger budget', async () => {
+    expect((await runCliInProcess(['run', model, '--max-memory', '1MB', '--out', path.join(work, 'run-outputs'), '--quiet'])).code).toBe(0);
+    expect(
+      (await runCliInProcess(['run', model, '--taps', '@all', '--max-memory', '3MB', '--out', path.join(work, 'run-3mb'), '--quiet'])).code,
+    ).toBe(0);
   });
 
-  it('a declared input shape too large for this machine, before allocating it', () => {
+  it('a declared input shape too large for this machine, before allocating it', async () => {
     const huge = path.join(work, 'huge-input.onnx');
     writeModel(
       createModel({
@@ -112,14 +114,14 @@ describe('run refuses what cannot fit --max-memory before running or writing any
       }),
       huge,
     );
-    const r = runCli(['run', huge, '--out', path.join(work, 'run-huge')]);
+    const r = await runCliInProcess(['run', huge, '--out', path.join(work, 'run-huge')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^quantscope: The synthetic input 'x' of shape \[1,3,1000000,1000000\] would take [\d.]+ GB, more than this machine's [\d.]+ GB of memory; give a smaller shape\.\n$/,
     );
   });
 
-  it('an input file larger than the budget, before calibrating', () => {
+  it('an input file larger than the budget, before calibrating', async () => {
     const b2 = new GraphBuilder({ name: 'big-input', opset: 13, irVersion: 7, seed: 6 });
     b2.output(b2.relu(b2.input('x', [1, 4, 512, 512]), { name: 'relu', out: 'y' }));
     const bigModel = path.join(work, 'big-input.onnx');
@@ -127,7 +129,7 @@ describe('run refuses what cannot fit --max-memory before running or writing any
     const input = path.join(work, 'input-4mb.npy');
     writeNpy(input, makeTensor('float32', [1, 4, 512, 512], new Float32Array(4 * 512 * 512)), { fsync: false });
     const out = path.join(work, 'run-input');
-    const r = runCli(['run', bigModel, '--backend', 'both', '--input', `x=${input}`, '--max-memory', '6MB', '--out', out], {
+    const r = await runCliInProcess(['run', bigModel, '--backend', 'both', '--input', `x=${input}`, '--max-memory', '6MB', '--out', out], {
       env: { QUANTSCOPE_CACHE: path.join(work, 'cache') },
     });
     expect(r.code).toBe(2);
@@ -148,15 +150,16 @@ describe('every command makes the same memory check before anything runs', () =>
   b.output(b.conv(mid, 4, 1, { name: 'narrow', out: 'y' }));
   const model = path.join(work, 'mid.onnx');
   writeModel(createModel(b.build()), model);
-  const run = (args: string[], cache: string) => runCli([...args, '--quiet'], { env: { QUANTSCOPE_CACHE: path.join(work, cache) } });
+  const run = (args: string[], cache: string) =>
+    runCliInProcess([...args, '--quiet'], { env: { QUANTSCOPE_CACHE: path.join(work, cache) } });
 
   it.each([
     ['compare', ['compare', model, '--taps', 'mid'], 'Tap'],
     ['bisect', ['bisect', model], 'Tensor'],
     ['fix', ['fix', model, '--out', path.join(work, 'never.plan.json')], 'Tensor'],
-  ])('%s refuses a tensor it would hold from both backends, before calibrating', (_, args, subject) => {
+  ])('%s refuses a tensor it would hold from both backends, before calibrating', async (_, args, subject) => {
     const cache = `cache-${args[0]}`;
-    const r = run([...args, '--max-memory', '1MB'], cache);
+    const r = await run([...args, '--max-memory', '1MB'], cache);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
@@ -166,8 +169,11 @@ describe('every command makes the same memory check before anything runs', () =>
     expect(existsSync(path.join(work, cache)), 'nothing calibrated').toBe(false);
   });
 
-  it('calibration refuses an activation it cannot hold, before running', () => {
-    const r = run(['run', model, '--backend', 'both', '--max-memory', '1MB', '--out', path.join(work, 'run-calibrate')], 'cache-calibrate');
+  it('calibration refuses an activation it cannot hold, before running', async () => {
+    const r = await run(
+      ['run', model, '--backend', 'both', '--max-memory', '1MB', '--out', path.join(work, 'run-calibrate')],
+      'cache-calibrate',
+    );
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(
       /^quantscope: Calibration tensor 'mid(_relu)?' alone takes 1\.0 MB, which does not fit beside the model's inputs and outputs \(128\.0 KB\) in --max-memory 1\.0 MB; raise --max-memory \(calibration measures every float activation\) or give --calibration FILE\.\n$/,
@@ -175,13 +181,13 @@ describe('every command makes the same memory check before anything runs', () =>
     expect(existsSync(path.join(work, 'cache-calibrate'))).toBe(false);
   });
 
-  it('the same commands run with a budget that holds them', () => {
+  it('the same commands run with a budget that holds them', async () => {
     for (const args of [
       ['compare', model, '--taps', 'mid'],
       ['bisect', model],
       ['run', model, '--backend', 'both', '--out', path.join(work, 'run-fits')],
     ]) {
-      const r = run([...args, '--max-memory', '3MB'], 'cache-fits');
+      const r = await run([...args, '--max-memory', '3MB'], 'cache-fits');
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(0);
     }
   });

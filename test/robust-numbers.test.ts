@@ -9,7 +9,7 @@ import { createModel, writeModel, type ModelSpec } from '../src/onnx/index.js';
 import { readManifest } from '../src/store/manifest.js';
 import { writeNpy } from '../src/store/npy.js';
 import { readRunTensor } from '../src/store/run-dir.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { runCliInProcess, tempDir } from './helpers/cli.js';
 import { describeReport, fuzz, int, pick, type Random } from './helpers/fuzz.js';
 
 /**
@@ -300,11 +300,11 @@ describe('the run command carries hostile numbers into loadable files', () => {
       }
     });
 
-  it('run --backend both with an all-NaN input: calibration skips the NaN with a warning and the run goes on', () => {
+  it('run --backend both with an all-NaN input: calibration skips the NaN with a warning and the run goes on', async () => {
     const x = path.join(work, 'x-all-nan.npy');
     writeNpy(x, f32(Array(32).fill(Number.NaN), [1, 2, 4, 4]), { fsync: false });
     const out = path.join(work, 'run-all-nan');
-    const r = runCli(['run', model, '--backend', 'both', '--taps', '@all', '--input', `x=${x}`, '--out', out], {
+    const r = await runCliInProcess(['run', model, '--backend', 'both', '--taps', '@all', '--input', `x=${x}`, '--out', out], {
       env: { QUANTSCOPE_CACHE: path.join(work, 'cache-all-nan') },
     });
     expect(r.code, r.stderr).toBe(0);
@@ -320,7 +320,7 @@ describe('the run command carries hostile numbers into loadable files', () => {
     expect([m.cosine, m.snrDb, m.maxAbs]).toEqual([Number.NaN, Number.NaN, Number.NaN]);
   });
 
-  it('an input with no finite value anywhere is still refused in one sentence', () => {
+  it('an input with no finite value anywhere is still refused in one sentence', async () => {
     const only = path.join(work, 'only-x.onnx');
     writeModel(
       createModel({ ...spec, name: 'only-x', inputs: [spec.inputs[0]], outputs: [spec.outputs[0]], nodes: spec.nodes.slice(0, 2) }),
@@ -328,14 +328,14 @@ describe('the run command carries hostile numbers into loadable files', () => {
     );
     const x = path.join(work, 'x-all-nan-2.npy');
     writeNpy(x, f32(Array(32).fill(Number.NaN), [1, 2, 4, 4]), { fsync: false });
-    const r = runCli(['run', only, '--backend', 'both', '--input', `x=${x}`, '--out', path.join(work, 'run-only-nan')], {
+    const r = await runCliInProcess(['run', only, '--backend', 'both', '--input', `x=${x}`, '--out', path.join(work, 'run-only-nan')], {
       env: { QUANTSCOPE_CACHE: path.join(work, 'cache-only-nan') },
     });
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/\nquantscope: Calibration saw no finite activation value; check the calibration inputs\.\n$/);
   });
 
-  it.each(['nan-inf', 'zeros', 'denormals', 'huge'])('run --backend both with %s inputs, an int input and an empty input', (kind) => {
+  it.each(['nan-inf', 'zeros', 'denormals', 'huge'])('run --backend both with %s inputs, an int input and an empty input', async (kind) => {
     const x = path.join(work, `x-${kind}.npy`);
     const i = path.join(work, 'i.npy');
     const e = path.join(work, 'e.npy');
@@ -343,7 +343,7 @@ describe('the run command carries hostile numbers into loadable files', () => {
     writeNpy(i, makeTensor('int32', [4], new Int32Array([-2147483648, -1, 0, 2147483647])), { fsync: false });
     writeNpy(e, f32([], [0, 3]), { fsync: false });
     const out = path.join(work, `run-${kind}`);
-    const r = runCli(
+    const r = await runCliInProcess(
       [
         'run',
         model,

@@ -101,7 +101,7 @@ function compareJson(
   });
 }
 
-describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', () => {
+describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', { tags: ['slow'] }, () => {
   it('filters, taps three InstanceNormalization nodes, runs with the same metrics as compare --json, and bisects', async () => {
     const cache = tempDir('qs-tui-e2e-cache-');
     const emitDir = tempDir('qs-tui-e2e-emit-');

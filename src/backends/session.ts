@@ -23,6 +23,17 @@ export interface SessionOptions {
 }
 
 /**
+ * onnxruntime's intra-op threads: the backend's own setting, else QUANTSCOPE_ORT_THREADS (a whole
+ * number >= 1; the test suite sets 1, since it runs test files side by side), else onnxruntime's
+ * default.
+ */
+function intraOpThreads(threads: number | undefined): number | undefined {
+  if (threads !== undefined) return threads;
+  const fromEnv = Number(process.env.QUANTSCOPE_ORT_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : undefined;
+}
+
+/**
  * One onnxruntime session over a model, translating core tensors in and out, and tensor names
  * (runtime-names.ts): feeds, fetches and results use the model's own names, whatever alias
  * onnxruntime was given. The only place (with ort-tensor.ts) that touches onnxruntime types.
@@ -52,6 +63,7 @@ export class OrtSession {
   }
 
   private static async open(bytes: Uint8Array, names: RuntimeNames, options: SessionOptions): Promise<OrtSession> {
+    const threads = intraOpThreads(options.threads);
     try {
       const session = await RemoteSession.create(bytes, {
         executionProviders: ['cpu'],
@@ -59,7 +71,7 @@ export class OrtSession {
         enableCpuMemArena: false,
         logSeverityLevel: 4,
         // onnxruntime refuses an explicit undefined here, so the key is present only when set.
-        ...(options.threads === undefined ? {} : { intraOpNumThreads: options.threads }),
+        ...(threads === undefined ? {} : { intraOpNumThreads: threads }),
         ...(options.disableQdqFusion ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
       });
       return new OrtSession(session, options.label, names);
