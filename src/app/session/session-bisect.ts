@@ -39,7 +39,8 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
   const { quant } = options;
   const criterion = criterionOf(options.metric, options.threshold, options.peak ?? null);
   for (const c of [options.ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
-  const inputs = options.evaluation && options.evaluation.length > 1 ? options.evaluation : [options.ctx];
+  // The evaluation inputs, as compare and fix take them: one of them is the input bisect runs on.
+  const inputs = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [options.ctx];
   const worst =
     inputs.length > 1
       ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)).bisected

@@ -9,11 +9,30 @@ import { bisectForSession } from './session-bisect.js';
 import { fixForSession } from './session-fix.js';
 import type { EmitView, JobEvent, JobOutcome, JobRequest } from './session-jobs.js';
 import { exactSpec, planWithEdits, type Session } from './session.js';
+import { calibrationChanged, currentSettings, reconfigureSession, sameSettings, type SessionSettings } from './session-settings.js';
 
-/** What jobs share across a session: the session, and the calibration once it is known. */
+/**
+ * What jobs share across a session: the session (with the settings the last job ran with), and
+ * the calibration once it is known.
+ */
 export interface JobEnv {
-  readonly session: Session;
+  session: Session;
   calibration?: CalibrationTable;
+}
+
+/**
+ * Brings the environment to a job's settings: a new session when they differ (session-settings.ts
+ * reconfigureSession: the profile and base plan, the evaluation inputs re-read when eval changed),
+ * and the calibration dropped only when it depends on a changed setting (the profile or the
+ * calibration inputs, or the evaluation inputs it falls back to). A change of the gate or the
+ * target keeps it: the next job does not calibrate again.
+ */
+export async function applySettings(env: JobEnv, settings: SessionSettings | undefined): Promise<void> {
+  if (!settings) return;
+  const before = currentSettings(env.session);
+  if (sameSettings(before, settings)) return;
+  env.session = await reconfigureSession(env.session, settings);
+  if (calibrationChanged(before, settings)) env.calibration = undefined;
 }
 
 /**
@@ -44,6 +63,8 @@ export async function executeJob(
   onEvent: (e: JobEvent) => void,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
+  await applySettings(env, request.settings);
+  throwIfCancelled(signal);
   const { session } = env;
   const ctx = session.ctx;
   if (ctx.inputsError) throw ctx.inputsError;

@@ -2,6 +2,7 @@ import type { ComparisonReport, TapPerturbation } from '../../analysis/compariso
 import type { MetricName } from '../../analysis/metrics-target.js';
 import type { Override } from '../../quant/plan.js';
 import type { ProgressEvent } from '../events.js';
+import type { SessionSettings } from './session.js';
 
 /**
  * The long-running work of an interactive session, as plain serializable data: a request goes
@@ -18,6 +19,8 @@ export interface JobRequest {
   readonly taps?: readonly string[];
   /** emit: the output directory (default beside the model). */
   readonly outDir?: string;
+  /** The settings to run with (session-settings.ts); none: those the runner's session runs with now. */
+  readonly settings?: SessionSettings;
 }
 
 /** One probe of a bisect or fix search, as the screens show it. */

@@ -1,4 +1,6 @@
 import { basename } from 'node:path';
+import type { MetricName } from '../../analysis/metrics-target.js';
+import { resolveMetricName } from '../../analysis/metrics-target.js';
 import type { GraphNode } from '../../core/graph.js';
 import { readPlanFile } from '../../store/plan-file.js';
 import { allowedPrecisions, resolvePlan, type Override, type Plan } from '../../quant/plan.js';
@@ -28,8 +30,34 @@ export interface SessionOptions {
   readonly emitDir?: string;
 }
 
+/**
+ * What a session runs with, changeable in place from the TUI's settings screen (DESIGN.md §7):
+ * the gate of compare and bisect, the target of fix, the profile, and the calibration and
+ * evaluation inputs. A job request carries them (session-jobs.ts), so the worker runs with what
+ * the screen shows; session-exec.ts keeps the calibration across jobs until it depends on a
+ * changed setting, and re-reads the evaluation inputs only when eval changes. The functions over
+ * them are in session-settings.ts.
+ */
+export interface SessionSettings {
+  /** Gate metric for compare/bisect; null = the default gate (analysis/gate.ts). */
+  readonly metric: MetricName | null;
+  /** null = the metric's default threshold. */
+  readonly threshold: number | null;
+  /** fix's `--target` text; null = the default output goal. */
+  readonly target: string | null;
+  /** Profile name or file, as `--profile`. */
+  readonly profile: string;
+  /** Calibration inputs, as `--calib` takes them (empty: the evaluation inputs, else the session's input). */
+  readonly calib: readonly string[];
+  /** Evaluation inputs, as `--eval` takes them (empty = the session's input). */
+  readonly eval: readonly string[];
+}
+
 export interface Session {
+  /** The options the session runs with: those it was opened with, with the settings applied. */
   readonly options: SessionOptions;
+  /** What the session runs with now (session-settings.ts). */
+  readonly settings: SessionSettings;
   readonly ctx: ModelContext;
   readonly profile: Profile;
   /** The plan from the plan file and `--precision` flags, before any edit in the session. */
@@ -47,13 +75,63 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const profile = loadProfile(options.quant.profile ?? planFile?.profile ?? 'generic-int8');
   const basePlan = resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
   const evaluation = await evaluationContexts(ctx, options.eval);
-  const inputLabels =
-    evaluation.length > 1
-      ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
-      : ctx.inputsError
-        ? ['no inputs yet (give --input, --calib or --shape)']
-        : ctx.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
-  return { options, ctx, profile, basePlan, inputLabels, evaluation };
+  const settings: SessionSettings = {
+    metric: options.metric === undefined ? null : (resolveMetricName(options.metric) ?? null),
+    threshold: options.threshold ?? null,
+    target: options.target ?? null,
+    profile: options.quant.profile ?? planFile?.profile ?? 'generic-int8',
+    calib: [...(options.quant.calib ?? [])],
+    eval: [...(options.eval ?? [])],
+  };
+  return { options, settings, ctx, profile, basePlan, inputLabels: labelsOf(ctx, evaluation), evaluation };
+}
+
+/**
+ * The session with other settings (checked by the caller, session-settings.ts): the same model and
+ * graph; the profile loaded and the base plan resolved again under it; the evaluation inputs read
+ * again when they changed. A calibration table file (`--calibration`) is dropped once the profile
+ * or the calibration inputs change: the table was made for the old ones.
+ */
+export async function reopenSession(session: Session, s: SessionSettings): Promise<Session> {
+  const { ctx, options } = session;
+  const before = session.settings;
+  const profile = s.profile === before.profile ? session.profile : loadProfile(s.profile);
+  const planFile = options.quant.planFile ? readPlanFile(options.quant.planFile) : undefined;
+  const basePlan =
+    profile === session.profile
+      ? session.basePlan
+      : resolvePlan(ctx.graph, profile, [...(planFile?.overrides ?? []), ...(options.quant.overrides ?? [])]);
+  const sameEval = s.eval.length === before.eval.length && s.eval.every((v, i) => v === before.eval[i]);
+  const evaluation = sameEval ? session.evaluation : await evaluationContexts(ctx, s.eval);
+  const sameCalib = s.calib.length === before.calib.length && s.calib.every((v, i) => v === before.calib[i]);
+  const keepTable = sameCalib && profile === session.profile;
+  const next: SessionOptions = {
+    ...options,
+    metric: s.metric ?? undefined,
+    threshold: s.threshold ?? undefined,
+    target: s.target ?? undefined,
+    eval: [...s.eval],
+    quant: {
+      ...options.quant,
+      profile: s.profile,
+      // Without calibration inputs, as on the command line: the evaluation inputs (in-sample), else the session's input.
+      calib: s.calib.length > 0 ? [...s.calib] : s.eval.length > 0 ? [...s.eval] : undefined,
+      calibrationFile: keepTable ? options.quant.calibrationFile : undefined,
+    },
+  };
+  const settings: SessionSettings = { ...s, calib: [...s.calib], eval: [...s.eval] };
+  return { options: next, settings, ctx, profile, basePlan, inputLabels: labelsOf(ctx, evaluation), evaluation };
+}
+
+/** What the header shows for the inputs: the evaluation set, or `name=source` per input. */
+function labelsOf(ctx: ModelContext, evaluation: readonly ModelContext[]): string[] {
+  // One evaluation input is the one every job runs on (the session's own input, or the --eval file).
+  const shown = evaluation.length === 1 ? evaluation[0] : ctx;
+  return evaluation.length > 1
+    ? [`eval ${evaluation.length} inputs (${evaluation.map((c) => c.sources.map((s) => basename(s.source)).join('+')).join(', ')})`]
+    : shown.inputsError
+      ? ['no inputs yet (give --input, --calib or --shape)']
+      : shown.sources.map((s) => `${s.name}=${s.source.includes('/') ? basename(s.source) : s.source}`);
 }
 
 /** The overrides a job applies: the session's base ones (plan file, flags), then the edits. */
