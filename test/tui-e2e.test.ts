@@ -1,16 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatMetric } from '../src/ui/format.js';
 import { CLI, REPO, SHARED, tempDir } from './helpers/cli.js';
+import { HAS_TMUX, Tmux } from './helpers/tmux.js';
 
 /**
  * Drives the real binary in a real terminal: tmux at 80x24 on its own server socket, keys sent
  * with send-keys, the screen read back with capture-pane (polled, never fixed sleeps).
  */
 const UDNIE = join(SHARED, 'models', 'udnie.onnx');
-const HAS_TMUX = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
 const HAS_UDNIE = existsSync(UDNIE) && existsSync(join(SHARED, 'images', 'fish_720.png')) && existsSync(join(SHARED, 'images', 'cat.jpg'));
 if (!HAS_TMUX) console.log('skipping the TUI end-to-end test: tmux is not installed');
 else if (!HAS_UDNIE) console.log(`skipping the TUI end-to-end test: ${UDNIE} or its images are absent`);
@@ -26,57 +26,6 @@ const RUN_OPTIONS = [
   '--threshold',
   '0.9999',
 ];
-
-class Tmux {
-  private readonly socket = `qs-e2e-${process.pid}`;
-  constructor(private readonly name: string) {}
-
-  private tmux(args: readonly string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`tmux ${args[0]} failed: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  start(command: string, width: number, height: number): void {
-    // A fresh tmux server sometimes exits while starting ("server exited unexpectedly"); retry.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.tmux(['new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height), command]);
-        return;
-      } catch (error) {
-        if (attempt === 3) throw error;
-      }
-    }
-  }
-
-  keys(...keys: string[]): void {
-    this.tmux(['send-keys', '-t', this.name, ...keys]);
-  }
-
-  /** Literal text, so a filter like `op:InstanceNormalization` is not read as key names. */
-  type(text: string): void {
-    this.tmux(['send-keys', '-t', this.name, '-l', text]);
-  }
-
-  screen(): string {
-    return this.tmux(['capture-pane', '-p', '-t', this.name]);
-  }
-
-  async waitFor(pattern: RegExp, what: string, timeoutMs = 30_000): Promise<string> {
-    const start = Date.now();
-    let last: string;
-    for (;;) {
-      last = this.screen();
-      if (pattern.test(last)) return last;
-      if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen:\n${last}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  stop(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { encoding: 'utf8' });
-  }
-}
 
 function compareJson(
   cache: string,

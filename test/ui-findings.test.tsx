@@ -38,7 +38,7 @@ describe('results screen findings box', () => {
       finding('tap-perturbation', 'third'),
     ]);
     expect(lines).toHaveLength(4 + 8);
-    expect(lines[lines.length - 3]).toBe('findings (3) · 1 more in the report');
+    expect(lines[lines.length - 3]).toBe('findings (3) · F shows all, 1 more');
     expect(lines[lines.length - 2]).toMatch(/^! outlier-channel: 'fuse_conv_out' \(Conv 'fuse_conv'\) passes on cosine 0\.996757.*…$/);
     expect(lines[lines.length - 2].length).toBeLessThanOrEqual(80);
     expect(lines[lines.length - 1]).toBe("! source-amplifier: 'fuse_norm_out' amplifies");

@@ -15,29 +15,70 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
   {
     title: 'Graph',
     keys: [
-      { keys: '↑↓ PgUp PgDn g G', description: 'move; the list scrolls' },
+      { keys: '↑↓ PgUp PgDn g G', description: 'move; the list scrolls (j k also move)' },
       { keys: '/', description: 'filter: name, glob (conv*), op:Type, re:regex, @hotspots, a,b lists' },
-      { keys: '1 2 3 4 0', description: 'presets: @hotspots, quantized ops, outputs, hotspot types; 0 clears' },
+      { keys: '1 2 3 4 0', description: 'presets: @hotspots, quantized ops, outputs, hotspot op types; 0 clears' },
       { keys: 'space  a  c', description: 'tap the node; tap all shown (again: untap); clear taps' },
       { keys: 'p  u', description: "cycle the node's precision; undo all precision edits" },
-      { keys: 'Enter', description: "detail of the node's last comparison" },
+      { keys: 'Enter  l', description: "the node's result: its detail; its row in the results" },
     ],
   },
   {
     title: 'Results',
     keys: [
       { keys: 'Enter', description: 'detail: worst channel, percentiles, NaN/Inf, clipping' },
-      { keys: 'm M  n', description: 'next/previous metric; jump to the first failing tensor' },
+      { keys: 'm M', description: 'next/previous metric shown (the gate stays; s changes it)' },
+      { keys: 'S  I', description: 'sort by the next column (depth, accumulated, own, name, op); invert' },
+      { keys: 'n N', description: 'next/previous search match; without a search n: first failing' },
+      { keys: 'l', description: "the row's node in the graph (Enter or l there comes back)" },
+      { keys: 'F', description: 'every finding of the advisor in full (Enter: its tensor)' },
+    ],
+  },
+  {
+    title: 'Detail',
+    keys: [
+      { keys: '↑↓ j k', description: 'previous/next tensor' },
+      { keys: 'PgUp PgDn', description: 'scroll the detail' },
+      { keys: 'Enter Esc', description: 'back to the results; l: the node in the graph' },
+    ],
+  },
+  {
+    title: 'Bisect and fix',
+    keys: [
+      { keys: '↑↓ PgUp PgDn', description: 'scroll the probes; l: the probe in the graph' },
+      { keys: 'Enter  y', description: 'apply the plan found to the session (only on the plan it ran on)' },
+    ],
+  },
+  {
+    title: 'Runs',
+    keys: [
+      { keys: 'R', description: 'the compares of this session, each with its plan and gate' },
+      { keys: 'space  Enter', description: 'make the run the baseline; compare the run with it, tensor by tensor' },
+    ],
+  },
+  {
+    title: 'Settings',
+    keys: [
+      { keys: 's', description: 'settings: gate metric, threshold, fix target, profile, calib, eval' },
+      { keys: '↑↓  Enter  ← →', description: 'choose a field; type its value; step through its choices' },
+      { keys: 'a  x', description: 'apply the changes (results they touch turn stale); drop them' },
+    ],
+  },
+  {
+    title: 'Plans',
+    keys: [
+      { keys: 'w  o', description: 'write the plan to a file; open a plan file as the edits' },
+      { keys: 'q', description: 'with unsaved edits asks first: q again quits, w saves, Esc stays' },
     ],
   },
   {
     title: 'Everywhere',
     keys: [
       { keys: 'r  b  f  e', description: 'run the comparison, bisect, fix, emit the model' },
-      { keys: '↵ (bisect, fix)', description: 'apply the plan found to the session' },
-      { keys: 'Tab', description: 'next screen: graph, results, bisect, fix, emit' },
+      { keys: '/', description: 'search the list (results, findings, runs, probes, help); Enter jumps' },
+      { keys: 'Tab', description: 'next screen: graph, results, runs, bisect, fix, emit' },
       { keys: 'Esc', description: 'cancel the running job (nothing half-written kept), else back' },
-      { keys: '?  q', description: 'this help; quit' },
+      { keys: '?  q', description: 'this help (↑↓ scroll, / searches it); quit' },
     ],
   },
 ];
@@ -57,23 +98,59 @@ const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
   graph: [{ key: '/', label: 'filter' }, { key: '␣', label: 'tap' }, { key: 'a', label: 'all' }, { key: 'p', label: 'prec' }, ...JOBS],
   results: [
     { key: '↵', label: 'detail' },
+    { key: '/', label: 'search' },
+    { key: 'S', label: 'sort' },
+    { key: 'F', label: 'findings' },
     { key: 'm', label: 'metric' },
     { key: 'n', label: '1st fail' },
     ...JOBS,
-    { key: 'Tab', label: 'screen' },
+    { key: 's', label: 'settings' },
   ],
   detail: [
     { key: '↑↓', label: 'prev/next' },
+    { key: 'PgDn', label: 'scroll' },
+    { key: 'l', label: 'graph' },
     { key: 'Esc', label: 'back' },
   ],
-  bisect: [{ key: '↵', label: 'apply plan' }, { key: '↑↓', label: 'scroll' }, ...JOBS, { key: 'Tab', label: 'screen' }],
-  fix: [{ key: '↵', label: 'apply plan' }, { key: '↑↓', label: 'scroll' }, ...JOBS, { key: 'Tab', label: 'screen' }],
-  emit: [...JOBS, { key: 'Tab', label: 'screen' }, { key: 'Esc', label: 'back' }],
-  help: [{ key: 'any key', label: 'back' }],
+  findings: [
+    { key: '↵', label: 'tensor' },
+    { key: '/', label: 'search' },
+    { key: 'l', label: 'graph' },
+    { key: 'Esc', label: 'back' },
+  ],
+  runs: [
+    { key: '␣', label: 'baseline' },
+    { key: '↵', label: 'compare' },
+    { key: '/', label: 'search' },
+    { key: 'Esc', label: 'back' },
+  ],
+  settings: [
+    { key: '↵', label: 'edit' },
+    { key: '←→', label: 'choices' },
+    { key: 'a', label: 'apply' },
+    { key: 'x', label: 'drop' },
+    { key: 'Esc', label: 'back' },
+  ],
+  bisect: [{ key: '↵', label: 'apply plan' }, { key: '/', label: 'search' }, ...JOBS, { key: 'w', label: 'save plan' }],
+  fix: [{ key: '↵', label: 'apply plan' }, { key: '/', label: 'search' }, ...JOBS, { key: 'w', label: 'save plan' }],
+  emit: [...JOBS, { key: 'w', label: 'save plan' }, { key: 'Tab', label: 'screen' }, { key: 'Esc', label: 'back' }],
+  help: [
+    { key: '↑↓', label: 'scroll' },
+    { key: '/', label: 'search' },
+    { key: 'any key', label: 'back' },
+  ],
 };
 
 /** The hints for a screen; while a job runs the job keys give way to Esc. */
-export function footerHints(screen: Screen, options: { editing: boolean; running: boolean }): readonly Hint[] {
+export function footerHints(screen: Screen, options: { editing: boolean; running: boolean; prompt?: boolean }): readonly Hint[] {
+  if (options.prompt) {
+    return [
+      { key: 'type', label: 'text' },
+      { key: '↵', label: 'done' },
+      { key: 'Esc', label: 'cancel' },
+      { key: '^U', label: 'clear' },
+    ];
+  }
   if (options.editing) {
     return [
       { key: 'type', label: 'filter' },

@@ -1,70 +1,139 @@
 import type { Key } from 'ink';
-import { METRIC_NAMES } from '../analysis/metrics-target.js';
 import type { JobKind, JobRequest } from '../app/session/session-jobs.js';
-import { editPrecision, nextPrecision, planWithEdits, type Session } from '../app/session/session.js';
-import { displayName } from '../core/closest.js';
-import { messageOf } from '../core/errors.js';
-import { FILTER_PRESETS, filterNodes } from './graph-filter.js';
-import type { Layout } from './layout.js';
-import { applyOverrides, type Screen, type UiState } from './state.js';
-import { moveCursor, pageBy, scrollTo, TOP, type Viewport } from './viewport.js';
+import { editFilter, editRefusal, graphKey } from './keys-graph.js';
+import { keyName, say } from './keys-list.js';
+import { isListScreen, openPrompt, promptKey } from './keys-prompt.js';
+import { detailKey, findingsKey, helpKey, probeKey, resultsKey, runsKey } from './keys-screens.js';
+import { settingsKey } from './keys-settings.js';
+import type { KeyContext, KeyResult } from './key-types.js';
+import { HELP_LINES } from './search-targets.js';
+import { hasUnsavedEdits, type Screen, type UiState } from './state.js';
 
-/** What a key asks the app to do beyond changing state. */
-export type Effect = { readonly type: 'start'; readonly request: JobRequest } | { readonly type: 'cancel' } | { readonly type: 'quit' };
+export type { Effect, KeyContext, KeyResult } from './key-types.js';
 
-export interface KeyResult {
-  readonly state: UiState;
-  readonly effect?: Effect;
-}
+const SCREEN_NAMES: Readonly<Record<Screen, string>> = {
+  graph: 'graph',
+  results: 'results',
+  detail: 'detail',
+  findings: 'findings',
+  runs: 'runs',
+  settings: 'settings',
+  bisect: 'bisect',
+  fix: 'fix',
+  emit: 'emit',
+  help: 'help',
+};
 
-export interface KeyContext {
-  readonly session: Session;
-  readonly layout: Layout;
-}
-
-/** Maps one keypress to the next state and an effect. Pure; App.tsx performs the effect. */
+/**
+ * Maps one keypress to the next state and an effect. Pure; App.tsx performs the effect. Keys are
+ * modal: an open prompt or filter takes every key; then the keys every screen shares; then the
+ * screen's own. A key that means nothing on the screen says so on the status line.
+ */
 export function handleKey(state: UiState, input: string, key: Key, kc: KeyContext): KeyResult {
+  if (state.prompt) return promptKey(state, state.prompt, input, key, kc);
   if (state.filter.draft !== null) return { state: editFilter(state, input, key, kc) };
-  if ((key.ctrl && input === 'c') || input === 'q') return { state, effect: { type: 'quit' } };
+  if ((key.ctrl && input === 'c') || input === 'q') return quitKey(state);
+  const calm = state.confirmQuit ? { ...state, confirmQuit: false, message: null } : state;
   if (key.escape) {
-    if (state.job) return { state, effect: { type: 'cancel' } };
-    return { state: { ...state, screen: backFrom(state.screen, state.helpReturn) } };
+    if (state.job) return { state: calm, effect: { type: 'cancel' } };
+    if (state.confirmQuit) return { state: say(calm, 'quit cancelled') };
+    return { state: { ...calm, screen: backFrom(state.screen, state.helpReturn) } };
+  }
+  if (state.confirmQuit && input === 'w') return { state: savePrompt(calm, kc) };
+  if (state.screen === 'settings') {
+    const settings = settingsKey(calm, input, key, kc);
+    if (settings) return settings;
   }
   if (input === '?') {
     return {
-      state: state.screen === 'help' ? { ...state, screen: state.helpReturn } : { ...state, screen: 'help', helpReturn: state.screen },
+      state: state.screen === 'help' ? { ...calm, screen: state.helpReturn } : { ...calm, screen: 'help', helpReturn: state.screen },
     };
   }
-  if (key.tab) return { state: { ...state, screen: nextScreen(state, key.shift ? -1 : 1) } };
+  if (key.tab) return { state: { ...calm, screen: nextScreen(state, key.shift ? -1 : 1) } };
+  if (input === '/' && isListScreen(state.screen)) {
+    return { state: openPrompt(calm, { kind: 'search', label: 'search', draft: '' }) };
+  }
+  const global = globalKey(calm, input, kc);
+  if (global) return global;
+  const own = screenKey(calm, input, key, kc);
+  if (own) return { state: own };
+  if (input === '' && !key.return && !key.backspace && !key.delete && !key.upArrow && !key.downArrow) return { state: calm };
+  return { state: say(calm, `${keyName(input, key)} does nothing on the ${SCREEN_NAMES[state.screen]} screen; ? lists the keys`, 'warn') };
+}
+
+function quitKey(state: UiState): KeyResult {
+  if (state.confirmQuit || !hasUnsavedEdits(state)) return { state, effect: { type: 'quit' } };
+  const n = state.edits.length;
+  const text = `${n} precision edit${n === 1 ? ' is' : 's are'} not saved: q quits anyway, w saves, Esc stays`;
+  return { state: { ...state, confirmQuit: true, message: { level: 'warn', text } } };
+}
+
+function savePrompt(state: UiState, kc: KeyContext): UiState {
+  return openPrompt(state, { kind: 'save', label: 'save the plan to', draft: state.savedTo ?? kc.defaultPlanPath ?? '' });
+}
+
+/** Keys every screen but help shares: jobs, screens, plan files. */
+function globalKey(state: UiState, input: string, kc: KeyContext): KeyResult | null {
+  if (state.screen === 'help') return null;
   const job = startKey(state, input, kc);
   if (job) return job;
+  switch (input) {
+    case 's':
+      return { state: { ...state, screen: 'settings' } };
+    case 'F':
+      if (!state.report) return { state: say(state, 'no comparison yet: r runs one, and its findings show here', 'warn') };
+      return { state: { ...state, screen: 'findings' } };
+    case 'R':
+      if (state.runs.length === 0) return { state: say(state, 'no runs yet: r runs a comparison', 'warn') };
+      return { state: { ...state, screen: 'runs' } };
+    case 'w':
+      if (state.edits.length === 0 && kc.session.basePlan.overrides.length === 0)
+        return { state: say(state, "the plan has no edits to save: p cycles a node's precision", 'warn') };
+      return { state: savePrompt(state, kc) };
+    case 'o': {
+      const refusal = editRefusal(state);
+      if (refusal) return { state: say(state, refusal, 'warn') };
+      return { state: openPrompt(state, { kind: 'open', label: 'open the plan file', draft: state.savedTo ?? kc.defaultPlanPath ?? '' }) };
+    }
+    default:
+      return null;
+  }
+}
+
+function screenKey(state: UiState, input: string, key: Key, kc: KeyContext): UiState | null {
   switch (state.screen) {
     case 'graph':
-      return { state: graphKey(state, input, key, kc) };
+      return graphKey(state, input, key, kc);
     case 'results':
-      return { state: resultsKey(state, input, key, kc) };
+      return resultsKey(state, input, key, kc);
     case 'detail':
-      return { state: detailKey(state, input, key, kc) };
+      return detailKey(state, input, key, kc);
+    case 'findings':
+      return findingsKey(state, input, key, kc);
+    case 'runs':
+      return runsKey(state, input, key, kc);
     case 'bisect':
     case 'fix':
-      return { state: probeKey(state, state.screen, input, key, kc) };
+      return probeKey(state, state.screen, input, key, kc);
     case 'help':
-      return { state: { ...state, screen: state.helpReturn } };
-    default:
-      return { state };
+      return helpKey(state, input, key, kc, HELP_LINES.length);
+    case 'settings':
+    case 'emit':
+      return null;
   }
 }
 
 function backFrom(screen: Screen, helpReturn: Screen): Screen {
-  if (screen === 'detail') return 'results';
+  if (screen === 'detail' || screen === 'findings') return 'results';
   if (screen === 'help') return helpReturn;
   return 'graph';
 }
 
-/** The screens that have something to show, in Tab order. */
+/** The screens that have something to show, in Tab order (findings, settings and help have keys of their own). */
 export function availableScreens(state: UiState): Screen[] {
   const list: Screen[] = ['graph'];
   if (state.report) list.push('results');
+  if (state.runs.length > 1) list.push('runs');
   if (state.bisect) list.push('bisect');
   if (state.fix) list.push('fix');
   if (state.emit) list.push('emit');
@@ -73,7 +142,8 @@ export function availableScreens(state: UiState): Screen[] {
 
 function nextScreen(state: UiState, step: number): Screen {
   const list = availableScreens(state);
-  const current = state.screen === 'detail' ? 'results' : state.screen === 'help' ? state.helpReturn : state.screen;
+  const current =
+    state.screen === 'detail' || state.screen === 'findings' ? 'results' : state.screen === 'help' ? state.helpReturn : state.screen;
   const at = Math.max(0, list.indexOf(current));
   return list[(at + step + list.length) % list.length];
 }
@@ -82,150 +152,12 @@ const START_KEYS: Readonly<Record<string, JobKind>> = { r: 'compare', b: 'bisect
 
 function startKey(state: UiState, input: string, kc: KeyContext): KeyResult | null {
   const kind = START_KEYS[input];
-  if (!kind || state.screen === 'help') return null;
-  if (state.job) return { state: { ...state, message: { level: 'warn', text: `${state.job.kind} is running; Esc cancels it` } } };
+  if (!kind) return null;
+  if (state.job) return { state: say(state, `${state.job.kind} is running; Esc cancels it`, 'warn') };
   const graph = kc.session.ctx.graph;
   const taps = graph.nodes.flatMap((n) => n.outputs.filter((o) => state.taps.has(o)));
   const request: JobRequest = kind === 'compare' ? { kind, edits: state.edits, taps } : { kind, edits: state.edits };
   return { state, effect: { type: 'start', request } };
-}
-
-/** Up/down/page/home/end on a list; null when the key is not a movement. */
-function movement(view: Viewport, input: string, key: Key, count: number, height: number): Viewport | null {
-  if (key.upArrow || input === 'k') return moveCursor(view, -1, count, height);
-  if (key.downArrow || input === 'j') return moveCursor(view, 1, count, height);
-  if (key.pageUp) return pageBy(view, -1, count, height);
-  if (key.pageDown) return pageBy(view, 1, count, height);
-  if (key.home || input === 'g') return scrollTo(view, 0, count, height);
-  if (key.end || input === 'G') return scrollTo(view, count - 1, count, height);
-  return null;
-}
-
-function graphKey(state: UiState, input: string, key: Key, kc: KeyContext): UiState {
-  const { graph } = kc.session.ctx;
-  const shown = state.filter.indices;
-  const moved = movement(state.graphView, input, key, shown.length, kc.layout.graphRows);
-  if (moved) return { ...state, graphView: moved };
-  const node = shown.length > 0 ? graph.nodes[shown[state.graphView.cursor]] : undefined;
-  if (input === '/') return { ...state, filter: { ...state.filter, draft: state.filter.text } };
-  if (input === '0') return setFilter(state, '', kc);
-  const preset = FILTER_PRESETS.find((p) => p.key === input);
-  if (preset) return setFilter(state, preset.spec, kc);
-  if (input === ' ' && node) {
-    const outs = node.outputs.filter((o) => o !== '');
-    const taps = new Set(state.taps);
-    const on = !outs.some((o) => taps.has(o));
-    for (const o of outs)
-      if (on) taps.add(o);
-      else taps.delete(o);
-    return { ...state, taps, graphView: moveCursor(state.graphView, 1, shown.length, kc.layout.graphRows) };
-  }
-  if (input === 'a') {
-    const outs = shown.flatMap((i) => graph.nodes[i].outputs.filter((o) => o !== ''));
-    const taps = new Set(state.taps);
-    const all = outs.length > 0 && outs.every((o) => taps.has(o));
-    for (const o of outs)
-      if (all) taps.delete(o);
-      else taps.add(o);
-    const text = all ? `untapped ${outs.length} tensor(s)` : `tapped ${outs.length} tensor(s) shown by the filter`;
-    return { ...state, taps, message: { level: 'info', text } };
-  }
-  if (input === 'c') return { ...state, taps: new Set(), message: { level: 'info', text: 'taps cleared' } };
-  if (input === 'p' && node) {
-    const precision = nextPrecision(kc.session.profile, node, state.plan.precision.get(node.name));
-    const edits = editPrecision(state.edits, node, precision, kc.session.basePlan.precision.get(node.name));
-    try {
-      return { ...state, edits, plan: planWithEdits(kc.session, edits) };
-    } catch (error) {
-      return { ...state, message: { level: 'error', text: messageOf(error) } };
-    }
-  }
-  if (input === 'u') {
-    return { ...state, edits: [], plan: kc.session.basePlan, message: { level: 'info', text: 'precision edits undone' } };
-  }
-  if (key.return && node && state.report) {
-    const row = state.report.rows.findIndex((r) => node.outputs.includes(r.tensor));
-    if (row >= 0)
-      return { ...state, screen: 'detail', resultsView: scrollTo(state.resultsView, row, state.report.rows.length, kc.layout.resultRows) };
-  }
-  return state;
-}
-
-function setFilter(state: UiState, text: string, kc: KeyContext): UiState {
-  const result = filterNodes(kc.session.ctx.graph, text);
-  if (!result.ok) return { ...state, filter: { ...state.filter, error: result.error } };
-  return { ...state, filter: { text, draft: null, indices: result.indices, error: null }, graphView: TOP };
-}
-
-function editFilter(state: UiState, input: string, key: Key, kc: KeyContext): UiState {
-  const draft = state.filter.draft ?? '';
-  if (key.escape) return setFilter({ ...state, filter: { ...state.filter, draft: null } }, state.filter.text, kc);
-  if (key.return) {
-    const result = filterNodes(kc.session.ctx.graph, draft);
-    if (!result.ok) return { ...state, filter: { ...state.filter, error: result.error }, message: { level: 'error', text: result.error } };
-    return { ...state, filter: { text: draft, draft: null, indices: result.indices, error: null }, graphView: TOP, message: null };
-  }
-  let next = draft;
-  if (key.backspace || key.delete) next = [...draft].slice(0, -1).join('');
-  else if (key.ctrl && input === 'u') next = '';
-  else if (input && !key.ctrl && !key.meta && !key.tab && !key.upArrow && !key.downArrow)
-    next = draft + input.replace(/[\x00-\x1f\x7f]/g, '');
-  if (next === draft) return state;
-  const result = filterNodes(kc.session.ctx.graph, next);
-  if (!result.ok) return { ...state, filter: { ...state.filter, draft: next, error: result.error } };
-  return { ...state, filter: { ...state.filter, draft: next, indices: result.indices, error: null }, graphView: TOP };
-}
-
-function resultsKey(state: UiState, input: string, key: Key, kc: KeyContext): UiState {
-  const report = state.report;
-  if (!report) return state;
-  const count = report.rows.length;
-  const moved = movement(state.resultsView, input, key, count, kc.layout.resultRows);
-  if (moved) return { ...state, resultsView: moved };
-  if (key.return && count > 0) return { ...state, screen: 'detail' };
-  if (input === 'm' || input === 'M') {
-    const at = METRIC_NAMES.indexOf(state.metric);
-    const step = input === 'm' ? 1 : -1;
-    return { ...state, metric: METRIC_NAMES[(at + step + METRIC_NAMES.length) % METRIC_NAMES.length] };
-  }
-  if (input === 'n' && report.firstFailing !== null) {
-    const row = report.rows.findIndex((r) => r.tensor === report.firstFailing);
-    return { ...state, resultsView: scrollTo(state.resultsView, row, count, kc.layout.resultRows) };
-  }
-  return state;
-}
-
-function detailKey(state: UiState, input: string, key: Key, kc: KeyContext): UiState {
-  const report = state.report;
-  if (!report) return { ...state, screen: 'graph' };
-  if (key.return || key.backspace) return { ...state, screen: 'results' };
-  if (key.upArrow || input === 'k')
-    return { ...state, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
-  if (key.downArrow || input === 'j')
-    return { ...state, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
-  return state;
-}
-
-function probeKey(state: UiState, screen: 'bisect' | 'fix', input: string, key: Key, kc: KeyContext): UiState {
-  const run = screen === 'bisect' ? state.bisect : state.fix;
-  if (!run) return state;
-  const moved = movement(run.view, input, key, run.probes.length, kc.layout.probeRows);
-  if (moved)
-    return screen === 'bisect'
-      ? { ...state, bisect: { ...run, view: moved } as typeof state.bisect }
-      : { ...state, fix: { ...run, view: moved } as typeof state.fix };
-  if ((key.return || input === 'y') && run.result && !run.applied && !state.job) {
-    const overrides = screen === 'bisect' ? (state.bisect?.result?.suggested ?? []) : (state.fix?.result?.overrides ?? []);
-    if (overrides.length === 0) return { ...state, message: { level: 'info', text: 'nothing to apply' } };
-    const applied = applyOverrides(state, kc.session, overrides);
-    if (applied.message?.level === 'error') return applied;
-    const text = `applied ${overrides.length} override(s): ${overrides.map(([s, p]) => `${displayName(s, 40)}=${p}`).join(', ')}`;
-    const marked = { ...applied, message: { level: 'info' as const, text } };
-    return screen === 'bisect'
-      ? { ...marked, bisect: { ...(marked.bisect as NonNullable<UiState['bisect']>), applied: true } }
-      : { ...marked, fix: { ...(marked.fix as NonNullable<UiState['fix']>), applied: true } };
-  }
-  return state;
 }
 
 const NO_KEY: Key = {

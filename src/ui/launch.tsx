@@ -7,6 +7,8 @@ export interface TuiOptions {
   readonly session: Session;
   readonly runner: JobRunner;
   readonly initialFilter?: string;
+  /** Compare every node as soon as the UI is up (the demo's story). */
+  readonly autoRun?: boolean;
   readonly stdin?: NodeJS.ReadStream;
   readonly stdout?: NodeJS.WriteStream;
   /** Ends the UI from outside (a signal): the app unmounts and the terminal is restored. */
@@ -25,12 +27,15 @@ export async function runTui(options: TuiOptions): Promise<void> {
   const stdin = options.stdin ?? process.stdin;
   stdout.write(ALT_SCREEN_ON);
   try {
-    const instance = render(<App session={options.session} runner={options.runner} initialFilter={options.initialFilter} />, {
-      stdout,
-      stdin,
-      exitOnCtrlC: false,
-      patchConsole: true,
-    });
+    const instance = render(
+      <App session={options.session} runner={options.runner} initialFilter={options.initialFilter} autoRun={options.autoRun} />,
+      {
+        stdout,
+        stdin,
+        exitOnCtrlC: false,
+        patchConsole: true,
+      },
+    );
     const stop = (): void => instance.unmount();
     options.signal?.addEventListener('abort', stop, { once: true });
     try {

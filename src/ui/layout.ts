@@ -14,6 +14,8 @@ export interface Layout {
   readonly resultRows: number;
   /** Probe rows on the bisect and fix screens (body minus title, column header and result box). */
   readonly probeRows: number;
+  /** Rows of the findings, runs and help lists (body minus a title line). */
+  readonly pageRows: number;
 }
 
 export const MIN_WIDTH = 60;
@@ -35,5 +37,6 @@ export function layoutFor(width: number, height: number): Layout {
     graphRows: body - 2,
     resultRows: body - 4,
     probeRows: body - 2 - RESULT_BOX,
+    pageRows: body - 1,
   };
 }

@@ -39,8 +39,15 @@ function overridesText(list: readonly (readonly [string, string])[]): string {
   return list.map(([s, p]) => `${displayName(s, 30)}=${p}`).join(', ');
 }
 
+/** The last line: the plan applied, offered on Enter, or found on an earlier plan or settings (`outdated` says which). */
+function applyLine(list: readonly (readonly [string, string])[], applied: boolean, outdated: string | null, again: string): ToneLine {
+  if (applied) return { text: `applied: ${overridesText(list)}`, tone: 'good' };
+  if (outdated) return { text: `found ${outdated}; ${again} runs it again · plan: ${overridesText(list)}`, tone: 'dim' };
+  return { text: `Enter applies the plan: ${overridesText(list)}`, tone: 'accent' };
+}
+
 /** The lines under the probe list once a bisect has finished. */
-export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
+export function bisectLines(r: BisectView, applied: boolean, outdated: string | null = null): ToneLine[] {
   const op = higherIsBetter(r.metric) ? '≥' : '≤';
   const lines: ToneLine[] = [];
   if (r.culprit) {
@@ -58,18 +65,12 @@ export function bisectLines(r: BisectView, applied: boolean): ToneLine[] {
     : '';
   lines.push({ text: `${r.probes} probe(s), threshold ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}${pert}`, tone: 'dim' });
   lines.push({ text: r.summary, tone: 'plain' });
-  if (r.suggested.length > 0) {
-    lines.push(
-      applied
-        ? { text: `applied: ${overridesText(r.suggested)}`, tone: 'good' }
-        : { text: `Enter applies the plan: ${overridesText(r.suggested)}`, tone: 'accent' },
-    );
-  }
+  if (r.suggested.length > 0) lines.push(applyLine(r.suggested, applied, outdated, 'b'));
   return lines;
 }
 
 /** The lines under the probe list once a fix has finished. */
-export function fixLines(r: FixView, applied: boolean): ToneLine[] {
+export function fixLines(r: FixView, applied: boolean, outdated: string | null = null): ToneLine[] {
   const lines: ToneLine[] = [
     {
       text: `target ${r.goal.replace(/>=/g, ' ≥ ').replace(/<=/g, ' ≤ ').replace(/,/g, ', ')}: ${r.reached ? 'reached' : 'NOT reached'}`,
@@ -80,12 +81,6 @@ export function fixLines(r: FixView, applied: boolean): ToneLine[] {
   ];
   if (r.outputs.length > 0) lines.push({ text: `outputs ${r.outputs.map((o) => measured(r.metric, o)).join(', ')}`, tone: 'plain' });
   lines.push({ text: r.summary, tone: 'plain' });
-  if (r.overrides.length > 0) {
-    lines.push(
-      applied
-        ? { text: `applied: ${overridesText(r.overrides)}`, tone: 'good' }
-        : { text: `Enter applies the plan: ${overridesText(r.overrides)}`, tone: 'accent' },
-    );
-  }
+  if (r.overrides.length > 0) lines.push(applyLine(r.overrides, applied, outdated, 'f'));
   return lines;
 }

@@ -1,14 +1,44 @@
 import type { ComparisonReport } from '../analysis/comparison.js';
-import type { MetricName } from '../analysis/metrics-target.js';
+import { resolveMetricName, type MetricName } from '../analysis/metrics-target.js';
 import { messageOf } from '../core/errors.js';
 import type { Override, Plan } from '../quant/plan.js';
-import type { BisectView, EmitView, FixView, JobEvent, JobKind, JobOutcome, ProbeView } from '../app/session/session-jobs.js';
+import type { BisectView, EmitView, FixView, JobKind, ProbeView } from '../app/session/session-jobs.js';
+import type { SessionSettings } from '../app/session/session-settings.js';
 import { planWithEdits, type Session } from '../app/session/session.js';
 import { filterNodes } from './graph-filter.js';
-import { scrollTo, TOP, type Viewport } from './viewport.js';
+import { sameEdits } from './plan-edits.js';
+import { TOP, type Viewport } from './viewport.js';
 
-/** The UI as data. Keys (keys.ts) and job events (this file) turn one state into the next. */
-export type Screen = 'graph' | 'results' | 'detail' | 'bisect' | 'fix' | 'emit' | 'help';
+/** The UI as data. Keys (keys.ts) and job events (job-reducer.ts) turn one state into the next. */
+export type Screen = 'graph' | 'results' | 'detail' | 'findings' | 'runs' | 'settings' | 'bisect' | 'fix' | 'emit' | 'help';
+
+/** Screens that list things: `/` searches them, and their scroll state lives in `views`. */
+export type ListScreen = 'results' | 'findings' | 'runs' | 'bisect' | 'fix' | 'help';
+
+/**
+ * A line of text being typed. While one is open it takes every key (modal): Enter submits it,
+ * Esc drops it. `search` searches the current list; `save` and `open` take a plan file's path;
+ * `setting` edits one field of the settings screen.
+ */
+export interface Prompt {
+  readonly kind: 'search' | 'save' | 'open' | 'setting';
+  readonly label: string;
+  readonly draft: string;
+  /** For `setting`: the field edited. */
+  readonly field?: string;
+}
+
+/** Columns the results table sorts by; `depth` is the graph's topological order. */
+export type SortColumn = 'depth' | 'accumulated' | 'own' | 'name' | 'op';
+
+/** A compare the session has run, kept to compare runs side by side. */
+export interface RunRecord {
+  readonly id: number;
+  /** What it ran with, e.g. `#2 · 3 edits · snrDb ≥ 30`. */
+  readonly label: string;
+  readonly report: ComparisonReport;
+  readonly edits: readonly Override[];
+}
 
 export interface JobStatus {
   readonly kind: JobKind;
@@ -17,6 +47,8 @@ export interface JobStatus {
   readonly total: number;
   readonly detail?: string;
   readonly startedAt: number;
+  /** The stage's first progress seen (time and count): the time left extrapolates the pace since then. */
+  readonly paceFrom: { readonly at: number; readonly done: number } | null;
   readonly cancelling: boolean;
 }
 
@@ -36,11 +68,15 @@ export interface ProbeRun<R> {
   readonly error: string | null;
   readonly view: Viewport;
   readonly applied: boolean;
+  /** The edits the search ran on: its plan applies only to the same edits. */
+  readonly edits: readonly Override[];
 }
 
 export interface Message {
   readonly level: 'info' | 'warn' | 'error';
   readonly text: string;
+  /** When it was said (stamped by the app): while a job runs a fresh message shows over the job's stage for a while. */
+  readonly at?: number;
 }
 
 export interface UiState {
@@ -63,6 +99,42 @@ export interface UiState {
   readonly fix: ProbeRun<FixView> | null;
   readonly emit: { readonly result: EmitView | null; readonly error: string | null } | null;
   readonly message: Message | null;
+  /** The text entry in progress, if any (it captures every key). */
+  readonly prompt: Prompt | null;
+  /** The last search per list screen (n/N go to its next/previous match). */
+  readonly search: Partial<Readonly<Record<ListScreen, string>>>;
+  /** Scroll state of the findings, runs and help lists. */
+  readonly views: Readonly<Record<'findings' | 'runs' | 'help', Viewport>>;
+  /** Results table order: positions in it index `order`, which indexes report.rows. */
+  readonly sort: { readonly column: SortColumn; readonly descending: boolean };
+  readonly order: readonly number[];
+  /** Compares of this session, oldest first; `baseline` is the run the others are compared against. */
+  readonly runs: readonly RunRecord[];
+  readonly baseline: number | null;
+  /** Runs screen: showing the diff of the cursor's run against the baseline, scrolled by `diffView`. */
+  readonly diff: boolean;
+  readonly diffView: Viewport;
+  /** Whether the current plan (edits) has been measured by a compare, fix or emit since its last change. */
+  readonly planEvaluated: boolean;
+  /** The plan file the edits were last saved to or opened from; null when unsaved changes exist. */
+  readonly savedTo: string | null;
+  /** True while quitting waits for a second `q` (unsaved edits). */
+  readonly confirmQuit: boolean;
+  /** Results computed before a settings change they depend on, with the reason. */
+  readonly stale: Partial<Readonly<Record<'compare' | 'bisect' | 'fix', string>>>;
+  /** The edits the job in progress runs on. */
+  readonly jobEdits: readonly Override[] | null;
+  /** Settings screen: the settings as edited, not yet applied (null: as the session runs). */
+  readonly settingsDraft: SessionSettings | null;
+  /** What is wrong with the draft, in one sentence (null when it can run). */
+  readonly settingsError: string | null;
+  readonly settingsView: Viewport;
+}
+
+/** The gate's metric: `--metric` when given, else the default gate's (SNR in dB). */
+function initialMetric(session: Session): MetricName {
+  const given = session.options.metric ? resolveMetricName(session.options.metric) : undefined;
+  return given ?? 'snrDb';
 }
 
 export function initialState(session: Session, options: { filter?: string } = {}): UiState {
@@ -81,145 +153,62 @@ export function initialState(session: Session, options: { filter?: string } = {}
     taps: new Set(),
     edits: [],
     plan: session.basePlan,
-    metric: 'cosine',
+    metric: initialMetric(session),
     report: null,
     resultsView: TOP,
     job: null,
     bisect: null,
     fix: null,
     emit: null,
-    message: { level: 'info', text: 'space taps a node, r runs the comparison, ? shows every key' },
+    message: { level: 'info', text: 'space taps a node, r runs the comparison, s opens the settings, ? shows every key' },
+    prompt: null,
+    search: {},
+    views: { findings: TOP, runs: TOP, help: TOP },
+    sort: { column: 'depth', descending: false },
+    order: [],
+    runs: [],
+    baseline: null,
+    diff: false,
+    diffView: TOP,
+    planEvaluated: false,
+    savedTo: session.options.quant.planFile ?? null,
+    confirmQuit: false,
+    stale: {},
+    jobEdits: null,
+    settingsDraft: null,
+    settingsError: null,
+    settingsView: TOP,
   };
 }
 
-/** Rows of the lists a finished job scrolls: the results table and the probe list. */
-export interface ListRows {
-  readonly results: number;
-  readonly probes: number;
-}
-
-export type JobAction =
-  | { readonly type: 'job-start'; readonly kind: JobKind; readonly at: number }
-  | { readonly type: 'job-event'; readonly event: JobEvent }
-  | { readonly type: 'job-cancelling' }
-  | { readonly type: 'job-done'; readonly outcome: JobOutcome; readonly at: number; readonly rows: ListRows }
-  | { readonly type: 'job-failed'; readonly error: string; readonly cancelled: boolean };
-
-const JOB_SCREEN: Readonly<Record<JobKind, Screen>> = { compare: 'results', bisect: 'bisect', fix: 'fix', emit: 'emit' };
-
-const emptyRun = <R>(): ProbeRun<R> => ({ probes: [], result: null, error: null, view: TOP, applied: false });
-
-/** Applies a job's lifecycle to the state. */
-export function reduceJob(state: UiState, action: JobAction): UiState {
-  switch (action.type) {
-    case 'job-start': {
-      const job: JobStatus = { kind: action.kind, stage: 'starting', done: 0, total: 0, startedAt: action.at, cancelling: false };
-      const next: UiState = { ...state, job, message: null };
-      if (action.kind === 'bisect') return { ...next, bisect: emptyRun(), screen: 'bisect' };
-      if (action.kind === 'fix') return { ...next, fix: emptyRun(), screen: 'fix' };
-      if (action.kind === 'emit') return { ...next, emit: { result: null, error: null }, screen: 'emit' };
-      return next;
-    }
-    case 'job-event':
-      return onEvent(state, action.event);
-    case 'job-cancelling':
-      return state.job
-        ? { ...state, job: { ...state.job, cancelling: true, stage: 'cancelling', detail: 'finishing the current step' } }
-        : state;
-    case 'job-done':
-      return onDone(state, action.outcome, action.at, action.rows);
-    case 'job-failed': {
-      if (!state.job) return state;
-      const kind = state.job.kind;
-      const text = action.cancelled
-        ? `${kind} cancelled; the session and any run directory are left consistent`
-        : `${kind} failed: ${action.error}`;
-      const message: Message = { level: action.cancelled ? 'warn' : 'error', text };
-      const next: UiState = { ...state, job: null, message };
-      if (kind === 'bisect' && state.bisect) return { ...next, bisect: { ...state.bisect, error: text } };
-      if (kind === 'fix' && state.fix) return { ...next, fix: { ...state.fix, error: text } };
-      if (kind === 'emit' && state.emit) return { ...next, emit: { ...state.emit, error: text } };
-      return next;
-    }
-  }
-}
-
-function onEvent(state: UiState, event: JobEvent): UiState {
-  const job = state.job;
-  if (!job) return state;
-  switch (event.type) {
-    case 'stage':
-      return { ...state, job: { ...job, stage: job.cancelling ? job.stage : event.stage, detail: event.detail, done: 0, total: 0 } };
-    case 'progress':
-      return {
-        ...state,
-        job: { ...job, stage: job.cancelling ? job.stage : event.stage, done: event.done, total: event.total, detail: event.detail },
-      };
-    case 'log':
-      return { ...state, message: { level: event.level, text: event.message } };
-    case 'probe': {
-      if (job.kind === 'bisect' && state.bisect)
-        return { ...state, bisect: { ...state.bisect, probes: [...state.bisect.probes, event.probe] } };
-      if (job.kind === 'fix' && state.fix) return { ...state, fix: { ...state.fix, probes: [...state.fix.probes, event.probe] } };
-      return state;
-    }
-  }
-}
-
-/** The probe list scrolled to its last probe, where the search ended. */
-function atEnd<R>(run: ProbeRun<R>, result: R, rows: number): ProbeRun<R> {
-  return { ...run, result, view: scrollTo(TOP, run.probes.length - 1, run.probes.length, rows) };
-}
-
-function onDone(state: UiState, outcome: JobOutcome, at: number, rows: ListRows): UiState {
-  const resultRows = rows.results;
-  const seconds = state.job ? ((at - state.job.startedAt) / 1000).toFixed(1) : '?';
-  const base: UiState = { ...state, job: null };
-  switch (outcome.kind) {
-    case 'compare': {
-      const report = outcome.report;
-      const first = report.firstFailing === null ? -1 : report.rows.findIndex((r) => r.tensor === report.firstFailing);
-      const resultsView = first >= 0 ? scrollTo(TOP, first, report.rows.length, resultRows) : TOP;
-      const failing = report.rows.filter((r) => !r.pass).length;
-      const text = `compared ${report.rows.length} tensor(s) in ${seconds} s; ${failing} fail ${report.metric} ${report.threshold}`;
-      return {
-        ...base,
-        report,
-        resultsView,
-        screen: state.screen === 'help' ? 'help' : JOB_SCREEN.compare,
-        helpReturn: 'results',
-        metric: report.metric,
-        message: { level: failing > 0 ? 'warn' : 'info', text },
-      };
-    }
-    case 'bisect':
-      return {
-        ...base,
-        bisect: atEnd(state.bisect ?? emptyRun<BisectView>(), outcome.result, rows.probes),
-        message: { level: 'info', text: `bisect done in ${seconds} s: ${outcome.result.summary}` },
-      };
-    case 'fix':
-      return {
-        ...base,
-        fix: atEnd(state.fix ?? emptyRun<FixView>(), outcome.result, rows.probes),
-        message: { level: outcome.result.reached ? 'info' : 'warn', text: `fix done in ${seconds} s: ${outcome.result.summary}` },
-      };
-    case 'emit':
-      return {
-        ...base,
-        emit: { result: outcome.result, error: null },
-        message: { level: outcome.result.verified ? 'info' : 'error', text: outcome.result.summary },
-      };
+/**
+ * The state with the session's precision edits replaced by `edits`: the plan is resolved again,
+ * and the plan counts as changed (not evaluated, not saved) unless it is the same plan.
+ * `savedTo` names the file the new edits came from, if any.
+ */
+export function withEdits(state: UiState, session: Session, edits: readonly Override[], savedTo: string | null = null): UiState {
+  try {
+    const plan = planWithEdits(session, edits);
+    const same = sameEdits(edits, state.edits);
+    return {
+      ...state,
+      edits,
+      plan,
+      planEvaluated: same ? state.planEvaluated : false,
+      savedTo: savedTo ?? (same ? state.savedTo : null),
+    };
+  } catch (error) {
+    return { ...state, message: { level: 'error', text: messageOf(error) } };
   }
 }
 
 /** Adds overrides to the session's edits (a spec already edited keeps only its new value). */
 export function applyOverrides(state: UiState, session: Session, overrides: readonly Override[]): UiState {
   const specs = new Set(overrides.map(([s]) => s));
-  const edits = [...state.edits.filter(([s]) => !specs.has(s)), ...overrides];
-  try {
-    return { ...state, edits, plan: planWithEdits(session, edits) };
-  } catch (error) {
-    return { ...state, message: { level: 'error', text: messageOf(error) } };
-  }
+  return withEdits(state, session, [...state.edits.filter(([s]) => !specs.has(s)), ...overrides]);
+}
+
+/** Whether the plan has edits that no plan file holds (quitting asks first). */
+export function hasUnsavedEdits(state: UiState): boolean {
+  return state.edits.length > 0 && state.savedTo === null;
 }

@@ -101,7 +101,8 @@ export const tuiCommand: CliCommand<TuiArgs> = {
     const onSignal = (): void => ended.abort();
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal);
     try {
-      await runTui({ session, runner, initialFilter: args.filter, signal: ended.signal });
+      // The demo opens on its story (every node compared); a model of the user's opens on its graph.
+      await runTui({ session, runner, initialFilter: args.filter, signal: ended.signal, autoRun: args.model === undefined });
     } finally {
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
     }

@@ -3,19 +3,30 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CancelledError, InternalError, messageOf } from '../../core/errors.js';
 import type { JobRunner } from '../../app/session/job-runner.js';
 import type { JobRequest } from '../../app/session/session-jobs.js';
+import { defaultPlanPath, openPlan, savePlan } from '../../app/session/session-plan.js';
+import { checkSettings, describeSettings, reconfigureSession, staleFields } from '../../app/session/session-settings.js';
 import type { Session } from '../../app/session/session.js';
-import { METRIC_LABELS, formatDuration } from '../format.js';
+import { resolveMetricName } from '../../analysis/metrics-target.js';
+import { displayName } from '../../core/closest.js';
+import { METRIC_LABELS } from '../format.js';
 import { graphRowView, rowsByTensor } from '../graph-rows.js';
 import { useTerminalSize } from '../hooks/use-terminal-size.js';
 import { useTicker } from '../hooks/use-ticker.js';
 import { handleKey, splitInput, type Effect } from '../keys.js';
+import { reduceJob, type JobAction } from '../job-reducer.js';
+import { rowAt, SORT_COLUMNS } from '../result-order.js';
+import { sameEdits } from '../plan-edits.js';
+import { wrapText } from '../wrap.js';
 import { footerHints } from '../keymap.js';
 import { bisectLines, fixLines } from '../probe-lines.js';
 import { layoutFor, RESULT_BOX } from '../layout.js';
-import { initialState, reduceJob, type JobAction, type UiState } from '../state.js';
+import { initialState, withEdits, type UiState } from '../state.js';
 import { visibleRange } from '../viewport.js';
 import { DetailView } from './DetailView.js';
 import { EmitScreen } from './EmitScreen.js';
+import { FindingsScreen } from './FindingsScreen.js';
+import { RunsScreen } from './RunsScreen.js';
+import { SettingsScreen } from './SettingsScreen.js';
 import { Footer } from './Footer.js';
 import { GraphScreen } from './GraphScreen.js';
 import { Header } from './Header.js';
@@ -34,12 +45,24 @@ export interface AppProps {
   readonly now?: () => number;
   /** Called once when the user quits, after any running job has stopped. */
   readonly onQuit?: () => void;
+  /** Runs a comparison of every node as soon as the UI is up (the demo's story). */
+  readonly autoRun?: boolean;
+}
+
+/** The gate as the header shows it: `snrDb≥30, out psnrDb≥40` (the settings screen has it in full). */
+function compactGate(text: string): string {
+  return text
+    .replace(/ \(PSNR peak [^)]*\)$/, '')
+    .replace(/ ([≥≤]) /g, '$1')
+    .replace('outputs also ', 'out ');
 }
 
 /** The whole TUI: state from keys and job events, one screen at a time between header and footer. */
 export function App(props: AppProps): React.JSX.Element {
-  const { session, runner } = props;
+  const { runner } = props;
   const now = props.now ?? Date.now;
+  const [session, setSession] = useState<Session>(props.session);
+  const sessionRef = useRef(session);
   const { exit } = useApp();
   const size = useTerminalSize({ width: props.width, height: props.height });
   const layout = layoutFor(size.width, size.height);
@@ -63,9 +86,13 @@ export function App(props: AppProps): React.JSX.Element {
     (request: JobRequest) => {
       const controller = new AbortController();
       job.current = controller;
-      dispatch({ type: 'job-start', kind: request.kind, at: now() });
+      dispatch({ type: 'job-start', kind: request.kind, at: now(), edits: request.edits });
       runner
-        .run(request, (event) => dispatch({ type: 'job-event', event }), controller.signal)
+        .run(
+          { ...request, settings: sessionRef.current.settings },
+          (event) => dispatch({ type: 'job-event', event, at: now() }),
+          controller.signal,
+        )
         .then(
           (outcome) => {
             const rows = layoutFor(size.width, size.height);
@@ -99,6 +126,39 @@ export function App(props: AppProps): React.JSX.Element {
             dispatch({ type: 'job-cancelling' });
           }
           return;
+        case 'save-plan':
+          try {
+            const path = savePlan(sessionRef.current, ref.current.edits, effect.path);
+            update((st) => ({ ...st, savedTo: path, confirmQuit: false, message: { level: 'info', text: `plan saved to ${path}` } }));
+          } catch (error) {
+            update((st) => ({ ...st, message: { level: 'error', text: messageOf(error) } }));
+          }
+          return;
+        case 'open-plan':
+          try {
+            const edits = openPlan(sessionRef.current, effect.path);
+            update((st) => {
+              const next = withEdits(st, sessionRef.current, edits, effect.path);
+              if (next.message?.level === 'error') return next;
+              const text = `opened ${displayName(effect.path, 60)}: ${edits.length} edit(s), not yet measured (r compares)`;
+              return { ...next, message: { level: 'info', text } };
+            });
+          } catch (error) {
+            update((st) => ({ ...st, message: { level: 'error', text: messageOf(error) } }));
+          }
+          return;
+        case 'check-settings':
+          update((st) => {
+            const problem = st.settingsDraft ? checkSettings(sessionRef.current, st.settingsDraft) : null;
+            const message = problem
+              ? { level: 'error' as const, text: problem }
+              : { level: 'info' as const, text: 'the changed settings can run: a applies them, x drops them' };
+            return { ...st, settingsError: problem, message };
+          });
+          return;
+        case 'apply-settings':
+          applySettings();
+          return;
         case 'quit':
           if (job.current && quitting.current) {
             quit(); // a second quit does not wait
@@ -111,21 +171,71 @@ export function App(props: AppProps): React.JSX.Element {
           }
       }
     },
-    [dispatch, quit, start],
+    [dispatch, quit, start, update],
   );
+
+  const applySettings = useCallback((): void => {
+    const draft = ref.current.settingsDraft;
+    if (!draft) return;
+    const before = sessionRef.current;
+    const problem = checkSettings(before, draft);
+    if (problem) {
+      update((st) => ({ ...st, settingsError: problem, message: { level: 'error', text: problem } }));
+      return;
+    }
+    update((st) => ({ ...st, message: { level: 'info', text: 'applying the settings…' } }));
+    reconfigureSession(before, draft).then(
+      (next) => {
+        sessionRef.current = next;
+        setSession(next);
+        const stale = staleFields(before.settings, next.settings);
+        update((st) => {
+          const reasons = { ...st.stale };
+          const why = 'settings changed';
+          if (stale.compare && st.report) reasons.compare = why;
+          if (stale.bisect && st.bisect) reasons.bisect = why;
+          if (stale.fix && st.fix) reasons.fix = why;
+          const replanned = withEdits({ ...st, settingsDraft: null, settingsError: null, stale: reasons }, next, st.edits);
+          const metric =
+            (next.settings.metric && resolveMetricName(next.settings.metric)) ||
+            (before.settings.metric === next.settings.metric ? st.metric : 'snrDb');
+          const changed = Object.entries(stale)
+            .filter(([, v]) => v)
+            .map(([k]) => k);
+          const text = `settings applied: gate ${describeSettings(next.settings).gate}${changed.length > 0 ? `; ${changed.join(', ')} results are stale until run again` : ''}`;
+          return { ...replanned, metric, planEvaluated: stale.compare ? false : replanned.planEvaluated, message: { level: 'info', text } };
+        });
+      },
+      (error: unknown) => update((st) => ({ ...st, settingsError: messageOf(error), message: { level: 'error', text: messageOf(error) } })),
+    );
+  }, [update]);
 
   useInput((input, key) => {
     for (const [one, k] of splitInput(input, key)) {
-      const result = handleKey(ref.current, one, k, { session, layout });
-      if (result.state !== ref.current) update(() => result.state);
+      const result = handleKey(ref.current, one, k, { session: sessionRef.current, layout, defaultPlanPath: planPath });
+      const said = result.state.message;
+      const stamped =
+        said && said !== ref.current.message && said.at === undefined ? { ...result.state, message: { ...said, at: now() } } : result.state;
+      if (stamped !== ref.current) update(() => stamped);
       if (result.effect) perform(result.effect);
     }
   });
 
+  // The demo's story: every node tapped and compared as soon as the UI is up.
+  const autoRan = useRef(false);
+  useEffect(() => {
+    if (!props.autoRun || autoRan.current) return;
+    autoRan.current = true;
+    const taps = sessionRef.current.ctx.graph.nodes.flatMap((n) => n.outputs.filter((o) => o !== ''));
+    update((st) => ({ ...st, taps: new Set(taps) }));
+    start({ kind: 'compare', edits: [], taps });
+  }, [props.autoRun, start, update]);
+
   // Unmounting (quit, a signal) cancels a job still running.
   useEffect(() => () => job.current?.abort(new CancelledError('The session ended.')), []);
 
-  const time = useTicker(state.job !== null, 500, now);
+  const time = useTicker(state.job !== null, 250, now);
+  const planPath = useMemo(() => defaultPlanPath(session), [session]);
   const results = useMemo(() => rowsByTensor(state.report), [state.report]);
   const graph = session.ctx.graph;
 
@@ -168,6 +278,13 @@ export function App(props: AppProps): React.JSX.Element {
           report={state.report}
           metric={state.metric}
           view={state.resultsView}
+          order={state.order}
+          sortLabel={
+            state.sort.column === 'depth' && !state.sort.descending
+              ? undefined
+              : `${SORT_COLUMNS.find((c) => c.column === state.sort.column)?.label ?? state.sort.column}${state.sort.descending ? ' (inverted)' : ''}`
+          }
+          stale={state.stale.compare}
         />
       ) : (
         <Box height={layout.body} />
@@ -175,7 +292,7 @@ export function App(props: AppProps): React.JSX.Element {
       break;
     case 'detail': {
       const report = state.report;
-      const row = report?.rows[state.resultsView.cursor];
+      const row = report?.rows[rowAt(state.order, state.resultsView.cursor)];
       body =
         report && row ? (
           <DetailView
@@ -195,19 +312,29 @@ export function App(props: AppProps): React.JSX.Element {
     case 'fix': {
       const run = state.screen === 'bisect' ? state.bisect : state.fix;
       const running = state.job?.kind === state.screen;
-      const lines =
+      const outdated = !run
+        ? null
+        : state.stale[state.screen]
+          ? `with settings since changed`
+          : sameEdits(run.edits, state.edits)
+            ? null
+            : 'on an earlier plan';
+      const raw =
         state.screen === 'bisect'
           ? state.bisect?.result
-            ? bisectLines(state.bisect.result, state.bisect.applied)
+            ? bisectLines(state.bisect.result, state.bisect.applied, outdated)
             : []
           : state.fix?.result
-            ? fixLines(state.fix.result, state.fix.applied)
+            ? fixLines(state.fix.result, state.fix.applied, outdated)
             : [];
+      // Every line whole: wrapped, the box grows and the probe list gives it rows (it keeps at least 3).
+      const lines = raw.flatMap((l) => wrapText(l.text, layout.width - 1, '  ').map((text) => ({ text, tone: l.tone })));
+      const box = Math.max(RESULT_BOX, Math.min(lines.length, layout.body - 2 - 3));
       body = (
         <ProbeScreen
           width={layout.width}
-          listHeight={layout.probeRows}
-          boxHeight={RESULT_BOX}
+          listHeight={layout.body - 2 - box}
+          boxHeight={box}
           title={state.screen === 'bisect' ? 'Bisect: the first failing tensor' : 'Fix: promote until the outputs meet the target'}
           probes={run?.probes ?? []}
           view={run?.view ?? { cursor: 0, offset: 0 }}
@@ -231,8 +358,33 @@ export function App(props: AppProps): React.JSX.Element {
       );
       break;
     case 'help':
-      body = <HelpScreen width={layout.width} height={layout.body} />;
+      body = <HelpScreen width={layout.width} height={layout.body} view={state.views.help} />;
       break;
+    case 'findings':
+      body = (
+        <FindingsScreen width={layout.width} height={layout.body} findings={state.report?.findings ?? []} view={state.views.findings} />
+      );
+      break;
+    case 'runs':
+      body = <RunsScreen width={layout.width} height={layout.body} state={state} metric={state.metric} />;
+      break;
+    case 'settings': {
+      const draft = state.settingsDraft;
+      const stale = draft ? staleFields(session.settings, draft) : { compare: false, bisect: false, fix: false };
+      const touched = (['compare', 'bisect', 'fix'] as const).filter((k) => stale[k] && (k === 'compare' ? state.report : state[k]));
+      body = (
+        <SettingsScreen
+          width={layout.width}
+          height={layout.body}
+          applied={session.settings}
+          draft={draft}
+          error={state.settingsError}
+          cursor={state.settingsView.cursor}
+          stale={touched}
+        />
+      );
+      break;
+    }
   }
 
   return (
@@ -245,21 +397,23 @@ export function App(props: AppProps): React.JSX.Element {
         inputs={session.inputLabels}
         taps={state.taps.size}
         edits={state.edits.length}
+        evaluated={state.planEvaluated}
+        saved={state.savedTo !== null}
+        gate={compactGate(describeSettings(session.settings).gate)}
         screen={state.screen}
         job={state.job}
       />
       <Box height={layout.body} flexShrink={0} flexDirection="column" overflow="hidden">
         {body}
       </Box>
-      <StatusLine
-        width={layout.width}
-        job={state.job}
-        message={state.message}
-        elapsed={state.job ? formatDuration(time - state.job.startedAt) : undefined}
-      />
+      <StatusLine width={layout.width} job={state.job} message={state.message} prompt={state.prompt} now={time} />
       <Footer
         width={layout.width}
-        hints={footerHints(state.screen, { editing: state.filter.draft !== null, running: state.job !== null })}
+        hints={footerHints(state.screen, {
+          editing: state.filter.draft !== null,
+          running: state.job !== null,
+          prompt: state.prompt !== null,
+        })}
       />
     </Box>
   );

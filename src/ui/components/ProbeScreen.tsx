@@ -3,7 +3,7 @@ import type { ProbeView } from '../../app/session/session-jobs.js';
 import { safeText } from '../format.js';
 import { probeCells, type LineTone, type ToneLine } from '../probe-lines.js';
 import { theme } from '../theme.js';
-import { visibleRange, type Viewport } from '../viewport.js';
+import { clampView, visibleRange, type Viewport } from '../viewport.js';
 
 export interface ProbeScreenProps {
   readonly width: number;
@@ -42,7 +42,10 @@ function Cell(props: { width: number; text: string; color?: string; align?: 'lef
 export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
   const count = props.probes.length;
   // While running, follow the newest probe; afterwards the user scrolls.
-  const view = props.running ? { cursor: Math.max(0, count - 1), offset: Math.max(0, count - props.listHeight) } : props.view;
+  // The result box may take rows from the list: keep the cursor's row visible in those that remain.
+  const view = props.running
+    ? { cursor: Math.max(0, count - 1), offset: Math.max(0, count - props.listHeight) }
+    : clampView(props.view, count, props.listHeight);
   const { from, to } = visibleRange(view, count, props.listHeight);
   const c = { step: 3, range: 11, op: 14, value: 9, verdict: 5 };
   const tensor = Math.max(8, props.width - (c.step + c.range + c.op + c.value + c.verdict + 6));

@@ -14,6 +14,12 @@ export interface ResultsScreenProps {
   readonly report: ComparisonReport;
   readonly metric: MetricName;
   readonly view: Viewport;
+  /** Display order: positions index it, it indexes report.rows (empty: depth order). */
+  readonly order?: readonly number[];
+  /** The sort in words when not by depth, e.g. `own error, worst first`. */
+  readonly sortLabel?: string;
+  /** Why the results are stale (settings changed since they ran), if they are. */
+  readonly stale?: string;
 }
 
 interface Columns {
@@ -57,21 +63,27 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   // The box shortens the table: keep the cursor visible in the rows that remain.
   const view = tableHeight < props.height ? clampView(props.view, report.rows.length, tableHeight) : props.view;
   const { from, to } = visibleRange(view, report.rows.length, tableHeight);
-  const rows = report.rows.slice(from, to).map((r) => resultRowView(r, report, metric));
+  const order = props.order && props.order.length === report.rows.length ? props.order : null;
+  const rows = (order ? order.slice(from, to).map((i) => report.rows[i]) : report.rows.slice(from, to)).map((r) =>
+    resultRowView(r, report, metric),
+  );
   const spark = depthSparkline(report, metric, props.width - 1);
   const filler = Math.max(0, tableHeight - rows.length);
   const label = METRIC_LABELS[metric];
-  const [summary, effects] = reportSummary(report);
+  const [summary0, effects] = reportSummary(report);
+  const summary = props.stale ? `STALE (${props.stale}; r runs again) · ${summary0}` : summary0;
   // The metric's name in the column titles when it fits; the sparkline line always names it.
   const title = (side: string): string => (side.length + 1 + label.length <= c.value ? `${side} ${label}` : side);
   return (
     <Box flexDirection="column" width={props.width}>
       <Box width={props.width}>
-        <Text wrap="truncate-end">{summary}</Text>
+        <Text wrap="truncate-end" color={props.stale ? theme.warn : undefined}>
+          {summary}
+        </Text>
       </Box>
       <Box width={props.width}>
         <Text color={theme.dim} wrap="truncate-end">
-          {effects}
+          {props.sortLabel ? `sorted by ${props.sortLabel} · ${effects}` : effects}
         </Text>
       </Box>
       <Box width={props.width}>
@@ -119,7 +131,7 @@ function FindingsBox(props: { findings: readonly Finding[]; shown: number; width
         <Text
           color={theme.dim}
           wrap="truncate-end"
-        >{`findings (${props.findings.length})${more > 0 ? ` · ${more} more in the report` : ''}`}</Text>
+        >{`findings (${props.findings.length}) · F shows ${more > 0 ? `all, ${more} more` : 'them in full'}`}</Text>
       </Box>
       {props.findings.slice(0, props.shown).map((f, i) => (
         <Box key={i} width={props.width} height={1}>
