@@ -29,7 +29,7 @@ describe('graph screen', () => {
     expect(lines[0]).toMatch(/^quantscope demo-generator · 41 nodes · 0 taps/);
     expect(lines[0]).toMatch(/graph · idle$/);
     expect(lines[1]).toMatch(/^plan: base · profile generic-int8 · gate snrDb≥30, out psnrDb≥40 · inputs conte/);
-    expect(lines[3]).toMatch(/#\s+op\s+name\s+shape\s+prec\s+cos/);
+    expect(lines[3]).toMatch(/#\s+op\s+name\s+shape\s+prec\s+SNR dB/);
     expect(lines[4]).toMatch(/^›\s+0 Sub\s+content_center\s+1x3x64x64\s+fp32/);
     expect(lines[23]).toMatch(/\/ filter.*␣ tap.*p prec.*r run.*b bisect.*f fix.*e emit.*\? help\s+q quit/);
     expect(nodeRows(frame(app))).toHaveLength(18);
