@@ -124,6 +124,11 @@ describe('keys and hints', () => {
     const withEnter = splitInput('a\r', none);
     expect(withEnter[1][1].return).toBe(true);
     expect(splitInput('G', none)).toEqual([['G', none]]);
+    // Ctrl-U in a burst with text (tmux send-keys C-u text) still clears the prompt first.
+    const burst = splitInput('\x15ab', none);
+    expect(burst[0][0]).toBe('u');
+    expect(burst[0][1].ctrl).toBe(true);
+    expect(burst.slice(1).map(([c]) => c)).toEqual(['a', 'b']);
     expect(splitInput('ab', { ...none, ctrl: true })).toHaveLength(1);
   });
 

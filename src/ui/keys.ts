@@ -195,6 +195,9 @@ export function splitInput(input: string, key: Key): [string, Key][] {
     if (c === '\r' || c === '\n') return ['', { ...NO_KEY, return: true }];
     if (c === '\x7f' || c === '\b') return ['', { ...NO_KEY, backspace: true }];
     if (c === '\t') return ['', { ...NO_KEY, tab: true }];
+    // Ctrl-A..Ctrl-Z typed in the same burst (Ctrl-U clears a prompt): a letter with ctrl, as ink reports one alone.
+    const code = c.codePointAt(0) ?? 0;
+    if (code >= 1 && code <= 26) return [String.fromCharCode(code + 96), { ...NO_KEY, ctrl: true }];
     return [c, { ...NO_KEY, shift: c !== c.toLowerCase() }];
   });
 }
