@@ -68,6 +68,10 @@ export function keyName(input: string, key: Key): string {
   if (key.pageUp) return 'PgUp';
   if (key.pageDown) return 'PgDn';
   if (input === ' ') return 'space';
+  if (input === '\t' || key.tab) return 'Tab';
+  const code = input.codePointAt(0) ?? 0;
+  if (input.length === 1 && code < 32) return `Ctrl-${String.fromCharCode(code + 64)}`;
+  if (key.meta) return `Alt-${input}`;
   if (key.ctrl) return `Ctrl-${input.toUpperCase()}`;
   return input;
 }

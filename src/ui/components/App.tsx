@@ -16,6 +16,7 @@ import { handleKey, splitInput, type Effect } from '../keys.js';
 import { reduceJob, type JobAction } from '../job-reducer.js';
 import { rowAt, SORT_COLUMNS } from '../result-order.js';
 import { sameEdits } from '../plan-edits.js';
+import { SETTING_FIELDS } from '../settings-fields.js';
 import { wrapText } from '../wrap.js';
 import { footerHints } from '../keymap.js';
 import { bisectLines, fixLines } from '../probe-lines.js';
@@ -199,10 +200,11 @@ export function App(props: AppProps): React.JSX.Element {
           const metric =
             (next.settings.metric && resolveMetricName(next.settings.metric)) ||
             (before.settings.metric === next.settings.metric ? st.metric : 'snrDb');
-          const changed = Object.entries(stale)
-            .filter(([, v]) => v)
-            .map(([k]) => k);
-          const text = `settings applied: gate ${describeSettings(next.settings).gate}${changed.length > 0 ? `; ${changed.join(', ')} results are stale until run again` : ''}`;
+          const changed = (['compare', 'bisect', 'fix'] as const).filter((k) => reasons[k] !== undefined && !st.stale[k]);
+          const fields = SETTING_FIELDS.filter((f) => f.show(before.settings) !== f.show(next.settings)).map(
+            (f) => `${f.label} ${f.show(before.settings)} → ${f.show(next.settings)}`,
+          );
+          const text = `settings applied: ${fields.join('; ')}${changed.length > 0 ? `; ${changed.join(', ')} results are stale until run again` : ''}`;
           return { ...replanned, metric, planEvaluated: stale.compare ? false : replanned.planEvaluated, message: { level: 'info', text } };
         });
       },
