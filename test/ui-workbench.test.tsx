@@ -190,3 +190,21 @@ describe('the workbench at 80x24', () => {
     expect(runner.jobs[1].request.settings?.metric).toBe('psnrDb');
   });
 });
+
+describe('the graph filter says what it found', () => {
+  it('lists every preset, shows a regex error in full while typing, and names the closest nodes when nothing matches', async () => {
+    const { app } = await start();
+    expect(frame(app)).toContain('1 hotspots · 2 quant · 3 outputs · 4 hot ops · 0 all');
+    app.stdin.write('/');
+    await waitFor(() => frame(app).includes('type filter'), 'filter editing');
+    app.stdin.write('re:([');
+    await waitFor(() => /regular expression .* is invalid/.test(frame(app)), 'the whole error on the status line', 3000, screen(app));
+    app.stdin.write(KEYS.escape);
+    await waitFor(() => !frame(app).includes('type filter'), 'the filter closed');
+    app.stdin.write('/');
+    await waitFor(() => frame(app).includes('type filter'), 'filter editing');
+    app.stdin.write('fuse_cnv');
+    app.stdin.write(KEYS.enter);
+    await waitFor(() => frame(app).includes("no node matches 'fuse_cnv'; closest: fuse_conv"), 'the suggestion', 3000, screen(app));
+  });
+});
