@@ -28,6 +28,8 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
     keys: [
       { keys: 'Enter', description: 'detail: worst channel, percentiles, NaN/Inf, clipping' },
       { keys: 'm M  n', description: 'next/previous metric; jump to the first failing tensor' },
+      { keys: 'z', description: 'zoom the chart around the cursor: 1x, 4x, 16x' },
+      { keys: 'PgUp PgDn (detail)', description: 'scroll the detail; ↑↓ step between tensors' },
     ],
   },
   {
@@ -59,11 +61,13 @@ const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
     { key: '↵', label: 'detail' },
     { key: 'm', label: 'metric' },
     { key: 'n', label: '1st fail' },
+    { key: 'z', label: 'zoom' },
     ...JOBS,
     { key: 'Tab', label: 'screen' },
   ],
   detail: [
     { key: '↑↓', label: 'prev/next' },
+    { key: 'PgUp/Dn', label: 'scroll' },
     { key: 'Esc', label: 'back' },
   ],
   bisect: [{ key: '↵', label: 'apply plan' }, { key: '↑↓', label: 'scroll' }, ...JOBS, { key: 'Tab', label: 'screen' }],

@@ -4,6 +4,9 @@ import type { JobKind, JobRequest } from '../app/session/session-jobs.js';
 import { editPrecision, nextPrecision, planWithEdits, type Session } from '../app/session/session.js';
 import { displayName } from '../core/closest.js';
 import { messageOf } from '../core/errors.js';
+import { nextZoom } from './depth-chart.js';
+import { detailPane } from './detail-pane.js';
+import { detailPageHeight, detailScrollKey } from './detail-scroll.js';
 import { FILTER_PRESETS, filterNodes } from './graph-filter.js';
 import type { Layout } from './layout.js';
 import { applyOverrides, type Screen, type UiState } from './state.js';
@@ -182,7 +185,8 @@ function resultsKey(state: UiState, input: string, key: Key, kc: KeyContext): Ui
   const count = report.rows.length;
   const moved = movement(state.resultsView, input, key, count, kc.layout.resultRows);
   if (moved) return { ...state, resultsView: moved };
-  if (key.return && count > 0) return { ...state, screen: 'detail' };
+  if (key.return && count > 0) return { ...state, screen: 'detail', detailScroll: 0 };
+  if (input === 'z') return { ...state, chartZoom: nextZoom(state.chartZoom) };
   if (input === 'm' || input === 'M') {
     const at = METRIC_NAMES.indexOf(state.metric);
     const step = input === 'm' ? 1 : -1;
@@ -200,9 +204,13 @@ function detailKey(state: UiState, input: string, key: Key, kc: KeyContext): UiS
   if (!report) return { ...state, screen: 'graph' };
   if (key.return || key.backspace) return { ...state, screen: 'results' };
   if (key.upArrow || input === 'k')
-    return { ...state, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
+    return { ...state, detailScroll: 0, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
   if (key.downArrow || input === 'j')
-    return { ...state, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
+    return { ...state, detailScroll: 0, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
+  // The pane's lines depend on the width they wrap to: count them as the view draws them.
+  const lines = detailPane(report, state.resultsView.cursor, kc.layout.width).length;
+  const scroll = detailScrollKey(state.detailScroll, key, lines, detailPageHeight(kc.layout.body));
+  if (scroll !== null) return scroll === state.detailScroll ? state : { ...state, detailScroll: scroll };
   return state;
 }
 

@@ -168,6 +168,8 @@ export function App(props: AppProps): React.JSX.Element {
           report={state.report}
           metric={state.metric}
           view={state.resultsView}
+          chartHeight={layout.chartRows}
+          zoom={state.chartZoom}
         />
       ) : (
         <Box height={layout.body} />
@@ -181,10 +183,9 @@ export function App(props: AppProps): React.JSX.Element {
           <DetailView
             width={layout.width}
             height={layout.body}
-            row={row}
-            position={state.resultsView.cursor}
-            count={report.rows.length}
-            firstFailing={report.firstFailing === row.tensor}
+            report={report}
+            cursor={state.resultsView.cursor}
+            scroll={state.detailScroll}
           />
         ) : (
           <Box height={layout.body} />

@@ -3,7 +3,9 @@ import type { Finding } from '../../analysis/advisor-finding.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
 import type { MetricName } from '../../analysis/metrics-target.js';
 import { METRIC_LABELS } from '../format.js';
-import { depthSparkline, reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
+import { reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
+import { resultsChart } from '../results-chart.js';
+import { DepthChart } from './DepthChart.js';
 import { statusColor, theme } from '../theme.js';
 import { clampView, visibleRange, type Viewport } from '../viewport.js';
 
@@ -14,6 +16,10 @@ export interface ResultsScreenProps {
   readonly report: ComparisonReport;
   readonly metric: MetricName;
   readonly view: Viewport;
+  /** Lines of the chart above the table (Layout.chartRows; at least 3). */
+  readonly chartHeight?: number;
+  /** The chart's zoom (1, 4 or 16). */
+  readonly zoom?: number;
 }
 
 interface Columns {
@@ -47,7 +53,7 @@ function Cell(props: { width: number; text: string; color?: string; align?: 'lef
 const MAX_FINDINGS = 2;
 const MIN_TABLE = 4;
 
-/** The comparison table (accumulated and own error), the sparkline along depth, the first failure marked, the advisor's findings below. */
+/** The comparison table (accumulated and own error), the metric-along-depth chart, the first failure marked, the advisor's findings below. */
 export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   const { report, metric } = props;
   const findings = report.findings ?? [];
@@ -58,11 +64,16 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   const view = tableHeight < props.height ? clampView(props.view, report.rows.length, tableHeight) : props.view;
   const { from, to } = visibleRange(view, report.rows.length, tableHeight);
   const rows = report.rows.slice(from, to).map((r) => resultRowView(r, report, metric));
-  const spark = depthSparkline(report, metric, props.width - 1);
+  const chart = resultsChart(
+    report,
+    metric,
+    { cursor: view.cursor, zoom: props.zoom ?? 1 },
+    { width: props.width, height: props.chartHeight ?? 3 },
+  );
   const filler = Math.max(0, tableHeight - rows.length);
   const label = METRIC_LABELS[metric];
   const [summary, effects] = reportSummary(report);
-  // The metric's name in the column titles when it fits; the sparkline line always names it.
+  // The metric's name in the column titles when it fits; the chart always names it.
   const title = (side: string): string => (side.length + 1 + label.length <= c.value ? `${side} ${label}` : side);
   return (
     <Box flexDirection="column" width={props.width}>
@@ -74,17 +85,7 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
           {effects}
         </Text>
       </Box>
-      <Box width={props.width}>
-        <Text color={theme.dim}>{spark.label} </Text>
-        <Text>
-          {spark.cells.map((cell, i) => (
-            <Text key={i} color={cell.failing ? theme.fail : theme.pass}>
-              {cell.char}
-            </Text>
-          ))}
-        </Text>
-        <Text color={theme.dim}> {spark.range}</Text>
-      </Box>
+      <DepthChart chart={chart} width={props.width} />
       <Box width={props.width}>
         <Text>{'   '}</Text>
         <Cell width={c.index} text="#" color={theme.dim} align="right" />
