@@ -79,18 +79,10 @@ export function valueDistribution(
   const step = (hi - lo) / bins;
   for (let i = 0; i < bins; i++) edges[i] = i * step + lo;
   edges[bins] = hi;
+  const scale = bins / (hi - lo);
+  const last = bins - 1;
   const refCounts = new Float64Array(bins);
   const testCounts = new Float64Array(bins);
-  const bin = (v: number): number => {
-    let b = Math.floor(((v - lo) / (hi - lo)) * bins);
-    if (b >= bins) b = bins - 1;
-    if (b < 0) b = 0;
-    // As numpy: the division can land one bin off within an ulp of an edge; the edges decide.
-    if (v < edges[b]) b--;
-    else if (b < bins - 1 && v >= edges[b + 1]) b++;
-    return b;
-  };
-
   const dims = ref.dims;
   const channelCount = dims.length >= 2 ? dims[1] : 0;
   const kept = Math.min(channelCount, options.maxChannels ?? MAX_CHANNEL_RANGES);
@@ -131,12 +123,12 @@ export function valueDistribution(
           const xf = x - x === 0;
           const yf = y - y === 0;
           if (xf) {
-            refCounts[bin(x)]++;
+            refCounts[binOf(x, lo, scale, edges, last)]++;
             if (!(x >= xmin)) xmin = x;
             if (!(x <= xmax)) xmax = x;
           }
           if (yf) {
-            testCounts[bin(y)]++;
+            testCounts[binOf(y, lo, scale, edges, last)]++;
             if (!(y >= ymin)) ymin = y;
             if (!(y <= ymax)) ymax = y;
           }
@@ -158,8 +150,8 @@ export function valueDistribution(
         for (; i < end; i++) {
           const x = xa[i];
           const y = ya[i];
-          if (x - x === 0) refCounts[bin(x)]++;
-          if (y - y === 0) testCounts[bin(y)]++;
+          if (x - x === 0) refCounts[binOf(x, lo, scale, edges, last)]++;
+          if (y - y === 0) testCounts[binOf(y, lo, scale, edges, last)]++;
         }
       }
       if (channelCount > 0 && left === 0) {
@@ -188,6 +180,20 @@ export function valueDistribution(
     test: Array.from(testCounts),
     channels: channelCount > 0 ? { axis: 1, count: channelCount, ranges: list } : null,
   };
+}
+
+/**
+ * The bin of a finite v in [lo, hi]. The scaled offset can land one bin off within an ulp of an
+ * edge (numpy computes it another way and corrects the same way): the edges decide, so the bin
+ * is the one with edges[b] <= v < edges[b + 1], the last bin closed.
+ */
+function binOf(v: number, lo: number, scale: number, edges: Float64Array, last: number): number {
+  let b = ((v - lo) * scale) | 0;
+  if (b > last) b = last;
+  else if (b < 0) b = 0;
+  if (v < edges[b]) return b - 1;
+  if (b < last && v >= edges[b + 1]) return b + 1;
+  return b;
 }
 
 /** 10·log10(signal/noise) with the metrics' rules: noise 0 gives +Inf, signal 0 < noise −Inf. */

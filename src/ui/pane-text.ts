@@ -43,9 +43,10 @@ export function wrapLine(line: PaneLine, width: number, indent = 0): PaneLine[] 
     if (end < chars.length) {
       if (chars[end].ch === ' ') skip = 1;
       else {
+        const least = at + Math.floor(room / 4);
         let k = end - 1;
-        while (k > at + Math.floor(room / 4) && chars[k].ch !== ' ') k--;
-        if (chars[k].ch === ' ' && k > at) {
+        while (k > least && chars[k].ch !== ' ') k--;
+        if (k > least && chars[k].ch === ' ') {
           end = k;
           skip = 1;
         }
