@@ -29,7 +29,7 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
       { keys: 'Enter', description: 'detail: worst channel, percentiles, NaN/Inf, clipping' },
       { keys: 'm M  n', description: 'next/previous metric; jump to the first failing tensor' },
       { keys: 'z', description: 'zoom the chart around the cursor: 1x, 4x, 16x' },
-      { keys: 'PgUp PgDn (detail)', description: 'scroll the detail; ↑↓ step between tensors' },
+      { keys: 'PgUp PgDn Home End', description: 'in the detail: scroll it; ↑↓ step between tensors' },
     ],
   },
   {

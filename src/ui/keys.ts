@@ -149,7 +149,12 @@ function graphKey(state: UiState, input: string, key: Key, kc: KeyContext): UiSt
   if (key.return && node && state.report) {
     const row = state.report.rows.findIndex((r) => node.outputs.includes(r.tensor));
     if (row >= 0)
-      return { ...state, screen: 'detail', resultsView: scrollTo(state.resultsView, row, state.report.rows.length, kc.layout.resultRows) };
+      return {
+        ...state,
+        screen: 'detail',
+        detailScroll: 0,
+        resultsView: scrollTo(state.resultsView, row, state.report.rows.length, kc.layout.resultRows),
+      };
   }
   return state;
 }
