@@ -79,7 +79,7 @@ describe.skipIf(!HAS_TMUX)('the demo story in tmux at 80x24', { tags: ['slow'] }
       await tmux.waitFor(/plan: \d+ edits?, NOT measured, unsaved/, 'the plan applied, not yet measured');
 
       // The bisect ran on the plan before the fix: it no longer offers its own plan.
-      tmux.keys('Tab');
+      tmux.keys('BTab');
       await tmux.waitFor(/found on an earlier plan; b runs it again/, 'the outdated bisect plan');
 
       tmux.keys('q');
@@ -133,7 +133,7 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('udnie in tmux at 80x24', { tags: ['slo
       tmux.keys('r');
       await tmux.waitFor(/results · idle/, 'the comparison', 240_000);
       tmux.keys('F');
-      const screen = await tmux.waitFor(/metric-blind-spot/, 'the findings pane');
+      const screen = await tmux.waitFor(/Findings \(\d+\)[\s\S]*metric-blind-spot/, 'the findings pane');
       fits(screen);
       // Wrapped, never cut: the sentence reads whole once the line breaks are joined.
       const text = screen.replace(/\s*\n\s*/g, ' ');

@@ -26,7 +26,7 @@ function screen(findings: readonly Finding[] | undefined, height = 8, cursor = 0
 describe('results screen findings box', () => {
   it('shows none and keeps the table as it was when the report has no findings', () => {
     const lines = screen(undefined);
-    expect(lines).toHaveLength(4 + 8);
+    expect(lines).toHaveLength(6 + 8);
     expect(lines.join('\n')).not.toContain('findings');
   });
 
@@ -37,7 +37,7 @@ describe('results screen findings box', () => {
       finding('source-amplifier', "'fuse_norm_out' amplifies"),
       finding('tap-perturbation', 'third'),
     ]);
-    expect(lines).toHaveLength(4 + 8);
+    expect(lines).toHaveLength(6 + 8);
     expect(lines[lines.length - 3]).toBe('findings (3) · F shows all, 1 more');
     expect(lines[lines.length - 2]).toMatch(/^! outlier-channel: 'fuse_conv_out' \(Conv 'fuse_conv'\) passes on cosine 0\.996757.*…$/);
     expect(lines[lines.length - 2].length).toBeLessThanOrEqual(80);
@@ -46,7 +46,7 @@ describe('results screen findings box', () => {
 
   it('keeps the cursor row visible in the shorter table', () => {
     const lines = screen([finding('outlier-channel', 'one')], 5, 2);
-    expect(lines).toHaveLength(4 + 5);
+    expect(lines).toHaveLength(6 + 5);
     expect(lines.some((l) => l.startsWith('›') && l.includes('image'))).toBe(true);
   });
 

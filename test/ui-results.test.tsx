@@ -46,7 +46,7 @@ describe('results screen', () => {
     await waitFor(() => frame(app).includes('results · idle'), 'the results');
   });
 
-  it('shows the table with own and accumulated error, the sparkline, and the first failing row highlighted', async () => {
+  it('shows the table with own and accumulated error, the chart along depth, and the first failing row highlighted', async () => {
     const { app, runner } = await showResults();
     runner.jobs[0].finish({ kind: 'compare', report: demoReport(), taps: [] });
     await waitFor(() => frame(app).includes('results · idle'), 'the results');
@@ -54,12 +54,17 @@ describe('results screen', () => {
     expect(lines).toHaveLength(24);
     expect(lines[2]).toBe('2 of 3 fail cosine ≥ 0.99 · first fuse_norm_out #18 · worst source fuse_norm_out');
     expect(lines[3]).toBe('taps moved image 0.882140 → 0.881670 · INT16 plan reaches 0.999949');
-    expect(lines[4]).toMatch(/^cos [▁▂▃▄▅▆▇█]{3} 0\.666960\.\.0\.999862$/);
-    expect(lines[5]).toMatch(/#\s+tensor\s+op\s+acc cos\s+own cos\s+verdict/);
-    expect(lines[6]).toMatch(/^ {2}✓ 16 branch_concat_out\s+Concat\s+0\.999862\s+1\.000000 follows/);
+    // The chart (6 lines at 80x24): y axis from the smallest to the largest value, the threshold
+    // line, the cursor's column ▲ and the failing image ✗ on the axis, the index range below.
+    expect(lines[4]).toMatch(/^0\.999862 ┤[⠀-⣿┈┊]+$/);
+    expect(lines[7]).toMatch(/^0\.666960 ┤[⠀-⣿┊ ]+$/);
+    expect(lines[8]).toMatch(/^ {9}└─+▲─+✗─+$/);
+    expect(lines[9]).toMatch(/^ {10}#16 +cos {2}┈ ≥0\.990000 +#40$/);
+    expect(lines[10]).toMatch(/#\s+tensor\s+op\s+acc cos\s+own cos\s+verdict/);
+    expect(lines[11]).toMatch(/^ {2}✓ 16 branch_concat_out\s+Concat\s+0\.999862\s+1\.000000 follows/);
     // The cursor starts on the first failing row, which is marked ▶ as well.
-    expect(lines[7]).toMatch(/^›▶✗ 18 fuse_norm_out\s+InstanceNor…\s+0\.666960\s+0\.665512 source/);
-    expect(lines[8]).toMatch(/^ {2}✗ 40 image\s+Add\s+0\.881670/);
+    expect(lines[12]).toMatch(/^›▶✗ 18 fuse_norm_out\s+InstanceNor…\s+0\.666960\s+0\.665512 source/);
+    expect(lines[13]).toMatch(/^ {2}✗ 40 image\s+Add\s+0\.881670/);
     app.stdin.write('k');
     await waitFor(() => /^› ✓ 16/m.test(frame(app)), 'the cursor moving up');
     expect(frame(app)).toMatch(/^ ▶✗ 18 fuse_norm_out/m);
@@ -72,7 +77,7 @@ describe('results screen', () => {
     runner.jobs[0].finish({ kind: 'compare', report: demoReport(), taps: [] });
     await waitFor(() => frame(app).includes('acc cos'), 'the results');
     app.stdin.write('m');
-    await waitFor(() => frame(app).includes('SNR dB █▁▇ 1.8..20.0'), 'the SNR sparkline', 3000, app.lastFrame);
+    await waitFor(() => /^20\.0 ┤.*\n(.*\n){2} 1\.8 ┤.*\n.*\n.*SNR dB/m.test(frame(app)), 'the SNR chart', 3000, app.lastFrame);
     expect(frame(app)).toMatch(/#\s+tensor\s+op\s+acc\s+own\s+verdict/);
     expect(frame(app)).toMatch(/16 branch_concat_out\s+Concat\s+20\.0\s+exact/);
   });

@@ -8,7 +8,6 @@ import { fitHints, footerHints } from '../src/ui/keymap.js';
 import { splitInput } from '../src/ui/keys.js';
 import { layoutFor } from '../src/ui/layout.js';
 import { progressBar } from '../src/ui/progress.js';
-import { sparkline } from '../src/ui/sparkline.js';
 import { clampView, moveCursor, pageBy, scrollTo, visibleRange } from '../src/ui/viewport.js';
 import { REPO } from './helpers/cli.js';
 
@@ -49,31 +48,6 @@ describe('number formats', () => {
   });
 });
 
-describe('sparkline', () => {
-  const chars = (cells: { char: string }[]): string => cells.map((c) => c.char).join('');
-
-  it('maps values linearly between min and max, one cell per row', () => {
-    expect(chars(sparkline([0, 0.5, 1], [false, false, false], { width: 10, higherIsBetter: true }))).toBe('▁▅█');
-  });
-
-  it("buckets rows when there are more than cells, keeping each bucket's worst value and failure", () => {
-    const cells = sparkline([1, 0.2, 1, 1], [false, true, false, false], { width: 2, higherIsBetter: true });
-    expect(chars(cells)).toBe('▁█');
-    expect(cells.map((c) => c.failing)).toEqual([true, false]);
-    // For errors the worst is the largest.
-    expect(chars(sparkline([1, 5, 1, 1], [false, false, false, false], { width: 2, higherIsBetter: false }))).toBe('█▁');
-  });
-
-  it('marks NaN, missing values, infinities and a flat line', () => {
-    expect(
-      chars(sparkline([Number.NaN, null, Infinity, -Infinity], [false, false, false, false], { width: 8, higherIsBetter: true })),
-    ).toBe('×·█▁');
-    expect(chars(sparkline([3, 3], [false, false], { width: 8, higherIsBetter: true }))).toBe('▇▇');
-    expect(chars(sparkline([1e-6, 1e-4, 1e-2], [false, false, false], { width: 8, higherIsBetter: false, log: true }))).toBe('▁▅█');
-    expect(sparkline([], [], { width: 8, higherIsBetter: true })).toEqual([]);
-  });
-});
-
 describe('viewport', () => {
   it('keeps the cursor visible, scrolling as little as possible', () => {
     expect(moveCursor({ cursor: 0, offset: 0 }, 1, 100, 10)).toEqual({ cursor: 1, offset: 0 });
@@ -91,7 +65,11 @@ describe('viewport', () => {
   });
 
   it('shares the rows of an 80x24 terminal', () => {
-    expect(layoutFor(80, 24)).toMatchObject({ body: 20, graphRows: 18, resultRows: 16, probeRows: 12 });
+    expect(layoutFor(80, 24)).toMatchObject({ body: 20, graphRows: 18, resultRows: 11, chartRows: 6, probeRows: 12 });
+    // Taller terminals give the chart more lines, up to 12; the table keeps the rest.
+    expect(layoutFor(120, 40)).toMatchObject({ body: 36, chartRows: 10, resultRows: 23 });
+    expect(layoutFor(80, 60)).toMatchObject({ body: 56, chartRows: 12, resultRows: 41 });
+    expect(layoutFor(60, 16)).toMatchObject({ body: 12, chartRows: 3, resultRows: 6 });
     expect(layoutFor(10, 5)).toMatchObject({ width: 60, height: 16 });
   });
 });

@@ -194,7 +194,7 @@ describe('the workbench at 80x24', () => {
 describe('the graph filter says what it found', () => {
   it('lists every preset, shows a regex error in full while typing, and names the closest nodes when nothing matches', async () => {
     const { app } = await start();
-    expect(frame(app)).toContain('1 hotspots · 2 quant · 3 outputs · 4 hot ops · 0 all');
+    expect(frame(app)).toContain('1 hotspots 2 quant 3 outputs 4 hot ops 0 all');
     app.stdin.write('/');
     await waitFor(() => frame(app).includes('type filter'), 'filter editing');
     app.stdin.write('re:([');

@@ -1,4 +1,5 @@
 import type { Finding } from './advisor-finding.js';
+import type { ValueDistribution } from './distribution.js';
 import { hasNonFiniteFailure, higherIsBetter, metricValue, valueMeets, type MetricName, type Metrics } from './metrics.js';
 
 /** How a tensor's error came about (DESIGN.md §5, own vs accumulated error). */
@@ -24,6 +25,8 @@ export interface ComparisonRow {
   readonly error?: string;
   /** Over an evaluation set: the input (index into report.evaluation.inputs) the row was measured on, where it is worst. */
   readonly worstInput?: number;
+  /** Histograms of both sides' values and per-channel ranges (analysis/distribution.ts); absent in older reports. */
+  readonly distribution?: ValueDistribution | null;
 }
 
 /** One evaluation input's outputs in a compare over an evaluation set. */

@@ -1,8 +1,8 @@
 import { dtypeInfo } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
-import { bfloat16ToFloat, halfToFloat } from '../core/float16.js';
 import { formatDims, type Tensor } from '../core/tensor.js';
 import { samplePercentiles } from './metrics-sample.js';
+import { BLOCK, blockReader, type Block } from './tensor-blocks.js';
 import type { Metrics, ValueRange } from './metrics-types.js';
 
 export * from './metrics-target.js';
@@ -80,7 +80,6 @@ interface Channels {
   readonly yy: Float64Array;
 }
 
-const BLOCK = 1 << 16;
 const DEFAULT_EPSILON = 1e-6;
 const DEFAULT_SAMPLE = 4096;
 
@@ -267,43 +266,6 @@ function channelLayout(dims: readonly number[], axisOption: number | null | unde
   for (let i = axis + 1; i < dims.length; i++) inner *= dims[i];
   const count = dims[axis];
   return { count, inner, xy: new Float64Array(count), xx: new Float64Array(count), yy: new Float64Array(count) };
-}
-
-type Block = Float32Array | Float64Array;
-
-let halfTable: Float64Array | undefined;
-let bfloatTable: Float64Array | undefined;
-
-/** Returns (start, end) => the elements as a float array, without copying float32/float64 data. */
-function blockReader(t: Tensor): (s: number, e: number) => Block {
-  const d = t.data;
-  if (d instanceof Float32Array || d instanceof Float64Array) return (s, e) => d.subarray(s, e);
-  const scratch = new Float64Array(Math.min(BLOCK, d.length));
-  if (t.dtype === 'float16' || t.dtype === 'bfloat16') {
-    const table = t.dtype === 'float16' ? (halfTable ??= decodeTable(halfToFloat)) : (bfloatTable ??= decodeTable(bfloat16ToFloat));
-    const h = d as Uint16Array;
-    return (s, e) => {
-      for (let i = s; i < e; i++) scratch[i - s] = table[h[i]];
-      return scratch;
-    };
-  }
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
-    return (s, e) => {
-      for (let i = s; i < e; i++) scratch[i - s] = Number(d[i]);
-      return scratch;
-    };
-  }
-  const a = d as ArrayLike<number>;
-  return (s, e) => {
-    for (let i = s; i < e; i++) scratch[i - s] = a[i];
-    return scratch;
-  };
-}
-
-function decodeTable(decode: (bits: number) => number): Float64Array {
-  const table = new Float64Array(65536);
-  for (let b = 0; b < 65536; b++) table[b] = decode(b);
-  return table;
 }
 
 /** Adds elements [0, len) of one block (global offset `base`) to the running sums. */

@@ -5,7 +5,8 @@ import { UserError, messageOf } from '../core/errors.js';
  * report.json. JSON has no Infinity or NaN, so every non-finite number is written as the string
  * "Infinity", "-Infinity" or "NaN" (an SNR of +Inf for identical tensors is common);
  * parseReportJson turns them back into numbers in the numeric fields only, so a tensor named
- * "NaN" stays a string. The advisor's findings are written last, as
+ * "NaN" stays a string. Each row may carry `distribution` (histograms and per-channel ranges, absent
+ * in reports written before them). The advisor's findings are written last, as
  * `"findings": [{ "rule", "severity", "tensors", "message", "suggestion" }]`.
  */
 
@@ -39,6 +40,15 @@ export function parseReportJson(text: string, source = 'report.json'): Compariso
   for (const row of report.rows) {
     if (row.metrics) row.metrics = reviveAll(row.metrics);
     if (row.own) row.own = reviveAll(row.own);
+    // Reports written before the value histograms have no distribution; they load as they are.
+    if (row.distribution !== undefined && row.distribution !== null) {
+      row.distribution = reviveAll(row.distribution);
+      if (!isDistribution(row.distribution)) {
+        throw new UserError(
+          `${source} has a distribution for tensor ${JSON.stringify(row.tensor)} that is not {lo, hi, ref, test, channels}.`,
+        );
+      }
+    }
   }
   for (const key of ['perturbation', 'achievable']) {
     const o = report[key] as Record<string, unknown> | null | undefined;
@@ -60,6 +70,25 @@ function isFindingList(value: unknown): boolean {
         x.tensors.every((t) => typeof t === 'string')
       );
     })
+  );
+}
+
+/** Whether a revived value has the shape of analysis/distribution.ts ValueDistribution. */
+function isDistribution(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const d = value as Record<string, unknown>;
+  const counts = (v: unknown): v is number[] => Array.isArray(v) && v.every((c) => typeof c === 'number');
+  if (typeof d.lo !== 'number' || typeof d.hi !== 'number' || !counts(d.ref) || !counts(d.test) || d.ref.length !== d.test.length)
+    return false;
+  if (d.channels === null) return true;
+  if (typeof d.channels !== 'object' || d.channels === undefined) return false;
+  const c = d.channels as Record<string, unknown>;
+  const keys = ['channel', 'refMin', 'refMax', 'testMin', 'testMax', 'snrDb'];
+  return (
+    typeof c.axis === 'number' &&
+    typeof c.count === 'number' &&
+    Array.isArray(c.ranges) &&
+    c.ranges.every((r) => typeof r === 'object' && r !== null && keys.every((k) => typeof (r as Record<string, unknown>)[k] === 'number'))
   );
 }
 

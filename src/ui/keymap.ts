@@ -32,13 +32,14 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
       { keys: 'n N', description: 'next/previous search match; without a search n: first failing' },
       { keys: 'l', description: "the row's node in the graph (Enter or l there comes back)" },
       { keys: 'F', description: 'every finding of the advisor in full (Enter: its tensor)' },
+      { keys: 'z', description: 'zoom the chart around the cursor: 1x, 4x, 16x' },
     ],
   },
   {
     title: 'Detail',
     keys: [
       { keys: '↑↓ j k', description: 'previous/next tensor' },
-      { keys: 'PgUp PgDn', description: 'scroll the detail' },
+      { keys: 'PgUp PgDn Home End', description: 'scroll the detail' },
       { keys: 'Enter Esc', description: 'back to the results; l: the node in the graph' },
     ],
   },
@@ -103,6 +104,7 @@ const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
     { key: 'F', label: 'findings' },
     { key: 'm', label: 'metric' },
     { key: 'n', label: '1st fail' },
+    { key: 'z', label: 'zoom' },
     ...JOBS,
     { key: 's', label: 'settings' },
   ],

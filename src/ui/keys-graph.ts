@@ -62,7 +62,7 @@ export function graphKey(state: UiState, input: string, key: Key, kc: KeyContext
     const row = state.report.rows.findIndex((r) => node.outputs.includes(r.tensor));
     if (row < 0) return say(state, `${displayName(node.name, 40)} was not compared: tap it (space) and run (r)`, 'warn');
     const view = scrollTo(state.resultsView, positionOf(state.order, row), state.report.rows.length, kc.layout.resultRows);
-    return { ...state, screen: key.return ? 'detail' : 'results', resultsView: view };
+    return { ...state, screen: key.return ? 'detail' : 'results', resultsView: view, detailScroll: 0 };
   }
   return null;
 }

@@ -1,6 +1,9 @@
 import type { Key } from 'ink';
 import { METRIC_NAMES } from '../analysis/metrics-target.js';
 import { displayName } from '../core/closest.js';
+import { nextZoom } from './depth-chart.js';
+import { detailPane } from './detail-pane.js';
+import { detailPageHeight, detailScrollKey } from './detail-scroll.js';
 import { editRefusal, showNode } from './keys-graph.js';
 import { movement, say } from './keys-list.js';
 import { searchFor } from './keys-prompt.js';
@@ -32,7 +35,8 @@ export function resultsKey(state: UiState, input: string, key: Key, kc: KeyConte
   const count = report.rows.length;
   const moved = movement(state.resultsView, input, key, count, kc.layout.resultRows);
   if (moved) return { ...state, resultsView: moved };
-  if (key.return && count > 0) return { ...state, screen: 'detail' };
+  if (key.return && count > 0) return { ...state, screen: 'detail', detailScroll: 0 };
+  if (input === 'z') return { ...state, chartZoom: nextZoom(state.chartZoom) };
   if (input === 'm' || input === 'M') {
     const at = METRIC_NAMES.indexOf(state.metric);
     const metric = METRIC_NAMES[(at + (input === 'm' ? 1 : -1) + METRIC_NAMES.length) % METRIC_NAMES.length];
@@ -79,9 +83,13 @@ export function detailKey(state: UiState, input: string, key: Key, kc: KeyContex
   if (!report) return { ...state, screen: 'graph' };
   if (key.return || key.backspace) return { ...state, screen: 'results' };
   if (key.upArrow || input === 'k')
-    return { ...state, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
+    return { ...state, detailScroll: 0, resultsView: moveCursor(state.resultsView, -1, report.rows.length, kc.layout.resultRows) };
   if (key.downArrow || input === 'j')
-    return { ...state, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
+    return { ...state, detailScroll: 0, resultsView: moveCursor(state.resultsView, 1, report.rows.length, kc.layout.resultRows) };
+  // The pane's lines depend on the width they wrap to: count them as the view draws them.
+  const lines = detailPane(report, rowAt(state.order, state.resultsView.cursor), kc.layout.width).length;
+  const scroll = detailScrollKey(state.detailScroll, key, lines, detailPageHeight(kc.layout.body));
+  if (scroll !== null) return { ...state, detailScroll: scroll };
   if (input === 'l') {
     const row = report.rows[rowAt(state.order, state.resultsView.cursor)];
     return locate(state, kc, row.tensor, row.node);

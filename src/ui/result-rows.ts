@@ -1,8 +1,7 @@
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { higherIsBetter, metricValue, type MetricName } from '../analysis/metrics-target.js';
 import { displayName } from '../core/closest.js';
-import { formatMetric, METRIC_LABELS } from './format.js';
-import { sparkline, type SparkCell } from './sparkline.js';
+import { formatMetric } from './format.js';
 import type { Status } from './theme.js';
 
 /** One results-table row as text. */
@@ -53,22 +52,4 @@ export function reportSummary(report: ComparisonReport): [string, string] {
   }
   if (report.achievable) second.push(`${report.achievable.label} reaches ${formatMetric(report.metric, report.achievable.value)}`);
   return [parts.join(' · '), second.join(' · ')];
-}
-
-/** The metric along depth, one cell per row or bucket, with the min and max shown beside it. */
-export function depthSparkline(
-  report: ComparisonReport,
-  metric: MetricName,
-  width: number,
-): { cells: SparkCell[]; label: string; range: string } {
-  const values = report.rows.map((r) => (r.metrics ? metricValue(r.metrics, metric) : null));
-  const fails = report.rows.map((r) => !r.pass);
-  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  const lo = finite.reduce((a, b) => Math.min(a, b), Infinity);
-  const hi = finite.reduce((a, b) => Math.max(a, b), -Infinity);
-  const range = finite.length > 0 ? `${formatMetric(metric, lo)}..${formatMetric(metric, hi)}` : '';
-  const label = METRIC_LABELS[metric];
-  const room = Math.max(4, width - label.length - range.length - 3);
-  const log = !higherIsBetter(metric);
-  return { cells: sparkline(values, fails, { width: room, higherIsBetter: higherIsBetter(metric), log }), label, range };
 }

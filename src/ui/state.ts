@@ -90,10 +90,14 @@ export interface UiState {
   /** Precision edits made in the session, in order. */
   readonly edits: readonly Override[];
   readonly plan: Plan;
-  /** The metric the tables and the sparkline show. */
+  /** The metric the tables and the chart show. */
   readonly metric: MetricName;
   readonly report: ComparisonReport | null;
   readonly resultsView: Viewport;
+  /** The results chart's zoom (ui/depth-chart.ts CHART_ZOOMS). */
+  readonly chartZoom: number;
+  /** First line shown of the detail pane (ui/detail-scroll.ts); 0 whenever the row changes. */
+  readonly detailScroll: number;
   readonly job: JobStatus | null;
   readonly bisect: ProbeRun<BisectView> | null;
   readonly fix: ProbeRun<FixView> | null;
@@ -156,6 +160,8 @@ export function initialState(session: Session, options: { filter?: string } = {}
     metric: initialMetric(session),
     report: null,
     resultsView: TOP,
+    chartZoom: 1,
+    detailScroll: 0,
     job: null,
     bisect: null,
     fix: null,

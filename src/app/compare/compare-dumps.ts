@@ -1,6 +1,7 @@
 import { basename, resolve } from 'node:path';
 import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../../analysis/advisor.js';
+import { valueDistribution } from '../../analysis/distribution.js';
 import { computeMetrics } from '../../analysis/metrics.js';
 import { DumpsBackend, readDumpMap, type DumpMap, type DumpMatch } from '../../backends/dumps.js';
 import { displayName } from '../../core/closest.js';
@@ -330,7 +331,14 @@ function comparePair(
   try {
     const metrics = computeMetrics(x, y);
     return {
-      row: { ...base, shape: [...shape], dtype: x.dtype, metrics, pass: passesCriterion(metrics, criterion, isOutput) },
+      row: {
+        ...base,
+        shape: [...shape],
+        dtype: x.dtype,
+        metrics,
+        distribution: valueDistribution(x, y, metrics),
+        pass: passesCriterion(metrics, criterion, isOutput),
+      },
       ref: x,
       test: y,
     };

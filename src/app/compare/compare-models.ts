@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { adviseCompare } from '../../analysis/advisor.js';
 import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { valueDistribution } from '../../analysis/distribution.js';
 import { computeMetrics } from '../../analysis/metrics.js';
 import { pairTensors, type TensorPair } from '../../analysis/tensor-pairs.js';
 import type { Backend } from '../../backends/backend.js';
@@ -188,7 +189,15 @@ export async function compareModels(options: CompareModelsOptions): Promise<Comp
           const y = p.kind === 'qoperator' ? dequantize(raw, p, test) : raw;
           const isOutput = outputs.includes(p.ref);
           const metrics = computeMetrics(x, y, options.peak !== undefined && isOutput ? { peak: options.peak } : {});
-          rows.push({ ...base, shape: [...x.dims], dtype: x.dtype, metrics, pass: passesCriterion(metrics, criterion, isOutput) });
+          const distribution = valueDistribution(x, y, metrics);
+          rows.push({
+            ...base,
+            shape: [...x.dims],
+            dtype: x.dtype,
+            metrics,
+            distribution,
+            pass: passesCriterion(metrics, criterion, isOutput),
+          });
           if (isOutput) {
             images.push({ name: p.ref, ref: x, test: y });
             refOutputs.set(p.ref, x);

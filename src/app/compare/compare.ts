@@ -1,6 +1,7 @@
 import { adviseCompare, channelPeaks } from '../../analysis/advisor.js';
 import { attributeRows, exactMetrics } from '../../analysis/attribution.js';
 import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.js';
+import { valueDistribution } from '../../analysis/distribution.js';
 import { computeMetrics, type MetricOptions, type Metrics } from '../../analysis/metrics.js';
 import { messageOf, UserError } from '../../core/errors.js';
 import { selectTensors } from '../../core/selector.js';
@@ -328,6 +329,7 @@ function compareRow(
     return {
       ...base,
       metrics,
+      distribution: valueDistribution(ref, test, metrics),
       pass: passesCriterion(
         metrics,
         criterion,

@@ -287,6 +287,8 @@ export function App(props: AppProps): React.JSX.Element {
               : `${SORT_COLUMNS.find((c) => c.column === state.sort.column)?.label ?? state.sort.column}${state.sort.descending ? ' (inverted)' : ''}`
           }
           stale={state.stale.compare}
+          chartHeight={layout.chartRows}
+          zoom={state.chartZoom}
         />
       ) : (
         <Box height={layout.body} />
@@ -300,10 +302,9 @@ export function App(props: AppProps): React.JSX.Element {
           <DetailView
             width={layout.width}
             height={layout.body}
-            row={row}
-            position={state.resultsView.cursor}
-            count={report.rows.length}
-            firstFailing={report.firstFailing === row.tensor}
+            report={report}
+            cursor={rowAt(state.order, state.resultsView.cursor)}
+            scroll={state.detailScroll}
           />
         ) : (
           <Box height={layout.body} />

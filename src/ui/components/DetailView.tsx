@@ -1,84 +1,66 @@
 import { Box, Text } from 'ink';
-import type { ComparisonRow } from '../../analysis/comparison.js';
-import { displayName } from '../../core/closest.js';
-import { detailLines } from '../detail-lines.js';
-import { formatShape, safeText } from '../format.js';
+import type { ComparisonReport } from '../../analysis/comparison.js';
+import { detailPane } from '../detail-pane.js';
+import { clampDetailScroll, detailPageHeight } from '../detail-scroll.js';
+import type { PaneTone } from '../pane-text.js';
 import { theme } from '../theme.js';
 
 export interface DetailViewProps {
   readonly width: number;
   readonly height: number;
-  readonly row: ComparisonRow;
-  /** Row position and count, for "3 of 12". */
-  readonly position: number;
-  readonly count: number;
-  readonly firstFailing: boolean;
+  readonly report: ComparisonReport;
+  /** The row shown. */
+  readonly cursor: number;
+  /** First line of the pane shown (clamped here too: the lines change with the width). */
+  readonly scroll: number;
 }
 
-/** Everything measured at one tensor: accumulated beside own error. */
+const TONE: Readonly<Record<PaneTone, { color?: string; bold?: boolean; underline?: boolean }>> = {
+  dim: { color: theme.dim },
+  head: { color: theme.dim, underline: true },
+  pass: { color: theme.pass, bold: true },
+  fail: { color: theme.fail },
+  warn: { color: theme.warn },
+  first: { color: theme.firstFailFg, bold: true },
+  bold: { bold: true },
+  ref: { color: theme.accent },
+  test: { color: theme.tap },
+};
+
+/**
+ * Everything measured at one tensor, as a pane that wraps to the width and scrolls: accumulated
+ * beside own error, the value histograms and the per-channel ranges. The last line says where
+ * the pane is and which keys move it.
+ */
 export function DetailView(props: DetailViewProps): React.JSX.Element {
-  const { row } = props;
-  const lines = detailLines(row);
-  const labelWidth = 16;
-  const valueWidth = Math.max(12, Math.floor((props.width - labelWidth - 3) / 2));
-  const room = Math.max(0, props.height - 3);
-  const shown = lines.slice(0, room);
-  const filler = Math.max(0, props.height - 3 - shown.length);
+  const lines = detailPane(props.report, props.cursor, props.width);
+  const page = detailPageHeight(props.height);
+  const from = clampDetailScroll(props.scroll, lines.length, page);
+  const shown = lines.slice(from, from + page);
+  const filler = Math.max(0, page - shown.length);
+  const to = from + shown.length;
+  const more = lines.length > page ? ` · lines ${from + 1}–${to} of ${lines.length} · PgUp PgDn scroll` : '';
   return (
     <Box flexDirection="column" width={props.width}>
-      <Box width={props.width}>
-        <Text wrap="truncate-end">
-          <Text color={row.pass ? theme.pass : theme.fail} bold>
-            {row.pass ? '✓ ' : '✗ '}
+      {shown.map((line, i) => (
+        <Box key={from + i} width={props.width} height={1}>
+          <Text wrap="truncate-end">
+            {line.length === 0
+              ? ' '
+              : line.map((s, j) => (
+                  <Text key={j} {...(s.tone ? TONE[s.tone] : {})}>
+                    {s.text}
+                  </Text>
+                ))}
           </Text>
-          <Text bold color={props.firstFailing ? theme.firstFailFg : undefined}>
-            {displayName(row.tensor)}
-          </Text>
-          <Text color={theme.dim}>
-            {' '}
-            ({props.position + 1} of {props.count}
-            {props.firstFailing ? ', first failing' : ''})
-          </Text>
-        </Text>
-      </Box>
-      <Box width={props.width}>
-        <Text color={theme.dim} wrap="truncate-end">
-          node {displayName(row.node || '(input)', 50)} · {row.opType || 'input'} #{row.index} · {formatShape(row.shape)} {row.dtype}
-          {row.verdict ? ` · ${row.verdict}` : ''}
-          {row.error ? ` · ${safeText(row.error)}` : ''}
-        </Text>
-      </Box>
-      <Box width={props.width}>
-        <Box width={labelWidth}>
-          <Text color={theme.dim}> </Text>
-        </Box>
-        <Box width={valueWidth}>
-          <Text color={theme.dim} underline>
-            accumulated
-          </Text>
-        </Box>
-        <Box width={valueWidth}>
-          <Text color={theme.dim} underline>
-            own
-          </Text>
-        </Box>
-      </Box>
-      {shown.map((l) => (
-        <Box key={l.label} width={props.width}>
-          <Box width={labelWidth} flexShrink={0}>
-            <Text color={theme.dim}>{l.label}</Text>
-          </Box>
-          <Box width={valueWidth} flexShrink={0}>
-            <Text color={l.alarm ? theme.fail : undefined} wrap="truncate-end">
-              {l.accumulated}
-            </Text>
-          </Box>
-          <Box width={valueWidth} flexShrink={0}>
-            <Text wrap="truncate-end">{l.own}</Text>
-          </Box>
         </Box>
       ))}
       {filler > 0 ? <Box height={filler} /> : null}
+      <Box width={props.width} height={1}>
+        <Text color={theme.dim} wrap="truncate-end">
+          {`tensor ${props.cursor + 1} of ${props.report.rows.length} (↑↓)${more}`}
+        </Text>
+      </Box>
     </Box>
   );
 }

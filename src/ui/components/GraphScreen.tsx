@@ -118,7 +118,7 @@ function FilterLine(props: GraphScreenProps): React.JSX.Element {
       ) : (
         <Box flexGrow={1}>
           <Text color={theme.dim} wrap="truncate-end">
-            / filter · 1 hotspots · 2 quant · 3 outputs · 4 hot ops · 0 all
+            / filter · 1 hotspots 2 quant 3 outputs 4 hot ops 0 all
           </Text>
         </Box>
       )}

@@ -3,7 +3,9 @@ import type { Finding } from '../../analysis/advisor-finding.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
 import type { MetricName } from '../../analysis/metrics-target.js';
 import { METRIC_LABELS } from '../format.js';
-import { depthSparkline, reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
+import { reportSummary, resultRowView, type ResultRowView } from '../result-rows.js';
+import { resultsChart } from '../results-chart.js';
+import { DepthChart } from './DepthChart.js';
 import { statusColor, theme } from '../theme.js';
 import { clampView, visibleRange, type Viewport } from '../viewport.js';
 
@@ -20,6 +22,10 @@ export interface ResultsScreenProps {
   readonly sortLabel?: string;
   /** Why the results are stale (settings changed since they ran), if they are. */
   readonly stale?: string;
+  /** Lines of the chart above the table (Layout.chartRows; at least 3). */
+  readonly chartHeight?: number;
+  /** The chart's zoom (1, 4 or 16). */
+  readonly zoom?: number;
 }
 
 interface Columns {
@@ -53,7 +59,7 @@ function Cell(props: { width: number; text: string; color?: string; align?: 'lef
 const MAX_FINDINGS = 2;
 const MIN_TABLE = 4;
 
-/** The comparison table (accumulated and own error), the sparkline along depth, the first failure marked, the advisor's findings below. */
+/** The comparison table (accumulated and own error), the metric-along-depth chart, the first failure marked, the advisor's findings below. */
 export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   const { report, metric } = props;
   const findings = report.findings ?? [];
@@ -67,12 +73,18 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
   const rows = (order ? order.slice(from, to).map((i) => report.rows[i]) : report.rows.slice(from, to)).map((r) =>
     resultRowView(r, report, metric),
   );
-  const spark = depthSparkline(report, metric, props.width - 1);
+  // The chart runs along depth: it marks the cursor's row where the graph has it, whatever the table's order.
+  const chart = resultsChart(
+    report,
+    metric,
+    { cursor: order ? (order[view.cursor] ?? view.cursor) : view.cursor, zoom: props.zoom ?? 1 },
+    { width: props.width, height: props.chartHeight ?? 3 },
+  );
   const filler = Math.max(0, tableHeight - rows.length);
   const label = METRIC_LABELS[metric];
   const [summary0, effects] = reportSummary(report);
   const summary = props.stale ? `STALE (${props.stale}; r runs again) · ${summary0}` : summary0;
-  // The metric's name in the column titles when it fits; the sparkline line always names it.
+  // The metric's name in the column titles when it fits; the chart always names it.
   const title = (side: string): string => (side.length + 1 + label.length <= c.value ? `${side} ${label}` : side);
   return (
     <Box flexDirection="column" width={props.width}>
@@ -86,17 +98,7 @@ export function ResultsScreen(props: ResultsScreenProps): React.JSX.Element {
           {props.sortLabel ? `sorted by ${props.sortLabel} · ${effects}` : effects}
         </Text>
       </Box>
-      <Box width={props.width}>
-        <Text color={theme.dim}>{spark.label} </Text>
-        <Text>
-          {spark.cells.map((cell, i) => (
-            <Text key={i} color={cell.failing ? theme.fail : theme.pass}>
-              {cell.char}
-            </Text>
-          ))}
-        </Text>
-        <Text color={theme.dim}> {spark.range}</Text>
-      </Box>
+      <DepthChart chart={chart} width={props.width} />
       <Box width={props.width}>
         <Text>{'   '}</Text>
         <Cell width={c.index} text="#" color={theme.dim} align="right" />
