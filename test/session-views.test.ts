@@ -4,6 +4,7 @@ import type { ProgressEvent } from '../src/app/events.js';
 import { inProcessRunner } from '../src/app/session/in-process-runner.js';
 import type { JobRunner } from '../src/app/session/job-runner.js';
 import type { BisectView, FixView, JobEvent, JobRequest, ProbeView } from '../src/app/session/session-jobs.js';
+import { runsText } from '../src/app/session/session-bisect.js';
 import { evaluationProgress } from '../src/app/session/session-progress.js';
 import { openSession, type Session, type SessionSettings } from '../src/app/session/session.js';
 import { makeTensor } from '../src/core/tensor.js';
@@ -33,6 +34,24 @@ describe('evaluationProgress', () => {
   it('leaves a single input alone', () => {
     const listener = (): void => {};
     expect(evaluationProgress(1, listener)).toBe(listener);
+  });
+});
+
+describe('runsText', () => {
+  const counts = { listed: 8, probeRuns: 7, quantRuns: 8, evaluationRuns: 0, candidates: 39, runBudget: 8 };
+  it.each([
+    [counts, '8 probes listed from 7 probe runs; 8 quant runs (the run without taps included), budget 8 for 39 candidates'],
+    [
+      { ...counts, evaluationRuns: 3 },
+      '8 probes listed from 7 probe runs; 8 quant runs (the run without taps included), budget 8 for 39 candidates; 3 more runs to choose the worst evaluation input',
+    ],
+    [
+      { listed: 1, probeRuns: 1, quantRuns: 2, evaluationRuns: 0, candidates: 1, runBudget: 2 },
+      '1 probe listed from 1 probe run; 2 quant runs (the run without taps included), budget 2 for 1 candidate',
+    ],
+    [{ listed: 0, probeRuns: 0, quantRuns: 1, evaluationRuns: 0, candidates: 0, runBudget: 0 }, 'no probes; 1 quant run without taps'],
+  ])('%o', (c, text) => {
+    expect(runsText(c)).toBe(text);
   });
 });
 

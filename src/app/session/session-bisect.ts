@@ -168,15 +168,16 @@ function rangeText(graph: Graph, candidates: readonly BisectCandidate[], verdict
   return `${index(lo)}..${index(hi)}`;
 }
 
-/** The counts in words, the same numbers the view carries: `8 probes listed from 7 probe runs; 8 quant runs (the run without taps included), budget 8`. */
+/**
+ * The counts in words, the same numbers the view carries: `8 probes listed from 7 probe runs; 8
+ * quant runs (the run without taps included), budget 8 for 39 candidates`.
+ */
 export function runsText(c: BisectCounts): string {
-  const probes =
-    c.probeRuns === 0
-      ? 'no probes'
-      : `${c.listed} probe${c.listed === 1 ? '' : 's'} listed from ${c.probeRuns} probe run${c.probeRuns === 1 ? '' : 's'}`;
-  const budget = c.runBudget > 0 ? `, budget ${c.runBudget} for ${c.candidates} candidates` : '';
-  const evaluation = c.evaluationRuns > 0 ? `; ${c.evaluationRuns} more to choose the worst evaluation input` : '';
-  return `${probes}; ${c.quantRuns} quant run${c.quantRuns === 1 ? '' : 's'} (the run without taps included)${budget}${evaluation}`;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const evaluation = c.evaluationRuns > 0 ? `; ${plural(c.evaluationRuns, 'more run')} to choose the worst evaluation input` : '';
+  if (c.probeRuns === 0) return `no probes; ${plural(c.quantRuns, 'quant run')} without taps${evaluation}`;
+  const budget = c.runBudget > 0 ? `, budget ${c.runBudget} for ${plural(c.candidates, 'candidate')}` : '';
+  return `${plural(c.listed, 'probe')} listed from ${plural(c.probeRuns, 'probe run')}; ${plural(c.quantRuns, 'quant run')} (the run without taps included)${budget}${evaluation}`;
 }
 
 function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: CulpritSearch, counts: BisectCounts): BisectView {
