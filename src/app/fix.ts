@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { adviseFix, type Finding } from '../analysis/advisor.js';
-import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
+import { FixSearch, type Evaluation, type FixOutcome, type FixPurpose } from '../analysis/fix-search.js';
+import { goalConditions, type ConditionState } from '../analysis/goal-conditions.js';
 import {
   bindingCondition,
   DEFAULT_GOAL,
@@ -27,7 +28,7 @@ import {
   sensitivityRegions,
   type Region,
 } from '../quant/promotion-regions.js';
-import { locateCulprit, Prober, type CulpritSearch } from './bisect/bisect.js';
+import { locateCulprit, Prober, type CulpritSearch, type LocateOptions } from './bisect/bisect.js';
 import { measuredMetrics } from './bisect/prober.js';
 import type { ModelContext } from './context.js';
 import { searchSnrDb, type Criterion } from './compare/compare-report.js';
@@ -85,8 +86,37 @@ export interface FixOptions {
   /** `--max-memory`: the memory rule of the probes (app/memory-plan.ts) and the probers' float caches. */
   readonly maxMemory?: number;
   readonly onProgress?: ProgressListener;
+  /** Each evaluation and each promotion round as data, as they happen (the TUI's probe rows). */
+  readonly onStep?: (step: FixStepEvent) => void;
+  /** Each bisect probe of a round, as locateCulprit reports it. */
+  readonly onProbe?: LocateOptions['onProbe'];
   readonly signal?: AbortSignal;
 }
+
+/**
+ * A step of fix as data: an evaluation of a set of promoted regions (what it was for, and each
+ * target condition on the output where it is worst), or a round's promotion (the culprit bisect
+ * named, the region chosen for it, and the regions promoted before it).
+ */
+export type FixStepEvent =
+  | {
+      readonly kind: 'evaluation';
+      readonly purpose: FixPurpose;
+      /** The evaluation in words, as the log line says it. */
+      readonly label: string;
+      readonly subject: Region | null;
+      readonly promoted: readonly Region[];
+      readonly met: boolean;
+      readonly conditions: readonly ConditionState[];
+    }
+  | {
+      readonly kind: 'round';
+      readonly culprit: { readonly node: string; readonly opType: string };
+      readonly region: Region | null;
+      readonly candidates: number;
+      /** The regions promoted when the round located its culprit. */
+      readonly before: readonly Region[];
+    };
 
 export interface OutputResult {
   readonly tensor: string;
@@ -328,10 +358,10 @@ export async function fix(options: FixOptions): Promise<FixReport> {
     };
 
     /** The round whose candidates are being scored: closed once the search has chosen. */
-    let open: { found: CulpritSearch; node: GraphNode; candidates: readonly Region[] } | null = null;
+    let open: { found: CulpritSearch; node: GraphNode; candidates: readonly Region[]; before: readonly Region[] } | null = null;
     const closeRound = (): void => {
       if (!open) return;
-      const { found, node, candidates } = open;
+      const { found, node, candidates, before } = open;
       const chosen = search.lastChoice();
       rounds.push({
         culprit: found.culprit,
@@ -345,6 +375,13 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         type: 'log',
         level: 'info',
         message: `bisect: culprit ${displayName(node.name, 60)} (${node.opType}); ${chosen ? `promoting ${chosen.changes.map((c) => `${displayName(c.node, 40)} ${c.from}→${c.to}`).join(', ')}${candidates.length > 1 ? ` (best of ${candidates.length} candidates)` : ''}` : 'nothing left to promote'}`,
+      });
+      options.onStep?.({
+        kind: 'round',
+        culprit: { node: node.name, opType: node.opType },
+        region: chosen,
+        candidates: candidates.length,
+        before,
       });
       known = chosen ? untouched(graph, found.observed, chosen) : new Map(found.observed);
       open = null;
@@ -378,10 +415,23 @@ export async function fix(options: FixOptions): Promise<FixReport> {
                 : step.purpose === 'reachable'
                   ? 'everything promoted (quantized ops INT16, float ops FP32)'
                   : `${step.promoted.length} region(s) promoted`;
+        const state = evaluated.get(keyOf(step.promoted));
         onProgress({
           type: 'log',
           level: 'info',
-          message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(evaluated.get(keyOf(step.promoted))?.binding ?? null)})`,
+          message: `${step.purpose}: ${what}: ${e.met ? 'target met' : 'target missed'} (${bindingText(state?.binding ?? null)})`,
+        });
+        options.onStep?.({
+          kind: 'evaluation',
+          purpose: step.purpose,
+          label: what,
+          subject: step.subject ?? null,
+          promoted: step.promoted,
+          met: e.met,
+          conditions: goalConditions(
+            (state?.outputs ?? []).map((o) => o.metrics),
+            goal,
+          ),
         });
         search.reportEvaluation(e);
         continue;
@@ -419,11 +469,12 @@ export async function fix(options: FixOptions): Promise<FixReport> {
         known,
         suspect,
         onProgress,
+        onProbe: options.onProbe,
         signal: options.signal,
       });
       const node = graphNode(graph, found.culprit.node);
       const candidates = candidateRegions(graph, plan, node, knownShapes(ctx));
-      open = { found, node, candidates };
+      open = { found, node, candidates, before: step.promoted };
       search.reportCandidates(candidates);
     }
   } finally {

@@ -50,6 +50,8 @@ export interface LocateOptions {
   /** A tensor to certify before searching (see BisectInit.suspect). */
   readonly suspect?: string;
   readonly onProgress?: ProgressListener;
+  /** Called once per probe, as soon as its run is measured, with the criterion it was judged by. */
+  readonly onProbe?: (probe: ProbeSummary, criterion: Criterion) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -118,7 +120,9 @@ export async function locateCulprit(options: LocateOptions): Promise<CulpritSear
     const outAfter = measuredMetrics(measured.outputs, output);
     pairs.push({ output, withTaps: outAfter, withoutTaps: outputMetrics });
     const verdicts = probe.taps.map((t) => prober.verdict(t, measuredMetrics(measured.taps, t), criterion));
-    probes.push({ kind: probe.kind, taps: verdicts, output: metricValue(outAfter, criterion.metric) });
+    const summary: ProbeSummary = { kind: probe.kind, taps: verdicts, output: metricValue(outAfter, criterion.metric) };
+    probes.push(summary);
+    options.onProbe?.(summary, criterion);
     const detail = verdicts.map((v) => `${displayName(v.tensor, 40)} ${v.pass ? 'pass' : 'FAIL'}`).join(', ');
     onProgress({
       type: 'progress',

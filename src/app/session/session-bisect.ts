@@ -3,7 +3,17 @@ import { metricValue, type Metrics } from '../../analysis/metrics.js';
 import { displayName } from '../../core/closest.js';
 import type { Graph } from '../../core/graph.js';
 import type { Override, Plan } from '../../quant/plan.js';
-import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from '../bisect/bisect.js';
+import {
+  altersUnder,
+  isFloatTensor,
+  locateCulprit,
+  measureInputs,
+  passes,
+  Prober,
+  type CulpritSearch,
+  type LocateOptions,
+  type ProbeSummary,
+} from '../bisect/bisect.js';
 import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from '../compare/compare-report.js';
 import { criterionText } from '../../store/report-cells.js';
 import { planMemoryUse } from '../memory-plan.js';
@@ -12,7 +22,8 @@ import { measuredMetrics } from '../bisect/prober.js';
 import { silent, type ProgressListener } from '../events.js';
 import { promotionRegion } from '../fix.js';
 import type { QuantSetup } from '../quant-setup.js';
-import type { BisectView, MeasuredTensor, ProbeView } from './session-jobs.js';
+import type { BisectCounts, BisectView, MeasuredTensor, ProbeView } from './session-jobs.js';
+import { comparisonOf, culpritRegion, probeReason } from './probe-views.js';
 
 export interface SessionBisectOptions {
   readonly ctx: ModelContext;
@@ -31,9 +42,10 @@ export interface SessionBisectOptions {
 
 /**
  * Bisect for the TUI: the same search as `quantscope bisect` (the first failing output, measured
- * with no taps, then locateCulprit from app/bisect/bisect.ts), with a prober that reports every probe's
- * metrics as it is measured, so the screen shows each probe live with its value and the range of
- * candidates still in play. The result offers the promotion fix would apply to the culprit.
+ * with no taps, then locateCulprit from app/bisect/bisect.ts), reporting every probe's metrics as
+ * it is measured, so the screen shows each probe live with its value, the condition it was held
+ * to and the range of candidates still in play. The result names the culprit's fused region and
+ * offers the promotion fix would apply to it, with its counts named for what they count.
  */
 export async function bisectForSession(options: SessionBisectOptions): Promise<BisectView> {
   const { quant } = options;
@@ -41,11 +53,12 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
   for (const c of [options.ctx, ...(options.evaluation ?? [])]) planMemoryUse(c, 'probe', options.maxMemory);
   // The evaluation inputs, as compare and fix take them: one of them is the input bisect runs on.
   const inputs = options.evaluation && options.evaluation.length > 0 ? options.evaluation : [options.ctx];
-  const worst =
+  const measured =
     inputs.length > 1
-      ? (await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)).bisected
-      : 0;
-  const ctx = inputs[worst];
+      ? await measureInputs(inputs, quant, criterion, undefined, options.onProgress ?? silent, options.signal, options.maxMemory)
+      : null;
+  const ctx = inputs[measured?.bisected ?? 0];
+  const evaluationRuns = measured?.runs ?? 0;
   options.onProgress?.({ type: 'stage', stage: 'bisect', detail: `measuring the outputs under ${quant.profile.name}` });
   const prober = await Prober.create(ctx, quant, options.maxMemory);
   try {
@@ -55,16 +68,20 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
     const failing = outputs.find((o) => !passesCriterion(o.metrics, criterion, true));
     if (!failing) {
       const first = outputs[0];
+      const counts: BisectCounts = { listed: 0, probeRuns: 0, quantRuns: prober.quantRuns, evaluationRuns, candidates: 0, runBudget: 0 };
       return {
         metric: criterion.metric,
         threshold: criterion.threshold,
+        comparison: comparisonOf(criterion.metric),
         culprit: null,
         probes: 0,
+        counts,
+        region: null,
         perturbation: null,
         suggested: [],
         inputs: [],
         output: { tensor: first.tensor, value: metricValue(first.metrics, criterion.metric), pass: true },
-        summary: `every output meets ${criterionText({ ...criterion, outputGoal: outputGoalOf(criterion) })}; nothing to bisect`,
+        summary: `every output meets ${criterionText({ ...criterion, outputGoal: outputGoalOf(criterion) })}; nothing to bisect (${runsText(counts)})`,
       };
     }
     const candidates = bisectCandidates(ctx.graph, failing.tensor, {
@@ -73,70 +90,73 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
     });
     // Along the graph: scale-free SNR at what the failing output needs (app/compare/compare-report.ts searchCriterion).
     const search = searchCriterion(criterion, failing.metrics);
-    const observer = observingProber(prober, ctx.graph, candidates, search, options.onProbe);
+    const observer = probeObserver(ctx.graph, candidates, options.onProbe);
     const found = await locateCulprit({
-      prober: observer,
+      prober,
       plan: quant.plan,
       output: failing.tensor,
       baseline,
       criterion: search,
       onProgress: options.onProgress,
+      onProbe: observer.onProbe,
       signal: options.signal,
     });
-    return bisectView(ctx, quant.plan, search, found, prober.quantRuns);
+    const counts: BisectCounts = {
+      listed: observer.listed(),
+      probeRuns: found.probes.length,
+      quantRuns: prober.quantRuns,
+      evaluationRuns,
+      candidates: found.candidates,
+      runBudget: found.runBudget,
+    };
+    return bisectView(ctx, quant.plan, search, found, counts);
   } finally {
     await prober.dispose();
   }
 }
 
 /**
- * The prober seen through a Proxy whose `measure` also reports the probe: the candidates still
- * in play (from the earliest failing tensor observed back to just after the latest passing one
- * before it, as the search narrows them) and each tapped tensor's metric and verdict.
+ * Turns each probe locateCulprit reports into rows, one per tapped tensor: the candidates still in
+ * play when it was chosen (from the earliest failing tensor observed back to just after the latest
+ * passing one before it), each tensor's metric, the condition it was judged by, and its verdict.
  */
-function observingProber(
-  prober: Prober,
+function probeObserver(
   graph: Graph,
   candidates: readonly BisectCandidate[],
-  criterion: Criterion,
-  onProbe: (p: ProbeView) => void,
-): Prober {
+  onRow: (p: ProbeView) => void,
+): { onProbe: NonNullable<LocateOptions['onProbe']>; listed: () => number } {
   const order = new Map(candidates.map((c, i) => [c.tensor, i]));
   const verdicts = new Map<number, boolean>([[candidates.length - 1, false]]);
   let step = 0;
-  const measure = async (taps: readonly string[]): ReturnType<Prober['measure']> => {
-    const certificate = taps.length > 1;
-    const range = certificate ? 'certify' : rangeText(graph, candidates, verdicts);
-    const result = await prober.measure(taps);
-    if (taps.length === 0) return result;
+  let listed = 0;
+  const onProbe = (probe: ProbeSummary, criterion: Criterion): void => {
     step += 1;
-    for (const t of taps) {
-      const m = measuredMetrics(result.taps, t);
-      const pass = passes(m, criterion);
-      const at = order.get(t);
-      if (at !== undefined) verdicts.set(at, pass);
-      const node = graph.producer.get(t);
-      onProbe({
+    const certificate = probe.kind === 'certificate';
+    const range = certificate ? 'certify' : rangeText(graph, candidates, verdicts);
+    probe.taps.forEach((v, k) => {
+      const value = metricValue(v.metrics, criterion.metric);
+      const at = order.get(v.tensor);
+      if (at !== undefined) verdicts.set(at, v.pass);
+      listed += 1;
+      const reason = probeReason(v.metrics, value);
+      onRow({
         step,
         range,
-        tensor: t,
-        node: node?.name ?? '',
-        opType: node?.opType ?? 'input',
+        tensor: v.tensor,
+        node: v.node,
+        opType: v.opType || 'input',
+        kind: probe.kind,
         metric: criterion.metric,
-        value: metricValue(m, criterion.metric),
-        pass,
-        note: certificate ? (t === taps[taps.length - 1] ? 'culprit' : 'input') : undefined,
+        value,
+        threshold: criterion.threshold,
+        comparison: comparisonOf(criterion.metric),
+        pass: v.pass,
+        ...(reason ? { reason } : {}),
+        note: certificate ? (k === probe.taps.length - 1 ? 'culprit' : 'input') : undefined,
       });
-    }
-    return result;
+    });
   };
-  return new Proxy(prober, {
-    get(target, prop) {
-      if (prop === 'measure') return measure;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return { onProbe, listed: () => listed };
 }
 
 function rangeText(graph: Graph, candidates: readonly BisectCandidate[], verdicts: ReadonlyMap<number, boolean>): string {
@@ -148,11 +168,23 @@ function rangeText(graph: Graph, candidates: readonly BisectCandidate[], verdict
   return `${index(lo)}..${index(hi)}`;
 }
 
-function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: CulpritSearch, quantRuns: number): BisectView {
+/**
+ * The counts in words, the same numbers the view carries: `8 probes listed from 7 probe runs; 8
+ * quant runs (the run without taps included), budget 8 for 39 candidates`.
+ */
+export function runsText(c: BisectCounts): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const evaluation = c.evaluationRuns > 0 ? `; ${plural(c.evaluationRuns, 'more run')} to choose the worst evaluation input` : '';
+  if (c.probeRuns === 0) return `no probes; ${plural(c.quantRuns, 'quant run')} without taps${evaluation}`;
+  const budget = c.runBudget > 0 ? `, budget ${c.runBudget} for ${plural(c.candidates, 'candidate')}` : '';
+  return `${plural(c.listed, 'probe')} listed from ${plural(c.probeRuns, 'probe run')}; ${plural(c.quantRuns, 'quant run')} (the run without taps included)${budget}${evaluation}`;
+}
+
+function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: CulpritSearch, counts: BisectCounts): BisectView {
   const value = (m: Metrics): number => metricValue(m, criterion.metric);
   const node = ctx.graph.nodes.find((n) => n.name === found.culprit.node);
-  const region = node ? promotionRegion(ctx.graph, plan, node) : null;
-  const suggested: Override[] = region ? region.changes.map((c) => [c.node, c.to] as const) : [];
+  const promoted = node ? promotionRegion(ctx.graph, plan, node) : null;
+  const suggested: Override[] = promoted ? promoted.changes.map((c) => [c.node, c.to] as const) : [];
   const inputs: MeasuredTensor[] = found.inputs.flatMap((i) =>
     !i.identical && i.metrics ? [{ tensor: i.tensor, value: value(i.metrics), pass: i.pass }] : [],
   );
@@ -166,12 +198,15 @@ function bisectView(ctx: ModelContext, plan: Plan, criterion: Criterion, found: 
   return {
     metric: criterion.metric,
     threshold: criterion.threshold,
+    comparison: comparisonOf(criterion.metric),
     culprit: { node: found.culprit.node, opType: found.culprit.opType, tensor: found.culprit.tensor },
     output: { tensor: found.culprit.tensor, value: value(found.culprit.metrics), pass: passes(found.culprit.metrics, criterion) },
     inputs,
-    probes: found.probes.length,
+    probes: counts.listed,
+    counts,
+    region: node ? culpritRegion(ctx.graph, plan, node, promoted) : null,
     perturbation: found.perturbation,
-    summary: `${displayName(found.culprit.node, 60)} ${certificate}${monotone}; ${quantRuns} quant runs for ${found.candidates} candidates (budget ${found.runBudget})`,
+    summary: `${displayName(found.culprit.node, 60)} ${certificate}${monotone}; ${runsText(counts)}`,
     suggested,
   };
 }

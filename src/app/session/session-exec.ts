@@ -7,6 +7,7 @@ import { emitModel, type EmitResult } from '../emit/emit.js';
 import { setUpQuant, type QuantSetup } from '../quant-setup.js';
 import { bisectForSession } from './session-bisect.js';
 import { fixForSession } from './session-fix.js';
+import { evaluationProgress } from './session-progress.js';
 import type { EmitView, JobEvent, JobOutcome, JobRequest } from './session-jobs.js';
 import { exactSpec, planWithEdits, type Session } from './session.js';
 import { calibrationChanged, currentSettings, reconfigureSession, sameSettings, type SessionSettings } from './session-settings.js';
@@ -81,7 +82,7 @@ export async function executeJob(
         threshold: session.options.threshold,
         peak: session.options.peak,
         maxMemory: session.options.quant.maxMemory,
-        onProgress: onEvent,
+        onProgress: evaluationProgress(session.evaluation.length, onEvent),
         signal,
       });
       for (const note of result.notes) onEvent({ type: 'log', level: 'warn', message: note });

@@ -1,10 +1,16 @@
 import { bindingCondition, conditionValue, parseGoal } from '../../analysis/gate.js';
+import { bindingState, type ConditionState } from '../../analysis/goal-conditions.js';
+import { metricValue } from '../../analysis/metrics-target.js';
 import { displayName } from '../../core/closest.js';
 import type { Override } from '../../quant/plan.js';
+import type { Region } from '../../quant/promotion-regions.js';
 import type { ProgressEvent } from '../events.js';
-import { DEFAULT_TARGET, fix, type FixReport } from '../fix.js';
+import type { LocateOptions, ProbeSummary } from '../bisect/bisect.js';
+import type { Criterion } from '../compare/compare-report.js';
+import { fix, regionLabel, type FixReport, type FixStepEvent } from '../fix.js';
 import type { ModelContext } from '../context.js';
 import type { QuantSetup } from '../quant-setup.js';
+import { comparisonOf, probeReason, regionNodes } from './probe-views.js';
 import type { FixView, JobEvent, ProbeView } from './session-jobs.js';
 
 export interface SessionFixOptions {
@@ -20,49 +26,11 @@ export interface SessionFixOptions {
 
 /**
  * Fix for the TUI: `fix` from app/fix.ts as the CLI runs it (its plan file is written too), with
- * its progress turned into probe rows as they happen: each evaluation of a plan (from its log
- * line: purpose, target met or missed) and each bisect probe (from its progress line: tensor and
- * verdict). Their metric values are in the final report, shown when fix ends.
+ * its steps turned into probe rows as they happen (fixRows): each evaluation of a plan, each
+ * bisect probe, and each promotion with the region it promoted and the outputs before and after.
  */
 export async function fixForSession(options: SessionFixOptions): Promise<FixView> {
-  const goal = parseGoal(options.target ?? DEFAULT_TARGET, '--target', options.peak ?? null);
-  let step = 0;
-  let round = 1;
-  const probe = (p: Omit<ProbeView, 'step' | 'metric' | 'range'>): void => {
-    step += 1;
-    options.onEvent({ type: 'probe', probe: { ...p, step, metric: goal.targets[0].metric, range: `round ${round}` } });
-  };
-  const onProgress = (event: ProgressEvent): void => {
-    options.onEvent(event);
-    if (event.type === 'progress' && event.stage.startsWith('bisect') && event.detail) {
-      const kind = event.stage.slice('bisect'.length).trim();
-      for (const item of event.detail.split(', ')) {
-        const verdict = /\s(pass|FAIL)$/.exec(item);
-        probe({
-          tensor: verdict ? item.slice(0, verdict.index) : item,
-          node: '',
-          opType: kind === 'certificate' ? 'certify' : 'probe',
-          value: null,
-          pass: verdict ? verdict[1] === 'pass' : null,
-        });
-      }
-    } else if (event.type === 'log' && event.level === 'info') {
-      const evaluation = /^(baseline|promotion|sensitivity|prune): (.*): target (met|missed) \((.*)\)$/.exec(event.message);
-      if (evaluation) {
-        const value = Number(evaluation[4].split(' ').pop());
-        probe({
-          tensor: `${evaluation[1]}: ${evaluation[2]}`,
-          node: '',
-          opType: 'evaluate',
-          value: Number.isNaN(value) ? null : value,
-          pass: evaluation[3] === 'met',
-        });
-      } else if (event.message.startsWith('bisect: culprit')) {
-        probe({ tensor: event.message.slice('bisect: '.length), node: '', opType: 'promote', value: null, pass: null });
-        round += 1;
-      }
-    }
-  };
+  const rows = fixRows((probe) => options.onEvent({ type: 'probe', probe }));
   const report = await fix({
     ctx: options.ctx,
     quant: options.quant,
@@ -70,10 +38,159 @@ export async function fixForSession(options: SessionFixOptions): Promise<FixView
     target: options.target,
     peak: options.peak,
     maxMemory: options.maxMemory,
-    onProgress,
+    onProgress: (event: ProgressEvent) => options.onEvent(event),
+    onStep: rows.onStep,
+    onProbe: rows.onProbe,
     signal: options.signal,
   });
   return fixView(report);
+}
+
+function keyOf(regions: readonly Region[]): string {
+  return JSON.stringify(regions.map((r) => r.key).sort());
+}
+
+/**
+ * The probe rows of a fix, from its steps (app/fix.ts FixStepEvent) and its bisect probes:
+ * - an evaluation: the target's condition furthest from holding on the worst output, its
+ *   threshold, and whether the whole target is met;
+ * - a bisect probe: each tapped tensor at the SNR the round's search holds tensors to;
+ * - a promotion: the region (node names and precisions) and the outputs before → after it, in
+ *   the metric of the condition furthest from holding before it. The row waits for the
+ *   evaluation of the promoted set when the round did not score it already, and then comes just
+ *   before that evaluation's row.
+ */
+export function fixRows(emit: (probe: ProbeView) => void): {
+  onStep: (step: FixStepEvent) => void;
+  onProbe: NonNullable<LocateOptions['onProbe']>;
+} {
+  let step = 0;
+  let round = 1;
+  const seen = new Map<string, readonly ConditionState[]>();
+  let pending: { readonly key: string; readonly make: (after: readonly ConditionState[]) => ProbeView } | null = null;
+  const range = (): string => `round ${round}`;
+
+  const promotion =
+    (
+      e: Extract<FixStepEvent, { kind: 'round' }>,
+      region: Region,
+      before: readonly ConditionState[] | undefined,
+      at: number,
+      where: string,
+    ) =>
+    (after: readonly ConditionState[]): ProbeView => {
+      const binding = bindingState(before ?? after);
+      const metric = binding?.metric ?? 'snrDb';
+      const b = before?.find((c) => c.metric === metric) ?? null;
+      const a = after.find((c) => c.metric === metric) ?? null;
+      const reason = a?.value === null || a === null ? 'the outputs were not measured after it' : undefined;
+      return {
+        step: at,
+        range: where,
+        tensor: regionLabel(region),
+        node: e.culprit.node,
+        opType: 'promote',
+        kind: 'promote',
+        metric,
+        value: a?.value ?? null,
+        before: b?.value ?? null,
+        threshold: binding?.threshold ?? Number.NaN,
+        comparison: comparisonOf(metric),
+        pass: a ? a.holds : null,
+        ...(reason ? { reason } : {}),
+        note: `culprit ${displayName(e.culprit.node, 40)} (${e.culprit.opType})`,
+        region: regionNodes(region.changes),
+      };
+    };
+
+  const onStep = (e: FixStepEvent): void => {
+    if (e.kind === 'round') {
+      step += 1;
+      const where = range();
+      round += 1;
+      if (e.region === null) {
+        const now = bindingState(seen.get(keyOf(e.before)) ?? []);
+        const metric = now?.metric ?? 'snrDb';
+        emit({
+          step,
+          range: where,
+          tensor: `culprit ${displayName(e.culprit.node, 40)}`,
+          node: e.culprit.node,
+          opType: 'promote',
+          kind: 'promote',
+          metric,
+          value: null,
+          before: now?.value ?? null,
+          threshold: now?.threshold ?? Number.NaN,
+          comparison: comparisonOf(metric),
+          pass: null,
+          reason: 'nothing left to promote for it',
+          note: `culprit ${displayName(e.culprit.node, 40)} (${e.culprit.opType})`,
+        });
+        return;
+      }
+      const key = keyOf([...e.before, e.region]);
+      const make = promotion(e, e.region, seen.get(keyOf(e.before)), step, where);
+      const after = seen.get(key);
+      if (after) emit(make(after));
+      else pending = { key, make };
+      return;
+    }
+    const key = keyOf(e.promoted);
+    seen.set(key, e.conditions);
+    if (pending && pending.key === key) {
+      emit(pending.make(e.conditions));
+      pending = null;
+    }
+    step += 1;
+    const binding = bindingState(e.conditions);
+    const metric = binding?.metric ?? 'snrDb';
+    const reason =
+      binding === null || binding.value === null
+        ? 'no output was measured'
+        : binding.margin === -Infinity && !Number.isNaN(binding.value)
+          ? 'an output has NaN/Inf where the float model is finite'
+          : undefined;
+    emit({
+      step,
+      range: range(),
+      tensor: `${e.purpose}: ${e.label}`,
+      node: '',
+      opType: 'evaluate',
+      kind: 'evaluate',
+      metric,
+      value: binding?.value ?? null,
+      threshold: binding?.threshold ?? Number.NaN,
+      comparison: comparisonOf(metric),
+      pass: e.met,
+      ...(reason ? { reason } : {}),
+      ...(e.subject ? { region: regionNodes(e.subject.changes) } : {}),
+    });
+  };
+
+  const onProbe = (probe: ProbeSummary, criterion: Criterion): void => {
+    step += 1;
+    probe.taps.forEach((v, k) => {
+      const value = metricValue(v.metrics, criterion.metric);
+      const reason = probeReason(v.metrics, value);
+      emit({
+        step,
+        range: range(),
+        tensor: v.tensor,
+        node: v.node,
+        opType: v.opType || 'input',
+        kind: probe.kind,
+        metric: criterion.metric,
+        value,
+        threshold: criterion.threshold,
+        comparison: comparisonOf(criterion.metric),
+        pass: v.pass,
+        ...(reason ? { reason } : {}),
+        note: probe.kind === 'certificate' ? (k === probe.taps.length - 1 ? 'culprit' : 'input') : undefined,
+      });
+    });
+  };
+  return { onStep, onProbe };
 }
 
 export function fixView(report: FixReport): FixView {
