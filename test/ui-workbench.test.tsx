@@ -208,3 +208,62 @@ describe('the graph filter says what it found', () => {
     await waitFor(() => frame(app).includes("no node matches 'fuse_cnv'; closest: fuse_conv"), 'the suggestion', 3000, screen(app));
   });
 });
+
+describe('probe rows explain themselves', () => {
+  it('a fix promotion names its region and the outputs before → after; a probe without a value says why', async () => {
+    const { app, runner } = await start();
+    app.stdin.write('f');
+    await waitFor(() => runner.jobs.length === 1, 'the fix job');
+    const base = {
+      range: 'round 2',
+      node: 'fuse_conv',
+      opType: 'promote',
+      metric: 'snrDb' as const,
+      threshold: 30,
+      comparison: '≥' as const,
+    };
+    runner.jobs[0].emit({
+      type: 'probe',
+      probe: {
+        ...base,
+        step: 1,
+        tensor: 'image',
+        kind: 'promote',
+        value: 36.6,
+        before: 10.4,
+        pass: true,
+        region: [{ node: 'fuse_conv', opType: 'Conv', from: 'int8', to: 'int16' }],
+      },
+    });
+    runner.jobs[0].emit({
+      type: 'probe',
+      probe: { ...base, step: 2, tensor: 'res1_out', kind: 'search', value: null, pass: false, reason: 'NaN introduced' },
+    });
+    await waitFor(() => frame(app).includes('2 probes so far'), 'the rows', 3000, screen(app));
+    // The newest probe (under the cursor while the fix runs) in one whole sentence under the list.
+    expect(frame(app)).toContain('#2 res1_out (promote): snrDb — · FAIL snrDb ≥ 30 — NaN introduced');
+    expect(frame(app)).toMatch(/res1_out — NaN introduced\s+promote\s+— FAIL ≥30/);
+    runner.jobs[0].finish({
+      kind: 'fix',
+      result: {
+        metric: 'snrDb',
+        goal: 'snrDb>=30',
+        reached: true,
+        overrides: [['fuse_conv', 'int16']],
+        promoted: ['fuse_conv'],
+        macShare: 0.1,
+        weightShare: 0.2,
+        outputs: [],
+        summary: 'target met',
+      },
+    });
+    await waitFor(() => frame(app).includes('fix · idle'), 'the result', 3000, screen(app));
+    app.stdin.write('g');
+    await waitFor(
+      () => frame(app).includes('#1 promote fuse_conv int8→int16: 10.4 → 36.6 · pass snrDb ≥ 30'),
+      'the promotion, whole',
+      3000,
+      screen(app),
+    );
+  });
+});

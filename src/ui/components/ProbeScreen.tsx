@@ -1,7 +1,8 @@
 import { Box, Text } from 'ink';
 import type { ProbeView } from '../../app/session/session-jobs.js';
 import { safeText } from '../format.js';
-import { probeCells, type LineTone, type ToneLine } from '../probe-lines.js';
+import { probeCells, probeSentence, type LineTone, type ToneLine } from '../probe-lines.js';
+import { wrapText } from '../wrap.js';
 import { theme } from '../theme.js';
 import { clampView, visibleRange, type Viewport } from '../viewport.js';
 
@@ -46,8 +47,12 @@ export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
   const view = props.running
     ? { cursor: Math.max(0, count - 1), offset: Math.max(0, count - props.listHeight) }
     : clampView(props.view, count, props.listHeight);
-  const { from, to } = visibleRange(view, count, props.listHeight);
-  const c = { step: 3, range: 11, op: 14, value: 9, verdict: 5 };
+  // The probe under the cursor, whole, under the list (it takes its lines from the list).
+  const selected = count > 0 ? wrapText(probeSentence(props.probes[Math.min(view.cursor, count - 1)]), props.width - 1, '  ') : [];
+  const listHeight = Math.max(1, props.listHeight - selected.length);
+  const shownView = clampView(view, count, listHeight);
+  const { from, to } = visibleRange(shownView, count, listHeight);
+  const c = { step: 3, range: 11, op: 12, value: 9, verdict: 11 };
   const tensor = Math.max(8, props.width - (c.step + c.range + c.op + c.value + c.verdict + 6));
   const lines = props.error ? [{ text: safeText(props.error), tone: 'bad' as const }] : props.lines;
   const boxLines = lines.slice(0, props.boxHeight);
@@ -74,7 +79,7 @@ export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
         <Text> </Text>
         <Cell width={c.value} text="metric" color={theme.dim} align="right" />
         <Text> </Text>
-        <Cell width={c.verdict} text="" color={theme.dim} />
+        <Cell width={c.verdict} text="verdict" color={theme.dim} />
       </Box>
       {props.probes.slice(from, to).map((p, i) => {
         const cells = probeCells(p);
@@ -94,7 +99,12 @@ export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {
           </Box>
         );
       })}
-      {to - from < props.listHeight ? <Box height={props.listHeight - (to - from)} /> : null}
+      {to - from < listHeight ? <Box height={listHeight - (to - from)} /> : null}
+      {selected.map((line, i) => (
+        <Text key={`sel-${i}`} color={theme.accent} wrap="truncate-end">
+          {line}
+        </Text>
+      ))}
       <Box flexDirection="column" width={props.width} height={props.boxHeight}>
         {props.running && boxLines.length === 0 ? (
           <Text color={theme.dim}>probing… each probe runs the quantized model with one tap</Text>
