@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { ComparisonReport, ComparisonRow } from '../src/analysis/comparison.js';
 import type { ChannelRange, ValueDistribution } from '../src/analysis/distribution.js';
 import { channelLines, rangeBar, worstChannelsFirst } from '../src/ui/channel-lines.js';
+import { detailPane } from '../src/ui/detail-pane.js';
 import { clampDetailScroll, detailPageHeight, detailScrollKey } from '../src/ui/detail-scroll.js';
 import { barHeights, barRows, binsPerColumn, histogramLines, mergeBins, pileUpNotes } from '../src/ui/histogram-lines.js';
 import { columnsRow, lineLength, wrapLine, wrapText, type PaneLine } from '../src/ui/pane-text.js';
+import { demoReport } from './helpers/ui-fakes.js';
 
 const text = (lines: readonly PaneLine[]): string[] => lines.map((l) => l.map((s) => s.text).join(''));
 
@@ -160,5 +163,40 @@ describe('channel lines', () => {
     const narrow = text(channelLines(dist, 36));
     // 34 slices of 8/34: quant 0..4 reaches slice 17 (17·8/34 = 4).
     expect(narrow.slice(2)).toEqual(['ch 0 12.3 dB  f 0..8  q 0..4 ', '  ' + '█'.repeat(18) + '▀'.repeat(16)]);
+  });
+});
+
+describe('detail pane', () => {
+  const report = demoReport();
+  const withRow = (extra: Partial<ComparisonRow>): ComparisonReport => ({
+    ...report,
+    rows: report.rows.map((r, i) => (i === 1 ? { ...r, ...extra } : r)),
+  });
+
+  it('wraps the name and node line to the width without cutting them', () => {
+    const tensor = `${'very_long_tensor_name_'.repeat(5)}end`;
+    const lines = text(detailPane(withRow({ tensor, node: 'n' }), 1, 60));
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(60);
+    expect(
+      lines
+        .slice(0, 3)
+        .map((l) => l.trim())
+        .join(''),
+    ).toContain(tensor);
+    expect(lines.some((l) => l.includes('…'))).toBe(false);
+  });
+
+  it('says why a compared row has no histograms, and shows them when it has', () => {
+    expect(text(detailPane(report, 1, 80)).at(-1)).toBe('value histograms: none, this report was written before quantscope kept them');
+    expect(text(detailPane(withRow({ distribution: null }), 1, 80)).at(-1)).toBe('value histograms: none, neither side has a finite value');
+    const d: ValueDistribution = { lo: 0, hi: 4, ref: [1, 1, 1, 1], test: [0, 0, 0, 4], channels: null };
+    const lines = text(detailPane(withRow({ distribution: d }), 1, 80));
+    expect(lines).toContain('values: 4 bins of 1 over 0..4');
+    expect(lines.slice(-2).map((l) => l.trim())).toEqual([
+      'quant spikes at the high end (clipping): 3..4 holds 100% of its values, float',
+      '25%',
+    ]);
+    // A row that could not be compared has neither.
+    expect(text(detailPane(withRow({ metrics: null, error: 'No value.' }), 1, 80)).join('\n')).not.toContain('histograms');
   });
 });

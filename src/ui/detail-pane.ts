@@ -32,6 +32,11 @@ export function detailPane(report: ComparisonReport, cursor: number, width: numb
   add([{ text: nodeText(row), tone: 'dim' }]);
   lines.push(...metricLines(row, width));
   const d = row.distribution;
+  if (row.metrics && !d) {
+    lines.push([]);
+    const why = d === null ? 'neither side has a finite value' : 'this report was written before quantscope kept them';
+    add([{ text: `value histograms: none, ${why}`, tone: 'dim' }]);
+  }
   if (d) {
     lines.push([]);
     for (const l of histogramLines(d, width)) add(l);
