@@ -90,8 +90,9 @@ describe.skipIf(!HAS_TMUX)('the demo story in tmux at 80x24', { tags: ['slow'] }
       tmux.type(planFile);
       tmux.keys('Enter');
       await tmux.waitFor(/plan saved to /, 'the plan saved');
-      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { overrides: unknown[] };
-      expect(plan.overrides.length).toBeGreaterThan(0);
+      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { profile: string; overrides: Record<string, string> };
+      expect(plan.profile).toBe('generic-int8');
+      expect(Object.keys(plan.overrides).length).toBeGreaterThan(0);
 
       tmux.keys('e');
       const emitted = await tmux.waitFor(/emit · idle/, 'the emit', 180_000);
