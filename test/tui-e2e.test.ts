@@ -100,7 +100,8 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', { ta
       // Values in the default gate's metric, SNR in dB.
       expect(bisected).toMatch(/^at the culprit \S+ -?\d+\.\d ✗$/m);
       expect(bisected).toMatch(/^Enter applies the plan: \S+=int16/m);
-      const probes = bisected.split('\n').filter((l) => /^\s+\d+ (\d+\.\.\d+|certify)\s+\S+.*(\d\.\d|exact) (pass|FAIL)$/.test(l));
+      // Each probe row: step, range, tensor, op, value, the verdict with the threshold it was judged by.
+      const probes = bisected.split('\n').filter((l) => /^\s+\d+ (\d+\.\.\d+|certify)\s+\S+.*(\d\.\d|exact) (pass|FAIL) [≥≤]\S+$/.test(l));
       expect(probes.length).toBeGreaterThanOrEqual(3);
 
       tmux.keys('q');
