@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import type { FixView, JobOutcome } from '../src/app/session/session-jobs.js';
@@ -265,5 +268,41 @@ describe('probe rows explain themselves', () => {
       3000,
       screen(app),
     );
+  });
+});
+
+describe('plans as files', () => {
+  it('w saves the plan, o opens it back as the edits; a bad path says so in one sentence', async () => {
+    const { app } = await start();
+    const dir = mkdtempSync(join(tmpdir(), 'qs-ui-plan-'));
+    const file = join(dir, 'mine.plan.json');
+    app.stdin.write('p');
+    await waitFor(() => frame(app).includes('plan: 1 edit, NOT measured, unsaved'), 'the edit', 3000, screen(app));
+    app.stdin.write('w');
+    await waitFor(() => /^save the plan to:/m.test(frame(app)), 'the save prompt', 3000, screen(app));
+    app.stdin.write('\x15');
+    app.stdin.write(file);
+    app.stdin.write(KEYS.enter);
+    await waitFor(() => frame(app).includes(`plan saved to ${file}`), 'saved', 3000, screen(app));
+    expect(frame(app)).toContain('plan: 1 edit, NOT measured ·');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { profile: string; overrides: Record<string, string> };
+    expect(saved.profile).toBe('generic-int8');
+    expect(Object.keys(saved.overrides)).toEqual(['content_center']);
+    app.stdin.write('u');
+    await waitFor(() => frame(app).includes('plan: base'), 'undone', 3000, screen(app));
+    app.stdin.write('o');
+    await waitFor(() => /^open the plan file:/m.test(frame(app)), 'the open prompt', 3000, screen(app));
+    app.stdin.write('\x15');
+    app.stdin.write(join(dir, 'missing.json'));
+    app.stdin.write(KEYS.enter);
+    await waitFor(() => frame(app).includes('missing.json'), 'the refusal', 3000, screen(app));
+    expect(frame(app)).toContain('plan: base');
+    app.stdin.write('o');
+    await waitFor(() => /^open the plan file:/m.test(frame(app)), 'the open prompt');
+    app.stdin.write('\x15');
+    app.stdin.write(file);
+    app.stdin.write(KEYS.enter);
+    await waitFor(() => frame(app).includes('plan: 1 edit, NOT measured ·'), 'the plan opened, saved (no unsaved mark)', 3000, screen(app));
+    expect(frame(app)).toMatch(/content_center\s+1x3x64x64\s+\S+\*/);
   });
 });
