@@ -306,3 +306,19 @@ describe('plans as files', () => {
     expect(frame(app)).toMatch(/content_center\s+1x3x64x64\s+\S+\*/);
   });
 });
+
+describe('the plan screen', () => {
+  it('P shows the whole plan: the edits, the overrides it started from, and every node away from its default', async () => {
+    const { app } = await start();
+    app.stdin.write('p');
+    await waitFor(() => frame(app).includes('plan: 1 edit'), 'the edit');
+    app.stdin.write('P');
+    await waitFor(() => frame(app).includes('plan · idle'), 'the plan screen', 3000, screen(app));
+    const text = frame(app);
+    expect(text).toContain('edits of this session (1)');
+    expect(text).toMatch(/content_center = \w+/);
+    expect(text).toContain('from the plan file and --precision (0)');
+    expect(text).toMatch(/nodes away from the profile's default \(1\)\n\s+#0 content_center \(Sub\) fp32 → \w+/);
+    expect(text.replace(/\s*\n\s*/g, ' ')).toContain('not saved (w saves it)');
+  });
+});

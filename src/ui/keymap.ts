@@ -68,6 +68,7 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
   {
     title: 'Plans',
     keys: [
+      { keys: 'P', description: 'the whole plan: the edits, the overrides it started from, every node away from its default' },
       { keys: 'w  o', description: 'write the plan to a file; open a plan file as the edits' },
       { keys: 'q', description: 'with unsaved edits asks first: q again quits, w saves, Esc stays' },
     ],
@@ -124,6 +125,12 @@ const SCREEN_HINTS: Readonly<Record<Screen, readonly Hint[]>> = {
     { key: '␣', label: 'baseline' },
     { key: '↵', label: 'compare' },
     { key: '/', label: 'search' },
+    { key: 'Esc', label: 'back' },
+  ],
+  plan: [
+    { key: '↑↓', label: 'scroll' },
+    { key: 'w', label: 'save' },
+    { key: 'o', label: 'open' },
     { key: 'Esc', label: 'back' },
   ],
   settings: [

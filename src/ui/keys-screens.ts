@@ -11,6 +11,7 @@ import type { KeyContext } from './key-types.js';
 import { sameEdits } from './plan-edits.js';
 import { positionOf, resultOrder, rowAt, SORT_COLUMNS } from './result-order.js';
 import { diffReports } from '../analysis/report-diff.js';
+import { wrappedPlanLines } from './plan-lines.js';
 import { runPair } from './runs.js';
 import { applyOverrides, type ListScreen, type UiState } from './state.js';
 import { moveCursor, scrollTo, TOP } from './viewport.js';
@@ -191,4 +192,20 @@ function applyPlan(state: UiState, screen: 'bisect' | 'fix', kc: KeyContext): Ui
   return screen === 'bisect'
     ? { ...marked, bisect: marked.bisect ? { ...marked.bisect, applied: true } : null }
     : { ...marked, fix: marked.fix ? { ...marked.fix, applied: true } : null };
+}
+
+/** The plan screen scrolls by lines: ↑↓ one, PgUp PgDn a page, Home End the ends. */
+export function planKey(state: UiState, key: Key, kc: KeyContext): UiState | null {
+  const page = Math.max(1, kc.layout.pageRows);
+  const at = state.planScroll;
+  let next: number | null = null;
+  if (key.upArrow) next = at - 1;
+  else if (key.downArrow) next = at + 1;
+  else if (key.pageUp) next = at - page;
+  else if (key.pageDown) next = at + page;
+  else if (key.home) next = 0;
+  else if (key.end) next = Number.MAX_SAFE_INTEGER;
+  if (next === null) return null;
+  const last = Math.max(0, wrappedPlanLines(state, kc.session, kc.layout.width).length - page);
+  return { ...state, planScroll: Math.max(0, Math.min(next, last)) };
 }

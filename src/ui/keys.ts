@@ -3,7 +3,7 @@ import type { JobKind, JobRequest } from '../app/session/session-jobs.js';
 import { editFilter, editRefusal, graphKey } from './keys-graph.js';
 import { keyName, say } from './keys-list.js';
 import { isListScreen, openPrompt, promptKey } from './keys-prompt.js';
-import { detailKey, findingsKey, helpKey, probeKey, resultsKey, runsKey } from './keys-screens.js';
+import { detailKey, findingsKey, helpKey, planKey, probeKey, resultsKey, runsKey } from './keys-screens.js';
 import { settingsKey } from './keys-settings.js';
 import type { KeyContext, KeyResult } from './key-types.js';
 import { HELP_LINES } from './search-targets.js';
@@ -18,6 +18,7 @@ const SCREEN_NAMES: Readonly<Record<Screen, string>> = {
   findings: 'findings',
   runs: 'runs',
   settings: 'settings',
+  plan: 'plan',
   bisect: 'bisect',
   fix: 'fix',
   emit: 'emit',
@@ -83,6 +84,8 @@ function globalKey(state: UiState, input: string, kc: KeyContext): KeyResult | n
     case 'F':
       if (!state.report) return { state: say(state, 'no comparison yet: r runs one, and its findings show here', 'warn') };
       return { state: { ...state, screen: 'findings' } };
+    case 'P':
+      return { state: { ...state, screen: 'plan', planScroll: 0 } };
     case 'R':
       if (state.runs.length === 0) return { state: say(state, 'no runs yet: r runs a comparison', 'warn') };
       return { state: { ...state, screen: 'runs' } };
@@ -117,6 +120,8 @@ function screenKey(state: UiState, input: string, key: Key, kc: KeyContext): UiS
       return probeKey(state, state.screen, input, key, kc);
     case 'help':
       return helpKey(state, input, key, kc, HELP_LINES.length);
+    case 'plan':
+      return planKey(state, key, kc);
     case 'settings':
     case 'emit':
       return null;

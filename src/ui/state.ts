@@ -10,7 +10,7 @@ import { sameEdits } from './plan-edits.js';
 import { TOP, type Viewport } from './viewport.js';
 
 /** The UI as data. Keys (keys.ts) and job events (job-reducer.ts) turn one state into the next. */
-export type Screen = 'graph' | 'results' | 'detail' | 'findings' | 'runs' | 'settings' | 'bisect' | 'fix' | 'emit' | 'help';
+export type Screen = 'graph' | 'results' | 'detail' | 'findings' | 'runs' | 'settings' | 'plan' | 'bisect' | 'fix' | 'emit' | 'help';
 
 /** Screens that list things: `/` searches them, and their scroll state lives in `views`. */
 export type ListScreen = 'results' | 'findings' | 'runs' | 'bisect' | 'fix' | 'help';
@@ -109,6 +109,8 @@ export interface UiState {
   readonly search: Partial<Readonly<Record<ListScreen, string>>>;
   /** Scroll state of the findings, runs and help lists. */
   readonly views: Readonly<Record<'findings' | 'runs' | 'help', Viewport>>;
+  /** First line shown on the plan screen. */
+  readonly planScroll: number;
   /** Results table order: positions in it index `order`, which indexes report.rows. */
   readonly sort: { readonly column: SortColumn; readonly descending: boolean };
   readonly order: readonly number[];
@@ -170,6 +172,7 @@ export function initialState(session: Session, options: { filter?: string } = {}
     prompt: null,
     search: {},
     views: { findings: TOP, runs: TOP, help: TOP },
+    planScroll: 0,
     sort: { column: 'depth', descending: false },
     order: [],
     runs: [],

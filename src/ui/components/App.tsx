@@ -16,16 +16,18 @@ import { handleKey, splitInput, type Effect } from '../keys.js';
 import { reduceJob, type JobAction } from '../job-reducer.js';
 import { rowAt, SORT_COLUMNS } from '../result-order.js';
 import { sameEdits } from '../plan-edits.js';
+import { wrappedPlanLines } from '../plan-lines.js';
 import { SETTING_FIELDS } from '../settings-fields.js';
 import { wrapText } from '../wrap.js';
 import { footerHints } from '../keymap.js';
-import { bisectLines, fixLines } from '../probe-lines.js';
+import { bisectLines, fixLines, type ToneLine } from '../probe-lines.js';
 import { layoutFor, RESULT_BOX } from '../layout.js';
 import { initialState, withEdits, type UiState } from '../state.js';
 import { visibleRange } from '../viewport.js';
 import { DetailView } from './DetailView.js';
 import { EmitScreen } from './EmitScreen.js';
 import { FindingsScreen } from './FindingsScreen.js';
+import { PlanScreen } from './PlanScreen.js';
 import { RunsScreen } from './RunsScreen.js';
 import { SettingsScreen } from './SettingsScreen.js';
 import { Footer } from './Footer.js';
@@ -331,8 +333,12 @@ export function App(props: AppProps): React.JSX.Element {
             ? fixLines(state.fix.result, state.fix.applied, outdated)
             : [];
       // Every line whole: wrapped, the box grows and the probe list gives it rows (it keeps at least 3).
-      const lines = raw.flatMap((l) => wrapText(l.text, layout.width - 1, '  ').map((text) => ({ text, tone: l.tone })));
-      const box = Math.max(RESULT_BOX, Math.min(lines.length, layout.body - 2 - 3));
+      const lines: ToneLine[] = raw.flatMap((l) => wrapText(l.text, layout.width - 1, '  ').map((text) => ({ text, tone: l.tone })));
+      const room = Math.max(RESULT_BOX, Math.min(lines.length, layout.body - 2 - 3));
+      // Too long for the screen (a plan of many nodes): the last line says where the rest is.
+      if (lines.length > room)
+        lines.splice(room - 1, lines.length, { text: '… the rest once applied (Enter): P shows the whole plan', tone: 'dim' });
+      const box = room;
       body = (
         <ProbeScreen
           width={layout.width}
@@ -366,6 +372,16 @@ export function App(props: AppProps): React.JSX.Element {
     case 'findings':
       body = (
         <FindingsScreen width={layout.width} height={layout.body} findings={state.report?.findings ?? []} view={state.views.findings} />
+      );
+      break;
+    case 'plan':
+      body = (
+        <PlanScreen
+          width={layout.width}
+          height={layout.body}
+          lines={wrappedPlanLines(state, session, layout.width)}
+          offset={state.planScroll}
+        />
       );
       break;
     case 'runs':
