@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { totalmem } from 'node:os';
 import { closestNames, displayName } from '../core/closest.js';
 import { bytesPerElement, dtypeInfo, parseDType, type DType } from '../core/dtype.js';
 import { UserError } from '../core/errors.js';
@@ -9,7 +10,7 @@ import { DEFAULT_PREPROCESS, isImageFile, readImage, type Layout, type Preproces
 import { sha256OfTensor, type InputEntry } from '../store/manifest.js';
 import { pathExists } from '../store/files.js';
 import { readTensorFile } from '../store/tensor-file.js';
-import { assertFitsInMemory } from './memory.js';
+import { assertFitsInMemory } from '../analysis/memory.js';
 
 /**
  * Model inputs from the command line (DESIGN.md §6).
@@ -350,7 +351,11 @@ export function synthesizeInput(name: string, dtype: DType, dims: readonly numbe
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const n = elementCount(dims);
   // The values are built in float64, then cast: 8 bytes per element plus the tensor itself.
-  assertFitsInMemory(n * (8 + bytesPerElement(dtype)), `The synthetic input '${displayName(name)}' of shape ${formatDims(dims)}`);
+  assertFitsInMemory(
+    n * (8 + bytesPerElement(dtype)),
+    `The synthetic input '${displayName(name)}' of shape ${formatDims(dims)}`,
+    totalmem(),
+  );
   const values = new Float64Array(n);
   const info = dtypeInfo(dtype);
   const nchw = dims.length === 4 && dims[1] === 3;

@@ -1,7 +1,6 @@
 /** The ONNX layer: the only module that sees protobuf. Everything it returns is core data. */
 export type { OnnxModel } from './model-handle.js';
 export {
-  readModel,
   parseModel,
   serializeModel,
   writeModel,

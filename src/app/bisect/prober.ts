@@ -10,7 +10,7 @@ import { fusionGroups, groupByNode } from '../../quant/fusion.js';
 import type { Plan } from '../../quant/plan.js';
 import { passesCriterion, type Criterion } from '../compare/compare-report.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from '../context.js';
-import { DEFAULT_MAX_MEMORY } from '../memory.js';
+import { DEFAULT_MAX_MEMORY } from '../../analysis/memory.js';
 import { quantBackendFor } from '../quantize.js';
 import type { QuantSetup } from '../quant-setup.js';
 
