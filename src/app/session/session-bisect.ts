@@ -5,7 +5,7 @@ import type { Graph } from '../../core/graph.js';
 import type { Override, Plan } from '../../quant/plan.js';
 import { altersUnder, isFloatTensor, locateCulprit, measureInputs, passes, Prober, type CulpritSearch } from '../bisect/bisect.js';
 import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from '../compare/compare-report.js';
-import { criterionText } from '../../store/report-cells.js';
+import { criterionText } from '../../present/report-cells.js';
 import { planMemoryUse } from '../memory-plan.js';
 import type { ModelContext } from '../context.js';
 import { measuredMetrics } from '../bisect/prober.js';
