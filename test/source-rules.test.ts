@@ -64,6 +64,17 @@ describe('source rules', () => {
     expect(all.filter((s) => s.file.startsWith('app/')).length).toBeGreaterThan(10);
   });
 
+  it('src/present imports app/ only for the types of its results, and nothing of store/, backends/, cli/ or ui/', () => {
+    const present = all.filter((s) => s.file.startsWith('present/'));
+    expect(present.length).toBeGreaterThan(0);
+    const offenders = present.flatMap(({ file, code }) =>
+      [...code.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'\.\.\/(app|store|backends|cli|ui)\/[^']*'/gm)]
+        .filter((m) => m[2] !== 'app' || m[1] === undefined)
+        .map((m) => `${file}: ${m[0]}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('onnxruntime-node is imported only in src/backends, ink and React only in src/ui', () => {
     const importing = (pkg: string) =>
       all.filter((s) => new RegExp(`(?:\\bfrom\\s*|\\bimport\\s*\\(\\s*)['"]${pkg}(?:/[^'"]*)?['"]`).test(s.code)).map((s) => s.file);

@@ -1,5 +1,5 @@
 import type { BisectReport } from '../app/bisect/bisect.js';
-import { criterionText, goalValuesText } from '../present/report-cells.js';
+import { criterionText, goalValuesText } from './report-cells.js';
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
 

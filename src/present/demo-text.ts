@@ -4,7 +4,7 @@ import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js'
 import { formatMetric, metricValue, type MetricName, type Metrics } from '../analysis/metrics.js';
 import type { DemoResult } from '../app/demo.js';
 import { displayName } from '../core/closest.js';
-import { wrapCell } from '../present/report-cells.js';
+import { wrapCell } from './report-cells.js';
 
 /** The demo's story in words and tables, as the CLI prints it. */
 

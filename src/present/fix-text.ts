@@ -1,4 +1,5 @@
-import { regionLabel, type FixReport, type Region } from '../app/fix.js';
+import type { FixReport } from '../app/fix.js';
+import { regionLabel, type Region } from '../quant/promotion-regions.js';
 import { bindingCondition, conditionValue, parseGoal } from '../analysis/gate.js';
 import { formatMetric } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
