@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { openModel, type ModelContext } from '../../src/app/context.js';
-import { synthesizeInput } from '../../src/app/inputs.js';
+import { synthesizeInput } from '../../src/analysis/input-values.js';
 import { readModel } from '../../src/store/model-file.js';
 import { graphOf } from '../../src/onnx/index.js';
 import { writeTensorFile } from '../../src/store/tensor-file.js';
