@@ -5,8 +5,10 @@ import type { OnnxModel } from './model-handle.js';
 /**
  * The model cut down to what `tensors` need: the nodes that produce them and everything upstream,
  * with exactly `tensors` as the graph outputs (the graph inputs stay as they are). Each node kept
- * computes what it computes in the whole model: its inputs are the same, and a node's value does
- * not depend on its consumers. The probes of fix run on it, since they read only their taps.
+ * has the same inputs as in the whole model. The float references of bisect's and fix's probes
+ * are computed on it (backends/float.ts fetch), byte for byte those of the whole float model
+ * (test/backends-prefix.test.ts). Not for QDQ models: onnxruntime optimizes a cut QDQ graph
+ * differently (a Q/DQ pair propagated past a MaxPool at a graph output fails to load at opset 21).
  *
  * Null when the model cannot be cut safely: a tensor no node produces (a graph input or an
  * initializer), or a node with a subgraph, which may read outer values its input list does not show.
