@@ -8,7 +8,8 @@ import type { OnnxModel } from './model-handle.js';
  * has the same inputs as in the whole model. The float references of bisect's and fix's probes
  * are computed on it (backends/float.ts fetch), byte for byte those of the whole float model
  * (test/backends-prefix.test.ts). Not for QDQ models: onnxruntime optimizes a cut QDQ graph
- * differently (a Q/DQ pair propagated past a MaxPool at a graph output fails to load at opset 21).
+ * differently (the opset-21 fixture's QDQ model cut at its MaxPool output fails to load: the
+ * optimizer adds a QuantizeLinear whose output type does not match its zero point's).
  *
  * Null when the model cannot be cut safely: a tensor no node produces (a graph input or an
  * initializer), or a node with a subgraph, which may read outer values its input list does not show.
