@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { inferShapes, SHAPE_INFERENCE_OPS, tensorBytes, type InferredValue } from '../src/analysis/shape-inference.js';
 import type { Dim, ValueInfo } from '../src/core/graph.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
-import { graphOf, initializerTensor, readModel } from '../src/onnx/index.js';
+import { readModel } from '../src/store/model-file.js';
+import { graphOf, initializerTensor } from '../src/onnx/index.js';
 import { f32, i64, INT64_MAX, makeGraph, type AttrInput, type GraphSpec, type NodeSpec } from './analysis-shape-helpers.js';
 
 function infer(spec: GraphSpec, inputShapes?: Record<string, number[]>, withConstants = true): Map<string, InferredValue> {

@@ -12,7 +12,7 @@ import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/models/builder.js';
 import { createModel, writeModel } from '../src/onnx/index.js';
 import { tensorFileName } from '../src/store/file-names.js';
-import { summaryLines } from '../src/store/report-cells.js';
+import { summaryLines } from '../src/present/report-cells.js';
 import { RunDir } from '../src/store/run-dir.js';
 import { writeTensorFile } from '../src/store/tensor-file.js';
 import { isolatedCache } from './helpers/cli.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planWith, promotionRegion, sensitivityRegions } from '../src/app/fix.js';
 import type { Graph, GraphNode } from '../src/core/graph.js';
 import { resolvePlan, type Override } from '../src/quant/plan.js';
-import { loadProfile } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
 import { smallNet } from './quant-fixtures.js';
 
 /**

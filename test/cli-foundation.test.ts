@@ -8,7 +8,8 @@ import { readManifest } from '../src/store/manifest.js';
 import { FloatBackend } from '../src/backends/float.js';
 import { readImage } from '../src/store/image.js';
 import { GraphBuilder } from '../src/models/builder.js';
-import { createModel, readModel, writeModel } from '../src/onnx/index.js';
+import { readModel } from '../src/store/model-file.js';
+import { createModel, writeModel } from '../src/onnx/index.js';
 import { inspect } from '../src/app/inspect.js';
 import { formatInspect } from '../src/cli/commands/inspect.js';
 

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { messageOf } from '../src/core/errors.js';
-import { graphOf, parseModel, readModel, serializeModel, type OnnxModel } from '../src/onnx/index.js';
+import { readModel } from '../src/store/model-file.js';
+import { graphOf, parseModel, serializeModel, type OnnxModel } from '../src/onnx/index.js';
 import { graphDiff } from './helpers/graph-diff.js';
 import {
   ONNX_TESTDATA_ROOT,

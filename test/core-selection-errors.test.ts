@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { closestNames } from '../src/core/closest.js';
 import { selectTensors } from '../src/core/selector.js';
-import { graphOf, readModel } from '../src/onnx/index.js';
+import { readModel } from '../src/store/model-file.js';
+import { graphOf } from '../src/onnx/index.js';
 import { REPO, runCliInProcess, tempDir } from './helpers/cli.js';
 
 /**

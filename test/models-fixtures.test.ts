@@ -6,7 +6,8 @@ import { FloatBackend } from '../src/backends/float.js';
 import { GENERATED_MODELS, generatedBytes } from '../src/models/catalog.js';
 import { HOSTILE_NAMES } from '../src/models/fixtures-basic.js';
 import { FIXTURES, fixtureByName } from '../src/models/fixtures.js';
-import { createModel, graphOf, modelInfo, readModel } from '../src/onnx/index.js';
+import { readModel } from '../src/store/model-file.js';
+import { createModel, graphOf, modelInfo } from '../src/onnx/index.js';
 import { pixelFeeds } from './helpers/model-feeds.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
+import { readModel } from '../src/store/model-file.js';
 import {
   assignedNodeNames,
   createModel,
@@ -15,7 +16,6 @@ import {
   modelInfo,
   modelSha256,
   parseModel,
-  readModel,
   serializeModel,
   valueKind,
   writeModel,

@@ -8,6 +8,7 @@ import { InternalError, UserError } from '../src/core/errors.js';
 import type { AttrValue } from '../src/core/graph.js';
 import { makeTensor, type Tensor } from '../src/core/tensor.js';
 import { mulberry32 } from '../src/models/random.js';
+import { readModel } from '../src/store/model-file.js';
 import {
   convertOpset,
   createModel,
@@ -16,7 +17,6 @@ import {
   modelInfo,
   opsetConversionBlockers,
   parseModel,
-  readModel,
   serializeModel,
   type NodeSpec,
   type OnnxModel,

@@ -3,7 +3,8 @@ import { ortExport, type OrtTensorOverride } from '../src/quant/export-ort.js';
 import { rknnDtype, rknnExport, type RknnDtype, type RknnPlatform } from '../src/quant/export-rknn.js';
 import { isTrtexecName, tensorRtExport } from '../src/quant/export-tensorrt.js';
 import { resolvePlan, type Override } from '../src/quant/plan.js';
-import { loadProfile, type Precision } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
+import type { Precision } from '../src/quant/profile.js';
 import { layerOutputTypesSpec, layerPrecisionsSpec, shellQuote } from '../src/store/plan-export-tensorrt.js';
 import { graphOf, smallNet } from './quant-fixtures.js';
 

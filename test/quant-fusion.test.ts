@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fusionGroups, groupByNode, innerTensorSet } from '../src/quant/fusion.js';
 import { resolvePlan } from '../src/quant/plan.js';
-import { loadProfile, parseProfile } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
+import { parseProfile } from '../src/quant/profile.js';
 import { graphOf, smallNet } from './quant-fixtures.js';
 
 const generic = loadProfile('generic-int8');

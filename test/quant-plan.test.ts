@@ -14,7 +14,8 @@ import {
   type Override,
 } from '../src/quant/plan.js';
 import { overrideKeyOrder, readPlanFile, writePlanFile } from '../src/store/plan-file.js';
-import { loadProfile, type Precision } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
+import type { Precision } from '../src/quant/profile.js';
 import { smallNet } from './quant-fixtures.js';
 
 const generic = loadProfile('generic-int8');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/core/errors.js';
-import { activationQuant, builtinProfiles, loadProfile, parseProfile, weightLayout, weightQuant } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
+import { activationQuant, builtinProfiles, parseProfile, weightLayout, weightQuant } from '../src/quant/profile.js';
 import { graphOf } from './quant-fixtures.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'quant-profile-'));

@@ -7,7 +7,7 @@ import { setUpQuant, type QuantSetup } from '../src/app/quant-setup.js';
 import { graphOf } from '../src/onnx/index.js';
 import { rangeFromTable } from '../src/quant/calibration-table.js';
 import { resolvePlan } from '../src/quant/plan.js';
-import { loadProfile } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
 import { buildShadowModel, storagePrecisions, type ShadowInput } from '../src/quant/shadow.js';
 import { toFloat32 } from '../src/core/tensor.js';
 import { isolatedCache } from './helpers/cli.js';

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTensor } from '../src/core/tensor.js';
-import { readModel } from '../src/onnx/index.js';
-import { readCalibrationTable } from '../src/quant/calibration-table.js';
+import { readModel } from '../src/store/model-file.js';
+import { readCalibrationTable } from '../src/store/calibration-file.js';
 import { readPlanFile } from '../src/store/plan-file.js';
 import { readManifest, type RunManifest } from '../src/store/manifest.js';
 import { writeNpy } from '../src/store/npy.js';

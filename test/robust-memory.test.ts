@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { planMemory, type HeldTensor } from '../src/app/memory.js';
+import { planMemory, type HeldTensor } from '../src/analysis/memory.js';
 import { UserError } from '../src/core/errors.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/models/builder.js';

@@ -8,9 +8,10 @@ import { createModel, graphOf, initializerTensor, parseModel, serializeModel, te
 import type { ModelProto, TensorProto } from '../src/onnx/proto-types.js';
 import { decodeModelProto, encodeModelProto, encodeTensorProto } from '../src/onnx/schema.js';
 import { encodeTensor } from '../src/onnx/tensor-proto.js';
-import { rangeFromTable, readCalibrationTable } from '../src/quant/calibration-table.js';
+import { readCalibrationTable } from '../src/store/calibration-file.js';
+import { rangeFromTable } from '../src/quant/calibration-table.js';
 import { parsePlanText } from '../src/store/plan-file.js';
-import { loadProfile } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
 import { encodeNpyHeader, parseNpy } from '../src/store/npy.js';
 import { readTensorFile } from '../src/store/tensor-file.js';
 import { sentenceProblem, varint } from './helpers/fuzz.js';

@@ -43,12 +43,36 @@ const ALLOWED_WRITES: Readonly<Record<string, readonly string[]>> = {
   'bench/rss-probe.ts': ['writeFileSync'],
 };
 
+/**
+ * Product files outside store/ that may import node:fs, and why. Reading a file is store/'s job
+ * (quant/, analysis/ and onnx/ are functions of their arguments); these are the exceptions.
+ */
+const FS_EXCEPTIONS: Readonly<Record<string, string>> = {
+  'onnx/external-data.ts':
+    "reads a tensor's external data when the tensor is decoded, lazily and long after the model file was read; onnx/ sits below store/ and cannot call it",
+  'backends/ort-remote.ts': 'looks for its own compiled worker script (beside it, or in dist/ under a TypeScript runner)',
+};
+
+/** The tools (benchmark, model generator), which are not part of the product (tsconfig.tools.json). */
+const TOOLS = /^(bench|scripts)\//;
+
 describe('source rules', () => {
   const all = sources();
 
   it('finds the sources', () => {
     expect(all.some((s) => s.file === ATOMIC_WRITER)).toBe(true);
     expect(all.filter((s) => s.file.startsWith('app/')).length).toBeGreaterThan(10);
+  });
+
+  it('src/present imports app/ only for the types of its results, and nothing of store/, backends/, cli/ or ui/', () => {
+    const present = all.filter((s) => s.file.startsWith('present/'));
+    expect(present.length).toBeGreaterThan(0);
+    const offenders = present.flatMap(({ file, code }) =>
+      [...code.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'\.\.\/(app|store|backends|cli|ui)\/[^']*'/gm)]
+        .filter((m) => m[2] !== 'app' || m[1] === undefined)
+        .map((m) => `${file}: ${m[0]}`),
+    );
+    expect(offenders).toEqual([]);
   });
 
   it('onnxruntime-node is imported only in src/backends, ink and React only in src/ui', () => {
@@ -65,6 +89,15 @@ describe('source rules', () => {
   it('no file under src/app or src/ui imports node:fs', () => {
     const offenders = all.filter((s) => /^(app|ui)\//.test(s.file) && FS_IMPORT.test(s.code)).map((s) => s.file);
     expect(offenders).toEqual([]);
+  });
+
+  it('node:fs is imported only in src/store, the atomic writer and the exceptions listed with their reason', () => {
+    const allowed = (file: string): boolean =>
+      file.startsWith('store/') || file === ATOMIC_WRITER || file in FS_EXCEPTIONS || TOOLS.test(file);
+    const importing = all.filter((s) => FS_IMPORT.test(s.code)).map((s) => s.file);
+    expect(importing.filter((f) => !allowed(f))).toEqual([]);
+    // Every listed exception still needs its exception.
+    expect(Object.keys(FS_EXCEPTIONS).filter((f) => !importing.includes(f))).toEqual([]);
   });
 
   it('only the atomic writer writes or renames files', () => {

@@ -1,14 +1,8 @@
 import { dirname } from 'node:path';
 import { TensorStats } from '../quant/calibration-stats.js';
 import { deriveRange, DEFAULT_PERCENTILE, type CalibrationMethod } from '../quant/calibration-methods.js';
-import {
-  cachedCalibrationPath,
-  calibrationId,
-  readCalibrationTable,
-  type CalibratedTensor,
-  type CalibrationTable,
-  type NonFiniteSummary,
-} from '../quant/calibration-table.js';
+import { readCalibrationTable } from '../store/calibration-file.js';
+import { calibrationId, type CalibratedTensor, type CalibrationTable, type NonFiniteSummary } from '../quant/calibration-table.js';
 import { activationQuant, type Profile } from '../quant/profile.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { toFloat32 } from '../core/tensor.js';
@@ -17,7 +11,7 @@ import { calibrationSamples, type CalibrationSample } from './calibration-inputs
 import { floatBackendFor, type ModelContext } from './context.js';
 import { silent, throwIfCancelled, type ProgressListener } from './events.js';
 import { calibrationTensors, planMemoryUse } from './memory-plan.js';
-import { cachedStatisticsPath, readStatisticsCache, writeStatisticsCache } from '../store/calibration-cache.js';
+import { cachedStatisticsPath, readStatisticsCache, writeStatisticsCache, cachedCalibrationPath } from '../store/calibration-cache.js';
 import { makeDirectory } from '../store/directories.js';
 import { pathExists } from '../store/files.js';
 

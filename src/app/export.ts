@@ -8,7 +8,7 @@ import { tensorRtExport } from '../quant/export-tensorrt.js';
 import { readPlanFile } from '../store/plan-file.js';
 import { resolvePlan, type Plan } from '../quant/plan.js';
 import { EXPORT_TARGETS, type ExportSource, type ExportTarget, type PrecisionMapping } from '../quant/plan-export.js';
-import { loadProfile } from '../quant/profile.js';
+import { loadProfile } from '../store/profile-file.js';
 import { ortExportFiles } from '../store/plan-export-ort.js';
 import { rknnExportFiles } from '../store/plan-export-rknn.js';
 import { tensorRtExportFiles } from '../store/plan-export-tensorrt.js';

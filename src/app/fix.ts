@@ -1,24 +1,15 @@
-import { dirname, join } from 'node:path';
-import { adviseFix, type Finding } from '../analysis/advisor.js';
-import { FixSearch, type Evaluation, type FixOutcome, type FixPurpose } from '../analysis/fix-search.js';
-import { goalConditions, type ConditionState } from '../analysis/goal-conditions.js';
-import {
-  bindingCondition,
-  DEFAULT_GOAL,
-  DEFAULT_TENSOR_SNR_DB,
-  formatGoal,
-  meetsGoal,
-  parseGoal,
-  type Binding,
-  type Goal,
-} from '../analysis/gate.js';
-import { formatMetric, higherIsBetter, type MetricName, type Metrics } from '../analysis/metrics.js';
+import { dirname } from 'node:path';
+import { adviseFix } from '../analysis/advisor.js';
+import { FixSearch, type Evaluation, type FixOutcome } from '../analysis/fix-search.js';
+import { goalConditions } from '../analysis/goal-conditions.js';
+import { bindingCondition, DEFAULT_TENSOR_SNR_DB, formatGoal, meetsGoal, type Binding, type Goal } from '../analysis/gate.js';
+import { formatMetric, higherIsBetter, type Metrics } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
-import { InternalError, required, UserError } from '../core/errors.js';
+import { InternalError, required } from '../core/errors.js';
 import type { Graph, GraphNode } from '../core/graph.js';
-import { planCost, promotionCost, type PlanCost } from '../quant/cost.js';
+import { planCost, promotionCost } from '../quant/cost.js';
 import { writePlanFile } from '../store/plan-file.js';
-import { planToFile, type Override, type Plan } from '../quant/plan.js';
+import { planToFile, type Plan } from '../quant/plan.js';
 import {
   candidateRegions,
   ceilingRegion,
@@ -28,23 +19,22 @@ import {
   sensitivityRegions,
   type Region,
 } from '../quant/promotion-regions.js';
-import { locateCulprit, Prober, type CulpritSearch, type LocateOptions } from './bisect/bisect.js';
+import { locateCulprit, Prober, type CulpritSearch } from './bisect/bisect.js';
 import { measuredMetrics } from './bisect/prober.js';
 import type { ModelContext } from './context.js';
 import { searchSnrDb, type Criterion } from './compare/compare-report.js';
 import { adviceGraph } from './compare/compare-advice.js';
 import { emitModel, type EmitResult } from './emit/emit.js';
 import { refuseUnrunnableNames } from './emit/emit-names.js';
-import { silent, throwIfCancelled, type ProgressListener } from './events.js';
-import type { QuantSetup } from './quant-setup.js';
+import { silent, throwIfCancelled } from './events.js';
 import { inSampleInputs, inSampleWarning } from './evaluation.js';
 import { makeDirectory } from '../store/directories.js';
 import { planMemoryUse } from './memory-plan.js';
-import { planBeside } from '../store/emit-files.js';
+import { checkFixOptions, defaultPlanFile, type FixOptions } from './fix-options.js';
+import type { FixReport, FixRound, InputResult, OutputResult } from './fix-report.js';
 
-/** The outputs' target of `fix` when none is given: the default gate's output goal (analysis/gate.ts). */
-export const DEFAULT_TARGET = DEFAULT_GOAL;
-export const DEFAULT_MAX_PROMOTIONS = 8;
+export { checkFixOptions, defaultPlanFile, DEFAULT_MAX_PROMOTIONS, DEFAULT_TARGET, type FixOptions } from './fix-options.js';
+export type { EmittedFiles, FixReport, FixRound, FixStepEvent, InputResult, OutputResult } from './fix-report.js';
 
 // The region rules live in quant/promotion-regions.ts; re-exported for the commands, the UI and tests.
 export {
@@ -58,157 +48,6 @@ export {
   type PrecisionChange,
   type Region,
 } from '../quant/promotion-regions.js';
-
-export interface FixOptions {
-  readonly ctx: ModelContext;
-  readonly quant: QuantSetup;
-  /** `--target`, e.g. `psnrDb>=45` or `snrDb>=30,psnrDb>=40` (all must hold); default DEFAULT_TARGET. */
-  readonly target?: string;
-  /** `--peak` of the target's PSNR; default max |x| of each float output. */
-  readonly peak?: number;
-  readonly strategy?: 'bisect' | 'sensitivity';
-  /**
-   * Regions promoted at most (before pruning). Default 8; under the default, a search that runs
-   * out short of a reachable target descends from the ceiling instead (analysis/fix-search.ts).
-   */
-  readonly maxPromotions?: number;
-  /** Plan file to write; default defaultPlanFile's. */
-  readonly planOut?: string;
-  /**
-   * The evaluation inputs (app/evaluation.ts), measured one at a time; default the context's
-   * own. The target holds when it holds on every input; bisect runs on the worst one.
-   */
-  readonly evaluation?: readonly ModelContext[];
-  /** Also emit and verify the fixed model to this `.onnx` file. */
-  readonly emit?: string;
-  /** Or emit it into this directory under emit's default name (`<name>.<tag>.onnx`). */
-  readonly emitDir?: string;
-  /** `--max-memory`: the memory rule of the probes (app/memory-plan.ts) and the probers' float caches. */
-  readonly maxMemory?: number;
-  readonly onProgress?: ProgressListener;
-  /** Each evaluation and each promotion round as data, as they happen (the TUI's probe rows). */
-  readonly onStep?: (step: FixStepEvent) => void;
-  /** Each bisect probe of a round, as locateCulprit reports it. */
-  readonly onProbe?: LocateOptions['onProbe'];
-  readonly signal?: AbortSignal;
-}
-
-/**
- * A step of fix as data: an evaluation of a set of promoted regions (what it was for, and each
- * target condition on the output where it is worst), or a round's promotion (the culprit bisect
- * named, the region chosen for it, and the regions promoted before it).
- */
-export type FixStepEvent =
-  | {
-      readonly kind: 'evaluation';
-      readonly purpose: FixPurpose;
-      /** The evaluation in words, as the log line says it. */
-      readonly label: string;
-      readonly subject: Region | null;
-      readonly promoted: readonly Region[];
-      readonly met: boolean;
-      readonly conditions: readonly ConditionState[];
-    }
-  | {
-      readonly kind: 'round';
-      readonly culprit: { readonly node: string; readonly opType: string };
-      readonly region: Region | null;
-      readonly candidates: number;
-      /** The regions promoted when the round located its culprit. */
-      readonly before: readonly Region[];
-    };
-
-export interface OutputResult {
-  readonly tensor: string;
-  readonly metrics: Metrics;
-  readonly pass: boolean;
-}
-
-/** One located culprit in the bisect strategy, and the region chosen for it. */
-export interface FixRound {
-  readonly culprit: CulpritSearch['culprit'];
-  readonly monotone: boolean;
-  readonly certificate: CulpritSearch['certificate'];
-  readonly probes: number;
-  readonly region: Region | null;
-  /** How many candidate regions were scored for this culprit. */
-  readonly candidates: number;
-}
-
-/** One evaluation input's outputs under a plan. */
-export interface InputResult {
-  /** The input's source(s): file paths or descriptions, one per model input. */
-  readonly input: string;
-  readonly outputs: readonly OutputResult[];
-}
-
-export interface FixReport {
-  readonly schemaVersion: 1;
-  readonly model: string;
-  readonly profile: string;
-  readonly strategy: 'bisect' | 'sensitivity';
-  readonly target: string;
-  /** The peak of the target's PSNR; null: max |x| of each float output. */
-  readonly peak: number | null;
-  readonly met: boolean;
-  readonly stop: FixOutcome<Region>['stop'];
-  /**
-   * The worst output's value of the target's binding condition (the one furthest from holding)
-   * under the ceiling plan (every quantized op INT16, every float op FP32), measured when the
-   * starting plan missed the target; null otherwise. `reachableMetric` names the condition's metric.
-   */
-  readonly reachable: number | null;
-  readonly reachableMetric: MetricName | null;
-  /** Node names whose precision the final plan raises, in promotion order. */
-  readonly promoted: readonly string[];
-  readonly regions: readonly Region[];
-  /** Regions promoted on the way and demoted again by pruning. */
-  readonly pruned: readonly Region[];
-  /** Regions pruning moved to their cheaper level (int16 to a16w8); `regions` holds them at that level. */
-  readonly lowered: readonly Region[];
-  /** The outputs under the final plan, each on its worst evaluation input. */
-  readonly outputs: readonly OutputResult[];
-  /** The outputs under the plan fix started from, each on its worst evaluation input. */
-  readonly before: readonly OutputResult[];
-  /** Every evaluation input's outputs, before and after; `inSample` names those also used for calibration. */
-  readonly evaluation: {
-    readonly inputs: readonly string[];
-    readonly before: readonly InputResult[];
-    readonly after: readonly InputResult[];
-    readonly inSample: readonly string[];
-    readonly warning: string | null;
-  };
-  readonly cost: PlanCost;
-  /** Quant runs, every evaluation, probe and certificate included. */
-  readonly quantRuns: number;
-  /** Wall time of the search and the emit, in seconds. */
-  readonly seconds: number;
-  readonly rounds: readonly FixRound[];
-  /** The plan was found by pruning the ceiling down, after promoting up fell short of the target. */
-  readonly descended: boolean;
-  /**
-   * Sensitivity strategy: each region's output score with only it left unpromoted, worst first:
-   * the target metric's value for a one-condition target, else the margin in dB (analysis/gate.ts).
-   */
-  readonly ranking: readonly { readonly region: string; readonly value: number }[];
-  /** The plan file written. */
-  readonly plan: string;
-  readonly overrides: readonly Override[];
-  readonly emitted: EmittedFiles | null;
-  /** What the advisor (analysis/advisor.ts) makes of it: causes and what to do. */
-  readonly findings: readonly Finding[];
-}
-
-/** The files `--emit` wrote, and what their verification checked. */
-export interface EmittedFiles {
-  readonly model: string;
-  readonly quant: string;
-  readonly manifest: string;
-  /** Nodes whose precision was read back from the written file and found as planned. */
-  readonly verifiedNodes: number;
-  /** Every output of the written model, run in a fresh session, equals the quant backend's. */
-  readonly outputsIdentical: boolean;
-}
 
 /**
  * How good the outputs are, higher is better: for a one-condition target the worst output's
@@ -233,31 +72,6 @@ function worstBinding(outputs: readonly OutputResult[], goal: Goal): Binding | n
     if (worst === null || b.margin < worst.margin) worst = b;
   }
   return worst;
-}
-
-/** Checks the options that need no model run, so a caller can refuse them before calibrating. */
-export function checkFixOptions(options: Pick<FixOptions, 'target' | 'maxPromotions' | 'emit' | 'strategy' | 'peak'>): {
-  goal: Goal;
-  maxPromotions: number;
-} {
-  const goal = parseGoal(options.target ?? DEFAULT_TARGET, '--target', options.peak ?? null);
-  const maxPromotions = options.maxPromotions ?? DEFAULT_MAX_PROMOTIONS;
-  if (!Number.isInteger(maxPromotions) || maxPromotions < 0)
-    throw new UserError(`--max-promotions must be a whole number >= 0, not ${maxPromotions}.`);
-  if (options.emit !== undefined && !/\.onnx$/i.test(options.emit))
-    throw new UserError(`--emit '${displayName(options.emit)}' must name an .onnx file.`);
-  if (options.strategy !== undefined && options.strategy !== 'bisect' && options.strategy !== 'sensitivity') {
-    throw new UserError(`--strategy '${displayName(String(options.strategy))}' is not a strategy; use bisect or sensitivity.`);
-  }
-  return { goal, maxPromotions };
-}
-
-/**
- * Where fix writes its plan unless told (`--out`): beside the model `--emit` writes, as
- * `<stem>.plan.json`, so the plan travels with the model; else `dumps/<model>.fix-plan.json`.
- */
-export function defaultPlanFile(modelName: string, emit?: string): string {
-  return emit !== undefined ? planBeside(emit) : join('dumps', `${modelName}.fix-plan.json`);
 }
 
 /**

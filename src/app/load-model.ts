@@ -1,6 +1,7 @@
 import { UserError } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
-import { graphOf, readModel, type OnnxModel } from '../onnx/index.js';
+import { readModel } from '../store/model-file.js';
+import { graphOf, type OnnxModel } from '../onnx/index.js';
 import { pathKind } from '../store/files.js';
 
 export interface LoadedModel {

@@ -1,6 +1,6 @@
 import { byteSize } from '../core/tensor.js';
 import { allActivationTensors, type ModelContext } from './context.js';
-import { DEFAULT_MAX_MEMORY, formatBytes, planMemory, type MemoryPlan } from './memory.js';
+import { DEFAULT_MAX_MEMORY, formatBytes, planMemory, type MemoryPlan } from '../analysis/memory.js';
 
 /** The size the grouping assumes for a tensor whose size shape inference could not tell. */
 export const UNKNOWN_BYTES = 16 * 1024 * 1024;

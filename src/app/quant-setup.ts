@@ -1,9 +1,11 @@
 import { UserError } from '../core/errors.js';
 import { isCalibrationMethod, type CalibrationMethod } from '../quant/calibration-methods.js';
-import { readCalibrationTable, type CalibrationTable } from '../quant/calibration-table.js';
+import { readCalibrationTable } from '../store/calibration-file.js';
+import type { CalibrationTable } from '../quant/calibration-table.js';
 import { readPlanFile } from '../store/plan-file.js';
 import { resolvePlan, type Override, type Plan } from '../quant/plan.js';
-import { loadProfile, type Profile } from '../quant/profile.js';
+import { loadProfile } from '../store/profile-file.js';
+import type { Profile } from '../quant/profile.js';
 import { calibrate } from './calibrate.js';
 import { planMemoryUse } from './memory-plan.js';
 import type { ModelContext } from './context.js';

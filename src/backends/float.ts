@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/tensor.js';
-import { editModel, graphOf, type OnnxModel } from '../onnx/index.js';
+import { editModel, graphOf, prefixModel, type OnnxModel } from '../onnx/index.js';
 import type { Backend } from './backend.js';
 import { OrtSession, type OptimizationLevel } from './session.js';
 import { TapSessionCache } from './tap-session-cache.js';
@@ -18,6 +18,8 @@ export interface FloatBackendOptions {
 export class FloatBackend implements Backend {
   readonly kind = 'float' as const;
   private readonly cache: TapSessionCache;
+  /** Sessions of the model cut to a tap set (fetch). */
+  private readonly cutCache: TapSessionCache;
 
   private constructor(
     private readonly model: OnnxModel,
@@ -26,6 +28,13 @@ export class FloatBackend implements Backend {
     const outputs = graphOf(model).outputs.map((o) => o.name);
     this.cache = new TapSessionCache(outputs, (taps) =>
       OrtSession.create(editModel(this.model, { addOutputs: taps }), {
+        optimization: options.optimization,
+        threads: options.threads,
+        label: options.label ?? 'the float model',
+      }),
+    );
+    this.cutCache = new TapSessionCache([], (taps) =>
+      OrtSession.create(prefixModel(this.model, taps) ?? editModel(this.model, { addOutputs: taps }), {
         optimization: options.optimization,
         threads: options.threads,
         label: options.label ?? 'the float model',
@@ -56,7 +65,17 @@ export class FloatBackend implements Backend {
     return session.run(feeds, fetches);
   }
 
+  /**
+   * Only these taps, not the graph outputs: the model cut to the nodes they depend on
+   * (onnx/prefix.ts), so a tap early in the graph costs only the part of the model before it.
+   */
+  async fetch(feeds: ReadonlyMap<string, Tensor>, taps: readonly string[]): Promise<Map<string, Tensor>> {
+    const { session, fetches } = await this.cutCache.sessionFor(taps);
+    return session.run(feeds, fetches);
+  }
+
   async dispose(): Promise<void> {
+    await this.cutCache.dispose();
     await this.cache.dispose();
   }
 }

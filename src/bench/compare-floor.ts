@@ -1,6 +1,6 @@
 import { compareModel, compareTaps, type CompareTimings } from '../app/compare/compare.js';
 import { floatBackendFor } from '../app/context.js';
-import { DEFAULT_MAX_MEMORY, groupBySize } from '../app/memory.js';
+import { DEFAULT_MAX_MEMORY, groupBySize } from '../analysis/memory.js';
 import { quantBackendFor } from '../app/quantize.js';
 import type { Tensor } from '../core/tensor.js';
 import { figure, nowMs, ratios, timed, type Figure } from './figures.js';

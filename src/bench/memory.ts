@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DEFAULT_MAX_MEMORY, parseSize } from '../app/memory.js';
+import { DEFAULT_MAX_MEMORY, parseSize } from '../analysis/memory.js';
 import { peakRssMethod, runNode, tail, type ChildResult } from './child.js';
 import { figure, type Figure } from './figures.js';
 import { BUILT, CLI, REPO, inputOptions, type PreparedModel } from './models.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { calibrate } from '../app/calibrate.js';
 import { openModel, type ModelContext, type ModelInputOptions } from '../app/context.js';
 import { setUpQuant, type QuantSetup } from '../app/quant-setup.js';
-import { loadProfile } from '../quant/profile.js';
+import { loadProfile } from '../store/profile-file.js';
 
 /** The repository root (dist-tools/bench/ and src/bench/ are two levels below it). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -3,7 +3,7 @@ import { UserError } from '../core/errors.js';
 import type { ModelInputOptions } from '../app/context.js';
 import type { ProgressListener } from '../app/events.js';
 import type { QuantSetupOptions } from '../app/quant-setup.js';
-import { parseSize } from '../app/memory.js';
+import { parseSize } from '../analysis/memory.js';
 import { firstSampleInputs } from '../app/calibration-inputs.js';
 import { isPrecision, type Override } from '../quant/plan.js';
 

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { UserError, messageOf } from '../core/errors.js';
 import type { Graph } from '../core/graph.js';
@@ -28,19 +26,6 @@ export type { OnnxModel } from './model-handle.js';
 
 function sourcePhrase(source: string | undefined): string {
   return source === undefined ? 'The bytes are' : `File '${displayName(source)}' is`;
-}
-
-/** Reads a model file; missing, truncated or non-ONNX files are UserErrors naming the file. */
-export function readModel(file: string): OnnxModel {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${messageOf(error)})`;
-    throw new UserError(`Model file '${displayName(file)}' ${why}.`, { cause: error });
-  }
-  return parseModel(bytes, { baseDir: path.dirname(path.resolve(file)), source: file });
 }
 
 /** Decodes model bytes. `source` names them in messages; `baseDir` resolves external data. */

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { displayName } from '../core/closest.js';
-import { UserError, messageOf } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 import type { CalibrationMethod, Range } from './calibration-methods.js';
 import { isCalibrationMethod } from './calibration-methods.js';
 
@@ -58,17 +55,6 @@ export function calibrationId(key: CalibrationKey): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Where cached calibrations live: $QUANTSCOPE_CACHE, else $XDG_CACHE_HOME/quantscope, else ~/.cache/quantscope. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.QUANTSCOPE_CACHE) return env.QUANTSCOPE_CACHE;
-  const base = env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return join(base, 'quantscope');
-}
-
-export function cachedCalibrationPath(id: string, env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), 'calibration', `${id}.json`);
-}
-
 /** The range to use for a tensor at a width; undefined when the table does not cover it. */
 export function rangeFromTable(table: CalibrationTable, tensor: string, bits: 8 | 16): Range | undefined {
   // Own properties only: a tensor named 'constructor' or '__proto__' must not find Object's.
@@ -88,19 +74,11 @@ function isRange(v: unknown): v is Range {
 }
 
 /**
- * Reads and validates a calibration file; a bad one is a UserError naming the file and field.
- * Names from the file are shown escaped (displayName), since the file may come from anywhere.
+ * Validates a parsed calibration file (store/calibration-file.ts reads it); a bad one is a
+ * UserError that starts with `label` and names the field. Names from the file are shown escaped
+ * (displayName), since the file may come from anywhere.
  */
-export function readCalibrationTable(path: string): CalibrationTable {
-  const label = `Calibration file '${displayName(path)}'`;
-  if (!existsSync(path)) throw new UserError(`${label} does not exist.`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    // V8 quotes the text around the error, which may hold control characters: show it escaped.
-    throw new UserError(`${label} is not valid JSON (${displayName(messageOf(error), 200)}).`, { cause: error });
-  }
+export function parseCalibrationTable(json: unknown, label: string): CalibrationTable {
   const bad = (field: string, why: string) => new UserError(`${label}: field '${displayName(field)}' ${why}.`);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UserError(`${label} does not hold a JSON object.`);
   const t = json as Record<string, unknown>;

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { closestNames, displayName } from '../core/closest.js';
-import { messageOf, UserError } from '../core/errors.js';
+import { UserError } from '../core/errors.js';
 import { intAttr, type GraphNode } from '../core/graph.js';
 import genericInt8 from './profiles/generic-int8.json' with { type: 'json' };
 import int8Fp16 from './profiles/int8-fp16.json' with { type: 'json' };
@@ -51,7 +49,7 @@ export interface ActivationPolicy {
 export interface Profile {
   readonly name: string;
   readonly description: string;
-  /** What loadProfile was given: a built-in name, or the absolute path of a profile file. Plan files store it. */
+  /** What loadProfile (store/profile-file.ts) was given: a built-in name, or the absolute path of a profile file. Plan files store it. */
   readonly source: string;
   /** Op types (default ONNX domain) that run quantized; every other op is a float op. */
   readonly quantizedOps: readonly string[];
@@ -114,38 +112,18 @@ export function isProfilePath(nameOrPath: string): boolean {
 }
 
 /**
- * A built-in profile by name, or a profile file by path (see isProfilePath). Throws a UserError
- * naming the file and the field at fault for a bad profile, and listing the built-ins for an
- * unknown name.
+ * A built-in profile by name; an unknown name is a UserError listing the built-ins. Profile files
+ * are read by store/profile-file.ts loadProfile.
  */
-export function loadProfile(nameOrPath: string): Profile {
-  if (!isProfilePath(nameOrPath)) {
-    const json = BUILTIN.get(nameOrPath);
-    if (json === undefined) {
-      const near = closestNames(nameOrPath, BUILTIN.keys(), 1);
-      throw new UserError(
-        `Unknown profile '${displayName(nameOrPath)}'${near.length ? ` (did you mean '${near[0]}'?)` : ''}; the built-in profiles are ${builtinProfiles().join(', ')}, and a profile file's path must end in .json.`,
-      );
-    }
-    return parseProfile(json, nameOrPath, nameOrPath);
+export function builtinProfile(name: string): Profile {
+  const json = BUILTIN.get(name);
+  if (json === undefined) {
+    const near = closestNames(name, BUILTIN.keys(), 1);
+    throw new UserError(
+      `Unknown profile '${displayName(name)}'${near.length ? ` (did you mean '${near[0]}'?)` : ''}; the built-in profiles are ${builtinProfiles().join(', ')}, and a profile file's path must end in .json.`,
+    );
   }
-  const file = path.resolve(nameOrPath);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UserError(`Cannot read profile '${displayName(nameOrPath)}' (${messageOf(error)}).`, { cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    // V8 quotes the text around the error, which may hold control characters: show it escaped.
-    throw new UserError(`Profile '${displayName(nameOrPath)}' is not valid JSON (${displayName(messageOf(error), 200)}).`, {
-      cause: error,
-    });
-  }
-  return parseProfile(json, file, path.basename(file, path.extname(file)));
+  return parseProfile(json, name, name);
 }
 
 type Obj = Record<string, unknown>;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { TensorStats, type TensorStatsJSON } from '../quant/calibration-stats.js';
-import { cacheDir } from '../quant/calibration-table.js';
 import { makeDirectory } from './directories.js';
 
 /**
@@ -12,6 +12,17 @@ import { makeDirectory } from './directories.js';
  * profile on the same inputs derives its table without running the model again. One JSON file:
  * `{ schemaVersion: 1, modelSha256, inputSha256s, tensors: [TensorStatsJSON...] }`.
  */
+
+/** Where cached calibrations live: $QUANTSCOPE_CACHE, else $XDG_CACHE_HOME/quantscope, else ~/.cache/quantscope. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.QUANTSCOPE_CACHE) return env.QUANTSCOPE_CACHE;
+  const base = env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(base, 'quantscope');
+}
+
+export function cachedCalibrationPath(id: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'calibration', `${id}.json`);
+}
 
 /** Where the statistics of a model over some inputs are cached: keyed by the model and input hashes only. */
 export function cachedStatisticsPath(modelSha256: string, inputSha256s: readonly string[]): string {

@@ -1,7 +1,7 @@
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { higherIsBetter, metricValue, type MetricName } from '../analysis/metrics.js';
 import { displayName } from '../core/closest.js';
-import { criterionText, cutMiddle } from './report-cells.js';
+import { criterionText, cutMiddle } from '../present/report-cells.js';
 import { fmt, niceTicks, svgText, tickLabel, writeSvgPng, xmlText } from './report-svg.js';
 
 export { writeImageComparison } from './report-image.js';

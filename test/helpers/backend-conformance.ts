@@ -3,7 +3,8 @@ import type { Backend } from '../../src/backends/backend.js';
 import { isOrtDType } from '../../src/backends/ort-tensor.js';
 import { messageOf } from '../../src/core/errors.js';
 import type { Tensor } from '../../src/core/tensor.js';
-import { graphOf, readModel, valueKind, type OnnxModel } from '../../src/onnx/index.js';
+import { readModel } from '../../src/store/model-file.js';
+import { graphOf, valueKind, type OnnxModel } from '../../src/onnx/index.js';
 import { loadDataSet, type OnnxTestCase } from './onnx-testdata.js';
 import { tensorMismatch, type Tolerance } from './tensor-close.js';
 

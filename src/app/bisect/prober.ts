@@ -10,7 +10,7 @@ import { fusionGroups, groupByNode } from '../../quant/fusion.js';
 import type { Plan } from '../../quant/plan.js';
 import { passesCriterion, type Criterion } from '../compare/compare-report.js';
 import { allActivationTensors, floatBackendFor, type ModelContext } from '../context.js';
-import { DEFAULT_MAX_MEMORY } from '../memory.js';
+import { DEFAULT_MAX_MEMORY } from '../../analysis/memory.js';
 import { quantBackendFor } from '../quantize.js';
 import type { QuantSetup } from '../quant-setup.js';
 
@@ -59,7 +59,7 @@ export class Prober {
     if (!this.referenceOutputs) this.referenceOutputs = await this.float.run(this.ctx.feeds, []);
     const outputs = this.referenceOutputs;
     const missing = taps.filter((t) => !outputs.has(t) && !this.references.has(t));
-    const fetched = missing.length > 0 ? await this.float.run(this.ctx.feeds, missing) : new Map<string, Tensor>();
+    const fetched = missing.length > 0 ? await this.float.fetch(this.ctx.feeds, missing) : new Map<string, Tensor>();
     const out = new Map<string, Tensor>();
     for (const t of taps) {
       const value = outputs.get(t) ?? this.references.get(t) ?? fetched.get(t);

@@ -3,7 +3,8 @@ import type { ComparisonReport, ComparisonRow } from '../../analysis/comparison.
 import { adviseCompare, channelPeaks, explainInputDifference, type InputComparison, type InputDigest } from '../../analysis/advisor.js';
 import { valueDistribution } from '../../analysis/distribution.js';
 import { computeMetrics } from '../../analysis/metrics.js';
-import { DumpsBackend, readDumpMap, type DumpMap, type DumpMatch } from '../../backends/dumps.js';
+import { DumpsBackend, type DumpMatch } from '../../backends/dumps.js';
+import { readDumpMap, type DumpMap } from '../../store/dump-files.js';
 import { displayName } from '../../core/closest.js';
 import { messageOf, UserError } from '../../core/errors.js';
 import type { Graph } from '../../core/graph.js';

@@ -32,7 +32,7 @@ import { CancelledError, messageOf, UserError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { sanitizeName } from '../../store/file-names.js';
-import { formatJson } from '../../store/report-format.js';
+import { formatJson } from '../../store/report-json.js';
 import { isImageLike } from '../../store/report-image.js';
 import { writeDepthPlot, writeImageComparison } from '../../store/report-plot.js';
 import { makeDirectory } from '../../store/directories.js';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { listDumpTensors, type DumpMap } from '../../backends/dumps.js';
+import { listDumpTensors, type DumpMap } from '../../store/dump-files.js';
 import type { RunSide } from '../../store/manifest.js';
 import { tensorFileName } from '../../store/file-names.js';
 import { findRun } from '../../store/run-location.js';

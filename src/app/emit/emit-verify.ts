@@ -3,15 +3,16 @@ import { ExitCode, UserError, messageOf } from '../../core/errors.js';
 import type { Graph } from '../../core/graph.js';
 import { formatDims, type Tensor } from '../../core/tensor.js';
 import { OrtSession } from '../../backends/session.js';
-import { graphOf, readModel } from '../../onnx/index.js';
+import { readModel } from '../../store/model-file.js';
+import { graphOf } from '../../onnx/index.js';
 import type { Plan } from '../../quant/plan.js';
 import type { KnownValue } from '../../quant/qdq-rewrite.js';
 import { readFileBytes } from '../../store/files.js';
-import { checkPrecisions, type PrecisionCheck } from './emit-check.js';
+import { checkPrecisions, type PrecisionCheck } from '../../quant/emit-check.js';
 
 /**
  * Verification of a written QDQ model (DESIGN.md §6): read the file back, check every node's
- * precision against the plan (emit-check.ts), run it in a fresh onnxruntime session and require
+ * precision against the plan (quant/emit-check.ts), run it in a fresh onnxruntime session and require
  * its outputs to equal, element for element, what the quant backend produced on the same feeds.
  * Both run the same bytes on the same provider with the same options, so any difference at all
  * means the file is not the model that was measured.

@@ -15,7 +15,7 @@ import {
   type ProbeSummary,
 } from '../bisect/bisect.js';
 import { criterionOf, outputGoalOf, passesCriterion, searchCriterion, type Criterion } from '../compare/compare-report.js';
-import { criterionText } from '../../store/report-cells.js';
+import { criterionText } from '../../present/report-cells.js';
 import { planMemoryUse } from '../memory-plan.js';
 import type { ModelContext } from '../context.js';
 import { measuredMetrics } from '../bisect/prober.js';

@@ -3,11 +3,11 @@ import { isMetricName, METRIC_NAMES } from '../../analysis/metrics-target.js';
 import { displayName } from '../../core/closest.js';
 import { messageOf, UserError } from '../../core/errors.js';
 import { resolvePlan } from '../../quant/plan.js';
-import { loadProfile } from '../../quant/profile.js';
+import { loadProfile } from '../../store/profile-file.js';
 import { expandInputPath } from '../../store/input-files.js';
 import { pathExists } from '../../store/files.js';
 import { criterionOf, outputGoalOf } from '../compare/compare-report.js';
-import { criterionText } from '../../store/report-cells.js';
+import { criterionText } from '../../present/report-cells.js';
 import { reopenSession, type Session, type SessionSettings } from './session.js';
 
 export type { SessionSettings } from './session.js';

@@ -3,7 +3,7 @@ import type { CliCommand } from '../command.js';
 import { calibrate, type CalibrateResult } from '../../app/calibrate.js';
 import { openModel } from '../../app/context.js';
 import { parseMethod } from '../../app/quant-setup.js';
-import { loadProfile } from '../../quant/profile.js';
+import { loadProfile } from '../../store/profile-file.js';
 import { maxMemoryOf, modelInputOptions, withModelOptions, withOutputOptions, type ModelArgs, type OutputArgs } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';

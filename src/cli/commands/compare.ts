@@ -10,7 +10,8 @@ import { compareModels } from '../../app/compare/compare-models.js';
 import { openModel } from '../../app/context.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { ExitCode, UserError } from '../../core/errors.js';
-import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../store/report-format.js';
+import { formatCsv, formatMarkdown, formatTable } from '../../present/report-format.js';
+import { formatJson } from '../../store/report-json.js';
 import {
   maxMemoryOf,
   modelInputOptions,

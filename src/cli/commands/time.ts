@@ -4,8 +4,7 @@ import { openModel } from '../../app/context.js';
 import { emitTag } from '../../app/emit/emit.js';
 import { setUpQuant } from '../../app/quant-setup.js';
 import { qdqModel } from '../../app/quantize.js';
-import { checkTimeOptions, timeModels, type TimeReport } from '../../app/time.js';
-import { displayName } from '../../core/closest.js';
+import { checkTimeOptions, timeModels } from '../../app/time.js';
 import {
   modelInputOptions,
   quantSetupOptions,
@@ -18,6 +17,7 @@ import {
 } from '../options.js';
 import { print, printJson, progressPrinter } from '../output.js';
 import { cancelOnSignals } from '../signals.js';
+import { formatTime } from '../../present/time-text.js';
 
 interface TimeArgs extends ModelArgs, QuantArgs, OutputArgs {
   warmup?: number;
@@ -77,25 +77,3 @@ export const timeCommand: CliCommand<TimeArgs> = {
     }
   },
 };
-
-function ms(v: number): string {
-  return v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`;
-}
-
-/** The timings for people: one line per model, its ratio to the float one, and the top nodes. */
-export function formatTime(r: TimeReport): string {
-  const lines = [
-    `${displayName(r.model)} on ${r.inputs.map((i) => `${displayName(i.name)}=${displayName(i.source, 60)}`).join(', ')} (${r.machine})`,
-  ];
-  const float = r.results.find((x) => x.label === 'float');
-  for (const x of r.results) {
-    const ratio = float && x !== float ? `, ${(x.medianMs / float.medianMs).toFixed(2)}x the float median` : '';
-    lines.push(
-      `${x.label}: median ${ms(x.medianMs)}, min ${ms(x.minMs)}, max ${ms(x.maxMs)} over ${x.runs} run(s) after ${x.warmup} warm-up${ratio}`,
-    );
-    for (const n of x.topNodes ?? []) {
-      lines.push(`  ${ms(n.perRunMs).padStart(9)} ${(100 * n.share).toFixed(1).padStart(5)}%  ${displayName(n.node, 50)} (${n.opType})`);
-    }
-  }
-  return lines.join('\n');
-}

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkPrecisions, formatOf } from '../src/app/emit/emit-check.js';
+import { checkPrecisions, formatOf } from '../src/quant/emit-check.js';
 import { inferShapes } from '../src/analysis/shape-inference.js';
 import type { Graph } from '../src/core/graph.js';
 import { makeTensor } from '../src/core/tensor.js';
 import { GraphBuilder } from '../src/models/builder.js';
 import { createModel, editModel, graphOf, initializerTensor, type ModelEdit, type OnnxModel } from '../src/onnx/index.js';
 import { resolvePlan, type Override } from '../src/quant/plan.js';
-import { loadProfile } from '../src/quant/profile.js';
+import { loadProfile } from '../src/store/profile-file.js';
 import { buildQdqModel } from '../src/quant/qdq-rewrite.js';
 
 /**

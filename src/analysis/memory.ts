@@ -1,4 +1,3 @@
-import { totalmem } from 'node:os';
 import { displayName } from '../core/closest.js';
 import { UserError } from '../core/errors.js';
 
@@ -65,12 +64,11 @@ export function groupBySize(
 }
 
 /**
- * Refuses, as a UserError, an allocation of `bytes` that this machine cannot hold at all (more
- * than its total memory), before it is attempted: a model may declare an input of 10^12 elements.
+ * Refuses, as a UserError, an allocation of `bytes` that a machine with `memory` bytes cannot hold
+ * at all, before it is attempted: a model may declare an input of 10^12 elements.
  * `what` starts the sentence, e.g. "The synthetic input 'x' of shape [1,3,100000,100000]".
  */
-export function assertFitsInMemory(bytes: number, what: string): void {
-  const memory = totalmem();
+export function assertFitsInMemory(bytes: number, what: string, memory: number): void {
   if (bytes > memory) {
     throw new UserError(
       `${what} would take ${formatBytes(bytes)}, more than this machine's ${formatBytes(memory)} of memory; give a smaller shape.`,

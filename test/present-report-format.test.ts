@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { firstFailing, rowPasses, type ComparisonReport, type ComparisonRow } from '../src/analysis/comparison.js';
 import { computeMetrics } from '../src/analysis/metrics.js';
 import { makeTensor } from '../src/core/tensor.js';
-import { cutMiddle, wrapCell } from '../src/store/report-cells.js';
+import { cutMiddle, wrapCell } from '../src/present/report-cells.js';
 import { displayName } from '../src/core/closest.js';
-import { csvField } from '../src/store/report-csv.js';
-import { fitWidths, formatCsv, formatJson, formatMarkdown, formatTable, parseReportJson } from '../src/store/report-format.js';
-import { markdownCode } from '../src/store/report-markdown.js';
+import { csvField } from '../src/present/report-csv.js';
+import { fitWidths, formatCsv, formatMarkdown, formatTable } from '../src/present/report-format.js';
+import { formatJson, parseReportJson } from '../src/store/report-json.js';
+import { markdownCode } from '../src/present/report-markdown.js';
 
 const f32 = (values: number[]) => makeTensor('float32', [values.length], Float32Array.from(values));
 const exact = computeMetrics(f32([1, 2, 3, 4]), f32([1, 2, 3, 4]));

@@ -1,7 +1,7 @@
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { displayName } from '../core/closest.js';
 import { reportColumns, summaryLines } from './report-cells.js';
-import { formatFindingsMarkdown } from './report-findings.js';
+import { formatFindingsMarkdown } from './findings-text.js';
 
 /**
  * A name as a Markdown code span that no name can break out of: control characters escaped by

@@ -1,9 +1,9 @@
-import { displayName } from '../../core/closest.js';
-import type { AttrValue, Graph, GraphNode } from '../../core/graph.js';
-import { fusionGroups, groupByNode, innerTensorSet } from '../../quant/fusion.js';
-import { isQuantizedIn, type Plan } from '../../quant/plan.js';
-import { activationStorage, isQuantPrecision, REDUCTION_OPS, weightLayout, weightQuant, type Precision } from '../../quant/profile.js';
-import { isFloatValue, type KnownValue } from '../../quant/qdq-rewrite.js';
+import { displayName } from '../core/closest.js';
+import type { AttrValue, Graph, GraphNode } from '../core/graph.js';
+import { fusionGroups, groupByNode, innerTensorSet } from './fusion.js';
+import { isQuantizedIn, type Plan } from './plan.js';
+import { activationStorage, isQuantPrecision, REDUCTION_OPS, weightLayout, weightQuant, type Precision } from './profile.js';
+import { isFloatValue, type KnownValue } from './qdq-rewrite.js';
 
 /**
  * The precision check of an emitted model: a pure function that reads the written graph back and

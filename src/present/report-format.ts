@@ -2,10 +2,9 @@ import Table from 'cli-table3';
 import type { ComparisonReport } from '../analysis/comparison.js';
 import { displayName } from '../core/closest.js';
 import { passText, reportColumns, summaryLines, wrapCell } from './report-cells.js';
-import { formatFindingsText } from './report-findings.js';
+import { formatFindingsText } from './findings-text.js';
 
 export { formatCsv } from './report-csv.js';
-export { formatJson, parseReportJson } from './report-json.js';
 export { formatMarkdown } from './report-markdown.js';
 
 export interface TableOptions {
