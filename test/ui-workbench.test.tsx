@@ -322,3 +322,30 @@ describe('the plan screen', () => {
     expect(text.replace(/\s*\n\s*/g, ' ')).toContain('not saved (w saves it)');
   });
 });
+
+describe('progress on the status line', () => {
+  it('a stage without a count says it is working (no blank), a counted one shows counts and the time left from its pace; Esc cancels', async () => {
+    let clock = 1_000_000;
+    const runner = scriptedRunner();
+    const app = render(<App session={ui.demo()} runner={runner} width={80} height={24} now={() => clock} />);
+    ui.track(app);
+    await waitFor(() => frame(app).includes('41 of 41'), 'the graph');
+    app.stdin.write('r');
+    await waitFor(() => runner.jobs.length === 1, 'the compare job');
+    const job = runner.jobs[0];
+    job.emit({ type: 'stage', stage: 'calibrate' });
+    await waitFor(() => /working\s+compare: calibrate/.test(frame(app)), 'the unknown count', 3000, screen(app));
+    job.emit({ type: 'progress', stage: 'compare', done: 1, total: 4 });
+    await waitFor(() => frame(app).includes('compare 1/4'), 'the count', 3000, screen(app));
+    expect(frame(app)).not.toContain('left');
+    clock += 2000;
+    job.emit({ type: 'progress', stage: 'compare', done: 3, total: 4 });
+    // 2 steps in 2 s since the first count: 1 s a step, 1 step to go.
+    await waitFor(() => frame(app).includes('compare 3/4') && frame(app).includes('~1.0 s left'), 'the time left', 3000, screen(app));
+    expect(frame(app)).toMatch(/Esc cancels$/m);
+    app.stdin.write(KEYS.escape);
+    await waitFor(() => job.signal.aborted, 'the abort');
+    await waitFor(() => frame(app).includes('compare cancelled'), 'cancelled', 3000, screen(app));
+    expect(frame(app)).not.toMatch(/Esc cancels$/m);
+  });
+});
