@@ -76,7 +76,7 @@ describe.skipIf(!HAS_TMUX)('the demo story in tmux at 80x24', { tags: ['slow'] }
       fits(fix);
       expect(fix).toMatch(/Enter applies the plan: /);
       tmux.keys('Enter');
-      await tmux.waitFor(/plan: \d+ edits?, NOT measured, unsaved/, 'the plan applied, not yet measured');
+      await tmux.waitFor(/plan: \d+ edits?, measured, unsaved/, 'the plan applied: the fix measured it');
 
       // The bisect ran on the plan before the fix: it no longer offers its own plan.
       tmux.keys('BTab');

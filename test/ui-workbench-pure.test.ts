@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatAgainst, formatMetric } from '../src/ui/format.js';
 import { findMatch, matchesQuery } from '../src/ui/keys-list.js';
 import { timeLeftMs } from '../src/ui/progress.js';
 import { positionOf, resultOrder, rowAt } from '../src/ui/result-order.js';
@@ -99,5 +100,18 @@ describe('time left', () => {
     expect(timeLeftMs(3, 10, null, 5000)).toBeNull();
     expect(timeLeftMs(3, 0, { at: 1000, done: 1 }, 5000)).toBeNull();
     expect(timeLeftMs(10, 10, { at: 1000, done: 1 }, 5000)).toBeNull();
+  });
+});
+
+describe('values near the threshold', () => {
+  it('adds digits until the text falls on the same side of the threshold as the value', () => {
+    // The review's case: 0.9994996 fails cosine ≥ 0.9995, but six decimals show 0.999500.
+    expect(formatMetric('cosine', 0.9994996)).toBe('0.999500');
+    expect(formatAgainst('cosine', 0.9994996, 0.9995)).toBe('0.9994996');
+    expect(formatAgainst('snrDb', 39.96, 40)).toBe('39.96');
+    expect(formatAgainst('snrDb', 39.96, 30)).toBe('40.0');
+    expect(formatAgainst('mse', 0.0100004, 0.01)).toBe('0.0100004');
+    expect(formatAgainst('cosine', 0.999712, 0.99)).toBe('0.999712');
+    expect(formatAgainst('snrDb', Infinity, 30)).toBe('exact');
   });
 });

@@ -349,3 +349,66 @@ describe('progress on the status line', () => {
     expect(frame(app)).not.toMatch(/Esc cancels$/m);
   });
 });
+
+describe('work is not lost to a stray key', () => {
+  it('u asks before dropping several edits; a fix plan applied counts as measured; l on a plan evaluation says there is no tensor', async () => {
+    const { app, runner } = await start();
+    app.stdin.write('p');
+    app.stdin.write(KEYS.down);
+    app.stdin.write('p');
+    await waitFor(() => frame(app).includes('plan: 2 edits, NOT measured, unsaved'), 'two edits', 3000, screen(app));
+    app.stdin.write('u');
+    await waitFor(() => frame(app).includes('u again undoes all 2 edits; any other key keeps them'), 'the question', 3000, screen(app));
+    app.stdin.write('j');
+    app.stdin.write('u');
+    await waitFor(() => frame(app).includes('u again undoes all 2 edits'), 'asked again after another key', 3000, screen(app));
+    app.stdin.write('u');
+    await waitFor(() => frame(app).includes('plan: base'), 'undone on the second u', 3000, screen(app));
+
+    app.stdin.write('f');
+    await waitFor(() => runner.jobs.length === 1, 'the fix job');
+    runner.jobs[0].emit({
+      type: 'probe',
+      probe: {
+        step: 1,
+        range: 'round 1',
+        tensor: 'baseline: 0 region(s) promoted',
+        node: '',
+        opType: 'evaluate',
+        kind: 'evaluate',
+        metric: 'snrDb',
+        value: 6.3,
+        threshold: 30,
+        comparison: '≥',
+        pass: false,
+      },
+    });
+    runner.jobs[0].finish({
+      kind: 'fix',
+      result: {
+        metric: 'snrDb',
+        goal: 'snrDb>=30',
+        reached: true,
+        overrides: [['fuse_conv', 'int16']],
+        promoted: ['fuse_conv'],
+        macShare: 0.1,
+        weightShare: 0.2,
+        outputs: [],
+        summary: 'target met',
+      },
+    });
+    await waitFor(() => frame(app).includes('fix · idle'), 'the fix result', 3000, screen(app));
+    app.stdin.write('g');
+    app.stdin.write('l');
+    await waitFor(() => frame(app).includes('#1 measures a whole plan at the outputs, not one tensor'), 'the message', 3000, screen(app));
+    app.stdin.write(KEYS.enter);
+    await waitFor(() => frame(app).includes('plan: 1 edit, measured, unsaved'), 'applied and measured', 3000, screen(app));
+    app.stdin.write('q');
+    await waitFor(
+      () => frame(app).includes('the plan (1 edit) is not saved: q quits anyway, w saves, Esc stays'),
+      'the question',
+      3000,
+      screen(app),
+    );
+  });
+});

@@ -1,5 +1,5 @@
 import type { Dim } from '../core/graph.js';
-import type { MetricName } from '../analysis/metrics-target.js';
+import { valueMeets, type MetricName } from '../analysis/metrics-target.js';
 
 /**
  * Text forms of the numbers the screens show. Pure functions of their arguments, so the
@@ -102,4 +102,23 @@ export function truncateLeft(text: string, width: number): string {
  */
 export function safeText(text: string): string {
   return text.replace(/[\x00-\x1f\x7f\x80-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * A metric value with as many more digits as it takes for the text to fall on the same side of
+ * the threshold as the value: 0.9994996 against ≥ 0.9995 shows `0.9994996`, not `0.999500`
+ * (which reads as passing); 39.96 dB against ≥ 40 shows `39.96`. Otherwise as formatMetric.
+ */
+export function formatAgainst(metric: MetricName, value: number | null | undefined, threshold: number): string {
+  let text = formatMetric(metric, value);
+  if (value === null || value === undefined || !Number.isFinite(value)) return text;
+  const truth = valueMeets(metric, value, threshold);
+  for (let extra = 1; extra <= 6; extra++) {
+    const shown = Number(text);
+    if (!Number.isFinite(shown) || valueMeets(metric, shown, threshold) === truth) return text;
+    if (metric === 'cosine' || metric === 'worstChannelCosine') text = value.toFixed(6 + extra);
+    else if (metric === 'snrDb' || metric === 'psnrDb') text = value.toFixed(1 + extra);
+    else text = String(Number(value.toPrecision(3 + extra)));
+  }
+  return text;
 }

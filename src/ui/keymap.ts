@@ -19,7 +19,7 @@ export const HELP: readonly { readonly title: string; readonly keys: readonly Ke
       { keys: '/', description: 'filter: name, glob (conv*), op:Type, re:regex, @hotspots, a,b lists' },
       { keys: '1 2 3 4 0', description: 'presets: @hotspots, quantized ops, outputs, hotspot op types; 0 clears' },
       { keys: 'space  a  c', description: 'tap the node; tap all shown (again: untap); clear taps' },
-      { keys: 'p  u', description: "cycle the node's precision; undo all precision edits" },
+      { keys: 'p  u', description: "cycle the node's precision; undo every edit (with several, a second u confirms)" },
       { keys: 'Enter  l', description: "the node's result: its detail; its row in the results" },
     ],
   },

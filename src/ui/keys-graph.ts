@@ -55,7 +55,10 @@ export function graphKey(state: UiState, input: string, key: Key, kc: KeyContext
     const refusal = editRefusal(state);
     if (refusal) return say(state, refusal, 'warn');
     if (state.edits.length === 0) return say(state, 'no precision edits to undo');
-    return say(withEdits(state, kc.session, []), 'precision edits undone');
+    // More than one edit (a fix's plan applied, a plan opened) is work: the second u confirms.
+    if (state.edits.length > 1 && !state.confirmUndo)
+      return { ...say(state, `u again undoes all ${state.edits.length} edits; any other key keeps them`, 'warn'), confirmUndo: true };
+    return say({ ...withEdits(state, kc.session, []), confirmUndo: false }, `${state.edits.length} precision edit(s) undone`);
   }
   if ((key.return || input === 'l') && node) {
     if (!state.report) return say(state, 'no comparison yet: r runs one', 'warn');

@@ -25,7 +25,9 @@ function nextMatch(state: UiState, screen: ListScreen, input: string, kc: KeyCon
 
 /** The graph screen on the node that produces `tensor` (or named `node`). */
 function locate(state: UiState, kc: KeyContext, tensor: string, node?: string): UiState {
-  const found = kc.session.ctx.graph.nodes.find((n) => (node !== undefined && n.name === node) || n.outputs.includes(tensor));
+  const nodes = kc.session.ctx.graph.nodes;
+  const found =
+    (node !== undefined ? nodes.find((n) => n.name === node) : undefined) ?? nodes.find((n) => tensor !== '' && n.outputs.includes(tensor));
   if (!found) return say(state, `${displayName(tensor, 40)} is a graph input: no node produces it`, 'warn');
   return showNode(state, found.index, kc);
 }
@@ -162,6 +164,9 @@ export function probeKey(state: UiState, screen: 'bisect' | 'fix', input: string
   if (match) return match;
   if (input === 'l' && run.probes.length > 0) {
     const probe = run.probes[run.view.cursor];
+    if (probe.kind === 'promote' && probe.region && probe.region.length > 0) return locate(state, kc, '', probe.region[0].node);
+    if (probe.kind === 'evaluate')
+      return say(state, `#${probe.step} measures a whole plan at the outputs, not one tensor: nothing to show in the graph`);
     return locate(state, kc, probe.tensor, probe.node);
   }
   if (key.return || input === 'y') return applyPlan(state, screen, kc);
@@ -188,7 +193,8 @@ function applyPlan(state: UiState, screen: 'bisect' | 'fix', kc: KeyContext): Ui
   const applied = applyOverrides(state, kc.session, overrides);
   if (applied.message?.level === 'error') return applied;
   const text = `applied ${overrides.length} override(s): ${overrides.map(([s, p]) => `${displayName(s, 40)}=${p}`).join(', ')}; r measures the plan`;
-  const marked = say(applied, text);
+  // A fix's plan is the plan its last evaluation measured (on the edits it ran on, checked above); a bisect's suggestion is not.
+  const marked = { ...say(applied, text), planEvaluated: screen === 'fix' ? true : applied.planEvaluated };
   return screen === 'bisect'
     ? { ...marked, bisect: marked.bisect ? { ...marked.bisect, applied: true } : null }
     : { ...marked, fix: marked.fix ? { ...marked.fix, applied: true } : null };

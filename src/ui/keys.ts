@@ -34,7 +34,8 @@ export function handleKey(state: UiState, input: string, key: Key, kc: KeyContex
   if (state.prompt) return promptKey(state, state.prompt, input, key, kc);
   if (state.filter.draft !== null) return { state: editFilter(state, input, key, kc) };
   if ((key.ctrl && input === 'c') || input === 'q') return quitKey(state);
-  const calm = state.confirmQuit ? { ...state, confirmQuit: false, message: null } : state;
+  const calm0 = state.confirmQuit ? { ...state, confirmQuit: false, message: null } : state;
+  const calm = calm0.confirmUndo && input !== 'u' ? { ...calm0, confirmUndo: false } : calm0;
   if (key.escape) {
     if (state.job) return { state: calm, effect: { type: 'cancel' } };
     if (state.confirmQuit) return { state: say(calm, 'quit cancelled') };
@@ -65,12 +66,12 @@ export function handleKey(state: UiState, input: string, key: Key, kc: KeyContex
 function quitKey(state: UiState): KeyResult {
   if (state.confirmQuit || !hasUnsavedEdits(state)) return { state, effect: { type: 'quit' } };
   const n = state.edits.length;
-  const text = `${n} precision edit${n === 1 ? ' is' : 's are'} not saved: q quits anyway, w saves, Esc stays`;
+  const text = `the plan (${n} edit${n === 1 ? '' : 's'}) is not saved: q quits anyway, w saves, Esc stays`;
   return { state: { ...state, confirmQuit: true, message: { level: 'warn', text } } };
 }
 
 function savePrompt(state: UiState, kc: KeyContext): UiState {
-  return openPrompt(state, { kind: 'save', label: 'save the plan to', draft: state.savedTo ?? kc.defaultPlanPath ?? '' });
+  return openPrompt(state, { kind: 'save', label: 'save the plan to', draft: state.planFile ?? kc.defaultPlanPath ?? '' });
 }
 
 /** Keys every screen but help shares: jobs, screens, plan files. */
@@ -96,7 +97,7 @@ function globalKey(state: UiState, input: string, kc: KeyContext): KeyResult | n
     case 'o': {
       const refusal = editRefusal(state);
       if (refusal) return { state: say(state, refusal, 'warn') };
-      return { state: openPrompt(state, { kind: 'open', label: 'open the plan file', draft: state.savedTo ?? kc.defaultPlanPath ?? '' }) };
+      return { state: openPrompt(state, { kind: 'open', label: 'open the plan file', draft: state.planFile ?? kc.defaultPlanPath ?? '' }) };
     }
     default:
       return null;

@@ -1,7 +1,7 @@
 import type { BisectView, FixView, MeasuredTensor, ProbeView } from '../app/session/session-jobs.js';
 import { higherIsBetter, type MetricName } from '../analysis/metrics-target.js';
 import { displayName } from '../core/closest.js';
-import { formatMetric, formatPercent } from './format.js';
+import { formatAgainst, formatMetric, formatPercent } from './format.js';
 
 export type LineTone = 'plain' | 'good' | 'bad' | 'dim' | 'accent';
 
@@ -45,7 +45,7 @@ export function probeCells(p: ProbeView): {
     range: p.range,
     tensor,
     op: p.opType,
-    value: formatMetric(p.metric, p.value),
+    value: formatAgainst(p.metric, p.value, p.threshold),
     verdict: `${p.pass === null ? '?' : p.pass ? 'pass' : 'FAIL'} ${condition(p)}`,
     tone: p.pass === null ? 'dim' : p.pass ? 'good' : 'bad',
   };

@@ -1,7 +1,7 @@
 import type { ComparisonReport, ComparisonRow } from '../analysis/comparison.js';
 import { higherIsBetter, metricValue, type MetricName } from '../analysis/metrics-target.js';
 import { displayName } from '../core/closest.js';
-import { formatMetric } from './format.js';
+import { formatAgainst, formatMetric } from './format.js';
 import type { Status } from './theme.js';
 
 /** One results-table row as text. */
@@ -23,7 +23,12 @@ export function resultRowView(row: ComparisonRow, report: ComparisonReport, metr
     index: row.index,
     tensor: displayName(row.tensor),
     opType: row.opType || 'input',
-    accumulated: row.metrics ? formatMetric(metric, metricValue(row.metrics, metric)) : 'error',
+    // In the gate's metric, never rounded onto the wrong side of the threshold.
+    accumulated: row.metrics
+      ? metric === report.metric
+        ? formatAgainst(metric, metricValue(row.metrics, metric), report.threshold)
+        : formatMetric(metric, metricValue(row.metrics, metric))
+      : 'error',
     own: row.own ? formatMetric(metric, metricValue(row.own, metric)) : '—',
     verdict: row.verdict ?? '',
     status: row.pass ? 'pass' : 'fail',

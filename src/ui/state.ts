@@ -126,6 +126,10 @@ export interface UiState {
   readonly savedTo: string | null;
   /** True while quitting waits for a second `q` (unsaved edits). */
   readonly confirmQuit: boolean;
+  /** True while `u` waits for a second `u` before dropping several edits. */
+  readonly confirmUndo: boolean;
+  /** The plan file last saved or opened: where `w` and `o` start. */
+  readonly planFile: string | null;
   /** Results computed before a settings change they depend on, with the reason. */
   readonly stale: Partial<Readonly<Record<'compare' | 'bisect' | 'fix', string>>>;
   /** The edits the job in progress runs on. */
@@ -182,6 +186,8 @@ export function initialState(session: Session, options: { filter?: string } = {}
     planEvaluated: false,
     savedTo: session.options.quant.planFile ?? null,
     confirmQuit: false,
+    confirmUndo: false,
+    planFile: session.options.quant.planFile ?? null,
     stale: {},
     jobEdits: null,
     settingsDraft: null,

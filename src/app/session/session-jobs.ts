@@ -15,7 +15,7 @@ export interface JobRequest {
   readonly kind: JobKind;
   /** The session's precision edits, applied after the plan file and `--precision` flags. */
   readonly edits: readonly Override[];
-  /** compare: the tensors to tap (exact names); none means the graph outputs. */
+  /** compare: the tensors to tap (exact names); none means every tensor, as `compare` without `--taps`. */
   readonly taps?: readonly string[];
   /** emit: the output directory (default beside the model). */
   readonly outDir?: string;

@@ -115,7 +115,13 @@ export function App(props: AppProps): React.JSX.Element {
         case 'save-plan':
           try {
             const path = savePlan(sessionRef.current, ref.current.edits, effect.path);
-            update((st) => ({ ...st, savedTo: path, confirmQuit: false, message: { level: 'info', text: `plan saved to ${path}` } }));
+            update((st) => ({
+              ...st,
+              savedTo: path,
+              planFile: path,
+              confirmQuit: false,
+              message: { level: 'info', text: `plan saved to ${path}` },
+            }));
           } catch (error) {
             update((st) => ({ ...st, message: { level: 'error', text: messageOf(error) } }));
           }
@@ -124,7 +130,7 @@ export function App(props: AppProps): React.JSX.Element {
           try {
             const edits = openPlan(sessionRef.current, effect.path);
             update((st) => {
-              const next = withEdits(st, sessionRef.current, edits, effect.path);
+              const next = { ...withEdits(st, sessionRef.current, edits, effect.path), planFile: effect.path };
               if (next.message?.level === 'error') return next;
               const text = `opened ${displayName(effect.path, 60)}: ${edits.length} edit(s), not yet measured (r compares)`;
               return { ...next, message: { level: 'info', text } };
@@ -187,7 +193,7 @@ export function App(props: AppProps): React.JSX.Element {
             (before.settings.metric === next.settings.metric ? st.metric : 'snrDb');
           const changed = (['compare', 'bisect', 'fix'] as const).filter((k) => reasons[k] !== undefined && !st.stale[k]);
           const fields = SETTING_FIELDS.filter((f) => f.show(before.settings) !== f.show(next.settings)).map(
-            (f) => `${f.label} ${f.show(before.settings)} → ${f.show(next.settings)}`,
+            (f) => `${f.label} → ${f.show(next.settings)}`,
           );
           const text = `settings applied: ${fields.join('; ')}${changed.length > 0 ? `; ${changed.join(', ')} results are stale until run again` : ''}`;
           return { ...replanned, metric, planEvaluated: stale.compare ? false : replanned.planEvaluated, message: { level: 'info', text } };
