@@ -92,6 +92,23 @@ describe('probe and result views that explain themselves', () => {
     );
   });
 
+  it('bisect: when the probes are held to what the output needs rather than to the gate, the view says so with both conditions', async () => {
+    // At snrDb ≥ 5 the demo's output (about 6 dB) passes the tensors' floor but misses the default gate's psnrDb ≥ 40.
+    const { outcome, rows } = await run({ kind: 'bisect', settings: settings({ threshold: 5 }) });
+    const r = bisectOf(outcome);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows[0]).toMatchObject({ metric: 'snrDb', threshold: r.threshold });
+    expect(r.threshold).toBeGreaterThan(5);
+    expect(r.searchNote).toMatch(
+      new RegExp(
+        `^probes are held to ${r.metric} ≥ ${Number(r.threshold.toPrecision(4))}: what 'image' needs along the graph to meet psnrDb`,
+      ),
+    );
+    // The default gate's own bisect holds the probes to the gate itself: no note.
+    const plain = bisectOf((await run({ kind: 'bisect', settings: settings({}) })).outcome);
+    expect(plain.searchNote).toBeUndefined();
+  });
+
   it('bisect: every row carries the condition it was judged by, and its verdict follows from it', async () => {
     const { rows } = await run({ kind: 'bisect', settings: settings({}) });
     for (const p of rows) {

@@ -94,7 +94,7 @@ export function bisectLines(r: BisectView, applied: boolean, outdated: string | 
   const pert = r.perturbation
     ? ` · tap effect on ${displayName(r.perturbation.output, 20)}: ${formatMetric(r.perturbation.metric, r.perturbation.withoutTaps)} → ${formatMetric(r.perturbation.metric, r.perturbation.withTaps)}`
     : '';
-  lines.push({ text: `threshold ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}${pert}`, tone: 'dim' });
+  lines.push({ text: `${r.searchNote ?? `threshold ${r.metric} ${op} ${Number(r.threshold.toPrecision(4))}`}${pert}`, tone: 'dim' });
   lines.push({ text: r.summary, tone: 'plain' });
   if (r.suggested.length > 0) lines.push(applyLine(r.suggested, applied, outdated, 'b'));
   return lines;

@@ -109,7 +109,12 @@ export async function bisectForSession(options: SessionBisectOptions): Promise<B
       candidates: found.candidates,
       runBudget: found.runBudget,
     };
-    return bisectView(ctx, quant.plan, search, found, counts);
+    const view = bisectView(ctx, quant.plan, search, found, counts);
+    if (search.metric === criterion.metric && search.threshold === criterion.threshold) return view;
+    // The probes are held to what the failing output needs, not to the gate itself: say so, with both numbers.
+    const op = comparisonOf(search.metric);
+    const searchNote = `probes are held to ${search.metric} ${op} ${Number(search.threshold.toPrecision(4))}: what '${displayName(failing.tensor, 40)}' needs along the graph to meet ${criterionText({ ...criterion, outputGoal: outputGoalOf(criterion) })}`;
+    return { ...view, searchNote };
   } finally {
     await prober.dispose();
   }

@@ -115,6 +115,8 @@ export interface BisectView {
   /** The culprit's fused region; null when there is no culprit. */
   readonly region: CulpritRegion | null;
   readonly perturbation: TapPerturbation | null;
+  /** Why the probes' threshold differs from the gate's, when it does (bisect searches at what the failing output needs). */
+  readonly searchNote?: string;
   /** One sentence: what was found and how sure, with the counts. */
   readonly summary: string;
   /** The overrides that promote the culprit's region (empty when there is no culprit). */
