@@ -101,7 +101,7 @@ describe('probe and result views that explain themselves', () => {
     expect(r.threshold).toBeGreaterThan(5);
     expect(r.searchNote).toMatch(
       new RegExp(
-        `^probes are held to ${r.metric} ≥ ${Number(r.threshold.toPrecision(4))}: what 'image' needs along the graph to meet psnrDb`,
+        `^probes are held to ${r.metric} ≥ ${Number(r.threshold.toPrecision(4))}: what 'image' needs along the graph to meet snrDb >= 5, outputs also psnrDb >= 40`,
       ),
     );
     // The default gate's own bisect holds the probes to the gate itself: no note.
