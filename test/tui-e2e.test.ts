@@ -77,7 +77,7 @@ describe.skipIf(!HAS_TMUX || !HAS_UDNIE)('quantscope tui in tmux on udnie', { ta
       // Rows: marks, index, tensor, op, accumulated and own error in the report's metric (SNR by default), verdict.
       const shown = new Map<string, { acc: string; own: string }>();
       for (const line of results.split('\n')) {
-        const m = /^[› ][▶ ][✓✗]\s+\d+ (\S+)\s+\S+\s+(\S+)\s+(\S+) \w+/.exec(line);
+        const m = /^[› ][▶ ][✓✗]\s+\d+ (\S+)(?: ← \S+)?\s+\S+\s+(\S+)\s+(\S+) \w+/.exec(line);
         if (m) shown.set(m[1], { acc: m[2], own: m[3] });
       }
       const taps = ['InstanceNormalization_5', 'InstanceNormalization_8', 'InstanceNormalization_11'];

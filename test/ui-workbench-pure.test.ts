@@ -3,6 +3,7 @@ import { formatAgainst, formatMetric } from '../src/ui/format.js';
 import { findMatch, matchesQuery } from '../src/ui/keys-list.js';
 import { timeLeftMs } from '../src/ui/progress.js';
 import { positionOf, resultOrder, rowAt } from '../src/ui/result-order.js';
+import { resultRowView } from '../src/ui/result-rows.js';
 import { wrapText } from '../src/ui/wrap.js';
 import { demoReport, metrics, row } from './helpers/ui-fakes.js';
 
@@ -113,5 +114,14 @@ describe('values near the threshold', () => {
     expect(formatAgainst('mse', 0.0100004, 0.01)).toBe('0.0100004');
     expect(formatAgainst('cosine', 0.999712, 0.99)).toBe('0.999712');
     expect(formatAgainst('snrDb', Infinity, 30)).toBe('exact');
+  });
+});
+
+describe('result rows name the node', () => {
+  it('shows the producing node beside a tensor whose name does not already start with it', () => {
+    const report = demoReport();
+    expect(resultRowView(row('fuse_conv_out', 17, 'Conv', 0.99), report, 'cosine').tensor).toBe('fuse_conv_out');
+    expect(resultRowView(row('t42', 17, 'Conv', 0.99, { node: 'convolution15' }), report, 'cosine').tensor).toBe('t42 ← convolution15');
+    expect(resultRowView(row('image', 0, '', 1, { node: '' }), report, 'cosine').tensor).toBe('image');
   });
 });

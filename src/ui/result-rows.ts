@@ -21,7 +21,11 @@ export interface ResultRowView {
 export function resultRowView(row: ComparisonRow, report: ComparisonReport, metric: MetricName): ResultRowView {
   return {
     index: row.index,
-    tensor: displayName(row.tensor),
+    // The producing node beside the tensor when its name does not already say it (`/conv1/Conv_output_0` does).
+    tensor:
+      row.node === '' || row.tensor.startsWith(row.node)
+        ? displayName(row.tensor)
+        : `${displayName(row.tensor)} ← ${displayName(row.node)}`,
     opType: row.opType || 'input',
     // In the gate's metric, never rounded onto the wrong side of the threshold.
     accumulated: row.metrics
