@@ -188,6 +188,12 @@ describe('the workbench at 80x24', () => {
     expect(frame(app).split('\n')[1]).toContain('gate psnrDb≥35');
     app.stdin.write(KEYS.tab);
     await waitFor(() => frame(app).includes('STALE (settings changed; r runs again)'), 'the stale results', 3000, screen(app));
+    // The graph's metric column holds the same old values: it says so too.
+    app.stdin.write(KEYS.escape);
+    await waitFor(() => frame(app).includes('graph · idle'), 'the graph', 3000, screen(app));
+    expect(frame(app).split('\n')[3]).toMatch(/prec\s+STALE$/);
+    app.stdin.write(KEYS.tab);
+    await waitFor(() => frame(app).includes('results · idle'), 'the results again', 3000, screen(app));
     app.stdin.write('r');
     await waitFor(() => runner.jobs.length === 2, 'the next compare');
     expect(runner.jobs[1].request.settings?.metric).toBe('psnrDb');

@@ -20,6 +20,8 @@ export interface GraphScreenProps {
   /** First shown row's position in the filtered list (for the scroll indicator). */
   readonly offset: number;
   readonly metricLabel: string;
+  /** The last comparison's values are from settings since changed: the metric column says so. */
+  readonly stale?: boolean;
 }
 
 interface Columns {
@@ -71,7 +73,12 @@ export function GraphScreen(props: GraphScreenProps): React.JSX.Element {
         <Text> </Text>
         <Cell width={c.precision} text="prec" color={theme.dim} />
         <Text> </Text>
-        <Cell width={c.metric} text={props.metricLabel} color={theme.dim} align="right" />
+        <Cell
+          width={c.metric}
+          text={props.stale ? 'STALE' : props.metricLabel}
+          color={props.stale ? theme.warn : theme.dim}
+          align="right"
+        />
       </Box>
       {props.rows.map((row, i) => (
         <GraphRow key={row.index} row={row} columns={c} selected={i === props.cursor} />

@@ -63,6 +63,7 @@ export function ScreenBody(props: ScreenBodyProps): React.JSX.Element {
           total={graph.nodes.length}
           offset={from}
           metricLabel={METRIC_LABELS[state.metric]}
+          stale={state.stale.compare !== undefined && state.report !== null}
         />
       );
       break;
