@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { Cell } from './Cell.js';
 import { displayName } from '../../core/closest.js';
 import type { GraphRowView } from '../graph-rows.js';
 import { statusColor, theme } from '../theme.js';
@@ -42,16 +43,6 @@ export function graphColumns(width: number, total: number): Columns {
   // cursor + tap marks and the spaces between columns
   const fixed = 2 + index + 1 + op + 1 + 1 + shape + 1 + precision + 1 + metric;
   return { index, op, name: Math.max(8, width - fixed - 1), shape, precision, metric };
-}
-
-function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right'; bold?: boolean }): React.JSX.Element {
-  return (
-    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} bold={props.bold} wrap="truncate-end">
-        {props.text}
-      </Text>
-    </Box>
-  );
 }
 
 /** Every node in topological order, virtualized: the parent passes only the visible rows. */

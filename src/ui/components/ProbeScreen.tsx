@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { Cell } from './Cell.js';
 import type { ProbeView } from '../../app/session/session-jobs.js';
 import { safeText } from '../format.js';
 import { probeCells, probeSentence, type LineTone, type ToneLine } from '../probe-lines.js';
@@ -28,16 +29,6 @@ const TONES: Readonly<Record<LineTone, string | undefined>> = {
   dim: theme.dim,
   accent: theme.accent,
 };
-
-function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right' }): React.JSX.Element {
-  return (
-    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} wrap="truncate-end">
-        {props.text}
-      </Text>
-    </Box>
-  );
-}
 
 /** The probes of a bisect or fix as they arrive (the list follows the newest), then the result. */
 export function ProbeScreen(props: ProbeScreenProps): React.JSX.Element {

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { Cell } from './Cell.js';
 import type { Finding } from '../../analysis/advisor-finding.js';
 import type { ComparisonReport } from '../../analysis/comparison.js';
 import type { MetricName } from '../../analysis/metrics-target.js';
@@ -43,16 +44,6 @@ function columns(width: number, count: number): Columns {
   const verdict = 9;
   const fixed = 3 + index + 1 + 1 + op + 1 + value + 1 + value + 1 + verdict + 1;
   return { index, tensor: Math.max(8, width - fixed - 1), op, value, verdict };
-}
-
-function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right'; bold?: boolean }): React.JSX.Element {
-  return (
-    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} bold={props.bold} wrap="truncate-end">
-        {props.text}
-      </Text>
-    </Box>
-  );
 }
 
 /** Findings shown under the table at most; the box takes its lines from the table, which keeps at least MIN_TABLE rows. */

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { Cell } from './Cell.js';
 import { diffReports } from '../../analysis/report-diff.js';
 import type { MetricName } from '../../analysis/metrics-target.js';
 import { betterWord, diffCells, runLine, runPair } from '../runs.js';
@@ -11,16 +12,6 @@ export interface RunsScreenProps {
   readonly height: number;
   readonly state: UiState;
   readonly metric: MetricName;
-}
-
-function Cell(props: { width: number; text: string; color?: string; align?: 'left' | 'right' }): React.JSX.Element {
-  return (
-    <Box width={props.width} flexShrink={0} justifyContent={props.align === 'right' ? 'flex-end' : 'flex-start'}>
-      <Text color={props.color} wrap="truncate-end">
-        {props.text}
-      </Text>
-    </Box>
-  );
 }
 
 /** The session's compares, the baseline marked; Enter shows one run against the baseline, tensor by tensor. */
